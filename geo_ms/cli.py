@@ -1,0 +1,87 @@
+"""The ``geo-ms`` command line.
+
+Errors of geo_ms (:class:`geo_ms.errors.GeoMSError`) are printed as one line plus a
+hint and exit with status 2; ``--debug`` (anywhere on the line, or
+``GEO_MS_DEBUG=1``) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+from geo_ms.errors import GeoMSError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="geo-ms",
+    help="Test claims about MS and climate with public data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    from geo_ms._cli_data import data_app
+
+    app.add_typer(data_app, name="data", help="List, fetch and verify the public datasets.")
+    try:
+        from geo_ms._cli_run import register as register_run
+    except ImportError:  # pragma: no cover - during development only
+        return
+    register_run(app)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    """geo_ms: ingest, aggregate, model and report MS prevalence against cloud and UV."""
+    if debug:
+        os.environ["GEO_MS_DEBUG"] = "1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``geo-ms`` console script; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("GEO_MS_DEBUG") == "1"
+    if "--debug" in args:
+        args.remove("--debug")
+        os.environ["GEO_MS_DEBUG"] = "1"
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    _register()
+    try:
+        app(args=args, prog_name="geo-ms", standalone_mode=False)
+    except GeoMSError as exc:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {exc.message}", markup=True)
+        if exc.hint:
+            err.print(f"[yellow]hint:[/] {exc.hint}", markup=True)
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted; outputs of finished stages are kept, nothing half-written.")
+        return 130
+    except SystemExit as exc:  # typer.Exit
+        return int(exc.code or 0)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
