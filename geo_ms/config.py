@@ -1,0 +1,154 @@
+"""The analysis configuration: one TOML file with documented defaults.
+
+The defaults live in ``geo_ms/default_config.toml`` (shipped with the package).
+A user file overrides any subset of keys; unknown keys and wrong types are refused
+with a :class:`~geo_ms.errors.ConfigError` naming the key, the closest valid key and
+the expected type.
+
+>>> cfg = load_config(overrides={"prevalence.year": 2010})
+>>> cfg["prevalence"]["year"], cfg["regions"]["set"]
+(2010, 'countries')
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from geo_ms.errors import ConfigError
+
+__all__ = ["default_config", "load_config", "config_hash", "CHOICES"]
+
+#: Allowed values of the keys that take one of a few words.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "run.sample": ("auto", "always", "never"),
+    "prevalence.source": ("gbd2016", "gbd_results", "user"),
+    "prevalence.age": ("age_standardised", "all_ages"),
+    "prevalence.sex": ("both", "male", "female"),
+    "regions.set": ("countries", "admin1", "polygons"),
+}
+
+
+def default_config() -> dict[str, Any]:
+    """Return the default configuration as nested dicts (a fresh copy)."""
+    text = resources.files("geo_ms").joinpath("default_config.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string",
+            list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _check_value(key: str, default: Any, value: Any, where: str) -> Any:
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, list):
+        ok = isinstance(value, list)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError(
+            f"{where}: key '{key}' must be {_type_name(default)}, got {value!r}",
+            hint=f"Write it like the default: {key} = {json.dumps(default)}",
+        )
+    if key in CHOICES and value not in CHOICES[key]:
+        close = difflib.get_close_matches(str(value), CHOICES[key], n=1)
+        sugg = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"{where}: key '{key}' = {value!r} is not one of {', '.join(CHOICES[key])}.{sugg}",
+            hint=f"Use one of: {', '.join(CHOICES[key])}",
+        )
+    return value
+
+
+def _merge(base: dict[str, Any], user: dict[str, Any], where: str) -> None:
+    for section, body in user.items():
+        if section not in base:
+            close = difflib.get_close_matches(section, list(base), n=1)
+            sugg = f" (did you mean '[{close[0]}]'?)" if close else ""
+            raise ConfigError(
+                f"{where}: unknown section '[{section}]'{sugg}",
+                hint=f"Valid sections: {', '.join('[' + s + ']' for s in base)}",
+            )
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where}: '{section}' must be a [section] table, got {body!r}",
+                              hint=f"Write it as [{section}] followed by key = value lines")
+        for key, value in body.items():
+            full = f"{section}.{key}"
+            if key not in base[section]:
+                valid = [f"{section}.{k}" for k in base[section]]
+                close = difflib.get_close_matches(full, valid, n=1, cutoff=0.5)
+                sugg = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(
+                    f"{where}: unknown key '{full}'{sugg}",
+                    hint=f"Valid keys in [{section}]: {', '.join(base[section])}",
+                )
+            base[section][key] = _check_value(full, base[section][key], value, where)
+
+
+def load_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Load the defaults, then *path* (TOML), then dotted *overrides*.
+
+    Parameters
+    ----------
+    path
+        A TOML file with any subset of the keys of ``default_config.toml``.
+    overrides
+        ``{"section.key": value}`` pairs, e.g. from command-line flags.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file, unknown section or key, or a value of the wrong type.
+    """
+    cfg = default_config()
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: configuration file not found",
+                              hint="Check the path, or run without --config to use the defaults")
+        try:
+            user = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML ({exc})",
+                              hint="Fix the syntax; every value needs quotes unless a number, "
+                                   "true/false or a [list]") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{p}: not a UTF-8 text file",
+                              hint="Save the configuration as UTF-8 TOML") from None
+        _merge(cfg, user, str(p))
+    if overrides:
+        nested: dict[str, dict[str, Any]] = {}
+        for dotted, value in overrides.items():
+            if value is None:
+                continue
+            section, _, key = dotted.partition(".")
+            nested.setdefault(section, {})[key] = value
+        _merge(cfg, nested, "command line")
+    return cfg
+
+
+def config_hash(cfg: dict[str, Any], sections: tuple[str, ...] | None = None) -> str:
+    """A short stable hash of the configuration (or of some sections).
+
+    >>> config_hash({"a": {"x": 1}}) == config_hash({"a": {"x": 1}})
+    True
+    """
+    part = cfg if sections is None else {s: cfg.get(s) for s in sections}
+    blob = json.dumps(part, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+

@@ -1,0 +1,72 @@
+"""The analysis configuration: defaults, overrides, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo_ms.config import config_hash, default_config, load_config
+from geo_ms.errors import ConfigError
+
+
+def test_defaults_are_the_documented_analysis():
+    cfg = default_config()
+    assert cfg["prevalence"]["source"] == "gbd2016"
+    assert cfg["prevalence"]["year"] == 2016
+    assert cfg["prevalence"]["age"] == "age_standardised"
+    assert cfg["regions"]["set"] == "countries"
+    assert cfg["exposures"]["cloud"][0] == "cru_cl1_cloud"
+    assert cfg["exposures"]["uv"][0] == "neo_uvi_clim"
+
+
+def test_user_file_overrides_some_keys(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[prevalence]\nyear = 2000\nsex = "female"\n')
+    cfg = load_config(p)
+    assert cfg["prevalence"]["year"] == 2000
+    assert cfg["prevalence"]["sex"] == "female"
+    assert cfg["prevalence"]["age"] == "age_standardised"  # untouched default
+
+
+def test_unknown_key_named_with_closest_valid_key(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text("[prevalence]\nyeer = 2000\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'prevalence\.yeer' \(did you mean 'prevalence\.year'\?\)"):
+        load_config(p)
+
+
+def test_unknown_section(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text("[model]\nknn = 4\n")
+    with pytest.raises(ConfigError, match=r"unknown section '\[model\]' \(did you mean '\[models\]'\?\)"):
+        load_config(p)
+
+
+def test_wrong_type_names_key_and_expected_type(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[prevalence]\nyear = "2016"\n')
+    with pytest.raises(ConfigError, match=r"key 'prevalence\.year' must be an integer, got '2016'"):
+        load_config(p)
+
+
+def test_bad_choice_suggests(tmp_path):
+    with pytest.raises(ConfigError, match=r"'regions\.set' = 'country' is not one of .* Did you mean 'countries'\?"):
+        load_config(overrides={"regions.set": "country"})
+
+
+def test_invalid_toml(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text("[run\nname = x\n")
+    with pytest.raises(ConfigError, match=r"c\.toml: not valid TOML"):
+        load_config(p)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"configuration file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_hash_changes_with_one_option():
+    a = load_config()
+    b = load_config(overrides={"models.knn": 5})
+    assert config_hash(a, ("prevalence",)) == config_hash(b, ("prevalence",))
+    assert config_hash(a, ("models",)) != config_hash(b, ("models",))
