@@ -1,0 +1,347 @@
+"""OLS of log MS prevalence on an exposure, crude and adjusted for confounders.
+
+Four nested models, all with HC3 heteroskedasticity-robust standard errors
+(:mod:`statsmodels`, t reference distribution with n - p degrees of freedom):
+
+========================== ==============================================
+``ols``                    log prevalence ~ exposure
+``ols_adj_lat``            ... + abs_latitude
+``ols_adj_lat_gdp``        ... + abs_latitude + log GDP per capita
+``ols_adj_lat_gdp_income`` ... + abs_latitude + log GDP + income-group dummies
+========================== ==============================================
+
+plus the partial correlation of exposure and outcome given latitude
+(``partial_lat``) and given latitude and log GDP (``partial_lat_gdp``), and the
+variance inflation factors of the adjusted model (``vif``). All models of one call
+use the same complete-case sample so that crude and adjusted estimates compare.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+from geo_ms.models._table import (
+    LOG_GDP,
+    log_outcome_name,
+    make_row,
+    prepare,
+    rows_to_frame,
+    select_subset,
+)
+
+__all__ = [
+    "MODEL_COVARIATES",
+    "fit_ols",
+    "income_dummies",
+    "partial_correlation",
+    "regressions",
+    "vifs",
+]
+
+log = logging.getLogger("geo_ms.models")
+
+#: Covariates of each OLS model ("income" = income-group dummies).
+MODEL_COVARIATES: dict[str, tuple[str, ...]] = {
+    "ols": (),
+    "ols_adj_lat": ("abs_latitude",),
+    "ols_adj_lat_gdp": ("abs_latitude", LOG_GDP),
+    "ols_adj_lat_gdp_income": ("abs_latitude", LOG_GDP, "income"),
+}
+
+
+def _income_group(value: Any) -> str:
+    text = str(value).strip()
+    low = text.lower()
+    if "high income" in low:
+        return "high"
+    for word in ("upper middle", "lower middle", "low"):
+        if low.lstrip("0123456789. ").startswith(word):
+            return word.replace(" ", "_")
+    return text
+
+
+def income_dummies(groups: pd.Series, *, min_size: int = 3) -> pd.DataFrame:
+    """Dummy columns of income group, reference = the largest group.
+
+    Natural Earth's ``"1. High income: OECD"`` and ``"2. High income: nonOECD"``
+    are merged into ``high``; groups with fewer than *min_size* regions join the
+    reference group (a singleton dummy has leverage 1, which HC3 cannot handle).
+
+    Examples
+    --------
+    >>> g = pd.Series(["1. High income: OECD", "2. High income: nonOECD", "5. Low income",
+    ...                "5. Low income", "5. Low income", "3. Upper middle income"])
+    >>> income_dummies(g, min_size=2).columns.tolist()
+    ['income_high']
+    >>> income_dummies(g, min_size=2)["income_high"].tolist()
+    [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    """
+    merged = groups.map(_income_group)
+    counts = merged.value_counts()
+    reference = min(counts.index, key=lambda g: (-counts[g], g))
+    small = set(counts.index[counts < min_size])
+    merged = merged.where(~merged.isin(small), reference)
+    levels = sorted(set(merged) - {reference})
+    return pd.DataFrame(
+        {f"income_{lvl}": (merged == lvl).astype(float).to_numpy() for lvl in levels},
+        index=groups.index,
+    )
+
+
+def _design(frame: pd.DataFrame, exposure: str, covariates: Sequence[str]) -> pd.DataFrame:
+    cols = [exposure] + [c for c in covariates if c != "income"]
+    X = frame[cols].astype(float)
+    if "income" in covariates:
+        X = pd.concat([X, income_dummies(frame["income_grp"])], axis=1)
+    return sm.add_constant(X, has_constant="add")
+
+
+def _fit(y: pd.Series, X: pd.DataFrame) -> Any:
+    res = sm.OLS(y, X).fit(cov_type="HC3", use_t=True)
+    return res
+
+
+def fit_ols(
+    df: pd.DataFrame,
+    exposure: str,
+    outcome: str = "prevalence_per_100k",
+    *,
+    covariates: Sequence[str] = ("abs_latitude", LOG_GDP),
+) -> Any:
+    """Fit log prevalence ~ exposure + covariates by OLS with HC3 errors.
+
+    Parameters
+    ----------
+    df
+        The analysis table; complete cases are used.
+    covariates
+        Column names; ``log_gdp_per_capita`` is derived from ``gdp_per_capita``
+        and ``"income"`` adds income-group dummies (see :func:`income_dummies`).
+
+    Returns
+    -------
+    statsmodels.regression.linear_model.RegressionResultsWrapper
+        With ``cov_type="HC3"``; ``res.model.data.row_labels`` follow the
+        complete-case rows, and ``res.region_ids`` lists their ``region_id``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"prevalence_per_100k": np.exp([1.0, 3.0, 5.0, 7.2]),
+    ...                   "x": [0.0, 1.0, 2.0, 3.0]})
+    >>> res = fit_ols(d, "x", covariates=())
+    >>> round(float(res.params["x"]), 2)
+    2.06
+    """
+    needed = [c for c in covariates if c != "income"] + (
+        ["income_grp"] if "income" in covariates else []
+    )
+    frame, _ = prepare(df, outcome, [exposure, *needed], what=f"the regression on {exposure}")
+    y = frame[log_outcome_name(outcome)]
+    res = _fit(y, _design(frame, exposure, covariates))
+    res.region_ids = (
+        frame["region_id"].tolist() if "region_id" in frame.columns else frame.index.tolist()
+    )
+    return res
+
+
+def vifs(X: pd.DataFrame) -> dict[str, float]:
+    """Variance inflation factors of the non-constant columns of a design matrix.
+
+    ``VIF_j = 1 / (1 - R_j**2)``, R_j² from regressing column j on the others
+    (with the constant), via statsmodels' ``variance_inflation_factor``.
+
+    Examples
+    --------
+    >>> X = sm.add_constant(pd.DataFrame({"a": [1.0, 2, 3, 4, 5], "b": [2.0, 1, 4, 3, 6]}))
+    >>> {k: round(v, 3) for k, v in vifs(X).items()}
+    {'a': 3.083, 'b': 3.083}
+    """
+    arr = X.to_numpy(float)
+    out = {}
+    for j, name in enumerate(X.columns):
+        if name == "const":
+            continue
+        out[str(name)] = float(variance_inflation_factor(arr, j))
+    return out
+
+
+def partial_correlation(
+    x: np.ndarray, y: np.ndarray, controls: np.ndarray | None, *, level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """Partial correlation of *x* and *y* given *controls*, from OLS residuals.
+
+    Both are regressed on ``[1, controls]``; r is the correlation of the two
+    residual vectors. CI: Fisher z with standard error ``1 / sqrt(n - k - 3)``
+    (k controls); p: t-test with ``n - 2 - k`` degrees of freedom.
+
+    Returns
+    -------
+    r, ci_low, ci_high, p_value
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=200); x = z + rng.normal(size=200); y = z + rng.normal(size=200)
+    >>> r, lo, hi, p = partial_correlation(x, y, z[:, None])
+    >>> abs(r) < 0.15 and lo < 0 < hi
+    True
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.size
+    ones = np.ones((n, 1))
+    Z = ones if controls is None else np.column_stack([ones, np.asarray(controls, float)])
+    k = Z.shape[1] - 1
+    if n - k - 3 <= 0:
+        return (math.nan,) * 4
+    rx = x - Z @ np.linalg.lstsq(Z, x, rcond=None)[0]
+    ry = y - Z @ np.linalg.lstsq(Z, y, rcond=None)[0]
+    den = math.sqrt(float(rx @ rx) * float(ry @ ry))
+    if den == 0:
+        return (math.nan,) * 4
+    r = float(rx @ ry) / den
+    r = max(-1.0, min(1.0, r))
+    zcrit = stats.norm.ppf(0.5 + level / 2.0)
+    if abs(r) < 1:
+        z = math.atanh(r)
+        se = 1.0 / math.sqrt(n - k - 3)
+        lo, hi = math.tanh(z - zcrit * se), math.tanh(z + zcrit * se)
+        dof = n - 2 - k
+        t = r * math.sqrt(dof / (1.0 - r * r))
+        p = float(2.0 * stats.t.sf(abs(t), dof))
+    else:
+        lo = hi = r
+        p = 0.0
+    return r, lo, hi, p
+
+
+def _coef_row(model, subset, exposure, lname, res, frame, note) -> dict[str, Any]:
+    b = float(res.params[exposure])
+    lo, hi = (float(v) for v in res.conf_int(alpha=0.05).loc[exposure])
+    p = float(res.pvalues[exposure])
+    sd_x = float(frame[exposure].std(ddof=1))
+    sd_y = float(frame[lname].std(ddof=1))
+    std = b * sd_x / sd_y if sd_y > 0 else math.nan
+    return make_row(model, subset, exposure, lname, int(res.nobs), b, lo, hi, p, std, note)
+
+
+def regressions(
+    df: pd.DataFrame,
+    exposure: str,
+    outcome: str = "prevalence_per_100k",
+    *,
+    subset: str = "all",
+    models: Sequence[str] = tuple(MODEL_COVARIATES),
+) -> pd.DataFrame:
+    """Crude and adjusted OLS, partial correlations and VIFs for one exposure.
+
+    Parameters
+    ----------
+    df
+        The analysis table.
+    exposure
+        Exposure column.
+    outcome
+        Prevalence column (per 100,000); its natural log is modelled.
+    subset
+        Subset of regions (filter and label).
+    models
+        Which of :data:`MODEL_COVARIATES` to fit. Models whose covariates are
+        absent from *df* (``gdp_per_capita``, ``income_grp``) are skipped (logged).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The tidy models table: one row per OLS model (``estimate`` = the
+        exposure's unstandardised coefficient, HC3 95 % CI and p,
+        ``std_estimate`` = the coefficient with z-scored variables), rows
+        ``partial_lat`` / ``partial_lat_gdp`` (estimate = partial r) and one
+        ``vif`` row (the exposure's VIF in the largest model without income
+        dummies; the other VIFs in ``note``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> lat = rng.uniform(0, 60, 80); x = lat + rng.normal(0, 5, 80)
+    >>> d = pd.DataFrame({"prevalence_per_100k": np.exp(0.05 * lat + rng.normal(0, .2, 80)),
+    ...                   "x": x, "abs_latitude": lat})
+    >>> out = regressions(d, "x").set_index("model")
+    >>> out.index.tolist()
+    ['ols', 'ols_adj_lat', 'partial_lat', 'vif']
+    >>> bool(out.loc["ols", "p_value"] < 0.001), bool(out.loc["ols_adj_lat", "p_value"] > 0.01)
+    (True, True)
+    """
+    data = select_subset(df, subset)
+    lname = log_outcome_name(outcome)
+    todo = []
+    for name in models:
+        covs = MODEL_COVARIATES[name]
+        missing = [
+            c for c in covs
+            if (c == LOG_GDP and "gdp_per_capita" not in df.columns and LOG_GDP not in df.columns)
+            or (c == "income" and "income_grp" not in df.columns)
+            or (c not in (LOG_GDP, "income") and c not in df.columns)
+        ]
+        if missing:
+            log.info("%s on %s (%s): skipped, no column for %s", name, exposure, subset,
+                     ", ".join(missing))
+            continue
+        todo.append(name)
+    needed: list[str] = []
+    for name in todo:
+        for c in MODEL_COVARIATES[name]:
+            needed.append("income_grp" if c == "income" else c)
+    needed = list(dict.fromkeys(needed))
+    frame, dropped = prepare(data, outcome, [exposure, *needed],
+                             what=f"the regression on {exposure}")
+    common = f"common complete-case sample of {len(todo)} model(s)"
+    if dropped:
+        common += f"; {dropped} region(s) dropped for missing values"
+    rows = []
+    y = frame[lname]
+    vif_source: tuple[str, pd.DataFrame] | None = None
+    for name in todo:
+        covs = MODEL_COVARIATES[name]
+        X = _design(frame, exposure, covs)
+        if len(frame) < X.shape[1] + 2:
+            log.info("%s on %s (%s): skipped, %d regions for %d parameters", name, exposure,
+                     subset, len(frame), X.shape[1])
+            continue
+        res = _fit(y, X)
+        note = f"HC3 robust SE; {common}"
+        if not np.isfinite(res.bse[exposure]):
+            res = sm.OLS(y, X).fit(cov_type="HC1", use_t=True)
+            note = f"HC1 robust SE (HC3 undefined: a region has leverage 1); {common}"
+        if "income" in covs:
+            dummies = [c for c in X.columns if c.startswith("income_")]
+            note += f"; income dummies: {', '.join(dummies) if dummies else 'none (one group)'}"
+        rows.append(_coef_row(name, subset, exposure, lname, res, frame, note))
+        if len(covs) > 0 and "income" not in covs:
+            vif_source = (name, X)
+    partials = {"partial_lat": ["abs_latitude"], "partial_lat_gdp": ["abs_latitude", LOG_GDP]}
+    for pname, controls in partials.items():
+        model_name = "ols_adj_lat" if pname == "partial_lat" else "ols_adj_lat_gdp"
+        if model_name not in todo:
+            continue
+        r, lo, hi, p = partial_correlation(
+            frame[exposure].to_numpy(float), y.to_numpy(float), frame[controls].to_numpy(float)
+        )
+        rows.append(make_row(pname, subset, exposure, lname, len(frame), r, lo, hi, p, r,
+                             f"residual correlation given {', '.join(controls)}; Fisher-z CI; "
+                             f"{common}"))
+    if vif_source is not None:
+        name, X = vif_source
+        v = vifs(X)
+        others = ", ".join(f"{k}={val:.2f}" for k, val in v.items() if k != exposure)
+        rows.append(make_row("vif", subset, exposure, lname, len(frame), v[exposure],
+                             note=f"VIF in {name}; {others}"))
+    return rows_to_frame(rows)
