@@ -1,0 +1,343 @@
+"""Climatologies of canonical rasters: annual, seasonal and monthly means, year windows.
+
+All functions take canonical DataArrays (``docs/architecture.md``): dims
+``(month, lat, lon)`` with ``month`` = 1..12, ``(time, lat, lon)`` for time series
+(:func:`year_window` only), or ``(lat, lon)``. Attributes, the name and the CRS
+(``spatial_ref`` coordinate written by rioxarray) are kept; reduced fields get an
+``attrs["period"]`` saying what they average.
+
+Months are weighted by their mean length in days, :data:`DAYS_PER_MONTH`
+(31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31; February counts 28.25 days to
+include leap years on average, the year 365.25 days).
+
+Seasons are **hemisphere-aware**: local winter is December-January-February north
+of the equator and June-July-August south of it; local summer the reverse. Cells
+exactly on the equator (``lat == 0``) count as northern.
+
+>>> import numpy as np, xarray as xr
+>>> da = xr.DataArray(
+...     np.arange(1.0, 13.0).reshape(12, 1, 1) * np.ones((12, 2, 1)),
+...     dims=("month", "lat", "lon"),
+...     coords={"month": np.arange(1, 13), "lat": [10.0, -10.0], "lon": [0.0]},
+...     attrs={"units": "%"},
+... )
+>>> seasonal_mean(da, "winter").values.ravel().round(3).tolist()  # north DJF, south JJA
+[5.091, 7.011]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+
+from geo_ms.errors import GridError
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "SEASONS",
+    "annual_mean",
+    "month_mean",
+    "seasonal_mean",
+    "year_window",
+]
+
+#: Mean length of each calendar month in days (February 28.25: leap years included).
+DAYS_PER_MONTH: tuple[float, ...] = (31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+#: Seasons understood by :func:`seasonal_mean`.
+SEASONS: tuple[str, ...] = ("annual", "winter", "summer")
+
+_NORTH_MONTHS = {"winter": (12, 1, 2), "summer": (6, 7, 8)}
+_SOUTH_MONTHS = {"winter": (6, 7, 8), "summer": (12, 1, 2)}
+_MONTH_NAMES = "JFMAMJJASOND"
+
+
+def _label(da: xr.DataArray) -> str:
+    return str(da.name) if da.name is not None else "raster"
+
+
+def _require_month_dim(da: xr.DataArray, func: str) -> None:
+    if "month" not in da.dims:
+        hint = (
+            "Reduce a time series to monthly means first with year_window(da, start, end)."
+            if "time" in da.dims
+            else "Pass a monthly climatology with dims (month, lat, lon), month = 1..12."
+        )
+        raise GridError(f"{_label(da)}: {func}() needs a 'month' dimension, got dims {da.dims}",
+                        hint=hint)
+    months = np.asarray(da["month"].values)
+    if months.size == 0 or not np.all(np.isin(months, np.arange(1, 13))):
+        raise GridError(
+            f"{_label(da)}: 'month' coordinate must hold integers 1..12, got {months.tolist()}",
+            hint="Relabel the month axis as 1..12 (January = 1).",
+        )
+    if len(np.unique(months)) != months.size:
+        raise GridError(
+            f"{_label(da)}: 'month' coordinate has duplicates: {months.tolist()}",
+            hint="Keep one field per calendar month.",
+        )
+
+
+def _weighted_months(da: xr.DataArray, months: tuple[int, ...], period: str) -> xr.DataArray:
+    """Day-weighted mean over *months* (all must be present); NaN if any is NaN."""
+    present = set(np.asarray(da["month"].values).tolist())
+    missing = [m for m in months if m not in present]
+    if missing:
+        raise GridError(
+            f"{_label(da)}: month(s) {missing} missing from the 'month' coordinate",
+            hint=f"The field holds months {sorted(present)}; pick among those.",
+        )
+    sub = da.sel(month=list(months))
+    weights = xr.DataArray(
+        np.array([DAYS_PER_MONTH[m - 1] for m in months], dtype="float64"),
+        dims="month",
+        coords={"month": sub["month"].values},
+    )
+    out = (sub * weights).sum("month", skipna=False) / float(weights.sum())
+    out = out.astype(da.dtype) if np.issubdtype(da.dtype, np.floating) else out
+    out.attrs = dict(da.attrs)
+    out.attrs["period"] = period
+    out.name = da.name
+    return out
+
+
+def _months_label(months: tuple[int, ...]) -> str:
+    if len(months) == 1:
+        return f"month {months[0]}"
+    return "".join(_MONTH_NAMES[m - 1] for m in months) + f" (months {list(months)})"
+
+
+def annual_mean(da: xr.DataArray) -> xr.DataArray:
+    """Month-length-weighted annual mean of a 12-month climatology.
+
+    Each month is weighted by :data:`DAYS_PER_MONTH` (February 28.25 days). A cell
+    with any NaN month gives NaN. A ``(lat, lon)`` field is returned unchanged.
+
+    Parameters
+    ----------
+    da
+        Canonical ``(month, lat, lon)`` DataArray with all 12 months, or a
+        ``(lat, lon)`` field.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(lat, lon)`` field with the same attrs plus ``attrs["period"]``.
+
+    Raises
+    ------
+    GridError
+        No ``month`` dimension (e.g. a time series) or months other than 1..12.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.ones((12, 1, 1)) * np.arange(12).reshape(12, 1, 1),
+    ...                   dims=("month", "lat", "lon"),
+    ...                   coords={"month": np.arange(1, 13), "lat": [0.0], "lon": [0.0]})
+    >>> round(annual_mean(da).item(), 4)  # sum(days * (m - 1)) / 365.25
+    5.5229
+    """
+    if set(da.dims) == {"lat", "lon"}:
+        return da
+    _require_month_dim(da, "annual_mean")
+    return _weighted_months(da, tuple(range(1, 13)), "annual mean (month-length weighted)")
+
+
+def month_mean(da: xr.DataArray, months: int | Iterable[int]) -> xr.DataArray:
+    """Month-length-weighted mean over one month or a list of months.
+
+    Parameters
+    ----------
+    da
+        Canonical ``(month, lat, lon)`` DataArray.
+    months
+        A month number 1..12, or several (e.g. ``[6, 7, 8]``).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(lat, lon)`` field with ``attrs["period"]`` naming the months.
+
+    Raises
+    ------
+    GridError
+        No ``month`` dimension, an unknown month number or a month absent from *da*.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.arange(1.0, 13.0).reshape(12, 1, 1),
+    ...                   dims=("month", "lat", "lon"),
+    ...                   coords={"month": np.arange(1, 13), "lat": [0.0], "lon": [0.0]})
+    >>> month_mean(da, 10).item()
+    10.0
+    >>> round(month_mean(da, [1, 2]).item(), 4)  # (31*1 + 28.25*2) / 59.25
+    1.4768
+    """
+    _require_month_dim(da, "month_mean")
+    sel = (months,) if isinstance(months, int | np.integer) else tuple(months)
+    sel = tuple(int(m) for m in sel)
+    bad = [m for m in sel if not 1 <= m <= 12]
+    if not sel or bad:
+        raise GridError(
+            f"{_label(da)}: month_mean() got invalid month(s) {bad or list(sel)}",
+            hint="Give months as integers 1..12, e.g. 10 or [6, 7, 8].",
+        )
+    if len(set(sel)) != len(sel):
+        raise GridError(
+            f"{_label(da)}: month_mean() got duplicated months {list(sel)}",
+            hint="List each month once.",
+        )
+    return _weighted_months(da, sel, _months_label(sel))
+
+
+def seasonal_mean(
+    da: xr.DataArray, season: Literal["annual", "winter", "summer"]
+) -> xr.DataArray:
+    """Hemisphere-aware seasonal mean (month-length weighted).
+
+    ``"winter"`` is DJF where ``lat >= 0`` and JJA where ``lat < 0``; ``"summer"``
+    the reverse; ``"annual"`` is :func:`annual_mean`. Cells exactly at ``lat == 0``
+    are treated as northern.
+
+    Parameters
+    ----------
+    da
+        Canonical ``(month, lat, lon)`` DataArray (12 months). A ``(lat, lon)`` field
+        is accepted only for ``season="annual"`` (returned unchanged).
+    season
+        One of :data:`SEASONS`.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(lat, lon)`` field with ``attrs["period"]`` describing the season.
+
+    Raises
+    ------
+    GridError
+        Unknown season, no ``month`` dimension, or missing months.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.arange(1.0, 13.0).reshape(12, 1, 1) * np.ones((12, 3, 1)),
+    ...                   dims=("month", "lat", "lon"),
+    ...                   coords={"month": np.arange(1, 13), "lat": [1.0, 0.0, -1.0],
+    ...                           "lon": [0.0]})
+    >>> seasonal_mean(da, "summer").values.ravel().round(3).tolist()
+    [7.011, 7.011, 5.091]
+    """
+    if season not in SEASONS:
+        raise GridError(
+            f"{_label(da)}: unknown season {season!r}",
+            hint=f"Use one of {', '.join(SEASONS)}.",
+        )
+    if season == "annual":
+        return annual_mean(da)
+    _require_month_dim(da, "seasonal_mean")
+    if "lat" not in da.dims:
+        raise GridError(
+            f"{_label(da)}: seasonal_mean() needs a 'lat' dimension, got dims {da.dims}",
+            hint="Pass a canonical (month, lat, lon) DataArray.",
+        )
+    north = _weighted_months(da, _NORTH_MONTHS[season], "north")
+    south = _weighted_months(da, _SOUTH_MONTHS[season], "south")
+    out = xr.where(da["lat"] >= 0, north, south, keep_attrs=False)
+    out = out.transpose(*north.dims)
+    out.attrs = dict(da.attrs)
+    out.attrs["period"] = (
+        f"local {season} (month-length weighted): "
+        f"{_months_label(_NORTH_MONTHS[season])} at lat >= 0, "
+        f"{_months_label(_SOUTH_MONTHS[season])} at lat < 0"
+    )
+    out.name = da.name
+    return out
+
+
+def year_window(da_time: xr.DataArray, start: int, end: int) -> xr.DataArray:
+    """Monthly climatology of a time series over the years *start*..*end* (inclusive).
+
+    Selects the time steps whose calendar year lies in the window and averages
+    them per calendar month (plain mean over years). The computation stays lazy
+    when *da_time* is dask-backed (``da.chunk(...)``): call ``.compute()`` or
+    ``.load()`` on the result.
+
+    Parameters
+    ----------
+    da_time
+        Canonical ``(time, lat, lon)`` DataArray with a datetime-like ``time``.
+    start, end
+        First and last year of the window, e.g. the childhood years of today's
+        patients.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(month, lat, lon)`` climatology (``month`` = 1..12) with the attrs of
+        *da_time* and ``attrs["period"] = "<start>-<end>"``.
+
+    Raises
+    ------
+    GridError
+        No ``time`` dimension, ``start > end``, or the window is not fully covered
+        (a year or a calendar month absent).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, xarray as xr
+    >>> t = pd.date_range("2000-01-01", periods=36, freq="MS") + pd.Timedelta(days=14)
+    >>> da = xr.DataArray(np.repeat([1.0, 2.0, 3.0], 12).reshape(36, 1, 1),
+    ...                   dims=("time", "lat", "lon"),
+    ...                   coords={"time": t, "lat": [0.0], "lon": [0.0]})
+    >>> clim = year_window(da, 2001, 2002)
+    >>> clim.dims, clim.sel(month=5).item()
+    (('month', 'lat', 'lon'), 2.5)
+    """
+    label = _label(da_time)
+    if "time" not in da_time.dims:
+        raise GridError(
+            f"{label}: year_window() needs a 'time' dimension, got dims {da_time.dims}",
+            hint="Pass a (time, lat, lon) series such as CRU TS; climatologies need no window.",
+        )
+    if start > end:
+        raise GridError(
+            f"{label}: year window start {start} is after end {end}",
+            hint="Give start <= end, e.g. year_window(da, 1961, 1990).",
+        )
+    try:
+        years = da_time["time"].dt.year
+    except (AttributeError, TypeError) as exc:
+        raise GridError(
+            f"{label}: 'time' coordinate is not datetime-like",
+            hint="Decode times when opening (xr.open_dataset(..., decode_times=True)).",
+        ) from exc
+    available = sorted(set(np.asarray(years.values).tolist()))
+    wanted = list(range(start, end + 1))
+    absent = [y for y in wanted if y not in available]
+    if absent:
+        shown = absent if len(absent) <= 6 else absent[:3] + ["..."] + absent[-2:]
+        raise GridError(
+            f"{label}: year window {start}-{end} not covered, missing year(s) {shown}",
+            hint=f"The series spans {available[0]}-{available[-1]}; choose a window inside it.",
+        )
+    sub = da_time.sel(time=(years >= start) & (years <= end))
+    months_present = set(np.asarray(sub["time"].dt.month.values).tolist())
+    if months_present != set(range(1, 13)):
+        missing = sorted(set(range(1, 13)) - months_present)
+        raise GridError(
+            f"{label}: year window {start}-{end} lacks calendar month(s) {missing}",
+            hint="Use a monthly series with all 12 months in every year of the window.",
+        )
+    clim = sub.groupby("time.month").mean("time", keep_attrs=True)
+    other = [d for d in da_time.dims if d != "time"]
+    clim = clim.transpose("month", *other)
+    clim = clim.assign_coords(month=clim["month"].astype("int64"))
+    clim.attrs = dict(da_time.attrs)
+    clim.attrs["period"] = f"{start}-{end}"
+    clim.name = da_time.name
+    return clim
