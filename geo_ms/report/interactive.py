@@ -1,0 +1,287 @@
+"""An offline, single-file interactive map of per-region values and residuals.
+
+:func:`interactive_map` draws the regions as GeoJSON with folium (one switchable
+layer per value column, tooltips with every value) and writes one HTML file whose
+Leaflet JavaScript and CSS are **inlined** from the vendored copies in
+``geo_ms/report/assets/`` (npm ``leaflet@1.9.3``, BSD-2-Clause). There is no tile
+layer and no CDN reference, so the file opens without network access. The per-region
+values are also embedded as a JSON block (``<script type="application/json"
+id="geo-ms-data">``) for reuse.
+
+>>> _hex_colour(0.0, "viridis")
+'#440154'
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import re
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo_ms._io import atomic_write_text
+from geo_ms.errors import CRSError, FormatError, SchemaError
+
+__all__ = ["interactive_map"]
+
+_NODATA_COLOUR = "#c8c8c8"
+_BACKGROUND = "#eef3f7"
+_LABELS = {
+    "prevalence_per_100k": "MS prevalence per 100,000",
+    "cloud_cover_pct": "Cloud cover (%)",
+    "uv_index": "UV index",
+    "vitd_uv_clear": "Vitamin-D-weighted clear-sky UV",
+    "resid": "Model residual",
+}
+_EXTERNAL = re.compile(r"""<(script|link)\b[^>]*?\b(src|href)\s*=\s*["']?(https?:)?//""", re.IGNORECASE)
+
+
+def _label(column: str) -> str:
+    return _LABELS.get(column, column.replace("_", " "))
+
+
+def _hex_colour(fraction: float, cmap: str) -> str:
+    """Colour of ``fraction`` (0..1) in a matplotlib colormap, as ``#rrggbb``."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    return str(to_hex(colormaps[cmap](min(max(fraction, 0.0), 1.0))))
+
+
+def _scale(column: str, values: pd.Series) -> dict[str, Any]:
+    """Pick a colour scale for a column: log for prevalence, diverging for residuals."""
+    ok = values.dropna()
+    if ok.empty:
+        return {"kind": "empty", "cmap": "viridis", "vmin": math.nan, "vmax": math.nan}
+    if column.startswith("resid"):
+        bound = float(ok.abs().max()) or 1.0
+        return {"kind": "diverging", "cmap": "RdBu_r", "vmin": -bound, "vmax": bound}
+    if column.startswith("prevalence") and (ok > 0).all() and ok.max() > ok.min():
+        return {"kind": "log", "cmap": "viridis", "vmin": float(ok.min()),
+                "vmax": float(ok.max())}
+    return {"kind": "linear", "cmap": "cividis", "vmin": float(ok.min()),
+            "vmax": float(ok.max())}
+
+
+def _colour(value: Any, scale: dict[str, Any]) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return _NODATA_COLOUR
+    lo, hi = scale["vmin"], scale["vmax"]
+    if scale["kind"] == "log":
+        frac = (math.log(value) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    else:
+        frac = (value - lo) / (hi - lo) if hi > lo else 0.5
+    return _hex_colour(frac, scale["cmap"])
+
+
+def _asset(name: str) -> bytes:
+    return (resources.files("geo_ms.report") / "assets" / name).read_bytes()
+
+
+def _leaflet_css() -> str:
+    css = _asset("leaflet.css").decode("utf-8")
+
+    def inline(match: re.Match[str]) -> str:
+        name = match.group(1)
+        try:
+            data = _asset(name)
+        except FileNotFoundError:
+            return "url(data:,)"
+        return "url(data:image/png;base64," + base64.b64encode(data).decode("ascii") + ")"
+
+    return re.sub(r"url\(images/([\w.-]+)\)", inline, css)
+
+
+def _legend_html(scales: dict[str, dict[str, Any]]) -> str:
+    from html import escape
+
+    blocks = []
+    for column, scale in scales.items():
+        if scale["kind"] == "empty":
+            continue
+        stops = []
+        for i in range(11):
+            frac = i / 10
+            stops.append(_hex_colour(frac, scale["cmap"]))
+        lo, hi = scale["vmin"], scale["vmax"]
+        note = " (log scale)" if scale["kind"] == "log" else ""
+        blocks.append(
+            f'<div class="gm-legend-item"><div class="gm-legend-title">{escape(_label(column))}'
+            f'{note}</div><div class="gm-legend-bar" style="background:linear-gradient(to right,'
+            f'{",".join(stops)})"></div><div class="gm-legend-ends"><span>{lo:.3g}</span>'
+            f"<span>{hi:.3g}</span></div></div>"
+        )
+    blocks.append(f'<div class="gm-legend-item"><span class="gm-nodata" style="background:'
+                  f'{_NODATA_COLOUR}"></span> no data</div>')
+    style = (
+        f"<style>.leaflet-container{{background:{_BACKGROUND}}}.gm-legend{{position:fixed;left:10px;"
+        "bottom:10px;z-index:1000;background:rgba(255,255,255,.92);padding:6px 9px;"
+        "border-radius:4px;font:12px/1.3 system-ui,sans-serif;max-width:min(260px,70vw);"
+        "box-shadow:0 1px 4px rgba(0,0,0,.3)}.gm-legend-item{margin:3px 0}"
+        ".gm-legend-bar{height:9px;border:1px solid #999}.gm-legend-ends{display:flex;"
+        "justify-content:space-between}.gm-nodata{display:inline-block;width:12px;"
+        "height:9px;border:1px solid #999}.gm-legend-title{font-weight:600}</style>"
+    )
+    return style + '<div class="gm-legend" id="geo-ms-legend">' + "".join(blocks) + "</div>"
+
+
+def _prepare(regions: Any, table: pd.DataFrame, columns: list[str], tolerance: float) -> Any:
+    import shapely
+
+    if "region_id" not in regions.columns or "region_id" not in table.columns:
+        raise SchemaError(
+            "interactive_map: regions or table lacks the region_id column",
+            hint="Both need region_id (ISO3 for countries) to be joined.",
+        )
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise SchemaError(
+            f"interactive_map: table lacks value column(s) {', '.join(missing)}",
+            hint="Pass value_columns that exist in the analysis table.",
+        )
+    if regions.crs is None:
+        raise CRSError("interactive_map: regions have no CRS")
+    gdf = regions.to_crs("EPSG:4326") if regions.crs.to_epsg() != 4326 else regions
+    info = [c for c in ("name", "iso3", "continent") if c in table.columns and c not in columns]
+    values = table[["region_id", *info, *columns]].drop_duplicates("region_id")
+    gdf = gdf[["region_id", "geometry"]].merge(values, on="region_id", how="inner")
+    if gdf.empty:
+        raise SchemaError(
+            "interactive_map: no region_id of the table matches the regions",
+            hint="Check that both use the same ids (ISO3 for countries).",
+        )
+    if tolerance > 0:
+        simple = shapely.simplify(gdf.geometry.values, tolerance, preserve_topology=True)
+        simple = shapely.set_precision(simple, 1e-3)
+        keep = shapely.is_empty(simple) | ~shapely.is_valid(simple)
+        gdf = gdf.set_geometry(np.where(keep, gdf.geometry.values, simple), crs="EPSG:4326")
+    for c in columns:
+        gdf[c] = pd.to_numeric(gdf[c], errors="coerce")
+    return gdf
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else round(float(value), 6)
+    if isinstance(value, np.integer):
+        return int(value)
+    return None if value is pd.NA else value
+
+
+def interactive_map(
+    path: str | os.PathLike[str],
+    regions: Any,
+    table: pd.DataFrame,
+    value_columns: Sequence[str],
+    *,
+    simplify_tolerance: float = 0.05,
+    title: str = "geo_ms: MS prevalence, exposures and residuals by region",
+) -> Path:
+    """Write a self-contained, offline Leaflet map of per-region values.
+
+    Parameters
+    ----------
+    path
+        Output HTML file (written atomically).
+    regions
+        GeoDataFrame with ``region_id`` and polygons (reprojected to EPSG:4326).
+    table
+        Analysis table with ``region_id`` and the value columns (``name``, ``iso3``
+        and ``continent`` are shown in the tooltip when present).
+    value_columns
+        Columns to map, one switchable layer each; ``resid`` is appended when the
+        table has it. Prevalence columns use a log scale, residuals a diverging one.
+    simplify_tolerance
+        Douglas–Peucker tolerance in degrees to keep the file small (0 disables).
+    title
+        Page title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    SchemaError
+        When columns are missing or no region matches.
+    FormatError
+        When the rendered page would still load anything from the network.
+    """
+    import folium
+    from branca.element import Element
+
+    columns = list(dict.fromkeys(value_columns))
+    if "resid" in table.columns and "resid" not in columns:
+        columns.append("resid")
+    if not columns:
+        raise SchemaError("interactive_map: no value_columns given",
+                          hint="Pass at least one column of the analysis table to map.")
+    gdf = _prepare(regions, table, columns, simplify_tolerance)
+    scales = {c: _scale(c, gdf[c]) for c in columns}
+    props = [c for c in gdf.columns if c != "geometry"]
+    features = []
+    for rec, geom in zip(gdf[props].to_dict("records"), gdf.geometry, strict=True):
+        features.append({
+            "type": "Feature", "id": str(rec["region_id"]),
+            "properties": {k: _clean(v) for k, v in rec.items()},
+            "geometry": geom.__geo_interface__,
+        })
+    collection = {"type": "FeatureCollection", "features": features}
+
+    fmap = folium.Map(location=[20, 0], zoom_start=2, tiles=None, min_zoom=1,
+                      world_copy_jump=False, attribution_control=False)
+    fmap.default_js = []
+    fmap.default_css = []
+    header = fmap.get_root().header
+    header.add_child(Element(f"<title>{title}</title>"), name="geo_ms_title")
+    header.add_child(Element("<style>" + _leaflet_css() + "</style>"), name="leaflet_css")
+    header.add_child(Element("<script>" + _asset("leaflet.js").decode("utf-8") + "</script>"),
+                     name="leaflet_js")
+    tip_fields = [c for c in ("name", "region_id", "continent") if c in props] + columns
+    for i, column in enumerate(columns):
+        scale = scales[column]
+
+        def style(feature: dict[str, Any], _c: str = column, _s: dict = scale) -> dict:
+            return {"fillColor": _colour(feature["properties"].get(_c), _s),
+                    "color": "#555555", "weight": 0.5, "fillOpacity": 0.85}
+
+        folium.GeoJson(
+            collection,
+            name=_label(column),
+            style_function=style,
+            highlight_function=lambda f: {"weight": 2, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(fields=tip_fields,
+                                          aliases=[_label(f) for f in tip_fields],
+                                          localize=True),
+            overlay=False,
+            show=(i == 0),
+        ).add_to(fmap)
+    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
+    fmap.fit_bounds([[max(miny, -60.0), minx], [min(maxy, 85.0), maxx]])
+    if len(columns) > 1:
+        folium.LayerControl(collapsed=False).add_to(fmap)
+    html_root = fmap.get_root().html
+    html_root.add_child(Element(_legend_html(scales)), name="geo_ms_legend")
+    records = [{k: _clean(v) for k, v in rec.items()} for rec in gdf[props].to_dict("records")]
+    data_json = json.dumps(records, ensure_ascii=False).replace("</", "<\\/")
+    html_root.add_child(
+        Element(f'<script type="application/json" id="geo-ms-data">{data_json}</script>'),
+        name="geo_ms_data",
+    )
+    page = fmap.get_root().render()
+    bad = _EXTERNAL.search(page)
+    if bad:
+        raise FormatError(
+            f"{path}: interactive map still references the network ({bad.group(0)[:80]}...)",
+            hint="A folium element added a CDN asset; vendor it in geo_ms/report/assets/.",
+        )
+    return atomic_write_text(path, page)
