@@ -545,6 +545,12 @@ def read_gbd_results_csv(
                 "(the crosswalk is geo_ms/data/gbd_location_iso3.csv).",
             )
         frame.loc[todo, "iso3"] = frame.loc[todo, "location"].map(matched)
+        if "location_id" in frame.columns:
+            # a GBD id outside the crosswalk whose name is a country already present by id
+            # is a sub-national unit with a country's name (e.g. the US state of Georgia)
+            by_id_iso3 = set(frame.loc[~todo, "iso3"])
+            clash = todo & frame["iso3"].isin(by_id_iso3)
+            frame = _drop_said(frame, clash, source, "sub-national locations named like countries")
     if "location_id" in frame.columns:
         location_id = pd.to_numeric(frame["location_id"], errors="coerce")
     else:
