@@ -1,0 +1,350 @@
+"""Figures: PNG+SVG written atomically, source footnotes, colour scales, fitted lines.
+
+Synthetic inputs are eight 35°×45° boxes with hand-chosen values; the expected
+numbers (log-scale limits, residual bounds, OLS slopes, added-variable slopes,
+outlier labels) are recomputed here independently with numpy.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from matplotlib.colors import LogNorm
+from shapely.geometry import box
+
+from geo_ms import figures
+from geo_ms.errors import CRSError, GridError, SchemaError
+
+matplotlib.use("Agg")
+
+IDS = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG", "HHH"]
+CONTINENTS = ["Europe", "Europe", "Africa", "Africa", "Asia", "Asia", "Oceania", "Europe"]
+CLOUD = [70.0, 65.0, 30.0, 40.0, 50.0, 55.0, 60.0, 45.0]
+UV = [3.0, 4.0, 10.0, 9.0, 7.0, 6.0, 5.0, 6.0]
+PREV = [150.0, 120.0, 10.0, 20.0, 40.0, 35.0, 90.0, np.nan]  # HHH has no data
+ABSLAT = [55.0, 50.0, 10.0, 20.0, 30.0, 25.0, 40.0, 45.0]
+GDP = [40000.0, 30000.0, 2000.0, 3000.0, 8000.0, 10000.0, 35000.0, 20000.0]
+RESID = [0.3, -0.2, -0.5, 0.1, 0.2, -0.1, 0.4, np.nan]
+META = {
+    "sources": [
+        {"id": "gbd2016", "title": "GBD 2016", "licence": "IHME, non-commercial"},
+        {"id": "cru_cl", "title": "CRU CL 1.0", "citation": "New et al. 1999"},
+    ],
+    "run_name": "test",
+    "sample": False,
+}
+NOTE = (
+    "Sources: GBD 2016 (IHME, non-commercial); CRU CL 1.0 (New et al. 1999). Ecological data: "
+    "says nothing about individual risk; GBD values are model outputs."
+)
+
+
+def _regions() -> gpd.GeoDataFrame:
+    geoms = [
+        box(-150 + 40 * (i % 4), -40 + 50 * (i // 4), -115 + 40 * (i % 4), 5 + 50 * (i // 4))
+        for i in range(8)
+    ]
+    return gpd.GeoDataFrame(
+        {"region_id": IDS, "iso3": IDS, "name": [f"Land {c}" for c in IDS],
+         "continent": CONTINENTS},
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "region_id": IDS, "iso3": IDS, "name": [f"Land {c}" for c in IDS],
+        "continent": CONTINENTS, "abs_latitude": ABSLAT, "gdp_per_capita": GDP,
+        "lon": 0.0, "lat": 0.0, "cloud_cover_pct": CLOUD, "uv_index": UV,
+        "prevalence_per_100k": PREV, "resid": RESID,
+    })
+
+
+def _models() -> pd.DataFrame:
+    return pd.DataFrame({
+        "model": ["ols", "ols", "ols_controls", "sar"],
+        "subset": ["all", "europe", "all", "all"],
+        "exposure": ["cloud_cover_pct", "cloud_cover_pct", "cloud_cover_pct", "uv_index"],
+        "outcome": ["log_prevalence"] * 4,
+        "n": [7, 3, 7, 7],
+        "estimate": [0.05, 0.02, 0.01, -0.3],
+        "ci_low": [0.02, -0.05, -0.02, -0.5],
+        "ci_high": [0.08, 0.09, 0.04, -0.1],
+        "p_value": [0.01, 0.5, 0.4, 0.02],
+        "std_estimate": [0.6, 0.2, 0.1, -0.7],
+        "note": ["", "", "", "spatial lag"],
+    })
+
+
+def _raster(ascending: bool = False) -> xr.DataArray:
+    """Monthly 5° grid whose value is |lat| + (month - 1): annual mean = |lat| + 5.5."""
+    lat = np.arange(87.5, -90, -5.0)
+    lon = np.arange(-177.5, 180, 5.0)
+    data = np.stack([np.add.outer(np.abs(lat), np.zeros(lon.size)) + m for m in range(12)])
+    da = xr.DataArray(
+        data.astype("float32"), dims=("month", "lat", "lon"),
+        coords={"month": np.arange(1, 13), "lat": lat, "lon": lon}, name="cloud_cover",
+        attrs={"units": "%", "long_name": "Cloud cover", "citation": "New et al. 1999"},
+    )
+    return da.isel(lat=slice(None, None, -1)) if ascending else da
+
+
+@pytest.fixture(scope="module")
+def all_figures(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    out = tmp_path_factory.mktemp("figs")
+    paths = figures.make_all_figures(out, _regions(), _table(), _models(),
+                                     {"cloud_cover": _raster()}, META)
+    return out, paths
+
+
+def _svg_note(path: Path) -> str:
+    root = ET.parse(path).getroot()
+    group = next(el for el in root.iter() if el.get("id") == "source-note")
+    return " ".join(" ".join(t.text.split()) for t in group.iter() if t.text and t.text.strip())
+
+
+# --------------------------------------------------------------------------- all figures
+
+
+def test_make_all_figures_writes_png_and_svg_pairs(all_figures: tuple[Path, list[Path]]) -> None:
+    out, paths = all_figures
+    stems = list(dict.fromkeys(p.stem for p in paths))
+    assert stems == [
+        "prevalence_map", "raster_cloud_cover", "choropleth_cloud_cover_pct",
+        "choropleth_uv_index", "scatter_cloud_cover_pct", "scatter_uv_index",
+        "partial_regression", "residual_map", "forest_plot",
+    ]
+    assert len(stems) >= 8
+    for stem in stems:
+        png, svg = out / f"{stem}.png", out / f"{stem}.svg"
+        assert png in paths and svg in paths
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.stat().st_size > 20_000, stem  # measured 40–115 kB
+        assert svg.stat().st_size > 8_000, stem  # measured 10–31 kB
+        ET.parse(svg)  # well-formed XML
+    assert not [p for p in out.iterdir() if ".part" in p.name]  # no temporary leftovers
+
+
+def test_every_svg_states_sources_and_caveats(all_figures: tuple[Path, list[Path]]) -> None:
+    _, paths = all_figures
+    for svg in [p for p in paths if p.suffix == ".svg"]:
+        text = _svg_note(svg)
+        if svg.stem.startswith("raster_"):
+            assert text == NOTE.replace("1999). Eco", "1999). Raster: New et al. 1999. Eco")
+        else:
+            assert text == NOTE, svg.name
+
+
+def test_png_metadata_carries_title_and_caption(all_figures: tuple[Path, list[Path]]) -> None:
+    from PIL import Image
+
+    out, _ = all_figures
+    with Image.open(out / "prevalence_map.png") as img:
+        assert img.text["Title"] == "MS prevalence per 100,000 by region"
+        assert img.text["Description"].startswith("Colour scale is logarithmic")
+
+
+def test_source_note_without_meta() -> None:
+    assert figures.source_note({}) == (
+        "Sources: see the report. Ecological data: says nothing about individual risk; "
+        "GBD values are model outputs."
+    )
+
+
+# --------------------------------------------------------------------------- maps
+
+
+def test_prevalence_map_uses_log_scale_and_hatches_missing() -> None:
+    fig = figures._draw_prevalence_map(_regions(), _table(), "prevalence_per_100k", NOTE)
+    ax = fig.axes[0]
+    data_coll = ax.collections[0]
+    assert isinstance(data_coll.norm, LogNorm)
+    assert (data_coll.norm.vmin, data_coll.norm.vmax) == (10.0, 150.0)
+    assert len(data_coll.get_paths()) == 7
+    nodata = ax.collections[1]
+    assert nodata.get_hatch() == "////" and len(nodata.get_paths()) == 1
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no data (1)"]
+    assert fig.axes[1].get_xscale() == "log"  # the colour bar is logarithmic too
+    matplotlib.pyplot.close(fig)
+
+
+def test_prevalence_map_counts_regions_absent_from_table_as_missing() -> None:
+    table = _table().iloc[:5]  # FFF, GGG, HHH not in the table at all
+    fig = figures._draw_prevalence_map(_regions(), table, "prevalence_per_100k", NOTE)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["no data (3)"]
+    matplotlib.pyplot.close(fig)
+
+
+def test_residual_map_is_centred_at_zero() -> None:
+    fig = figures._draw_residual_map(_regions(), _table(), "resid", NOTE)
+    norm = fig.axes[0].collections[0].norm
+    assert (norm.vmin, norm.vmax) == (-0.5, 0.5)  # max |resid| = 0.5 (CCC)
+    assert fig.axes[0].collections[0].get_cmap().name == "RdBu_r"
+    matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+def test_raster_map_shows_the_annual_mean_north_up(ascending: bool) -> None:
+    fig = figures._draw_raster_map(_raster(ascending), _regions(), NOTE)
+    image = fig.axes[0].images[0]
+    arr = np.asarray(image.get_array())
+    assert arr.shape == (36, 72)
+    assert arr[0, 0] == pytest.approx(87.5 + 5.5)  # north-most row first
+    assert arr[18, 10] == pytest.approx(2.5 + 5.5)
+    assert image.get_extent() == [-180.0, 180.0, -90.0, 90.0]
+    matplotlib.pyplot.close(fig)
+
+
+# --------------------------------------------------------------------------- fits
+
+
+def _studentised_external(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Leave-one-out studentised residuals of y ~ 1 + x, by explicit refits."""
+    out = []
+    for i in range(len(x)):
+        keep = np.arange(len(x)) != i
+        slope, icept = np.polyfit(x[keep], y[keep], 1)
+        res = y[keep] - (icept + slope * x[keep])
+        s2 = res @ res / (keep.sum() - 2)
+        xm = x[keep].mean()
+        var_pred = s2 * (1 + 1 / keep.sum() + (x[i] - xm) ** 2 / ((x[keep] - xm) ** 2).sum())
+        out.append((y[i] - (icept + slope * x[i])) / np.sqrt(var_pred))
+    return np.array(out)
+
+
+def test_scatter_fit_line_and_outlier_labels() -> None:
+    fig = figures._draw_scatter(_table(), "cloud_cover_pct", "prevalence_per_100k", 5, NOTE)
+    ax = fig.axes[0]
+    x = np.array(CLOUD[:7])
+    y = np.log(PREV[:7])
+    slope, icept = np.polyfit(x, y, 1)
+    assert slope == pytest.approx(0.0688, abs=5e-5)
+    line = ax.lines[0]
+    assert np.exp(icept + slope * 30) == pytest.approx(line.get_ydata()[0], rel=1e-9)
+    assert f"slope {slope:.3g}" in line.get_label()
+    stud = _studentised_external(x, y)
+    expected = {IDS[i] for i in np.argsort(-np.abs(stud))[:5]}
+    labels = {t.get_text() for t in ax.texts}
+    assert labels == expected
+    assert ax.get_yscale() == "log"
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {
+        "Africa", "Asia", "Europe", "Oceania", "95 % confidence band"}
+    matplotlib.pyplot.close(fig)
+
+
+def test_added_variable_slope_equals_full_regression_coefficient() -> None:
+    frame = figures._fit_frame(_table(), "cloud_cover_pct", "prevalence_per_100k",
+                               ["abs_latitude", "gdp_per_capita"])
+    _, _, slope = figures._added_variable(frame, ["abs_latitude", "gdp_per_capita"])
+    design = np.column_stack([np.ones(7), CLOUD[:7], ABSLAT[:7], np.log(GDP[:7])])
+    beta = np.linalg.lstsq(design, np.log(PREV[:7]), rcond=None)[0]
+    assert slope == pytest.approx(beta[1], rel=1e-9)
+    assert slope == pytest.approx(0.011, abs=5e-4)
+
+
+def test_partial_regression_titles_state_the_slopes(tmp_path: Path) -> None:
+    paths = figures.partial_regression_plots(tmp_path, _table(), ["cloud_cover_pct"], meta=META)
+    svg_text = paths[1].read_text()
+    frame = figures._fit_frame(_table(), "cloud_cover_pct", "prevalence_per_100k",
+                               ["abs_latitude", "gdp_per_capita"])
+    _, _, slope = figures._added_variable(frame, ["abs_latitude", "gdp_per_capita"])
+    assert f"Cloud cover (%): slope {slope:.3g} (n = 7)" in svg_text
+
+
+def test_forest_rows_scale_cis_to_standardised_estimates() -> None:
+    rows = figures._forest_rows(_models(), "std_estimate")
+    assert rows["label"].tolist() == [
+        "ols · all · cloud_cover_pct", "ols · europe · cloud_cover_pct",
+        "ols_controls · all · cloud_cover_pct", "sar · all · uv_index"]
+    # row 0: factor 0.6 / 0.05 = 12 → CI 0.24..0.96; row 3: factor -0.7 / -0.3 → -1.1667..-0.2333
+    assert rows.loc[0, ["ci_low", "ci_high"]].tolist() == pytest.approx([0.24, 0.96])
+    assert rows.loc[3, ["ci_low", "ci_high"]].tolist() == pytest.approx([-3.5 / 3, -0.7 / 3])
+
+
+def test_forest_plot_has_zero_line_and_one_row_per_selection() -> None:
+    fig = figures._draw_forest(_models(), "estimate", NOTE)
+    ax = fig.axes[0]
+    zero = [ln for ln in ax.lines if list(ln.get_xdata()) == [0, 0]]
+    assert len(zero) == 1
+    assert len(ax.get_yticks()) == 4
+    assert ax.get_yticklabels()[0].get_text() == "ols · all · cloud_cover_pct"
+    matplotlib.pyplot.close(fig)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_missing_column_is_a_schema_error(tmp_path: Path) -> None:
+    table = _table().drop(columns="prevalence_per_100k")
+    with pytest.raises(SchemaError, match=r"^analysis table: missing column\(s\) "
+                                          r"prevalence_per_100k$") as info:
+        figures.prevalence_map(tmp_path, _regions(), table)
+    assert "docs/architecture.md" in info.value.hint
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_regions_without_crs_are_rejected(tmp_path: Path) -> None:
+    regions = _regions().set_crs(None, allow_override=True)
+    with pytest.raises(CRSError, match=r"^regions: GeoDataFrame has no CRS$"):
+        figures.residual_map(tmp_path, regions, _table())
+
+
+def test_raster_without_lat_lon_is_a_grid_error(tmp_path: Path) -> None:
+    bad = _raster().rename({"lat": "y"})
+    with pytest.raises(GridError, match=re.escape("raster 'cloud_cover': dims ('month', 'y', "
+                                                  "'lon') lack lat/lon")):
+        figures.exposure_raster_map(tmp_path, bad)
+
+
+def test_forest_plot_rejects_unknown_value(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match=r"^forest_plot: value='p_value' is not a models"):
+        figures.forest_plot(tmp_path, _models(), value="p_value")
+
+
+def test_failed_save_leaves_previous_figure_intact(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    figures.forest_plot(tmp_path, _models(), meta=META)
+    before = (tmp_path / "forest_plot.png").read_bytes()
+
+    def boom(self: object, *args: object, **kwargs: object) -> None:
+        Path(args[0]).write_bytes(b"half")  # a half-written temporary file
+        raise OSError("disk full")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", boom)
+    with pytest.raises(OSError, match="disk full"):
+        figures.forest_plot(tmp_path, _models().iloc[:2], meta=META)
+    assert (tmp_path / "forest_plot.png").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forest_plot.png", "forest_plot.svg"]
+
+
+# --------------------------------------------------------------------------- mirror
+
+
+def test_prevalence_map_on_natural_earth_boundaries(mirror: Path, tmp_path: Path) -> None:
+    path = mirror / "boundaries" / "ne_10m_admin_0_countries_deu.zip"
+    ne = gpd.read_file(f"zip://{path}!ne_10m_admin_0_countries_deu.shp",
+                       columns=["ADM0_A3", "NAME", "CONTINENT"])
+    assert len(ne) == 250  # SOURCES.md: 250 features
+    ne["geometry"] = ne.geometry.simplify(0.1)
+    regions = ne.rename(columns={"ADM0_A3": "region_id"})
+    known = {"NOR": 200.0, "SWE": 190.0, "DEU": 150.0, "ITA": 120.0, "JPN": 4.0, "BRA": 15.0}
+    table = pd.DataFrame({"region_id": list(known), "prevalence_per_100k": list(known.values())})
+    fig = figures._draw_prevalence_map(regions, table, "prevalence_per_100k", NOTE)
+    ax = fig.axes[0]
+    assert isinstance(ax.collections[0].norm, LogNorm)
+    assert (ax.collections[0].norm.vmin, ax.collections[0].norm.vmax) == (4.0, 200.0)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no data (244)"]
+    assert ax.get_ylim() == pytest.approx((-60, 84), abs=1.0)  # Antarctica trimmed
+    matplotlib.pyplot.close(fig)
+    paths = figures.prevalence_map(tmp_path, regions, table, meta=META)
+    assert [p.name for p in paths] == ["prevalence_map.png", "prevalence_map.svg"]
+    assert paths[0].stat().st_size > 50_000
