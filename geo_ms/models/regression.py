@@ -40,6 +40,7 @@ from geo_ms.models._table import (
 
 __all__ = [
     "MODEL_COVARIATES",
+    "design_matrix",
     "fit_ols",
     "income_dummies",
     "partial_correlation",
@@ -97,7 +98,15 @@ def income_dummies(groups: pd.Series, *, min_size: int = 3) -> pd.DataFrame:
     )
 
 
-def _design(frame: pd.DataFrame, exposure: str, covariates: Sequence[str]) -> pd.DataFrame:
+def design_matrix(frame: pd.DataFrame, exposure: str, covariates: Sequence[str]) -> pd.DataFrame:
+    """Design matrix ``[const, exposure, covariates..., income dummies]``.
+
+    ``"income"`` in *covariates* adds :func:`income_dummies` of ``income_grp``.
+
+    >>> f = pd.DataFrame({"x": [1.0, 2.0], "abs_latitude": [10.0, 20.0]})
+    >>> design_matrix(f, "x", ["abs_latitude"]).columns.tolist()
+    ['const', 'x', 'abs_latitude']
+    """
     cols = [exposure] + [c for c in covariates if c != "income"]
     X = frame[cols].astype(float)
     if "income" in covariates:
@@ -146,7 +155,7 @@ def fit_ols(
     )
     frame, _ = prepare(df, outcome, [exposure, *needed], what=f"the regression on {exposure}")
     y = frame[log_outcome_name(outcome)]
-    res = _fit(y, _design(frame, exposure, covariates))
+    res = _fit(y, design_matrix(frame, exposure, covariates))
     res.region_ids = (
         frame["region_id"].tolist() if "region_id" in frame.columns else frame.index.tolist()
     )
@@ -311,7 +320,7 @@ def regressions(
     vif_source: tuple[str, pd.DataFrame] | None = None
     for name in todo:
         covs = MODEL_COVARIATES[name]
-        X = _design(frame, exposure, covs)
+        X = design_matrix(frame, exposure, covs)
         if len(frame) < X.shape[1] + 2:
             log.info("%s on %s (%s): skipped, %d regions for %d parameters", name, exposure,
                      subset, len(frame), X.shape[1])

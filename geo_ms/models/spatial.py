@@ -43,7 +43,11 @@ __all__ = ["SpatialFit", "fit_spatial", "knn_weights", "moran", "spatial"]
 
 log = logging.getLogger("geo_ms.models")
 
-_OLS_NAME = {(): "ols", ("abs_latitude",): "ols_adj_lat", ("abs_latitude", LOG_GDP): "ols_adj_lat_gdp"}
+_OLS_NAME = {
+    (): "ols",
+    ("abs_latitude",): "ols_adj_lat",
+    ("abs_latitude", LOG_GDP): "ols_adj_lat_gdp",
+}
 
 
 def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
