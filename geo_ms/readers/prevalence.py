@@ -185,14 +185,30 @@ def _build_index(candidates: Iterable[str] | Mapping[str, str]) -> dict[str, str
 
 
 def _close_matches(name: str, candidates: Iterable[str] | Mapping[str, str], n: int = 3) -> list[str]:
-    """Up to *n* candidates that look like *name* (difflib on the normalised keys)."""
+    """Up to *n* candidates that look like *name* (difflib on the normalised keys).
+
+    An exact key match (e.g. ``"FRANCE"`` against the name ``"France"``) is the only one
+    shown; otherwise each target id is shown once.
+    """
+    labels: dict[str, tuple[str, str]] = {}
     if isinstance(candidates, Mapping):
-        labels = {normalise_name(k): f"{k} ({v})" if normalise_name(k) != normalise_name(v) else v
-                  for k, v in candidates.items()}
+        for alias, value in candidates.items():
+            same = normalise_name(alias) == normalise_name(value)
+            labels.setdefault(normalise_name(alias), (value if same else f"{alias} ({value})", value))
     else:
-        labels = {normalise_name(c): str(c) for c in candidates}
-    keys = difflib.get_close_matches(normalise_name(name), list(labels), n=n, cutoff=0.6)
-    return [labels[k] for k in keys]
+        for c in candidates:
+            labels.setdefault(normalise_name(c), (str(c), str(c)))
+    key = normalise_name(name)
+    if key in labels:
+        return [labels[key][0]]
+    out: list[str] = []
+    seen: set[str] = set()
+    for k in difflib.get_close_matches(key, list(labels), n=3 * n, cutoff=0.6):
+        label, value = labels[k]
+        if value not in seen:
+            seen.add(value)
+            out.append(label)
+    return out[:n]
 
 
 def _describe_unknown(
