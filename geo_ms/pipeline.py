@@ -1,0 +1,415 @@
+"""The analysis pipeline: data → regions → exposures → join → models → report.
+
+:func:`run` chains the stages. Each stage is cached on its inputs (the hashes of
+the data files it reads, the configuration sections it depends on, and the keys of
+the stages before it) under ``data/processed/.cache/``; a second run with nothing
+changed reuses every stage, and changing one option recomputes only what depends
+on it. Outputs are written atomically; a lock file stops two runs on the same
+folders from corrupting each other.
+
+Without the data mirror (``GEO_MS_DATA_MIRROR``) and without the network, the
+pipeline runs on the built-in sample (:mod:`geo_ms.sample`) and says so loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+import pandas as pd
+
+from geo_ms import __version__
+from geo_ms._io import atomic_path, atomic_write_text
+from geo_ms.errors import GeoMSError, LockError
+
+__all__ = ["RunContext", "RunResult", "project_home", "run"]
+
+log = logging.getLogger("geo_ms.pipeline")
+
+#: Bump to invalidate every cached stage (changes of stage code).
+_CACHE_VERSION = "1"
+
+
+def project_home() -> Path:
+    """The project folder: ``$GEO_MS_HOME`` or the current working directory."""
+    return Path(os.environ.get("GEO_MS_HOME") or Path.cwd())
+
+
+@dataclass
+class RunContext:
+    """State shared by the stages of one run."""
+
+    cfg: dict[str, Any]
+    home: Path
+    sample: bool = False
+    sample_reason: str = ""
+    say: Callable[[str], None] = print
+    used: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def processed(self) -> Path:
+        return self.home / self.cfg["run"]["processed_dir"]
+
+    @property
+    def reports(self) -> Path:
+        return self.home / self.cfg["run"]["reports_dir"]
+
+    @property
+    def cache(self) -> Path:
+        return self.processed / ".cache"
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    report_dir: Path
+    files: dict[str, Path]
+    sample: bool
+    claims: pd.DataFrame
+    timings: dict[str, float]
+    cached: dict[str, bool]
+
+
+def _key(*parts: Any) -> str:
+    blob = json.dumps([_CACHE_VERSION, __version__, *parts], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class _Stage:
+    """A cached stage: ``with _Stage(ctx, name, key) as st: if not st.hit: ...``."""
+
+    def __init__(self, ctx: RunContext, name: str, key: str) -> None:
+        self.ctx, self.name, self.key = ctx, name, key
+        self.dir = ctx.cache / f"{name}-{key}"
+        self.hit = (self.dir / "_done").exists()
+        self._t0 = 0.0
+
+    def path(self, filename: str) -> Path:
+        return self.dir / filename
+
+    def __enter__(self) -> Self:
+        self._t0 = time.perf_counter()
+        state = "cached" if self.hit else "running"
+        self.ctx.say(f"[stage] {self.name}: {state} (key {self.key})")
+        if not self.hit:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None and not self.hit:
+            (self.dir / "_done").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        self.ctx.timings[self.name] = round(time.perf_counter() - self._t0, 3)
+        self.ctx.cached[self.name] = self.hit
+
+
+def _write_csv(df: pd.DataFrame, path: Path, index: bool = False) -> Path:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=index)
+    return path
+
+
+def _write_dictionary(columns: list[str], path: Path, title: str) -> Path:
+    from geo_ms.exposures import data_dictionary
+
+    dd = data_dictionary(columns)
+    lines = [f"# {title}: data dictionary", "", "| column | unit | source | method |",
+             "|---|---|---|---|"]
+    lines += [f"| `{r.column}` | {r.unit} | {r.source} | {r.method} |" for r in dd.itertuples()]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _stage_regions(ctx: RunContext) -> tuple[Any, str]:
+    import geopandas as gpd
+
+    from geo_ms import datasets
+
+    rcfg = ctx.cfg["regions"]
+    src = datasets.boundaries_source(rcfg, sample=ctx.sample)
+    key = _key("regions", rcfg, src["sha256"])
+    with _Stage(ctx, "regions", key) as st:
+        out = st.path("regions.parquet")
+        if st.hit:
+            regions = gpd.read_parquet(out)
+        else:
+            regions = datasets.load_regions(rcfg, sample=ctx.sample)
+            with atomic_path(out) as tmp:
+                regions.to_parquet(tmp)
+    ctx.used[src["id"]] = src
+    return regions, key
+
+
+def _stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd.DataFrame, str]:
+    from geo_ms import datasets
+
+    ecfg = ctx.cfg["exposures"]
+    specs = datasets.exposure_specs(ecfg, sample=ctx.sample)
+    sources = datasets.sources_for([d for s in specs for d in s.datasets])
+    key = _key("exposures", regions_key, ecfg, [s.base for s in specs], sources)
+    with _Stage(ctx, "exposures", key) as st:
+        out = st.path("exposures.csv")
+        if st.hit:
+            table = pd.read_csv(out, index_col="region_id")
+        else:
+            table = datasets.compute_exposures(regions, specs, ecfg, say=ctx.say)
+            _write_csv(table, out, index=True)
+    for s in sources:
+        ctx.used[s["id"]] = s
+    cities = datasets.cities_source()
+    ctx.used[cities["id"]] = cities
+    return table, key
+
+
+def _stage_prevalence(ctx: RunContext) -> tuple[pd.DataFrame, str]:
+    from geo_ms import datasets
+
+    pcfg = ctx.cfg["prevalence"]
+    src = datasets.prevalence_source(pcfg, sample=ctx.sample)
+    key = _key("prevalence", pcfg, src["sha256"], ctx.sample)
+    with _Stage(ctx, "prevalence", key) as st:
+        out = st.path("prevalence.csv")
+        if st.hit:
+            prev = pd.read_csv(out, dtype={"region_id": str})
+        else:
+            prev = datasets.load_prevalence(pcfg, sample=ctx.sample)
+            _write_csv(prev, out)
+    ctx.used[src["id"]] = src
+    return prev, key
+
+
+def _join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+    covars = [c for c in ("region_id", "iso3", "name", "continent", "region_un", "subregion",
+                          "income_grp", "abs_latitude", "abs_latitude_popw", "gdp_per_capita",
+                          "pop_est", "label_x", "label_y") if c in regions.columns]
+    table = pd.DataFrame(regions[covars]).rename(columns={"label_x": "lon", "label_y": "lat"})
+    table = table.merge(expo.reset_index(), on="region_id", how="left", suffixes=("", "_expo"))
+    table = table.merge(prev, on="region_id", how="left", suffixes=("", "_prev"))
+    return table
+
+
+def _stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    from geo_ms import models
+
+    mcfg = ctx.cfg["models"]
+    key = _key("models", join_key, mcfg)
+    with _Stage(ctx, "models", key) as st:
+        mout, cout = st.path("models.csv"), st.path("claims.csv")
+        if st.hit:
+            mdf, claims = pd.read_csv(mout), pd.read_csv(cout)
+        else:
+            mdf = models.fit_all(table, ctx.cfg, sample=ctx.sample)
+            claims = models.claims_table(mdf, table, ctx.cfg, sample=ctx.sample)
+            _write_csv(mdf, mout)
+            _write_csv(claims, cout)
+    return mdf, claims, key
+
+
+def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -> dict[str, Any]:
+    import importlib.metadata as md
+
+    versions = {"geo_ms": __version__, "python": platform.python_version()}
+    for pkg in ("numpy", "pandas", "xarray", "geopandas", "exactextract", "statsmodels",
+                "libpysal", "esda", "spreg", "matplotlib"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:  # pragma: no cover
+            pass
+    return {
+        "run_name": ctx.cfg["run"]["name"],
+        "sample": ctx.sample,
+        "sample_reason": ctx.sample_reason,
+        "sources": list(ctx.used.values()),
+        "missing_regions": missing,
+        "n_regions": len(table),
+        "config": ctx.cfg,
+        "versions": versions,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def _missing_regions(table: pd.DataFrame, outcome: str, exposures: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for r in table.itertuples(index=False):
+        reasons = []
+        if pd.isna(getattr(r, outcome, float("nan"))):
+            reasons.append("no MS prevalence value")
+        miss = [c for c in exposures if c in table.columns and pd.isna(getattr(r, c))]
+        if miss:
+            reasons.append("no valid raster cells for " + ", ".join(miss))
+        if reasons:
+            rows.append({"region_id": r.region_id, "name": getattr(r, "name", ""),
+                         "reason": "; ".join(reasons)})
+    return rows
+
+
+def _stage_report(
+    ctx: RunContext, regions: Any, table: pd.DataFrame, mdf: pd.DataFrame,
+    claims: pd.DataFrame, models_key: str,
+) -> tuple[Path, dict[str, Path]]:
+    from geo_ms import datasets
+    from geo_ms.figures import make_all_figures
+    from geo_ms.report import interactive_map, render_report
+
+    name = ctx.cfg["run"]["name"] + ("-sample" if ctx.sample else "")
+    out_dir = ctx.reports / name
+    key = _key("report", models_key, ctx.cfg["run"], sorted(ctx.used))
+    stamp = out_dir / ".report-key"
+    files: dict[str, Path] = {}
+    t0 = time.perf_counter()
+    if stamp.exists() and stamp.read_text() == key and (out_dir / "report.html").exists():
+        ctx.say(f"[stage] report: cached ({out_dir})")
+        ctx.cached["report"] = True
+    else:
+        ctx.say("[stage] report: running")
+        ctx.cached["report"] = False
+        exposure_cols = [c for c in table.columns if c in datasets.exposure_columns()]
+        missing = _missing_regions(table, ctx.cfg["models"]["outcome"], exposure_cols[:3])
+        meta = _meta(ctx, table, missing)
+        rasters = datasets.report_rasters(ctx.cfg["exposures"], sample=ctx.sample)
+        fig_dir = out_dir / "figures"
+        figs = make_all_figures(fig_dir, regions, table, mdf, rasters, meta)
+        files.update(render_report(out_dir, table=table, models=mdf, claims=claims,
+                                   figures=figs, meta=meta))
+        value_cols = [c for c in ("prevalence_per_100k", *exposure_cols[:6], "resid")
+                      if c in table.columns]
+        files["map"] = interactive_map(out_dir / "map.html", regions, table, value_cols)
+        for nm in ("analysis_table.csv", "models.csv", "claims.csv", "exposures.csv"):
+            src = ctx.processed / nm
+            if src.exists():
+                _write_csv(pd.read_csv(src), out_dir / nm)
+        atomic_write_text(out_dir / "manifest.json", json.dumps(meta, indent=2, default=str))
+        atomic_write_text(stamp, key)
+    ctx.timings["report"] = round(time.perf_counter() - t0, 3)
+    latest = ctx.reports / "latest"
+    tmp = ctx.reports / ".latest.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(out_dir.name, target_is_directory=True)
+    os.replace(tmp, latest)
+    for nm in ("report.html", "report.md", "map.html"):
+        files.setdefault(nm.split(".")[0] if nm != "map.html" else "map", out_dir / nm)
+    return out_dir, files
+
+
+# --------------------------------------------------------------------------- run
+
+
+@contextlib.contextmanager
+def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunContext]:
+    """Lock the output folders, decide sample vs full data, and yield the context."""
+    from filelock import FileLock, Timeout
+
+    from geo_ms import datasets
+
+    ctx = RunContext(cfg=cfg, home=project_home(), say=say)
+    ctx.processed.mkdir(parents=True, exist_ok=True)
+    ctx.reports.mkdir(parents=True, exist_ok=True)
+    lock_path = ctx.processed / ".geo-ms.lock"
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise LockError(
+            f"{lock_path}: another geo-ms run is using {ctx.processed}",
+            hint="Wait for it to finish; if none is running, delete the lock file.",
+        ) from None
+    try:
+        ctx.sample, ctx.sample_reason = datasets.decide_sample(cfg["run"]["sample"])
+        if ctx.sample:
+            say("!" * 78)
+            say("!! BUILT-IN SAMPLE: " + ctx.sample_reason)
+            say("!! Results are a demonstration on a small real sample, NOT the full analysis.")
+            say("!" * 78)
+        yield ctx
+    finally:
+        lock.release()
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+
+
+def _exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    files["exposures.csv"] = _write_csv(expo, ctx.processed / "exposures.csv", index=True)
+    expo_gdf = regions[["region_id", "geometry"]].merge(expo.reset_index(), on="region_id")
+    with atomic_path(ctx.processed / "exposures.gpkg") as tmp:
+        expo_gdf.to_file(tmp, driver="GPKG", layer="exposures")
+    files["exposures.gpkg"] = ctx.processed / "exposures.gpkg"
+    files["exposures.md"] = _write_dictionary(
+        list(expo.columns), ctx.processed / "exposures.md", "exposures.csv")
+    return files
+
+
+def run_exposures(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> dict[str, Path]:
+    """Run the region and exposure stages only; write ``exposures.csv``/``.gpkg``/``.md``."""
+    with _session(cfg, say) as ctx:
+        regions, rkey = _stage_regions(ctx)
+        expo, _ = _stage_exposures(ctx, regions, rkey)
+        return _exposure_outputs(ctx, regions, expo)
+
+
+def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult:
+    """Run the whole analysis with configuration *cfg* (see :mod:`geo_ms.config`).
+
+    Returns
+    -------
+    RunResult
+        The report folder, the files written, and the claims table.
+
+    Raises
+    ------
+    LockError
+        Another run holds the lock on the same output folder.
+    GeoMSError
+        Any bad input, with a message naming the file and the fix.
+    """
+    with _session(cfg, say) as ctx:
+        regions, rkey = _stage_regions(ctx)
+        expo, ekey = _stage_exposures(ctx, regions, rkey)
+        files = _exposure_outputs(ctx, regions, expo)
+        prev, pkey = _stage_prevalence(ctx)
+        table = _join(ctx, regions, expo, prev)
+        files["analysis_table.csv"] = _write_csv(table, ctx.processed / "analysis_table.csv")
+        files["analysis_table.md"] = _write_dictionary(
+            list(table.columns), ctx.processed / "analysis_table.md", "analysis_table.csv")
+        jkey = _key("join", ekey, pkey, rkey)
+        mdf, claims, mkey = _stage_models(ctx, table, jkey)
+        files["models.csv"] = _write_csv(mdf, ctx.processed / "models.csv")
+        files["claims.csv"] = _write_csv(claims, ctx.processed / "claims.csv")
+        table = models_residuals(table, mdf, ctx)
+        out_dir, rfiles = _stage_report(ctx, regions, table, mdf, claims, mkey)
+        files.update(rfiles)
+        say("data used: " + "; ".join(
+            f"{s['id']} ({s.get('status', '')}, sha256 {str(s.get('sha256', ''))[:12]})"
+            for s in ctx.used.values()))
+        return RunResult(out_dir, files, ctx.sample, claims, ctx.timings, ctx.cached)
+
+
+def models_residuals(table: pd.DataFrame, mdf: pd.DataFrame, ctx: RunContext) -> pd.DataFrame:
+    """Add the residuals of the adjusted model (``resid``) to *table* for maps."""
+    from geo_ms import models
+
+    try:
+        resid = models.adjusted_residuals(table, ctx.cfg)
+    except (AttributeError, GeoMSError, ValueError, KeyError) as exc:  # pragma: no cover
+        log.warning("residuals not available: %s", exc)
+        return table
+    out = table.copy()
+    out["resid"] = resid.reindex(out.index)
+    return out
+
+
