@@ -187,6 +187,20 @@ def test_unknown_other_ids_suggest_close_ids(tmp_path: Path) -> None:
                               id_kind="other")
 
 
+def test_ragged_rows(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER + "FRA,94.7,2011,false,EMSP, 2011\nDEU,128,2011,false,EMSP\n")
+    with pytest.raises(
+        SchemaError, match=r"prev\.csv: row\(s\) \[2\] do not have 5 cells like the header \(delimiter ','\)$"
+    ):
+        read_prevalence_table(path)
+
+
+def test_repeated_column(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER.strip() + ",Year\nFRA,94.7,2011,false,X,2012\n")
+    with pytest.raises(SchemaError, match=r"prev\.csv: column name\(s\) appear twice: year$"):
+        read_prevalence_table(path)
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match=r"nope\.csv: the prevalence table does not exist$"):
         read_prevalence_table(tmp_path / "nope.csv")

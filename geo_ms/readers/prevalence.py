@@ -278,6 +278,32 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
+def _parse(text: str, delimiter: str, path: Path) -> pd.DataFrame:
+    """Split *text* into a frame of stripped strings, refusing ragged rows and repeated names."""
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise SchemaError(
+            f"{path}: not a readable delimited table ({exc})",
+            hint="Save it as CSV with one header line and the same number of cells on each row.",
+        ) from None
+    header = [c.strip().lower().replace(" ", "_") for c in rows[0]]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise SchemaError(
+            f"{path}: column name(s) appear twice: {', '.join(repeated)}",
+            hint="Keep one column of each name.",
+        )
+    ragged = [i + 2 for i, r in enumerate(rows[1:]) if len(r) != len(header)]
+    if ragged:
+        raise SchemaError(
+            f"{path}: row(s) {ragged[:_SHOW]} do not have {len(header)} cells like the header "
+            f"(delimiter {delimiter!r})",
+            hint="Quote cells that contain the delimiter, and give every row one cell per column.",
+        )
+    return pd.DataFrame([[c.strip() for c in r] for r in rows[1:]], columns=header, dtype=str)
+
+
 def _rows(mask: pd.Series) -> list[int]:
     """File line numbers (header = line 1) of the rows where *mask* is true."""
     return [int(i) + 2 for i in np.flatnonzero(mask.to_numpy())]
@@ -367,21 +393,7 @@ def read_prevalence_table(
             "source' and one row per region (see docs/prevalence_table.md).",
         )
     delimiter = _sniff_delimiter(text)
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=True,
-        )
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise SchemaError(
-            f"{path}: not a readable delimited table ({str(exc).strip().splitlines()[-1]})",
-            hint="Save it as CSV with one header line and the same number of cells on each row.",
-        ) from None
-    frame.columns = [str(c).strip().lower().replace(" ", "_") for c in frame.columns]
-    frame = frame.apply(lambda s: s.str.strip())
+    frame = _parse(text, delimiter, path)
     return _validate(frame, path, delimiter, known_ids, id_kind)
 
 
@@ -400,12 +412,6 @@ def _validate(
             hint="Rename or add the columns; required are "
             + ", ".join(REQUIRED_COLUMNS)
             + " (see docs/prevalence_table.md).",
-        )
-    dupe_cols = [c for c in frame.columns if re.fullmatch(r".+\.\d+", c) and c.split(".")[0] in frame]
-    if dupe_cols:
-        raise SchemaError(
-            f"{path}: column name(s) appear twice: {', '.join(c.split('.')[0] for c in dupe_cols)}",
-            hint="Keep one column of each name.",
         )
     if frame.empty:
         raise SchemaError(
