@@ -66,8 +66,9 @@ def _require_month_dim(da: xr.DataArray, func: str) -> None:
             if "time" in da.dims
             else "Pass a monthly climatology with dims (month, lat, lon), month = 1..12."
         )
-        raise GridError(f"{_label(da)}: {func}() needs a 'month' dimension, got dims {da.dims}",
-                        hint=hint)
+        raise GridError(
+            f"{_label(da)}: {func}() needs a 'month' dimension, got dims {da.dims}", hint=hint
+        )
     months = np.asarray(da["month"].values)
     if months.size == 0 or not np.all(np.isin(months, np.arange(1, 13))):
         raise GridError(
@@ -195,9 +196,7 @@ def month_mean(da: xr.DataArray, months: int | Iterable[int]) -> xr.DataArray:
     return _weighted_months(da, sel, _months_label(sel))
 
 
-def seasonal_mean(
-    da: xr.DataArray, season: Literal["annual", "winter", "summer"]
-) -> xr.DataArray:
+def seasonal_mean(da: xr.DataArray, season: Literal["annual", "winter", "summer"]) -> xr.DataArray:
     """Hemisphere-aware seasonal mean (month-length weighted).
 
     ``"winter"`` is DJF where ``lat >= 0`` and JJA where ``lat < 0``; ``"summer"``

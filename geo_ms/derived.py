@@ -49,7 +49,6 @@ CMF_METHODS: dict[str, tuple[float, float]] = {
 }
 
 
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -84,9 +83,7 @@ def _step(coord: np.ndarray, label: str, axis: str) -> float:
     return float(d[0])
 
 
-def _block_factor(
-    src: np.ndarray, dst: np.ndarray, label: str, axis: str
-) -> tuple[int, int]:
+def _block_factor(src: np.ndarray, dst: np.ndarray, label: str, axis: str) -> tuple[int, int]:
     """Aggregation factor and start offset from *src* cell centres to *dst* cell centres."""
     if src.shape == dst.shape and np.allclose(src, dst, atol=1e-6):
         return 1, 0
@@ -501,9 +498,7 @@ def omi_cmf_agreement(
     ratio = omi_allsky_ratio(omi_ds)
     _check_latlon(ratio, "OMI dataset")
     cloud_on_omi = _block_mean(cloud, ratio, require_all=True, label=_label(cloud, "cloud cover"))
-    cmf = cloud_modification_factor(
-        cloud_on_omi.assign_attrs(units="%"), method=method, a=a, b=b
-    )
+    cmf = cloud_modification_factor(cloud_on_omi.assign_attrs(units="%"), method=method, a=a, b=b)
     ok = np.isfinite(cmf.values) & np.isfinite(ratio.transpose("lat", "lon").values)
     if land_mask is not None:
         lm = land_mask.reindex_like(ratio, method="nearest", tolerance=1e-6)
@@ -746,8 +741,11 @@ def clear_sky_ghi(
         "source": "pvlib",
         "method": (
             f"pvlib {model}"
-            + (" (LinkeTurbidities.h5 monthly, altitude " + str(altitude) + ")"
-               if model == "ineichen" else "")
+            + (
+                " (LinkeTurbidities.h5 monthly, altitude " + str(altitude) + ")"
+                if model == "ineichen"
+                else ""
+            )
             + f"; days {list(days)} of each month, {step_minutes:g}-min steps"
         ),
     }

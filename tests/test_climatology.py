@@ -121,7 +121,9 @@ def test_month_mean_single_and_list(grid2x2: xr.DataArray) -> None:
 
 
 def test_month_mean_rejects_bad_months(grid2x2: xr.DataArray) -> None:
-    with pytest.raises(GridError, match=r"^cloud_cover: month_mean\(\) got invalid month\(s\) \[13\]$"):
+    with pytest.raises(
+        GridError, match=r"^cloud_cover: month_mean\(\) got invalid month\(s\) \[13\]$"
+    ):
         month_mean(grid2x2, [1, 13])
     with pytest.raises(GridError, match=r"month\(s\) \[7\] missing from the 'month' coordinate"):
         month_mean(grid2x2.sel(month=[1, 2, 3]), 7)
