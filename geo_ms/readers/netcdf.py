@@ -120,6 +120,9 @@ def _months_of(time: xr.DataArray) -> np.ndarray | None:
 def _tidy_extra_dims(da: xr.DataArray, path: Path) -> tuple[xr.DataArray, dict[str, Any]]:
     """Squeeze size-1 non-spatial dims; refuse other unexpected dims."""
     extra: dict[str, Any] = {}
+    lowered = {str(d).lower() for d in da.dims}
+    if not (lowered & set(LAT_NAMES) and lowered & set(LON_NAMES)):
+        return da, extra  # canonicalize explains the missing coordinates
     for dim in list(da.dims):
         low = str(dim).lower()
         if low in _SPATIAL or dim in _TIME_DIMS:
@@ -394,7 +397,9 @@ def read_temis(path: str | os.PathLike[str]) -> xr.DataArray:
             da = da.where(da >= 0)
             day_dim = da.dims[0]
             if "date_month" in ds:
-                month = ds["date_month"].astype(np.int64)
+                month = xr.DataArray(
+                    np.asarray(ds["date_month"].values, dtype=np.int64), dims=day_dim
+                )
             else:  # days 1..365, leap day skipped
                 month = xr.DataArray(
                     np.repeat(np.arange(1, 13), _DAYS_PER_MONTH)[: da.sizes[day_dim]],
@@ -487,7 +492,8 @@ def read_ncep_gaussian(
         Cloud cover whose values contradict ``units``.
     """
     path = Path(path)
-    with _open_dataset(path) as ds:
+    cftime_coder = xr.coders.CFDatetimeCoder(use_cftime=True)  # LTM dates are in year 1
+    with _open_dataset(path, decode_times=cftime_coder) as ds:
         var = _pick_variable(ds, variable, path)
         da = ds[var].load()
     da, extra = _tidy_extra_dims(da, path)
@@ -540,7 +546,7 @@ def read_ncep_gaussian(
     for d in lead_dims:
         if d != "time" and d in da.coords:
             coords[d] = da[d].values
-    regridded = xr.DataArray(out.astype(np.float32), dims=dims, coords=coords)
+    regridded = xr.DataArray(out, dims=dims, coords=coords)  # float64: conservation
     if "month" in regridded.dims:
         regridded = regridded.sortby("month")
     return _finish(
