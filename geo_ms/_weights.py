@@ -1,0 +1,545 @@
+"""Exact coverage weights of regions on a lat/lon grid, computed once and reused.
+
+For region *r* and grid cell *c* the weight is ``W[r, c] = f·A``: ``f`` the planar
+fraction of the cell covered by the polygon and ``A`` the spherical cell area (m²),
+both from exactextract (``cell_id`` and ``coverage(coverage_weight=area_spherical_m2)``).
+``W`` is a :class:`scipy.sparse.csr_matrix` (regions × cells, cells numbered row-major
+from the north-west corner, as exactextract does). The area-weighted mean of every
+band is then one sparse product, ``(W @ v) / (W @ 1)``, with NaN cells dropped from
+each band's weights — the same number as exactextract's
+``mean(coverage_weight=area_spherical_m2)``.
+
+Weights are cached in memory and, with ``cache_dir``, on disk (``.npz``) under a key
+that hashes the grid (shape, transform, CRS) and the regions (ids + WKB).
+
+>>> import numpy as np, xarray as xr, geopandas as gpd, shapely
+>>> da = xr.DataArray(np.array([[1.0, 2.0], [3.0, 4.0]]), dims=("lat", "lon"),
+...                   coords={"lat": [0.5, -0.5], "lon": [-0.5, 0.5]})
+>>> reg = gpd.GeoDataFrame({"region_id": ["r"]}, geometry=[shapely.box(-1, 0, 1, 1)],
+...                        crs="EPSG:4326")
+>>> cw = coverage_weights(da.rio.write_crs("EPSG:4326"), reg)
+>>> cw.matrix.shape, cw.mean(da.values)[0].tolist()
+((1, 4), [1.5])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import scipy.sparse as sp
+import shapely
+import xarray as xr
+
+from geo_ms._io import atomic_path
+from geo_ms.errors import CRSError, GridError, SchemaError
+
+__all__ = [
+    "EARTH_RADIUS_M",
+    "CoverageWeights",
+    "GridSpec",
+    "cell_areas_m2",
+    "check_crs",
+    "coverage_weights",
+    "grid_spec",
+]
+
+#: Sphere radius exactextract uses for ``area_spherical_m2`` (the WGS84 semi-major axis).
+EARTH_RADIUS_M = 6378137.0
+
+_MEMO: OrderedDict[str, CoverageWeights] = OrderedDict()
+_MEMO_SIZE = 16
+_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A regular lat/lon grid: shape, north-west corner, cell size and CRS (WKT).
+
+    Examples
+    --------
+    >>> g = GridSpec(ny=180, nx=360, west=-180.0, north=90.0, dx=1.0, dy=1.0, crs_wkt="")
+    >>> g.extent
+    (-180.0, -90.0, 180.0, 90.0)
+    """
+
+    ny: int
+    nx: int
+    west: float
+    north: float
+    dx: float
+    dy: float
+    crs_wkt: str
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """``(xmin, ymin, xmax, ymax)`` of the cell edges."""
+        return (
+            self.west,
+            self.north - self.ny * self.dy,
+            self.west + self.nx * self.dx,
+            self.north,
+        )
+
+    @property
+    def lat(self) -> np.ndarray:
+        """Cell-centre latitudes, north to south."""
+        return self.north - self.dy * (np.arange(self.ny) + 0.5)
+
+    @property
+    def lon(self) -> np.ndarray:
+        """Cell-centre longitudes, west to east."""
+        return self.west + self.dx * (np.arange(self.nx) + 0.5)
+
+    def token(self) -> str:
+        """A stable text form used in cache keys."""
+        from pyproj import CRS
+
+        crs = CRS.from_wkt(self.crs_wkt).to_string() if self.crs_wkt else "none"
+        return (
+            f"{self.ny}x{self.nx}|{self.west:.10f}|{self.north:.10f}|"
+            f"{self.dx:.12f}|{self.dy:.12f}|{crs}"
+        )
+
+
+def grid_spec(da: xr.DataArray, name: str | None = None) -> GridSpec:
+    """Check a canonical raster's grid and CRS and describe it.
+
+    The raster needs ``lat``/``lon`` dimensions with regular spacing (at least two
+    cells each), ``lat`` descending, and a geographic CRS written with rioxarray.
+
+    Raises
+    ------
+    GridError
+        No lat/lon dims, fewer than two cells, irregular spacing, ascending lat or
+        longitudes outside [-180, 180].
+    CRSError
+        No CRS, or a projected CRS.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.zeros((2, 3)), dims=("lat", "lon"),
+    ...                   coords={"lat": [45.0, 15.0], "lon": [0.0, 30.0, 60.0]})
+    >>> g = grid_spec(da.rio.write_crs("EPSG:4326"))
+    >>> (g.ny, g.nx, g.west, g.north, g.dx, g.dy)
+    (2, 3, -15.0, 60.0, 30.0, 30.0)
+    """
+    label = f"raster {name or da.name or '(unnamed)'!r}"
+    if "lat" not in da.dims or "lon" not in da.dims:
+        raise GridError(
+            f"{label}: needs 'lat' and 'lon' dimensions, has {tuple(da.dims)}",
+            hint="rename the spatial dims: da.rename({'y': 'lat', 'x': 'lon'}) "
+            "(or read it with a geo_ms reader)",
+        )
+    crs = _raster_crs(da, label)
+    lat = np.asarray(da["lat"].values, dtype=float)
+    lon = np.asarray(da["lon"].values, dtype=float)
+    if lat.size < 2 or lon.size < 2:
+        raise GridError(
+            f"{label}: needs at least 2 cells along lat and lon (has {lat.size}×{lon.size})",
+            hint="zonal statistics need a grid; sample single points with point_weighted_mean",
+        )
+    dy, dx = lat[0] - lat[1], lon[1] - lon[0]
+    if dy <= 0:
+        raise GridError(
+            f"{label}: lat is ascending (south-up)",
+            hint="flip it: da.sortby('lat', ascending=False)",
+        )
+    if dx <= 0 or not (
+        np.allclose(np.diff(lon), dx, rtol=1e-6, atol=1e-9)
+        and np.allclose(-np.diff(lat), dy, rtol=1e-6, atol=1e-9)
+    ):
+        raise GridError(
+            f"{label}: lat/lon spacing is not regular (e.g. a Gaussian grid)",
+            hint="regrid it to a regular grid first, e.g. da.interp(lat=np.arange(...))",
+        )
+    west, north = lon[0] - dx / 2, lat[0] + dy / 2
+    east = west + dx * lon.size
+    if west < -180 - 1e-6 * dx or east > 180 + 1e-6 * dx or north > 90 + 1e-6 * dy:
+        raise GridError(
+            f"{label}: cells reach beyond lon -180..180 / lat 90 "
+            f"(lon {west:g}..{east:g}, top {north:g})",
+            hint="wrap longitudes: da.assign_coords(lon=(da.lon + 180) % 360 - 180).sortby('lon')",
+        )
+    return GridSpec(
+        ny=int(lat.size),
+        nx=int(lon.size),
+        west=float(west),
+        north=float(north),
+        dx=float(dx),
+        dy=float(dy),
+        crs_wkt=crs.to_wkt(),
+    )
+
+
+def check_crs(grid: GridSpec, regions: Any, label: str = "raster") -> None:
+    """Raise :class:`CRSError` unless *regions* has the raster's CRS.
+
+    exactextract only warns on a mismatch and then returns all-NaN, so we stop first.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from pyproj import CRS
+    >>> g = GridSpec(2, 2, 0.0, 2.0, 1.0, 1.0, CRS.from_epsg(4326).to_wkt())
+    >>> reg = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:3857")
+    >>> check_crs(g, reg)
+    Traceback (most recent call last):
+    ...
+    geo_ms.errors.CRSError: regions: CRS EPSG:3857 differs from the raster's EPSG:4326
+    """
+    from pyproj import CRS
+
+    raster_crs = CRS.from_wkt(grid.crs_wkt)
+    if regions.crs is None:
+        raise CRSError(
+            "regions: no CRS",
+            hint="set it: regions.set_crs('EPSG:4326') (or build them with geo_ms.regions)",
+        )
+    if not CRS(regions.crs).equals(raster_crs, ignore_axis_order=True):
+        raise CRSError(
+            f"regions: CRS {_crs_name(regions.crs)} differs from the {label}'s "
+            f"{_crs_name(raster_crs)}",
+            hint="reproject the regions: regions.to_crs(da.rio.crs)",
+        )
+
+
+def cell_areas_m2(grid: GridSpec) -> np.ndarray:
+    """Spherical area (m², radius :data:`EARTH_RADIUS_M`) of each grid row's cells.
+
+    ``A = R² · Δλ · (sin φ_top − sin φ_bottom)``.
+
+    Examples
+    --------
+    >>> g = GridSpec(ny=2, nx=1, west=0.0, north=1.0, dx=1.0, dy=1.0, crs_wkt="")
+    >>> a = cell_areas_m2(g)
+    >>> a.shape, round(float(a[0] / 1e6), 1), bool(a[0] == a[1])
+    ((2,), 12391.4, True)
+    """
+    top = np.deg2rad(grid.north - grid.dy * np.arange(grid.ny))
+    bottom = np.deg2rad(grid.north - grid.dy * (np.arange(grid.ny) + 1))
+    return EARTH_RADIUS_M**2 * np.deg2rad(grid.dx) * (np.sin(top) - np.sin(bottom))
+
+
+@dataclass
+class CoverageWeights:
+    """Sparse exact coverage weights ``f·A`` (regions × cells) on one grid.
+
+    Attributes
+    ----------
+    matrix
+        ``scipy.sparse.csr_matrix`` of shape ``(n_regions, ny * nx)``, m².
+    region_ids
+        The regions' ``region_id`` in row order.
+    grid
+        The :class:`GridSpec` the cells belong to.
+    key
+        Hash of grid and regions (the cache key).
+    """
+
+    matrix: sp.csr_matrix
+    region_ids: list[Any]
+    grid: GridSpec
+    key: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def covered_area_m2(self) -> pd.Series:
+        """``Σ f·A`` per region: the region's area as seen by the grid (m²)."""
+        total = np.asarray(self.matrix.sum(axis=1)).ravel()
+        return pd.Series(total, index=pd.Index(self.region_ids, name="region_id"))
+
+    def mean(
+        self,
+        stack: np.ndarray | xr.DataArray,
+        *,
+        cell_weights: np.ndarray | None = None,
+        columns: list[Any] | None = None,
+    ) -> pd.DataFrame:
+        """Weighted mean of each band over each region, NaN cells dropped per band.
+
+        Parameters
+        ----------
+        stack
+            ``(ny, nx)`` or ``(bands, ny, nx)`` values on this grid (a DataArray is
+            checked against the grid's coordinates).
+        cell_weights
+            Optional ``(ny, nx)`` factor per cell (e.g. population per m²); the
+            weights become ``f·A·cell_weights`` (NaN counts as 0).
+        columns
+            Band labels (default 0..bands-1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``region_id``, one column per band, plus ``valid_fraction`` — the
+            smallest, over bands, of ``Σ f·A`` over valid cells / ``Σ f·A`` over all
+            cells (area-based, also with *cell_weights*). ``attrs["no_data_regions"]``
+            lists regions with a NaN band.
+        """
+        values = self._values(stack)
+        nb = values.shape[0]
+        w = self.matrix
+        used = np.unique(w.indices)
+        wsub = w[:, used]
+        v = values.reshape(nb, -1)[:, used].T  # (n_used, nb)
+        valid = np.isfinite(v)
+        v0 = np.where(valid, v, 0.0)
+        area_valid = wsub @ valid.astype(float)
+        if cell_weights is not None:
+            cw = np.asarray(cell_weights, dtype=float).reshape(-1)
+            if cw.size != self.grid.ny * self.grid.nx:
+                raise GridError(
+                    f"cell weights: shape {np.shape(cell_weights)} differs from the grid "
+                    f"({self.grid.ny}, {self.grid.nx})",
+                    hint="put the weights on the same grid as the values",
+                )
+            cw = np.nan_to_num(cw[used], nan=0.0, posinf=0.0, neginf=0.0)
+            wsub = wsub @ sp.diags(cw)
+        num = wsub @ v0
+        den = wsub @ valid.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+            total = np.asarray(self.matrix.sum(axis=1)).ravel()
+            frac = np.where(
+                total[:, None] > 0, area_valid / np.where(total > 0, total, 1)[:, None], 0
+            )
+        labels = list(range(nb)) if columns is None else list(columns)
+        out = pd.DataFrame(mean, index=pd.Index(self.region_ids, name="region_id"), columns=labels)
+        out["valid_fraction"] = frac.min(axis=1) if nb else np.nan
+        return _report_empty(out, labels)
+
+    def _values(self, stack: np.ndarray | xr.DataArray) -> np.ndarray:
+        if isinstance(stack, xr.DataArray):
+            stack = _north_up(stack)
+            spec = grid_spec(stack)
+            if (spec.ny, spec.nx) != (self.grid.ny, self.grid.nx) or not np.allclose(
+                (spec.west, spec.north, spec.dx, spec.dy),
+                (self.grid.west, self.grid.north, self.grid.dx, self.grid.dy),
+                rtol=0,
+                atol=1e-6 * self.grid.dx,
+            ):
+                raise GridError(
+                    f"raster {stack.name!r}: grid {spec.token()} differs from the weights' "
+                    f"grid {self.grid.token()}",
+                    hint="compute coverage_weights() for this raster's grid",
+                )
+            others = [d for d in stack.dims if d not in ("lat", "lon")]
+            stack = stack.transpose(*others, "lat", "lon").values
+        arr = np.asarray(stack, dtype=float)
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.ndim != 3 or arr.shape[1:] != (self.grid.ny, self.grid.nx):
+            raise GridError(
+                f"values: shape {np.shape(stack)} does not match the weights' grid "
+                f"({self.grid.ny}, {self.grid.nx})",
+                hint="give (ny, nx) or (bands, ny, nx) values on the same grid",
+            )
+        return arr
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the weights to an ``.npz`` file atomically."""
+        m = self.matrix
+        with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                version=np.array(_FORMAT_VERSION),
+                key=np.array(self.key),
+                data=m.data,
+                indices=m.indices,
+                indptr=m.indptr,
+                shape=np.array(m.shape),
+            )
+        return Path(path)
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], *, key: str, region_ids: list[Any], grid: GridSpec
+    ) -> CoverageWeights:
+        """Read weights written by :meth:`save`; ``ValueError`` if *key* differs."""
+        with np.load(path, allow_pickle=False) as z:
+            if int(z["version"]) != _FORMAT_VERSION or str(z["key"]) != key:
+                raise ValueError("stale cache entry")
+            shape = tuple(int(v) for v in z["shape"])
+            m = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
+        if shape != (len(region_ids), grid.ny * grid.nx):
+            raise ValueError("cache entry has the wrong shape")
+        return cls(matrix=m, region_ids=list(region_ids), grid=grid, key=key)
+
+
+def coverage_weights(
+    grid_like: xr.DataArray | xr.Dataset,
+    regions: Any,
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    id_column: str = "region_id",
+) -> CoverageWeights:
+    """Exact coverage weights of *regions* on *grid_like*'s grid (computed once).
+
+    Parameters
+    ----------
+    grid_like
+        A canonical raster (only its grid and CRS are used). A Dataset uses its first
+        variable.
+    regions
+        GeoDataFrame with a unique *id_column*, in the raster's CRS.
+    cache_dir
+        Folder for ``coverage_<key>.npz`` files; ``None`` keeps them in memory only.
+
+    Returns
+    -------
+    CoverageWeights
+    """
+    da = _as_dataarray(grid_like)
+    grid = grid_spec(_north_up(da))
+    check_crs(grid, regions)
+    ids = _region_ids(regions, id_column)
+    key = _key(grid, regions, ids)
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    path = Path(cache_dir) / f"coverage_{key[:24]}.npz" if cache_dir is not None else None
+    cw = None
+    if path is not None and path.is_file():
+        try:
+            cw = CoverageWeights.load(path, key=key, region_ids=ids, grid=grid)
+            cw.attrs["cache"] = "disk"
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile, EOFError):
+            warnings.warn(f"{path}: unreadable or stale weights cache, recomputing", stacklevel=2)
+            cw = None
+    if cw is None:
+        cw = _compute(grid, regions, ids, key)
+        cw.attrs["cache"] = "computed"
+        if path is not None:
+            cw.save(path)
+    _MEMO[key] = cw
+    while len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return cw
+
+
+# --------------------------------------------------------------------------- private
+
+
+def _compute(grid: GridSpec, regions: Any, ids: list[Any], key: str) -> CoverageWeights:
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    zeros = np.broadcast_to(np.float64(0.0), (grid.ny, grid.nx))
+    src = NumPyRasterSource(zeros, *grid.extent, srs_wkt=grid.crs_wkt)
+    geoms = regions[[regions.geometry.name]].reset_index(drop=True)
+    res = exact_extract(
+        src, geoms, ["cell_id", "coverage(coverage_weight=area_spherical_m2)"], output="pandas"
+    )
+    rows, cols, vals = [], [], []
+    for i, (cid, cov) in enumerate(zip(res["cell_id"], res["coverage"], strict=True)):
+        cid = np.asarray(cid, dtype=np.int64)
+        rows.append(np.full(cid.size, i, dtype=np.int64))
+        cols.append(cid)
+        vals.append(np.asarray(cov, dtype=float))
+    n = len(ids)
+    m = sp.coo_matrix(
+        (
+            np.concatenate(vals) if vals else np.zeros(0),
+            (
+                np.concatenate(rows) if rows else np.zeros(0, int),
+                np.concatenate(cols) if cols else np.zeros(0, int),
+            ),
+        ),
+        shape=(n, grid.ny * grid.nx),
+    ).tocsr()
+    m.eliminate_zeros()
+    return CoverageWeights(matrix=m, region_ids=ids, grid=grid, key=key)
+
+
+def _key(grid: GridSpec, regions: Any, ids: list[Any]) -> str:
+    h = hashlib.sha256()
+    h.update(f"v{_FORMAT_VERSION}|{grid.token()}|".encode())
+    for rid, wkb in zip(ids, shapely.to_wkb(regions.geometry.to_numpy()), strict=True):
+        h.update(repr(rid).encode())
+        h.update(b"\0")
+        h.update(wkb if wkb is not None else b"")
+        h.update(b"\1")
+    return h.hexdigest()
+
+
+def _region_ids(regions: Any, id_column: str) -> list[Any]:
+    if id_column not in regions.columns:
+        raise SchemaError(
+            f"regions: no {id_column!r} column",
+            hint="build regions with geo_ms.regions (countries(), user_regions(...))",
+        )
+    ids = regions[id_column]
+    dup = sorted(set(ids[ids.duplicated()].astype(str)))
+    if dup:
+        raise SchemaError(
+            f"regions: duplicated {id_column}: {', '.join(dup[:20])}",
+            hint="make the ids unique (dissolve duplicated units first)",
+        )
+    if len(regions) == 0:
+        raise SchemaError("regions: empty region set", hint="give at least one polygon")
+    return ids.tolist()
+
+
+def _as_dataarray(obj: xr.DataArray | xr.Dataset) -> xr.DataArray:
+    if isinstance(obj, xr.Dataset):
+        if not obj.data_vars:
+            raise GridError("dataset: has no variables", hint="pass a DataArray")
+        return obj[next(iter(obj.data_vars))]
+    return obj
+
+
+def _north_up(da: xr.DataArray) -> xr.DataArray:
+    if "lat" in da.dims and da.sizes["lat"] > 1 and float(da["lat"][0]) < float(da["lat"][-1]):
+        return da.isel(lat=slice(None, None, -1))
+    return da
+
+
+def _raster_crs(da: xr.DataArray, label: str) -> Any:
+    from pyproj import CRS
+
+    crs = da.rio.crs
+    if crs is None:
+        raise CRSError(
+            f"{label}: no CRS",
+            hint="write it: da.rio.write_crs('EPSG:4326') (canonical rasters carry it)",
+        )
+    crs = CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
+    if not crs.is_geographic:
+        raise CRSError(
+            f"{label}: CRS {_crs_name(crs)} is projected; zonal means need lat/lon degrees",
+            hint="reproject the raster to EPSG:4326: da.rio.reproject('EPSG:4326')",
+        )
+    return crs
+
+
+def _crs_name(crs: Any) -> str:
+    from pyproj import CRS
+
+    c = CRS.from_user_input(crs)
+    auth = c.to_authority()
+    return f"{auth[0]}:{auth[1]}" if auth else c.name
+
+
+def _report_empty(out: pd.DataFrame, labels: list[Any]) -> pd.DataFrame:
+    """Record regions with a NaN band in ``attrs``; GridError when all are empty."""
+    band = out[labels]
+    empty = band.isna().any(axis=1)
+    out.attrs["no_data_regions"] = out.index[empty].tolist()
+    if len(out) and band.isna().all(axis=None):
+        raise GridError(
+            f"zonal mean: none of the {len(out)} regions overlaps a valid raster cell",
+            hint="check that regions and raster cover the same area (lon -180..180) "
+            "and that the raster is not all NaN",
+        )
+    return out

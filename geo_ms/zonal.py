@@ -1,0 +1,323 @@
+"""Exact area-weighted (or population-weighted) zonal means of canonical rasters.
+
+"Exact" means ``Σ v·f·A / Σ f·A`` over the cells a region touches, with ``f`` the
+planar covered fraction of the cell and ``A`` its spherical area — exactextract's
+``mean(coverage_weight=area_spherical_m2)`` (its plain ``mean`` weights by ``f`` only,
+which over-weights high-latitude cells). NaN cells drop out of each band's weights.
+
+Two equivalent paths:
+
+* **direct** — one exactextract pass over all bands (single bands, ``use_cache=False``);
+* **weights** — sparse coverage weights computed once per (grid, regions) and reused
+  (:func:`coverage_weights`); the default for several bands and for population weights.
+
+>>> import numpy as np, xarray as xr, geopandas as gpd, shapely
+>>> lat = np.arange(89.5, -90, -1.0); lon = np.arange(-179.5, 180, 1.0)
+>>> da = xr.DataArray(np.broadcast_to(lat[:, None], (180, 360)).copy(), name="lat_value",
+...                   dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
+>>> da = da.rio.write_crs("EPSG:4326")
+>>> reg = gpd.GeoDataFrame({"region_id": ["eq"]}, geometry=[shapely.box(0, -1, 1, 1)],
+...                        crs="EPSG:4326")
+>>> zonal_mean(da, reg).round(12)["lat_value"].tolist()
+[0.0]
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from geo_ms._weights import (
+    CoverageWeights,
+    GridSpec,
+    _as_dataarray,
+    _north_up,
+    _region_ids,
+    _report_empty,
+    cell_areas_m2,
+    check_crs,
+    coverage_weights,
+    grid_spec,
+)
+from geo_ms.errors import GridError, SchemaError
+
+__all__ = [
+    "CoverageWeights",
+    "coverage_weights",
+    "point_weighted_mean",
+    "zonal_mean",
+]
+
+_DENSITY_UNITS = ("km-2", "km^-2", "km**-2", "/km2", "/km^2", "per km2", "m-2", "/m2", "per m2")
+
+
+def zonal_mean(
+    da: xr.DataArray,
+    regions: gpd.GeoDataFrame,
+    *,
+    weights: str | xr.DataArray = "area",
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    id_column: str = "region_id",
+) -> pd.DataFrame:
+    """Mean of each band of *da* over each region.
+
+    Parameters
+    ----------
+    da
+        Canonical raster: dims ``(month|time|band, lat, lon)`` or ``(lat, lon)``,
+        regular grid, CRS written with rioxarray (``lat`` may be ascending; it is
+        flipped).
+    regions
+        Canonical regions (unique *id_column*, same CRS as *da*). Parts beyond ±180°
+        are wrapped first (:func:`geo_ms.regions.split_antimeridian`).
+    weights
+        ``"area"`` (``f·A``) or a population raster on the same grid. A population
+        raster is read as **persons per cell** (weights ``f·P``: the people living in
+        the covered part of each cell, assuming uniform density within it) unless its
+        ``attrs["units"]`` is a density (``km-2``, ``/km2``, ``m-2``...), then the
+        weights are ``f·A·density`` — the same thing expressed differently.
+    use_cache
+        Use the reusable coverage weights when there are several bands or population
+        weights (``False``: always one direct exactextract pass; population weights
+        always use the weights path).
+    cache_dir
+        Where coverage weights are cached on disk (``None``: in memory only).
+    id_column
+        The regions' id column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``region_id`` (regions' order); one column per band labelled by the band
+        coordinate (``month`` 1..12, ``time`` values) or, for a 2-D raster, one column
+        named ``da.name`` (``"value"`` if unnamed); and ``valid_fraction`` (``Σ f·A``
+        over valid cells / ``Σ f·A`` over all cells; the smallest over bands — below 1
+        where a land-only raster misses part of an island state).
+        ``attrs["no_data_regions"]`` lists regions with no valid cell in some band;
+        ``attrs["path"]`` is ``"direct"`` or ``"weights"``.
+
+    Raises
+    ------
+    CRSError
+        Raster without CRS or projected; regions without CRS or in another CRS.
+    GridError
+        Irregular grid, or no region overlaps any valid cell.
+    SchemaError
+        Missing or duplicated region ids.
+    """
+    da = _north_up(_as_dataarray(da))
+    grid = grid_spec(da)
+    check_crs(grid, regions)
+    regions = _wrapped(regions)
+    ids = _region_ids(regions, id_column)
+    band_dim, labels, stack = _bands(da)
+    pop = weights if isinstance(weights, xr.DataArray) else None
+    if pop is None and weights != "area":
+        raise SchemaError(
+            f"zonal_mean: unknown weights {weights!r}",
+            hint="use weights='area' or a population DataArray on the raster's grid",
+        )
+    if pop is not None or (use_cache and len(labels) > 1):
+        cw = coverage_weights(da, regions, cache_dir, id_column=id_column)
+        cell_w = _population_factor(pop, grid) if pop is not None else None
+        out = cw.mean(stack, cell_weights=cell_w, columns=labels)
+        out.attrs["path"] = "weights"
+    else:
+        out = _direct(stack, grid, regions, ids, labels)
+        out.attrs["path"] = "direct"
+    out.columns.name = band_dim
+    out.attrs["weights"] = "population" if pop is not None else "area"
+    return out
+
+
+def point_weighted_mean(
+    da: xr.DataArray,
+    regions: gpd.GeoDataFrame,
+    points: pd.DataFrame,
+    *,
+    id_column: str = "region_id",
+) -> pd.DataFrame:
+    """Population-weighted mean of *da* sampled at city points inside each region.
+
+    The offline approximation of population weighting: each point takes the value of
+    the grid cell that contains it, and ``Σ pop·v / Σ pop`` is formed over the points
+    within each region (points on NaN cells drop out of that band).
+
+    Parameters
+    ----------
+    da
+        Canonical raster (see :func:`zonal_mean`).
+    regions
+        Canonical regions in EPSG:4326 (or the raster's CRS).
+    points
+        Columns ``lat``, ``lon``, ``population``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``region_id``; band columns as in :func:`zonal_mean`; ``n_points`` and
+        ``population`` (the points used). ``attrs["no_data_regions"]`` lists regions
+        with no point on a valid cell in some band.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, geopandas as gpd, pandas as pd, shapely
+    >>> da = xr.DataArray(np.array([[1.0, 2.0], [3.0, np.nan]]), name="v", dims=("lat", "lon"),
+    ...                   coords={"lat": [0.5, -0.5], "lon": [-0.5, 0.5]}).rio.write_crs(4326)
+    >>> reg = gpd.GeoDataFrame({"region_id": ["r"]}, geometry=[shapely.box(-1, -1, 1, 1)],
+    ...                        crs="EPSG:4326")
+    >>> pts = pd.DataFrame({"lat": [0.5, 0.5, -0.5], "lon": [-0.5, 0.5, 0.5],
+    ...                     "population": [100, 300, 1000]})
+    >>> point_weighted_mean(da, reg, pts)[["v", "n_points"]].values.tolist()
+    [[1.75, 3.0]]
+    """
+    missing = [c for c in ("lat", "lon", "population") if c not in points.columns]
+    if missing:
+        raise SchemaError(
+            f"points table: missing column(s) {', '.join(missing)}",
+            hint="give a DataFrame with lat, lon, population (readers.read_geonames_cities())",
+        )
+    da = _north_up(_as_dataarray(da))
+    grid = grid_spec(da)
+    check_crs(grid, regions)
+    regions = _wrapped(regions)
+    ids = _region_ids(regions, id_column)
+    band_dim, labels, stack = _bands(da)
+    lat = np.asarray(points["lat"], dtype=float)
+    lon = np.asarray(points["lon"], dtype=float)
+    pop = pd.to_numeric(points["population"], errors="coerce").to_numpy(dtype=float)
+    row = np.floor((grid.north - lat) / grid.dy).astype(int)
+    col = np.floor((lon - grid.west) / grid.dx).astype(int)
+    inside = (row >= 0) & (row < grid.ny) & (col >= 0) & (col < grid.nx)
+    ok = inside & np.isfinite(pop) & (pop > 0)
+    pts = gpd.GeoDataFrame(
+        {"_i": np.flatnonzero(ok)},
+        geometry=gpd.points_from_xy(lon[ok], lat[ok]),
+        crs=regions.crs,
+    )
+    reg = regions[[id_column, regions.geometry.name]].reset_index(drop=True)
+    reg["_r"] = np.arange(len(reg))
+    joined = gpd.sjoin(pts, reg, how="inner", predicate="within")
+    joined = joined.drop_duplicates(subset="_i")  # a point on a shared border counts once
+    i = joined["_i"].to_numpy()
+    r = joined["_r"].to_numpy()
+    vals = stack[:, row[i], col[i]].T  # (n_points, bands)
+    valid = np.isfinite(vals)
+    w = pop[i][:, None] * valid
+    num = np.zeros((len(ids), len(labels)))
+    den = np.zeros((len(ids), len(labels)))
+    np.add.at(num, r, np.where(valid, vals, 0.0) * w)
+    np.add.at(den, r, w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    out = pd.DataFrame(mean, index=pd.Index(ids, name="region_id"), columns=labels)
+    out["n_points"] = np.bincount(r, minlength=len(ids)).astype(float)
+    out["population"] = np.bincount(r, weights=pop[i], minlength=len(ids))
+    out = _report_empty(out, labels)
+    out.columns.name = band_dim
+    out.attrs["weights"] = "points"
+    return out
+
+
+# --------------------------------------------------------------------------- private
+
+
+def _wrapped(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Wrap regions reaching beyond ±180° (cheap bounds check first)."""
+    if len(regions):
+        xmin, _, xmax, _ = regions.total_bounds
+        if xmin < -180.0 or xmax > 180.0:
+            from geo_ms.regions import split_antimeridian
+
+            return split_antimeridian(regions)
+    return regions
+
+
+def _bands(da: xr.DataArray) -> tuple[str | None, list[Any], np.ndarray]:
+    """Band dim name, column labels and the (bands, ny, nx) float array."""
+    others = [d for d in da.dims if d not in ("lat", "lon")]
+    if len(others) > 1:
+        raise GridError(
+            f"raster {da.name!r}: more than one non-spatial dim {tuple(others)}",
+            hint="select or stack them first, e.g. da.sel(...) or da.stack(band=[...])",
+        )
+    if not others:
+        name = da.name if da.name is not None else "value"
+        return None, [name], np.asarray(da.transpose("lat", "lon").values, dtype=float)[None]
+    dim = others[0]
+    labels = (
+        list(da[dim].values.tolist()) if dim in da.coords else list(range(1, da.sizes[dim] + 1))
+    )
+    stack = np.asarray(da.transpose(dim, "lat", "lon").values, dtype=float)
+    return str(dim), labels, stack
+
+
+def _population_factor(pop: xr.DataArray, grid: GridSpec) -> np.ndarray:
+    """Per-cell factor turning ``f·A`` into population weights (see zonal_mean)."""
+    pop = _north_up(pop)
+    spec = grid_spec(pop, name=str(pop.name or "population"))
+    if (spec.ny, spec.nx) != (grid.ny, grid.nx) or not np.allclose(
+        (spec.west, spec.north, spec.dx, spec.dy),
+        (grid.west, grid.north, grid.dx, grid.dy),
+        rtol=0,
+        atol=1e-6 * grid.dx,
+    ):
+        raise GridError(
+            f"population raster {pop.name!r}: grid {spec.token()} differs from the "
+            f"values' grid {grid.token()}",
+            hint="aggregate the population to the raster's grid (counts: coarsen(...).sum())",
+        )
+    if len([d for d in pop.dims if d not in ("lat", "lon")]):
+        raise GridError(
+            f"population raster {pop.name!r}: must be 2-D (lat, lon), has {tuple(pop.dims)}",
+            hint="select one year: pop.sel(time=...)",
+        )
+    p = np.asarray(pop.transpose("lat", "lon").values, dtype=float)
+    p = np.where(np.isfinite(p) & (p > 0), p, 0.0)
+    units = str(pop.attrs.get("units", "")).replace(" ", "").lower()
+    if any(u.replace(" ", "") in units for u in _DENSITY_UNITS):
+        return p  # density: f·A·density
+    return p / cell_areas_m2(grid)[:, None]  # counts: f·A·P/A = f·P
+
+
+def _direct(
+    stack: np.ndarray,
+    grid: GridSpec,
+    regions: gpd.GeoDataFrame,
+    ids: list[Any],
+    labels: list[Any],
+) -> pd.DataFrame:
+    """One exactextract pass: mean and valid area of each band, total area."""
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    extent = grid.extent
+    sources = [
+        NumPyRasterSource(
+            np.ascontiguousarray(stack[b]), *extent, name=f"b{b}", srs_wkt=grid.crs_wkt
+        )
+        for b in range(stack.shape[0])
+    ]
+    zeros = np.broadcast_to(np.float64(0.0), (grid.ny, grid.nx))
+    sources.append(NumPyRasterSource(zeros, *extent, name="all", srs_wkt=grid.crs_wkt))
+    geoms = regions[[regions.geometry.name]].reset_index(drop=True)
+    res = exact_extract(
+        sources,
+        geoms,
+        ["mean(coverage_weight=area_spherical_m2)", "count(coverage_weight=area_spherical_m2)"],
+        output="pandas",
+    )
+    mean = np.column_stack([res[f"b{b}_mean"].to_numpy(float) for b in range(len(labels))])
+    valid = np.column_stack([res[f"b{b}_count"].to_numpy(float) for b in range(len(labels))])
+    total = res["all_count"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(total[:, None] > 0, valid / np.where(total > 0, total, 1)[:, None], 0)
+    out = pd.DataFrame(mean, index=pd.Index(ids, name="region_id"), columns=labels)
+    out["valid_fraction"] = frac.min(axis=1)
+    return _report_empty(out, labels)
