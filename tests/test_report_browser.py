@@ -1,0 +1,213 @@
+"""Open the rendered report and the interactive map in headless Chromium (offline).
+
+A small probe script, injected into a *test copy* of each page, records script
+errors, image loading and layout facts as attributes of ``<body>``; Chromium's
+``--dump-dom`` prints the DOM after the load event, and the test reads them back.
+The probe itself is checked on a page with a broken image.
+
+Skips when no Chromium is installed, unless ``GEO_MS_REQUIRE_BROWSER=1`` (CI), then
+fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from geo_ms import figures
+from geo_ms.report import interactive_map, render_report
+
+pytestmark = pytest.mark.browser
+
+IDS = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG"]
+
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', function (e) {
+  window.__errors.push(String(e.message || (e.target && (e.target.src || e.target.href)) || 'error'));
+}, true);
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var b = document.body, imgs = [].slice.call(document.images);
+    b.setAttribute('data-images', imgs.length);
+    b.setAttribute('data-broken', imgs.filter(function (i) {
+      return !(i.complete && i.naturalWidth > 0); }).length);
+    b.setAttribute('data-errors', JSON.stringify(window.__errors));
+    b.setAttribute('data-scroll-width', document.documentElement.scrollWidth);
+    b.setAttribute('data-inner-width', window.innerWidth);
+    var t = document.getElementById('claims');
+    b.setAttribute('data-claims-rows', t ? t.tBodies[0].rows.length : -1);
+    b.setAttribute('data-claims-height', t ? Math.round(t.getBoundingClientRect().height) : 0);
+    b.setAttribute('data-leaflet', typeof L === 'undefined' ? 'none' : L.version);
+    b.setAttribute('data-paths', document.querySelectorAll('path.leaflet-interactive').length);
+    b.setAttribute('data-probe', 'done');
+  }, 50);
+});
+</script>"""
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    reason = ("headless Chromium not found (install it: apt-get install chromium); "
+              "set GEO_MS_REQUIRE_BROWSER=1 to make this a failure")
+    if os.environ.get("GEO_MS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"GEO_MS_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return _chromium()
+
+
+def _run(chromium: str, page: Path, profile: Path, *extra: str,
+         size: str = "1280,900") -> subprocess.CompletedProcess[str]:
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", f"--user-data-dir={profile}", f"--window-size={size}",
+           "--hide-scrollbars", "--virtual-time-budget=5000", *extra, page.as_uri()]
+    # the timeout only guards against a hung browser; nothing is timed
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+
+
+class _Body(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attrs: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body" and not self.attrs:
+            self.attrs = dict(attrs)
+
+
+def _probe(chromium: str, html: Path, tmp: Path, size: str = "1280,900") -> dict[str, str]:
+    copy = tmp / f"probe_{html.name}"
+    copy.write_text(html.read_text(encoding="utf-8").replace("<head>", "<head>\n" + PROBE, 1),
+                    encoding="utf-8")
+    result = _run(chromium, copy, tmp / "profile", "--dump-dom", size=size)
+    assert result.returncode == 0, result.stderr[-2000:]
+    parser = _Body()
+    parser.feed(result.stdout)
+    attrs = {k[5:]: v or "" for k, v in parser.attrs.items() if k.startswith("data-")}
+    assert attrs.get("probe") == "done", result.stdout[:500]
+    return attrs
+
+
+def _inputs() -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    geoms = [box(-150 + 40 * (i % 4), -40 + 50 * (i // 4), -115 + 40 * (i % 4),
+                 5 + 50 * (i // 4)) for i in range(len(IDS))]
+    regions = gpd.GeoDataFrame({"region_id": IDS}, geometry=geoms, crs="EPSG:4326")
+    table = pd.DataFrame({
+        "region_id": IDS, "iso3": IDS, "name": [f"Land {c}" for c in IDS],
+        "continent": ["Europe", "Europe", "Africa", "Africa", "Asia", "Asia", "Oceania"],
+        "abs_latitude": [55, 50, 10, 20, 30, 25, 40.0],
+        "gdp_per_capita": [40000, 30000, 2000, 3000, 8000, 10000, 35000.0],
+        "cloud_cover_pct": [70.0, 65.0, 30.0, 40.0, 50.0, 55.0, 60.0],
+        "prevalence_per_100k": [150.0, 120.0, 10.0, 20.0, 40.0, 35.0, np.nan],
+        "resid": [0.3, -0.2, -0.5, 0.1, 0.2, -0.1, np.nan],
+    })
+    models = pd.DataFrame({
+        "model": ["ols", "ols_controls"], "subset": ["all", "all"],
+        "exposure": ["cloud_cover_pct"] * 2, "outcome": ["log_prevalence"] * 2, "n": [6, 6],
+        "estimate": [0.07, 0.01], "ci_low": [0.05, -0.02], "ci_high": [0.09, 0.04],
+        "p_value": [0.0002, 0.41], "std_estimate": [0.93, 0.15], "note": ["", ""],
+    })
+    claims = pd.DataFrame({
+        "claim_id": ["C1", "C2", "C3"],
+        "claim": ["Cloudier countries have more MS", "Survives latitude and wealth",
+                  "Vitamin D doses of 14,000–40,000 IU a day help"],
+        "test": ["OLS", "OLS + controls", "—"], "estimate": [0.07, 0.01, np.nan],
+        "ci_low": [0.05, -0.02, np.nan], "ci_high": [0.09, 0.04, np.nan], "n": [6, 6, np.nan],
+        "verdict": ["supported", "not supported", "not testable"],
+        "caveat": ["crude", "confounded by latitude",
+                   "a very long caveat " * 12],
+    })
+    meta = {"sources": [{"id": "gbd2016", "title": "GBD 2016", "licence": "IHME",
+                         "files": [{"name": "a-very-long-file-name-without-breaks.csv",
+                                    "sha256": "0123456789abcdef" * 4}]}],
+            "run_name": "browser", "sample": True,
+            "missing_regions": [{"region_id": "GGG", "name": "Land GGG", "reason": "no GBD"}],
+            "config": {}, "versions": {}}
+    return regions, table, models, claims, meta
+
+
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    regions, table, models, claims, meta = _inputs()
+    out = tmp_path_factory.mktemp("browser")
+    paths = (figures.prevalence_map(out / "figures", regions, table, meta=meta)
+             + figures.scatter_with_fit(out / "figures", table, "cloud_cover_pct", meta=meta)
+             + figures.forest_plot(out / "figures", models, meta=meta))
+    return render_report(out, table=table, models=models, claims=claims, figures=paths,
+                         meta=meta)["html"]
+
+
+def test_report_loads_without_errors_or_broken_images(chromium: str, report_html: Path,
+                                                      tmp_path: Path) -> None:
+    facts = _probe(chromium, report_html, tmp_path)
+    assert json.loads(facts["errors"]) == []
+    assert facts["images"] == "3"
+    assert facts["broken"] == "0"
+    assert facts["claims-rows"] == "3"
+    assert int(facts["claims-height"]) > 50  # the claims table is laid out and visible
+
+
+def test_report_fits_a_phone_screen(chromium: str, report_html: Path, tmp_path: Path) -> None:
+    facts = _probe(chromium, report_html, tmp_path, size="390,844")
+    # wide tables scroll inside their own box; the page itself never scrolls sideways
+    assert int(facts["inner-width"]) <= 500  # headless Chromium's narrowest window
+    assert int(facts["scroll-width"]) <= int(facts["inner-width"]), facts
+
+
+def test_report_screenshot_shows_the_sample_banner(chromium: str, report_html: Path,
+                                                   tmp_path: Path) -> None:
+    from PIL import Image
+
+    shot = tmp_path / "report.png"
+    result = _run(chromium, report_html, tmp_path / "profile", f"--screenshot={shot}",
+                  size="1280,900")
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Image.open(shot) as img:
+        assert img.size == (1280, 900)
+        top = np.asarray(img.convert("RGB").crop((0, 0, 1280, 120))).astype(int)
+    r, g, b = top[..., 0], top[..., 1], top[..., 2]
+    reds = int(((r > 150) & (g < 40) & (b < 60)).sum())
+    assert reds > 20_000  # the banner (#b00020) spans the top of the page
+
+
+def test_probe_detects_a_broken_image_and_a_script_error(chromium: str,
+                                                         tmp_path: Path) -> None:
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><html><head><title>x</title></head><body>'
+                    '<img src="data:image/png;base64,AAAA"><script>undefinedCall();</script>'
+                    "</body></html>", encoding="utf-8")
+    facts = _probe(chromium, page, tmp_path)
+    assert facts["broken"] == "1"
+    errors = json.loads(facts["errors"])
+    assert any("undefinedCall" in e for e in errors), errors
+
+
+def test_interactive_map_works_offline(chromium: str, tmp_path: Path) -> None:
+    regions, table, *_ = _inputs()
+    path = interactive_map(tmp_path / "map.html", regions, table,
+                           ["prevalence_per_100k", "cloud_cover_pct"])
+    facts = _probe(chromium, path, tmp_path)
+    assert json.loads(facts["errors"]) == []
+    assert facts["leaflet"] == "1.9.3"  # the inlined copy, no CDN needed
+    assert facts["paths"] == str(len(IDS))  # one polygon per region in the visible layer
+    assert not re.search(r"<(script|link)\b[^>]*(src|href)=\"(https?:)?//",
+                         path.read_text(encoding="utf-8"))
