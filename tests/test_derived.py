@@ -202,19 +202,29 @@ def test_omi_cmf_agreement_perfect_match() -> None:
 
 
 def test_omi_cmf_agreement_aggregates_half_degree_and_masks() -> None:
-    # 0.5-deg cloud on a 1x2 OMI grid: cell 1 full land (mean of 4), cell 2 has a NaN -> dropped
-    cover = np.array([[20.0, 40.0, 60.0, np.nan], [20.0, 40.0, 60.0, 60.0]])
+    # 0.5-deg cloud onto a 1x4 OMI grid. Both 0.5-deg rows are equal, so each 1-deg
+    # cell is the plain mean of its two columns; cell 4 has a NaN sub-cell (coast) -> dropped.
+    row = np.array([10.0, 30.0, 40.0, 60.0, 80.0, 100.0, 50.0, 70.0])
+    cover = np.vstack([row, row])
+    cover[0, 7] = np.nan
     cld = xr.DataArray(
         cover,
         dims=("lat", "lon"),
-        coords={"lat": [0.75, 0.25], "lon": [0.25, 0.75, 1.25, 1.75]},
+        coords={"lat": [0.75, 0.25], "lon": np.arange(0.25, 4.0, 0.5)},
         attrs={"units": "%"},
     )
-    ds = _omi_like(np.array([[_kc(30.0), 0.5]]), [0.5], [0.5, 1.5])
+    block = np.array([20.0, 50.0, 90.0, 60.0])
+    ds = _omi_like(_kc(block)[None, :], [0.5], [0.5, 1.5, 2.5, 3.5])
+    res = omi_cmf_agreement(ds, cld)
+    assert res["n_cells"] == 3
+    assert res["median_abs_diff"] == pytest.approx(0.0, abs=1e-12)
+    assert res["mean_cmf"] == pytest.approx(_kc(block[:3]).mean(), rel=1e-12)
+    mask = xr.DataArray([[True, False, True, True]], dims=("lat", "lon"), coords=ds.coords)
     with pytest.raises(
-        GridError, match=r"^OMI agreement: only 1 cell\(s\) valid in both the OMI ratio"
+        GridError,
+        match=r"^OMI agreement: only 2 cell\(s\) valid in both the OMI ratio and the cloud field$",
     ):
-        omi_cmf_agreement(ds, cld)
+        omi_cmf_agreement(ds, cld, land_mask=mask)
     with pytest.raises(GridError, match=r"expected a single \(lat, lon\) month"):
         omi_cmf_agreement(ds, cld.expand_dims(month=[10]))
 
