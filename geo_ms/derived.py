@@ -204,8 +204,10 @@ def cloud_modification_factor(
     Kasten F. & Czeplak G. (1980), "Solar and terrestrial radiation dependent on
     the amount and type of cloud", *Solar Energy* 24(2):177-189,
     doi:10.1016/0038-092X(80)90391-6 (10 years of hourly data, Hamburg; the
-    cloud amount N in oktas enters as N/8). It was fitted to **broadband global
-    (total solar) radiation**. Clouds attenuate erythemal / vitamin-D UV less
+    cloud amount N in oktas enters as N/8). The formula and its coefficients were
+    cross-checked against independent implementations; the DOI and pages could
+    not be checked offline. It was fitted to **broadband global (total solar)
+    radiation**. Clouds attenuate erythemal / vitamin-D UV less
     than the whole solar spectrum (Josefsson & Landelius 2000, *J. Geophys. Res.*
     105(D4):4927-4935; review: Calbó, Pagès & González 2005, *Rev. Geophys.* 43,
     RG2002, doi:10.1029/2004RG000155), so for UV this CMF is expected to be too
@@ -607,8 +609,9 @@ def clear_sky_ghi(
       in local solar time — longitude and the equation of time only shift the
       day, which a 24-h mean does not see; refraction is neglected.
     * ``model="ineichen"`` (the default when pvlib ships ``LinkeTurbidities.h5``,
-      which it does): Ineichen & Perez (2002), *Solar Energy* 73(3):151-157,
-      doi:10.1016/S0038-092X(02)00045-2, via ``pvlib.clearsky.ineichen``, with the
+      which it does): Ineichen & Perez (2002), "A new airmass independent
+      formulation for the Linke turbidity coefficient", *Solar Energy* 73:151-157,
+      via ``pvlib.clearsky.ineichen``, with the
       monthly Linke turbidity climatology of that file (Remund et al. 2003; the
       same values as ``pvlib.clearsky.lookup_linke_turbidity(...,
       interp_turbidity=False)``), Kasten & Young (1989) air mass and extraterrestrial
@@ -761,8 +764,8 @@ def sunshine_cloudiness(
 
     This is the Heliosat cloud index *n* from the clear-sky index ``k* = 1 - n``
     (Beyer, Costanzo & Heinemann 1996, "Modifications of the Heliosat procedure
-    for irradiance estimates from satellite images", *Solar Energy* 56(3):207-212,
-    doi:10.1016/0038-092X(95)00092-6) — an effective radiative cloudiness, not a
+    for irradiance estimates from satellite images", *Solar Energy* 56(3):207-212;
+    volume and pages not checked offline) — an effective radiative cloudiness, not a
     cloud-cover fraction (overcast skies still pass ~25-40 % of GHI, so *n*
     rarely exceeds ~0.7). The all-sky field is typically MERRA-2 monthly mean
     GHI (``merra2_ghi_monthly_2011-2015_3deg_land_from_gsee.nc``, variable ``ghi``).
