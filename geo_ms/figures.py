@@ -1,6 +1,7 @@
 """Static figures of the analysis: maps, scatter plots and the sensitivity forest plot.
 
-Every public function draws one figure with matplotlib (Agg backend), writes it as
+Every public function draws one figure with matplotlib (a bare ``Figure``, no pyplot
+state, so any backend and notebooks are unaffected), writes it as
 **PNG and SVG** through :func:`geo_ms._io.atomic_path` and returns the written paths.
 Each figure carries a footnote naming its data sources and caveats, and stores its
 title and caption in the file metadata (PNG ``Title``/``Description`` text chunks),
@@ -23,10 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm, Normalize
@@ -77,6 +74,7 @@ _LABELS = {
     "gdp_per_capita": "GDP per capita",
     "resid": "Model residual",
 }
+_SIMPLIFY_DEG = 0.05  # a 11-inch world map at 150 dpi shows ~0.2° per pixel
 _NODATA = {"facecolor": "#d9d9d9", "edgecolor": "#8c8c8c", "hatch": "////", "linewidth": 0.2}
 
 
@@ -132,12 +130,15 @@ def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 
 
 def _regions_4326(regions: Any) -> Any:
+    """Regions in EPSG:4326, simplified to what a world map can show (0.05°)."""
     _require(regions, ["region_id", "geometry"], "regions")
     if regions.crs is None:
         raise CRSError("regions: GeoDataFrame has no CRS")
     if regions.crs.to_epsg() != 4326:
         regions = regions.to_crs("EPSG:4326")
-    return regions
+    simple = regions.geometry.simplify(_SIMPLIFY_DEG, preserve_topology=True)
+    keep = simple.is_empty | simple.isna()
+    return regions.set_geometry(simple.where(~keep, regions.geometry))
 
 
 def _joined(regions: Any, table: pd.DataFrame, columns: Sequence[str]) -> Any:
@@ -151,7 +152,7 @@ def _joined(regions: Any, table: pd.DataFrame, columns: Sequence[str]) -> Any:
 
 def _new_figure(width: float, height: float, note: str) -> Figure:
     """A figure with constrained layout that leaves room at the bottom for ``note``."""
-    fig = plt.figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout="constrained")
     chars = max(40, int(width * 17))
     lines = textwrap.wrap(note, chars)
     frac = min(0.35, (0.16 * len(lines) + 0.12) / height)
@@ -162,22 +163,19 @@ def _new_figure(width: float, height: float, note: str) -> Figure:
 
 
 def _save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str) -> list[Path]:
-    """Write ``fig`` as ``<stem>.png`` and ``<stem>.svg`` atomically; close it."""
+    """Write ``fig`` as ``<stem>.png`` and ``<stem>.svg`` atomically."""
     out = Path(out_dir)
     paths = []
-    try:
-        with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "geo_ms"}):
-            for fmt in ("png", "svg"):
-                target = out / f"{stem}.{fmt}"
-                meta = {"Title": title, "Description": caption}
-                if fmt == "svg":
-                    meta["Date"] = None
-                kwargs: dict[str, Any] = {"dpi": 150} if fmt == "png" else {}
-                with atomic_path(target) as tmp:
-                    fig.savefig(tmp, format=fmt, metadata=meta, **kwargs)
-                paths.append(target)
-    finally:
-        plt.close(fig)
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "geo_ms"}):
+        for fmt in ("png", "svg"):
+            target = out / f"{stem}.{fmt}"
+            meta = {"Title": title, "Description": caption}
+            if fmt == "svg":
+                meta["Date"] = None
+            kwargs: dict[str, Any] = {"dpi": 150} if fmt == "png" else {}
+            with atomic_path(target) as tmp:
+                fig.savefig(tmp, format=fmt, metadata=meta, **kwargs)
+            paths.append(target)
     return paths
 
 
@@ -508,7 +506,7 @@ def _draw_scatter(table: pd.DataFrame, exposure: str, outcome: str, n_labels: in
     fig = _new_figure(8, 6, note)
     ax = fig.add_subplot()
     continents = sorted(frame["continent"].unique())
-    cmap = plt.get_cmap("tab10")
+    cmap = matplotlib.colormaps["tab10"]
     for i, cont in enumerate(continents):
         sub = frame[frame["continent"] == cont]
         ax.scatter(sub["x"], np.exp(sub["logy"]), s=22, color=cmap(i % 10), label=cont,
