@@ -154,3 +154,8 @@ def test_fit_all_detects_exposures_and_uses_config(table):
 def test_fit_all_without_exposures_error(table):
     with pytest.raises(SchemaError, match=r"^analysis table: no exposure column "):
         fit_all(table[["region_id", "abs_latitude", "prevalence_per_100k"]], None)
+
+
+def test_table_without_continent_runs_all_and_latitude_subsets(table):
+    out = sensitivity(table.drop(columns=["continent"]), ["uv_index"], n_boot=50)
+    assert set(out["subset"]) == {"all", "abs_lat_gt_35"}

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from geo_ms.errors import SchemaError
 from geo_ms.models._table import (
     LOG_GDP,
     log_outcome_name,
@@ -190,7 +191,11 @@ def sensitivity(
     cols = expand_exposures(df, exposures)
     parts: list[pd.DataFrame] = []
     for subset in subset_names(df, min_continent=min_continent):
-        size = len(select_subset(df, subset))
+        try:
+            size = len(select_subset(df, subset))
+        except SchemaError as exc:  # e.g. no continent column: that subset cannot be made
+            log.info("subset %s skipped: %s", subset, exc)
+            continue
         if size < min_regions:
             log.info("subset %s skipped: %d region(s) < %d", subset, size, min_regions)
             continue
