@@ -26,8 +26,16 @@ def _write_tif(
 ) -> Path:
     """A float32 single-band GeoTIFF like NEO's (origin at the north-west corner)."""
     with rasterio.open(
-        path, "w", driver="GTiff", width=values.shape[1], height=values.shape[0], count=1,
-        dtype="float32", crs=crs, transform=transform, nodata=nodata,
+        path,
+        "w",
+        driver="GTiff",
+        width=values.shape[1],
+        height=values.shape[0],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
     ) as dst:
         dst.write(values.astype("float32"), 1)
     return path
@@ -38,8 +46,9 @@ GRID = np.array([[0.11, 0.12, 0.13, NODATA], [0.21, 0.22, 0.23, 0.24]])
 
 
 def test_one_geotiff_values_orientation_and_nodata(tmp_path: Path) -> None:
-    da = read_geotiff(_write_tif(tmp_path / "a.tif", GRID), name="cloud_fraction", units="1",
-                      source="test")
+    da = read_geotiff(
+        _write_tif(tmp_path / "a.tif", GRID), name="cloud_fraction", units="1", source="test"
+    )
     assert da.dims == ("lat", "lon")
     assert da.lat.values.tolist() == [45.0, -45.0]
     assert da.lon.values.tolist() == [-135.0, -45.0, 45.0, 135.0]
@@ -53,8 +62,9 @@ def test_one_geotiff_values_orientation_and_nodata(tmp_path: Path) -> None:
 def test_south_up_geotiff_is_flipped(tmp_path: Path) -> None:
     south_up = Affine(90.0, 0.0, -180.0, 0.0, 90.0, -90.0)
     a = read_geotiff(_write_tif(tmp_path / "n.tif", GRID), name="v", units="1")
-    b = read_geotiff(_write_tif(tmp_path / "s.tif", GRID[::-1], transform=south_up),
-                     name="v", units="1")
+    b = read_geotiff(
+        _write_tif(tmp_path / "s.tif", GRID[::-1], transform=south_up), name="v", units="1"
+    )
     np.testing.assert_array_equal(a.values, b.values)
     np.testing.assert_array_equal(a.lat.values, b.lat.values)
 
@@ -68,8 +78,9 @@ def test_raster_without_crs_is_a_crs_error(tmp_path: Path) -> None:
 
 
 def test_projected_geotiff_is_a_crs_error(tmp_path: Path) -> None:
-    path = _write_tif(tmp_path / "merc.tif", GRID, crs="EPSG:3857",
-                      transform=Affine(1e5, 0, 0, 0, -1e5, 1e5))
+    path = _write_tif(
+        tmp_path / "merc.tif", GRID, crs="EPSG:3857", transform=Affine(1e5, 0, 0, 0, -1e5, 1e5)
+    )
     with pytest.raises(
         CRSError,
         match=r"merc\.tif: is in a projected CRS \(EPSG:3857\); geo_ms needs geographic "
@@ -112,8 +123,9 @@ def test_neo_months_from_names_average_years(tmp_path: Path) -> None:
 
 def test_neo_list_order_without_dates(tmp_path: Path) -> None:
     paths = [
-        _write_tif(tmp_path / f"cloud_{chr(97 + i)}.tif",
-                   np.where(GRID == NODATA, NODATA, GRID + i * 0.01))
+        _write_tif(
+            tmp_path / f"cloud_{chr(97 + i)}.tif", np.where(GRID == NODATA, NODATA, GRID + i * 0.01)
+        )
         for i in range(12)
     ]
     da = read_neo_geotiff(paths)
@@ -133,15 +145,22 @@ def test_neo_grids_must_match(tmp_path: Path) -> None:
 def test_mirror_neo_uvi_through_geotiffs(mirror: Path, tmp_path: Path) -> None:
     """The mirror's NEO UV index, exported as 12 NEO-style float GeoTIFFs, reads back
     identically, and keeps the SOURCES.md §3 values (Oslo Jan 0.31, Jul 6.02)."""
-    ref = read_cf_netcdf(mirror / "rasters" / "neo_aura_uvi_clim_monthly_1deg.nc", "uvi",
-                         name="uv_index")
+    ref = read_cf_netcdf(
+        mirror / "rasters" / "neo_aura_uvi_clim_monthly_1deg.nc", "uvi", name="uv_index"
+    )
     paths = []
     for month in range(1, 13):
         grid = ref.sel(month=month).fillna(NODATA).values
-        paths.append(_write_tif(tmp_path / f"AURA_UVI_CLIM_M_2010-{month:02d}.FLOAT.TIFF", grid,
-                                transform=Affine(1.0, 0.0, -180.0, 0.0, -1.0, 90.0)))
-    da = read_neo_geotiff(paths, name="uv_index", units="1", long_name="UV index",
-                          source="neo_aura_uvi_clim_m")
+        paths.append(
+            _write_tif(
+                tmp_path / f"AURA_UVI_CLIM_M_2010-{month:02d}.FLOAT.TIFF",
+                grid,
+                transform=Affine(1.0, 0.0, -180.0, 0.0, -1.0, 90.0),
+            )
+        )
+    da = read_neo_geotiff(
+        paths, name="uv_index", units="1", long_name="UV index", source="neo_aura_uvi_clim_m"
+    )
     np.testing.assert_array_equal(da.lat.values, ref.lat.values)
     np.testing.assert_array_equal(da.lon.values, ref.lon.values)
     np.testing.assert_array_equal(da.values, ref.values)

@@ -36,7 +36,10 @@ def _write_he5(
     fields: dict[str, np.ndarray],
     *,
     corners: tuple[str, str, str, str] = (
-        "-180000000.000000", "-90000000.000000", "180000000.000000", "90000000.000000"
+        "-180000000.000000",
+        "-90000000.000000",
+        "180000000.000000",
+        "90000000.000000",
     ),
     proj: str = "HE5_GCTP_GEO",
 ) -> Path:
@@ -78,8 +81,12 @@ def _tiny_fields() -> dict[str, np.ndarray]:
 
 def test_tiny_he5_row_zero_is_south(tmp_path: Path) -> None:
     ds = read_omi_omuvbd(_write_he5(tmp_path / "tiny.he5", _tiny_fields()))
-    assert list(ds.data_vars) == ["ErythemalDailyDose", "CSErythemalDailyDose", "UVindex",
-                                  "CSUVindex"]
+    assert list(ds.data_vars) == [
+        "ErythemalDailyDose",
+        "CSErythemalDailyDose",
+        "UVindex",
+        "CSUVindex",
+    ]
     uvi = ds["UVindex"]
     assert uvi.dims == ("lat", "lon")
     assert uvi.lat.values.tolist() == [45.0, -45.0]

@@ -71,9 +71,7 @@ def test_plain_file_equals_zip(tiny_zip: Path, tmp_path: Path) -> None:
 
 
 def test_one_line_header_is_parsed(tmp_path: Path) -> None:
-    header = (
-        "grd_sz 60.0 xmin 30.0 ymin -60.0 xmax 210.0 ymax 60.0 n_cols 4 n_rows 3 n_months 2\n"
-    )
+    header = "grd_sz 60.0 xmin 30.0 ymin -60.0 xmax 210.0 ymax 60.0 n_cols 4 n_rows 3 n_months 2\n"
     path = tmp_path / "oneline.dat"
     path.write_text(_grid_text(header=header))
     assert float(read_ipcc_ddc_grid(path).sel(month=2, lat=0, lon=30)) == 51.0

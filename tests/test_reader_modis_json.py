@@ -14,8 +14,17 @@ from geo_ms.readers import read_cf_netcdf, read_modis_cloud_json
 
 
 def _write(path: Path, values: list, **meta: object) -> Path:
-    doc = {"nx": 4, "ny": 2, "lat0": -45.0, "lat1": 45.0, "lon0": -135.0, "lon1": 135.0,
-           "source": "test", "units": "fraction (0-1)", "cloud_fraction": values}
+    doc = {
+        "nx": 4,
+        "ny": 2,
+        "lat0": -45.0,
+        "lat1": 45.0,
+        "lon0": -135.0,
+        "lon1": 135.0,
+        "source": "test",
+        "units": "fraction (0-1)",
+        "cloud_fraction": values,
+    }
     doc.update(meta)
     path.write_text(json.dumps(doc))
     return path
@@ -38,8 +47,9 @@ def test_tiny_json_row_zero_is_south(tmp_path: Path) -> None:
 
 
 def test_padding_to_the_whole_globe(tmp_path: Path) -> None:
-    path = _write(tmp_path / "c.json", [0.5] * 6, nx=3, ny=2, lat0=-0.5, lat1=0.5,
-                  lon0=-1.0, lon1=1.0)
+    path = _write(
+        tmp_path / "c.json", [0.5] * 6, nx=3, ny=2, lat0=-0.5, lat1=0.5, lon0=-1.0, lon1=1.0
+    )
     da = read_modis_cloud_json(path)
     assert da.sizes["lat"] == 180 and da.lat.values[0] == 89.5 and da.lat.values[-1] == -89.5
     assert da.lon.values.tolist() == [-1.0, 0.0, 1.0]
@@ -54,7 +64,9 @@ def test_wrong_count_and_missing_keys(tmp_path: Path) -> None:
         read_modis_cloud_json(_write(tmp_path / "short.json", VALUES[:7]))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"nx": 1, "ny": 1}))
-    with pytest.raises(FormatError, match=r"bad\.json: missing key\(s\) lat0, lon0, cloud_fraction"):
+    with pytest.raises(
+        FormatError, match=r"bad\.json: missing key\(s\) lat0, lon0, cloud_fraction"
+    ):
         read_modis_cloud_json(bad)
 
 

@@ -110,8 +110,13 @@ def test_all_nodata_is_a_grid_error(tmp_path: Path) -> None:
 def test_cloud_fraction_where_percent_expected_is_a_unit_error(tmp_path: Path) -> None:
     path = tmp_path / "cld_frac.nc"
     xr.Dataset(
-        {"cld": (("lat", "lon"), [[0.12, 0.5], [0.97, 0.3]],
-                 {"units": "percent", "standard_name": "cloud_area_fraction"})},
+        {
+            "cld": (
+                ("lat", "lon"),
+                [[0.12, 0.5], [0.97, 0.3]],
+                {"units": "percent", "standard_name": "cloud_area_fraction"},
+            )
+        },
         coords={"lat": [0.5, 1.5], "lon": [0.5, 1.5]},
     ).to_netcdf(path)
     with pytest.raises(
@@ -145,8 +150,13 @@ def test_cf_decoding_scale_fill_and_single_time(tmp_path: Path) -> None:
     path = tmp_path / "uvi.nc"
     codes = np.array([[[1371, 65535], [263, 0]]], dtype="uint16")
     xr.Dataset(
-        {"uvi": (("time", "lat", "lon"), codes,
-                 {"scale_factor": 0.01, "_FillValue": np.uint16(65535), "units": "1"})},
+        {
+            "uvi": (
+                ("time", "lat", "lon"),
+                codes,
+                {"scale_factor": 0.01, "_FillValue": np.uint16(65535), "units": "1"},
+            )
+        },
         coords={"time": [np.datetime64("2020-07-01")], "lat": [0.5, 60.5], "lon": [10.5, 20.5]},
     ).to_netcdf(path)
     da = read_cf_netcdf(path, "uvi", name="uv_index", long_name="UV index", source="neo")
@@ -155,8 +165,12 @@ def test_cf_decoding_scale_fill_and_single_time(tmp_path: Path) -> None:
     assert float(da.sel(lat=0.5, lon=10.5)) == pytest.approx(13.71, abs=1e-6)
     assert float(da.sel(lat=60.5, lon=20.5)) == 0.0
     assert np.isnan(float(da.sel(lat=0.5, lon=20.5)))
-    assert da.attrs == {"units": "1", "long_name": "UV index", "source": "neo",
-                        "period": da.attrs["period"]}
+    assert da.attrs == {
+        "units": "1",
+        "long_name": "UV index",
+        "source": "neo",
+        "period": da.attrs["period"],
+    }
 
 
 # ---------------------------------------------------------------- CRU TS
@@ -170,10 +184,18 @@ def cru_ts_file(tmp_path: Path) -> Path:
     cld = (years + 2 * months)[:, None, None] + cell[None]
     path = tmp_path / "cru_ts4.08.2000.2002.cld.dat.nc"
     xr.Dataset(
-        {"cld": (("time", "lat", "lon"), cld.astype("float32"),
-                 {"units": "percentage", "long_name": "cloud cover",
-                  "_FillValue": np.float32(9.96921e36)}),
-         "stn": (("time", "lat", "lon"), np.ones(cld.shape, "int32"))},
+        {
+            "cld": (
+                ("time", "lat", "lon"),
+                cld.astype("float32"),
+                {
+                    "units": "percentage",
+                    "long_name": "cloud cover",
+                    "_FillValue": np.float32(9.96921e36),
+                },
+            ),
+            "stn": (("time", "lat", "lon"), np.ones(cld.shape, "int32")),
+        },
         coords={"time": time, "lat": [10.25, 10.75], "lon": [-0.25, 0.25, 0.75]},
     ).to_netcdf(path)
     return path
@@ -223,11 +245,19 @@ def test_temis_original_daily_file_to_monthly_j(tmp_path: Path) -> None:
     kj[:31, 1, 2] = -1.0  # and in January only in another
     path = tmp_path / "uvdvcclim_world.nc"
     xr.Dataset(
-        {"uvd_clear_mean": (("days", "latitude", "longitude"), kj,
-                            {"units": "kJ/m2", "no_data_value": -1.0}),
-         "date_month": ("days", month)},
-        coords={"days": days.astype(float), "latitude": [-45.0, 45.0],
-                "longitude": [-120.0, 0.0, 120.0]},
+        {
+            "uvd_clear_mean": (
+                ("days", "latitude", "longitude"),
+                kj,
+                {"units": "kJ/m2", "no_data_value": -1.0},
+            ),
+            "date_month": ("days", month),
+        },
+        coords={
+            "days": days.astype(float),
+            "latitude": [-45.0, 45.0],
+            "longitude": [-120.0, 0.0, 120.0],
+        },
     ).to_netcdf(path, group="PRODUCT")
     da = read_temis(path)
     assert da.name == "vitd_dose_clear" and da.attrs["units"] == "J m-2"
@@ -247,9 +277,17 @@ def test_temis_monthly_reencoding(tmp_path: Path) -> None:
     codes = np.full((12, 2, 2), 3 * 2085, dtype="uint16")
     codes[0, 0, 0] = 65535
     xr.Dataset(
-        {"uvd_vitd_clear": (("month", "lat", "lon"), codes,
-                            {"units": "J m-2", "scale_factor": np.float32(1 / 3),
-                             "_FillValue": np.uint16(65535)})},
+        {
+            "uvd_vitd_clear": (
+                ("month", "lat", "lon"),
+                codes,
+                {
+                    "units": "J m-2",
+                    "scale_factor": np.float32(1 / 3),
+                    "_FillValue": np.uint16(65535),
+                },
+            )
+        },
         coords={"month": np.arange(1, 13), "lat": [60.125, 59.875], "lon": [-0.125, 0.125]},
     ).to_netcdf(path)
     da = read_temis(path)
@@ -274,15 +312,29 @@ def ncep_file(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray, np.ndarray]
     a = np.linspace(80.0, 20.0, 8)
     b = np.arange(16) * 0.5
     tcdc = a[None, :, None] + b[None, None, :] + np.arange(1, 13)[:, None, None]
-    time = cftime.date2num([cftime.datetime(1, m, 1, calendar="standard") for m in range(1, 13)],
-                           "hours since 1800-01-01 00:00:0.0", calendar="standard")
+    time = cftime.date2num(
+        [cftime.datetime(1, m, 1, calendar="standard") for m in range(1, 13)],
+        "hours since 1800-01-01 00:00:0.0",
+        calendar="standard",
+    )
     path = tmp_path / "tcdc.eatm.mon.ltm.1991-2020.nc"
     xr.Dataset(
-        {"tcdc": (("time", "lat", "lon"), tcdc,  # float64 so sums below are exact
-                  {"units": "%", "long_name": "Monthly Long Term Mean of total cloud cover"})},
-        coords={"time": ("time", time, {"units": "hours since 1800-01-01 00:00:0.0",
-                                         "calendar": "standard"}),
-                "lat": lat, "lon": lon},
+        {
+            "tcdc": (
+                ("time", "lat", "lon"),
+                tcdc,  # float64 so sums below are exact
+                {"units": "%", "long_name": "Monthly Long Term Mean of total cloud cover"},
+            )
+        },
+        coords={
+            "time": (
+                "time",
+                time,
+                {"units": "hours since 1800-01-01 00:00:0.0", "calendar": "standard"},
+            ),
+            "lat": lat,
+            "lon": lon,
+        },
     ).to_netcdf(path)
     return path, lat, a, b
 
@@ -375,8 +427,9 @@ def test_mirror_cru_netcdf_sahara(mirror: Path) -> None:
 
 
 def test_mirror_neo_uvi(mirror: Path) -> None:
-    uvi = read_cf_netcdf(mirror / "rasters" / "neo_aura_uvi_clim_monthly_1deg.nc", "uvi",
-                         name="uv_index")
+    uvi = read_cf_netcdf(
+        mirror / "rasters" / "neo_aura_uvi_clim_monthly_1deg.nc", "uvi", name="uv_index"
+    )
     assert uvi.shape == (12, 180, 360)
     # SOURCES.md §3: zonal annual means 13.71 (equator), 2.63 (60N); tolerance 0.05
     assert _zonal_annual(uvi, 0.0) == pytest.approx(13.71, abs=0.05)
@@ -396,7 +449,9 @@ def test_mirror_temis(mirror: Path) -> None:
 
 def test_mirror_merra2_package_equals_mirror_netcdf(mirror: Path) -> None:
     from_pkg = read_merra2_gsee()
-    from_nc = read_merra2_gsee(mirror / "rasters" / "merra2_ghi_monthly_2011-2015_3deg_land_from_gsee.nc")
+    from_nc = read_merra2_gsee(
+        mirror / "rasters" / "merra2_ghi_monthly_2011-2015_3deg_land_from_gsee.nc"
+    )
     np.testing.assert_array_equal(from_pkg.lat.values, from_nc.lat.values)
     np.testing.assert_array_equal(from_pkg.lon.values, from_nc.lon.values)
     np.testing.assert_array_equal(from_pkg.isnull().values, from_nc.isnull().values)

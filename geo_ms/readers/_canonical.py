@@ -349,8 +349,7 @@ def check_units(
     rng = f"{lo:.4g} to {hi:.4g}"
     if lo < 0 or hi > 100:
         raise UnitError(
-            f"{label}: cloud values range {rng}, outside 0-100; not a cloud cover in "
-            f"'{want}'",
+            f"{label}: cloud values range {rng}, outside 0-100; not a cloud cover in '{want}'",
             hint="Check the variable and its scale_factor/add_offset.",
         )
     if want == "%" and hi <= 1.0 and hi > 0:

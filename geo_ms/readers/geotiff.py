@@ -124,10 +124,15 @@ def read_geotiff(
                 values[values == nd] = np.nan
         lon = t.c + (np.arange(src.width) + 0.5) * t.a
         lat = t.f + (np.arange(src.height) + 0.5) * t.e
-    da = xr.DataArray(values.astype(np.float32), dims=("lat", "lon"),
-                      coords={"lat": lat, "lon": lon})
+    da = xr.DataArray(
+        values.astype(np.float32), dims=("lat", "lon"), coords={"lat": lat, "lon": lon}
+    )
     out = canonicalize(
-        da, name=name, units=units, long_name=long_name or name, source=source or path.name,
+        da,
+        name=name,
+        units=units,
+        long_name=long_name or name,
+        source=source or path.name,
         file=label,
     )
     if is_cloud_variable(name, out.attrs) and out.attrs["units"] in {"%", "1"}:
@@ -201,9 +206,7 @@ def read_neo_geotiff(
         )
     fields = []
     for path in files:
-        fields.append(
-            read_geotiff(path, name=name, units=units, source=source, nodata=NEO_NODATA)
-        )
+        fields.append(read_geotiff(path, name=name, units=units, source=source, nodata=NEO_NODATA))
     ref = fields[0]
     for path, da in zip(files[1:], fields[1:], strict=True):
         if da.shape != ref.shape or not (
@@ -219,8 +222,13 @@ def read_neo_geotiff(
     years = sorted({m.group(1) for p in files if (m := _MONTH_RE.search(p.name))})
     period = f"{years[0]}-{years[-1]}" if years else "monthly climatology"
     out = canonicalize(
-        clim, name=name, units=units, long_name=long_name, source=source,
-        file=files[0].parent, attrs={"period": period, "n_files": len(files)},
+        clim,
+        name=name,
+        units=units,
+        long_name=long_name,
+        source=source,
+        file=files[0].parent,
+        attrs={"period": period, "n_files": len(files)},
     )
     if is_cloud_variable(name, out.attrs) and out.attrs["units"] in {"%", "1"}:
         check_units(out, out.attrs["units"], files[0].parent)
@@ -231,8 +239,6 @@ def _expand(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]) ->
     if isinstance(paths, str | os.PathLike):
         p = Path(paths)
         if p.is_dir():
-            return sorted(
-                q for q in p.iterdir() if q.suffix.lower() in {".tif", ".tiff"}
-            )
+            return sorted(q for q in p.iterdir() if q.suffix.lower() in {".tif", ".tiff"})
         return [p]
     return [Path(p) for p in paths]

@@ -79,9 +79,7 @@ def _grid_coords(meta: str, grid_name: str, shape: tuple[int, int], label: str) 
     """lat/lon cell centres of an HDF-EOS5 geographic grid from its StructMetadata."""
     block = _grid_block(meta, grid_name)
     if not block:
-        raise FormatError(
-            f"{label}: StructMetadata.0 has no grid named {grid_name!r}", hint=_HINT
-        )
+        raise FormatError(f"{label}: StructMetadata.0 has no grid named {grid_name!r}", hint=_HINT)
     projection = _odl_value(block, "Projection") or ""
     if "GEO" not in projection:
         raise CRSError(
@@ -128,15 +126,15 @@ def _decode_attr(value: Any) -> Any:
 
 def _date(attrs: dict[str, Any], prefix: str = "") -> str | None:
     try:
-        y, m, d = (int(_decode_attr(attrs[f"{prefix}Granule{k}"])) for k in ("Year", "Month", "Day"))
+        y, m, d = (
+            int(_decode_attr(attrs[f"{prefix}Granule{k}"])) for k in ("Year", "Month", "Day")
+        )
     except (KeyError, TypeError, ValueError):
         return None
     return f"{y:04d}-{m:02d}-{d:02d}"
 
 
-def _select(
-    available: Sequence[str], variables: Sequence[str] | None, label: str
-) -> list[str]:
+def _select(available: Sequence[str], variables: Sequence[str] | None, label: str) -> list[str]:
     if variables is None:
         chosen = [v for v in OMUVBD_VARIABLES if v in available]
         if not chosen:
@@ -157,7 +155,12 @@ def _select(
 
 
 def _canonical(
-    values: np.ndarray, coords: dict[str, Any], var: str, units: Any, title: Any, label: str,
+    values: np.ndarray,
+    coords: dict[str, Any],
+    var: str,
+    units: Any,
+    title: Any,
+    label: str,
     date: str | None,
 ) -> xr.DataArray:
     da = xr.DataArray(values, dims=("lat", "lon"), coords=coords)
@@ -185,8 +188,9 @@ def _read_he5(path: Path, variables: Sequence[str] | None) -> xr.Dataset:
         meta = meta.decode("ascii", "replace") if isinstance(meta, bytes) else str(meta)
         grids = list(f[_GRIDS].keys()) if _GRIDS in f else []
         if not grids:
-            raise FormatError(f"{label}: no HDFEOS/GRIDS group; not a gridded HDF-EOS5 file",
-                              hint=_HINT)
+            raise FormatError(
+                f"{label}: no HDFEOS/GRIDS group; not a gridded HDF-EOS5 file", hint=_HINT
+            )
         grid = grids[0]
         fields = f[f"{_GRIDS}/{grid}/Data Fields"]
         chosen = _select(list(fields.keys()), variables, label)

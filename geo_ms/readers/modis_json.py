@@ -98,7 +98,11 @@ def read_modis_cloud_json(
         n_s = int(np.floor((south + 90.0) / step + 1e-9))
         n_n = int(np.floor((90.0 - north) / step + 1e-9))
         full = np.concatenate(
-            [south - step * np.arange(n_s, 0, -1), np.sort(lat), north + step * np.arange(1, n_n + 1)]
+            [
+                south - step * np.arange(n_s, 0, -1),
+                np.sort(lat),
+                north + step * np.arange(1, n_n + 1),
+            ]
         )
         da = da.sortby("lat").reindex(lat=full, method="nearest", tolerance=step * 1e-3)
         da = da.assign_coords(lat=np.round(full, 9))

@@ -646,6 +646,11 @@ def read_merra2_gsee(path: str | os.PathLike[str] | None = None) -> xr.DataArray
             da = ds[var].load()
         da, _ = _tidy_extra_dims(da, src)
     return _finish(
-        da, name="ghi", units="W m-2", long_name=long_name, source="merra2_gsee", path=src,
+        da,
+        name="ghi",
+        units="W m-2",
+        long_name=long_name,
+        source="merra2_gsee",
+        path=src,
         attrs=attrs,
     )
