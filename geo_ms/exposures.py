@@ -192,10 +192,12 @@ def aggregate_fields(
     cities: pd.DataFrame | None = None,
     population: xr.DataArray | None = None,
     popw_columns: Iterable[str] = (),
+    cache_dir: Any = None,
 ) -> pd.DataFrame:
     """Aggregate 2-D fields to regions (area-weighted; ``_popw`` for *popw_columns*).
 
-    Fields on the same grid are stacked and aggregated in one pass.
+    Fields on the same grid are stacked and aggregated in one pass, through coverage
+    weights computed once per grid (cached in *cache_dir*).
     """
     from geo_ms import zonal
 
@@ -210,7 +212,7 @@ def aggregate_fields(
                           compat="override")
         stack = stack.assign_coords(band=list(cols))
         stack = _keep_crs(stack, fields[cols[0]])
-        area = zonal.zonal_mean(stack, regions, weights="area")
+        area = zonal.zonal_mean(stack, regions, weights="area", cache_dir=cache_dir)
         for c in cols:
             result[c] = area[c].reindex(result.index)
         if "valid_fraction" in area.columns and cols[0].startswith("cloud_cover_pct"):
@@ -219,7 +221,7 @@ def aggregate_fields(
         if pcols and (cities is not None or population is not None):
             sub = stack.sel(band=pcols)
             if population is not None:
-                popw = zonal.zonal_mean(sub, regions, weights=population)
+                popw = zonal.zonal_mean(sub, regions, weights=population, cache_dir=cache_dir)
             else:
                 popw = zonal.point_weighted_mean(sub, regions, cities)
             for c in pcols:

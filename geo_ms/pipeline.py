@@ -166,7 +166,8 @@ def _stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
         if st.hit:
             table = pd.read_csv(out, index_col="region_id")
         else:
-            table = datasets.compute_exposures(regions, specs, ecfg, say=ctx.say)
+            table = datasets.compute_exposures(regions, specs, ecfg, say=ctx.say,
+                                               cache_dir=ctx.cache / "weights")
             _write_csv(table, out, index=True)
     for s in sources:
         ctx.used[s["id"]] = s
@@ -212,11 +213,28 @@ def _stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[
         if st.hit:
             mdf, claims = pd.read_csv(mout), pd.read_csv(cout)
         else:
-            mdf = models.fit_all(table, ctx.cfg, sample=ctx.sample)
-            claims = models.claims_table(mdf, table, ctx.cfg, sample=ctx.sample)
+            cloud, uv = _primary_exposures(ctx, table)
+            exps = [c for c in table.columns if c in _exposure_cols()]
+            mdf = models.fit_all(table, ctx.cfg, exposures=exps)
+            claims = models.claims_table(mdf, table, cloud_exposure=cloud, uv_exposure=uv)
             _write_csv(mdf, mout)
             _write_csv(claims, cout)
     return mdf, claims, key
+
+
+def _exposure_cols() -> set[str]:
+    from geo_ms import datasets
+
+    return datasets.exposure_columns()
+
+
+def _primary_exposures(ctx: RunContext, table: pd.DataFrame) -> tuple[str, str]:
+    """The cloud and UV/sunshine columns the claims are judged on."""
+    m = ctx.cfg["models"]
+    if ctx.sample or m["primary_cloud"] not in table.columns:
+        return "cloudiness_sunshine_pct", "ghi_merra2"
+    uv = m["primary_uv"] if m["primary_uv"] in table.columns else "vitd_uv_clear"
+    return m["primary_cloud"], uv
 
 
 def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -> dict[str, Any]:
@@ -400,16 +418,18 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
 
 
 def models_residuals(table: pd.DataFrame, mdf: pd.DataFrame, ctx: RunContext) -> pd.DataFrame:
-    """Add the residuals of the adjusted model (``resid``) to *table* for maps."""
+    """Add ``resid``: residuals of log prevalence ~ cloud + latitude + log GDP (for maps)."""
     from geo_ms import models
 
+    cloud, _ = _primary_exposures(ctx, table)
     try:
-        resid = models.adjusted_residuals(table, ctx.cfg)
-    except (AttributeError, GeoMSError, ValueError, KeyError) as exc:  # pragma: no cover
+        res = models.fit_ols(table, cloud, ctx.cfg["models"]["outcome"])
+    except (GeoMSError, ValueError, KeyError) as exc:  # pragma: no cover
         log.warning("residuals not available: %s", exc)
         return table
+    resid = pd.Series(res.resid.to_numpy(), index=res.region_ids, name="resid")
     out = table.copy()
-    out["resid"] = resid.reindex(out.index)
+    out["resid"] = out["region_id"].map(resid)
     return out
 
 

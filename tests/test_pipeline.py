@@ -1,0 +1,121 @@
+"""End to end: `geo-ms run` on the mirror and on the built-in sample.
+
+The full run is done once per session (module fixture) in a temporary project home;
+the tests then read what it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geo_ms.cli import main
+from geo_ms.config import load_config
+from geo_ms.pipeline import run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def full_run(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    home = tmp_path_factory.mktemp("home")
+    old = os.environ.get("GEO_MS_HOME")
+    os.environ["GEO_MS_HOME"] = str(home)
+    try:
+        cfg = load_config(overrides={"models.n_boot": 300})
+        t0 = time.perf_counter()
+        first = run(cfg, say=lambda m: None)
+        t1 = time.perf_counter()
+        second = run(cfg, say=lambda m: None)
+        t2 = time.perf_counter()
+    finally:
+        if old is None:
+            os.environ.pop("GEO_MS_HOME", None)
+        else:
+            os.environ["GEO_MS_HOME"] = old
+    return {"home": home, "first": first, "second": second,
+            "t_first": t1 - t0, "t_second": t2 - t1}
+
+
+def test_full_run_writes_every_output(full_run):
+    home = full_run["home"]
+    for name in ("exposures.csv", "exposures.gpkg", "exposures.md", "analysis_table.csv",
+                 "analysis_table.md", "models.csv", "claims.csv"):
+        assert (home / "data/processed" / name).stat().st_size > 100, name
+    rep = full_run["first"].report_dir
+    for name in ("report.html", "report.md", "map.html", "manifest.json"):
+        assert (rep / name).exists(), name
+    pngs = list((rep / "figures").glob("*.png"))
+    svgs = list((rep / "figures").glob("*.svg"))
+    assert len(pngs) >= 8 and len(svgs) >= 8
+    assert (home / "reports/latest").resolve() == rep.resolve()
+
+
+def test_exposure_columns_and_values(full_run):
+    expo = pd.read_csv(full_run["home"] / "data/processed/exposures.csv", index_col="region_id")
+    for col in ("cloud_cover_pct", "cloud_cover_pct_winter", "cloud_cover_pct_popw", "uv_index",
+                "vitd_uv_clear", "vitd_uv_allsky", "cloudiness_sunshine_pct",
+                "cloud_fraction_modis_pct"):
+        assert col in expo.columns, col
+    # Egypt is desert, the UK cloudy (CRU CL 1.0 station climatology).
+    assert expo.loc["EGY", "cloud_cover_pct"] < 20 < 60 < expo.loc["GBR", "cloud_cover_pct"]
+    # NEO UV index: equatorial countries far above Nordic ones.
+    assert expo.loc["UGA", "uv_index"] > 10 > 4 > expo.loc["NOR", "uv_index"]
+
+
+def test_analysis_table_joins_gbd(full_run):
+    t = pd.read_csv(full_run["home"] / "data/processed/analysis_table.csv")
+    t = t.set_index("region_id")
+    assert t.loc["USA", "prevalence_per_100k"] == pytest.approx(136.13)
+    assert t.loc["JPN", "prevalence_per_100k"] == pytest.approx(27.21)
+    assert t["prevalence_per_100k"].notna().sum() >= 185
+    assert t.loc["FRA", "name"] == "France"  # ISO_A3 is -99 for France in Natural Earth
+
+
+def test_models_and_claims(full_run):
+    m = pd.read_csv(full_run["home"] / "data/processed/models.csv")
+    for col in ("model", "subset", "exposure", "outcome", "n", "estimate", "ci_low",
+                "ci_high", "p_value"):
+        assert col in m.columns
+    for model in ("pearson", "spearman", "ols", "ols_adj_lat", "ols_adj_lat_gdp", "partial_lat",
+                  "moran_resid"):
+        assert model in set(m["model"]), model
+    assert {"all", "europe", "abs_lat_gt_35"} <= set(m["subset"])
+    c = pd.read_csv(full_run["home"] / "data/processed/claims.csv")
+    assert {"C1", "C2", "C3"} <= set(c["claim_id"])
+    allowed = {"supported", "not supported", "explained by confounding", "inconclusive"}
+    assert set(c["verdict"]) <= allowed
+
+
+def test_second_run_is_cached_and_quick(full_run):
+    second = full_run["second"]
+    assert all(second.cached.values()), second.cached
+    assert full_run["t_second"] < 60
+
+
+def test_manifest_names_sources_and_licences(full_run):
+    meta = json.loads((full_run["first"].report_dir / "manifest.json").read_text())
+    ids = {s["id"] for s in meta["sources"]}
+    assert {"gbd2016_ms", "cru_cl1_cloud", "neo_uvi_clim", "ne_admin0_10m"} <= ids
+    assert all(s["licence"] for s in meta["sources"])
+    assert meta["sample"] is False
+
+
+def test_sample_run_without_mirror_or_network(tmp_path, monkeypatch):
+    monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("GEO_MS_HOME", str(tmp_path))
+    from geo_ms import fetch
+
+    monkeypatch.setattr(fetch, "network_available", lambda timeout=3.0: False)
+    assert main(["run", "--name", "smoke"]) == 0
+    rep = tmp_path / "reports" / "latest"
+    html = (rep / "report.html").read_text()
+    assert "BUILT-IN SAMPLE" in html
+    t = pd.read_csv(tmp_path / "data/processed/analysis_table.csv").set_index("region_id")
+    assert t.loc["IRL", "prevalence_per_100k"] == pytest.approx(230.6)
+    assert t["prevalence_per_100k"].notna().sum() == 19
