@@ -31,7 +31,24 @@ _WHERE = {
     "read_geonames_cities": "points",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "gbd_crosswalk",
+    "read_cf_netcdf",
+    "read_cru_ts",
+    "read_gbd_ddf",
+    "read_gbd_results_csv",
+    "read_geonames_cities",
+    "read_geotiff",
+    "read_ipcc_ddc_grid",
+    "read_merra2_gsee",
+    "read_modis_cloud_json",
+    "read_ncep_gaussian",
+    "read_neo_geotiff",
+    "read_omi_omuvbd",
+    "read_prevalence_table",
+    "read_sunshine_cities",
+    "read_temis",
+]
 
 
 def __getattr__(name: str) -> Any:
