@@ -213,6 +213,10 @@ def user_regions(
             f"{label}: not a readable vector file ({exc})",
             hint="use a GeoPackage, GeoJSON or shapefile with polygons",
         ) from None
+    if len(gdf) == 0:
+        raise SchemaError(
+            f"{label}: no regions (empty polygon set)", hint="give a file with polygons"
+        )
     for col in (id_column, name_column):
         if col is not None and col not in gdf.columns:
             raise SchemaError(

@@ -283,7 +283,10 @@ def _population_factor(pop: xr.DataArray, grid: GridSpec) -> np.ndarray:
     units = str(pop.attrs.get("units", "")).replace(" ", "").lower()
     if any(u.replace(" ", "") in units for u in _DENSITY_UNITS):
         return p  # density: f·A·density
-    return p / cell_areas_m2(grid)[:, None]  # counts: f·A·P/A = f·P
+    # counts: f·A·P/A = f·P. exactextract's A is the spherical area rounded to float32,
+    # so divide by the same rounded value to recover f·P to double precision.
+    area = cell_areas_m2(grid).astype(np.float32).astype(float)
+    return p / area[:, None]
 
 
 def _direct(
