@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "SAMPLE_EXPOSURES",
     "ExposureSpec",
     "aggregate_fields",
+    "align_to_dateline",
     "data_dictionary",
     "exposure_fields",
 ]
@@ -201,6 +203,7 @@ def aggregate_fields(
     """
     from geo_ms import zonal
 
+    fields = {c: align_to_dateline(f) for c, f in fields.items()}
     groups: dict[tuple, list[str]] = {}
     for col, fld in fields.items():
         key = (fld.sizes["lat"], fld.sizes["lon"], float(fld["lat"][0]), float(fld["lon"][0]))
@@ -227,6 +230,40 @@ def aggregate_fields(
             for c in pcols:
                 result[f"{c}_popw"] = popw[c].reindex(result.index)
     return result
+
+
+def align_to_dateline(da: xr.DataArray) -> xr.DataArray:
+    """Make a regular grid whose cells straddle ±180° fit within [-180, 180].
+
+    Each cell is split into ``n`` equal sub-columns (the smallest ``n`` that puts an
+    edge on -180°), and the sub-columns west of -180° are moved to the east end. The
+    sub-cells carry their parent's value, so area-weighted means are unchanged. Grids
+    already within bounds are returned as they are. (MERRA-2 via gsee has 3° cells
+    centred on -180 … 177.)
+
+    >>> import numpy as np
+    >>> da = xr.DataArray(np.array([[1.0, 2.0]]), dims=("lat", "lon"),
+    ...                   coords={"lat": [0.0], "lon": [-180.0, 0.0]})
+    >>> out = align_to_dateline(da)
+    >>> out["lon"].values.tolist(), out.values.tolist()
+    ([-135.0, -45.0, 45.0, 135.0], [[1.0, 2.0, 2.0, 1.0]])
+    """
+    lon = da["lon"].values
+    if lon.size < 2:
+        return da
+    step = float(lon[1] - lon[0])
+    west = float(lon[0]) - step / 2
+    if west >= -180.0 - 1e-9 and float(lon[-1]) + step / 2 <= 180.0 + 1e-9:
+        return da
+    offset = (west + 180.0) % step
+    n = next(k for k in range(1, 65) if min(offset % (step / k), step / k - offset % (step / k))
+             < 1e-9 * step)
+    sub = step / n
+    new_lon = (np.repeat(lon, n) - step / 2 + sub / 2 + np.tile(np.arange(n) * sub, lon.size))
+    out = da.isel(lon=np.repeat(np.arange(lon.size), n)).assign_coords(lon=new_lon)
+    out = out.assign_coords(lon=((out["lon"] + 180.0) % 360.0) - 180.0).sortby("lon")
+    out.attrs = dict(da.attrs)
+    return _keep_crs(out, da)
 
 
 def _keep_crs(stack: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
