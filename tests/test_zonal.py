@@ -310,7 +310,7 @@ def test_mirror_france_with_guiana_is_further_south(ne_countries, lat_field_05):
 
 
 def test_mirror_matches_independent_rasterised_area_weighting(ne_countries, lat_field_05):
-    """Cell-centre rasterisation + numpy spherical areas agrees to within 0.5° latitude."""
+    """Cell-centre rasterisation + numpy spherical areas agrees well within 0.5° latitude."""
     from affine import Affine
     from rasterio.features import rasterize
 
@@ -329,4 +329,5 @@ def test_mirror_matches_independent_rasterised_area_weighting(ne_countries, lat_
         )
         w = mask * area[:, None]
         ref = float((w * lat[:, None]).sum() / w.sum())
-        assert out.loc[rid, "lat"] == pytest.approx(ref, abs=0.5), rid
+        # measured |difference| ≤ 0.02° (USA 0.019, BRA 0.011, AUS 0.012, CHN 0.012, CAN 0.007)
+        assert out.loc[rid, "lat"] == pytest.approx(ref, abs=0.05), rid
