@@ -313,8 +313,10 @@ def _gbd_wide(gbd: pd.DataFrame, pcfg: dict[str, Any]) -> pd.DataFrame:
         raise ConfigError(f"prevalence.year = {pcfg['year']}: no GBD rows for that year",
                           hint=f"Choose a year in {years[0]}-{years[-1]}")
     out["prevalence_per_100k"] = main
-    other = "all_ages" if pcfg["age"] == "age_standardised" else "age_standardised"
-    out[f"prevalence_{other}_per_100k"] = col(other, pcfg["year"])
+    if pcfg["age"] == "age_standardised":
+        out["prevalence_allages_per_100k"] = col("all_ages", pcfg["year"])
+    else:
+        out["prevalence_agestd_per_100k"] = col("age_standardised", pcfg["year"])
     if pcfg["compare_year"]:
         out[f"prevalence_{pcfg['compare_year']}_per_100k"] = col(pcfg["age"], pcfg["compare_year"])
     out.index.name = "region_id"

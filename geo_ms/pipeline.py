@@ -237,6 +237,31 @@ def _primary_exposures(ctx: RunContext, table: pd.DataFrame) -> tuple[str, str]:
     return m["primary_cloud"], uv
 
 
+_KEY_MODELS = ("pearson", "spearman", "ols", "ols_adj_lat", "ols_adj_lat_gdp", "partial_lat_gdp",
+               "moran_resid", "spatial_error", "spatial_lag")
+
+
+def _key_models(mdf: pd.DataFrame, cloud: str, uv: str) -> pd.DataFrame:
+    """The estimates the report shows (``models.csv`` has them all).
+
+    The primary cloud and UV exposures with every key model on all regions; their
+    window/weighting variants and the other products with Pearson r and the adjusted
+    OLS; and the primary cloud exposure in every subset.
+    """
+    est = mdf.dropna(subset=["estimate"])
+    base = est["exposure"].astype(str)
+    primary = base.isin([cloud, uv])
+    family = base.str.startswith(cloud) | base.str.startswith(uv) | base.str.contains("cloud")
+    sel = (
+        (primary & (est["subset"] == "all") & est["model"].isin(_KEY_MODELS))
+        | (family & (est["subset"] == "all") & est["model"].isin(["pearson", "ols_adj_lat_gdp"]))
+        | ((base == cloud) & est["model"].isin(["pearson", "ols_adj_lat_gdp"]))
+    )
+    if "outcome" in est.columns:
+        sel &= est["outcome"].astype(str).eq("log_prevalence") | (base == cloud)
+    return est[sel].drop_duplicates().reset_index(drop=True)
+
+
 def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -> dict[str, Any]:
     import importlib.metadata as md
 
@@ -300,8 +325,10 @@ def _stage_report(
         meta = _meta(ctx, table, missing)
         rasters = datasets.report_rasters(ctx.cfg["exposures"], sample=ctx.sample)
         fig_dir = out_dir / "figures"
-        figs = make_all_figures(fig_dir, regions, table, mdf, rasters, meta)
-        files.update(render_report(out_dir, table=table, models=mdf, claims=claims,
+        cloud, uv = _primary_exposures(ctx, table)
+        key_models = _key_models(mdf, cloud, uv)
+        figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta)
+        files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
         value_cols = [c for c in ("prevalence_per_100k", *exposure_cols[:6], "resid")
                       if c in table.columns]
