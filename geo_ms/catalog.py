@@ -230,11 +230,16 @@ def load_catalog(path: str | Path | None = None) -> dict[str, Dataset]:
     True
     """
     p = Path(path) if path is not None else default_catalog_path()
-    return dict(_load_cached(str(p.resolve())))
+    try:
+        st = p.stat()
+        key = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = (0, 0)
+    return dict(_load_cached(str(p.resolve()), key))
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(path: str) -> tuple[tuple[str, Dataset], ...]:
+def _load_cached(path: str, _stamp: tuple[int, int]) -> tuple[tuple[str, Dataset], ...]:
     p = Path(path)
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -352,7 +357,7 @@ def _bool(p: Path, where: str, entry: Mapping[str, Any], key: str) -> bool:
 def _check_reader(p: Path, where: str, key: str, name: str | None) -> None:
     if name is None or name in READERS or _MODULE_READER.match(name):
         return
-    close = difflib.get_close_matches(name, list(READERS), n=2, cutoff=0.6)
+    close = difflib.get_close_matches(name, list(READERS), n=1, cutoff=0.6)
     raise _fail(
         p,
         where,
