@@ -127,16 +127,16 @@ COVARIATE_DICTIONARY: dict[str, tuple[str, str, str]] = {
     "lon": ("degrees_east", "Natural Earth", "LABEL_X"),
     "lat": ("degrees_north", "Natural Earth", "LABEL_Y"),
     "prevalence_per_100k": ("per 100,000", "MS table of the run",
-                            "MS prevalence (GBD 2016: modelled, DisMod-MR 2.1), the configured "
-                            "year, sex and age standardisation"),
+                            ("MS prevalence (GBD 2016: modelled, DisMod-MR 2.1), the configured "
+                            "year, sex and age standardisation")),
     "prevalence_allages_per_100k": ("per 100,000", "GBD 2016", "all-ages (crude) prevalence"),
     "prevalence_agestd_per_100k": ("per 100,000", "GBD 2016", "age-standardised prevalence"),
     "prevalence_1990_per_100k": ("per 100,000", "GBD 2016", "prevalence in 1990, same metric"),
     "prevalence_source": ("", "MS table of the run", "source and definition of the value"),
     "resid": ("log(per 100,000)", "geo_ms.models",
               "residual of log prevalence ~ cloud + |latitude| + log GDP per capita (OLS)"),
-    "sunshine_hours_cities": ("h per year", "sunshine-hours-by-city 0.1.0 (© GeoRank.place, "
-                              "CC-BY-4.0)", "mean annual sunshine hours of the region's cities"),
+    "sunshine_hours_cities": ("h per year", ("sunshine-hours-by-city 0.1.0 (© GeoRank.place, "
+                              "CC-BY-4.0)"), "mean annual sunshine hours of the region's cities"),
     "valid_fraction": ("1", "exposure raster",
                        ("share of the region's area covered by valid cells of the land-only "
                        "CRU grid (island states may be low)")),
