@@ -100,8 +100,13 @@ def _source(dataset_id: str, paths: dict[str, Path] | None = None) -> dict[str, 
 
     ds = get_dataset(dataset_id)
     files = []
+    seen: set[str] = set()
     for name, p in (paths or {}).items():
-        files.append({"name": name, "path": str(p), "sha256": _sha(p)})
+        if str(p) in seen:  # several catalog files served by one mirror re-encoding
+            continue
+        seen.add(str(p))
+        shown = Path(p).name if Path(p).name != Path(name).name else name
+        files.append({"name": shown, "path": str(p), "sha256": _sha(p)})
     sha = ";".join(f["sha256"] for f in files) if files else ""
     return {
         "id": ds.id, "title": ds.title, "kind": ds.kind, "licence": ds.licence,
