@@ -47,6 +47,7 @@ __all__ = [
     "EARTH_RADIUS_M",
     "CoverageWeights",
     "GridSpec",
+    "band_sums",
     "cell_areas_m2",
     "check_crs",
     "coverage_weights",
@@ -59,6 +60,8 @@ EARTH_RADIUS_M = 6378137.0
 _MEMO: OrderedDict[str, CoverageWeights] = OrderedDict()
 _MEMO_SIZE = 16
 _FORMAT_VERSION = 1
+_N_THREADS = min(4, os.cpu_count() or 1)  # per-band products release the GIL
+_THREAD_MIN_CELLS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -289,13 +292,8 @@ class CoverageWeights:
         """
         values = self._values(stack)
         nb = values.shape[0]
-        w = self.matrix
-        used = np.unique(w.indices)
-        wsub = w[:, used]
-        v = values.reshape(nb, -1)[:, used].T  # (n_used, nb)
-        valid = np.isfinite(v)
-        v0 = np.where(valid, v, 0.0)
-        area_valid = wsub @ valid.astype(float)
+        area = self._sorted_matrix()
+        w = area
         if cell_weights is not None:
             cw = np.asarray(cell_weights, dtype=float).reshape(-1)
             if cw.size != self.grid.ny * self.grid.nx:
@@ -304,13 +302,28 @@ class CoverageWeights:
                     f"({self.grid.ny}, {self.grid.nx})",
                     hint="put the weights on the same grid as the values",
                 )
-            cw = np.nan_to_num(cw[used], nan=0.0, posinf=0.0, neginf=0.0)
-            wsub = wsub @ sp.diags(cw)
-        num = wsub @ v0
-        den = wsub @ valid.astype(float)
+            cw = np.nan_to_num(cw, nan=0.0, posinf=0.0, neginf=0.0)
+            w = sp.csr_matrix((area.data * cw[area.indices], area.indices, area.indptr), area.shape)
+        total = _row_sums(area)
+        total_w = _row_sums(w)
+
+        def one(b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            x = np.ascontiguousarray(values[b], dtype=np.float64).reshape(-1)
+            return band_sums(w, area, x, total_w, total)
+
+        if nb > 1 and values[0].size * nb >= _THREAD_MIN_CELLS and _N_THREADS > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(_N_THREADS, nb)) as pool:
+                parts = list(pool.map(one, range(nb)))
+        else:
+            parts = [one(b) for b in range(nb)]
+        n = len(self.region_ids)
+        num = np.column_stack([p[0] for p in parts]) if nb else np.zeros((n, 0))
+        den = np.column_stack([p[1] for p in parts]) if nb else np.zeros((n, 0))
+        area_valid = np.column_stack([p[2] for p in parts]) if nb else np.zeros((n, 0))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-            total = np.asarray(self.matrix.sum(axis=1)).ravel()
             frac = np.where(
                 total[:, None] > 0, area_valid / np.where(total > 0, total, 1)[:, None], 0
             )
@@ -318,6 +331,13 @@ class CoverageWeights:
         out = pd.DataFrame(mean, index=pd.Index(self.region_ids, name="region_id"), columns=labels)
         out["valid_fraction"] = frac.min(axis=1) if nb else np.nan
         return _report_empty(out, labels)
+
+    def _sorted_matrix(self) -> sp.csr_matrix:
+        """The matrix in canonical CSR form (sorted, no duplicates), fixed once."""
+        m = self.matrix
+        if not m.has_canonical_format:
+            m.sum_duplicates()  # also sorts the indices, in place
+        return m
 
     def _values(self, stack: np.ndarray | xr.DataArray) -> np.ndarray:
         if isinstance(stack, xr.DataArray):
@@ -336,7 +356,9 @@ class CoverageWeights:
                 )
             others = [d for d in stack.dims if d not in ("lat", "lon")]
             stack = stack.transpose(*others, "lat", "lon").values
-        arr = np.asarray(stack, dtype=float)
+        arr = np.asarray(stack)
+        if arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float64)
         if arr.ndim == 2:
             arr = arr[None]
         if arr.ndim != 3 or arr.shape[1:] != (self.grid.ny, self.grid.nx):
@@ -460,6 +482,48 @@ def _compute(grid: GridSpec, regions: Any, ids: list[Any], key: str) -> Coverage
     ).tocsr()
     m.eliminate_zeros()
     return CoverageWeights(matrix=m, region_ids=ids, grid=grid, key=key)
+
+
+def band_sums(
+    w: sp.csr_matrix,
+    area: sp.csr_matrix,
+    x: np.ndarray,
+    total_w: np.ndarray | None = None,
+    total_area: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NaN-aware sums of one band: ``Σ w·v``, ``Σ w`` and ``Σ area`` over valid cells.
+
+    *w* and *area* are CSR matrices with the same sparsity pattern (regions × cells);
+    *x* holds the band's values (float64, one per column). One sparse product does the
+    work; only regions whose sum is not finite (a NaN/inf cell among theirs) are summed
+    again with those cells dropped.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> w = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0]]))
+    >>> [a.tolist() for a in band_sums(w, w, np.array([1.0, 3.0, np.nan]))]
+    [[4.0, 6.0], [2.0, 2.0], [2.0, 2.0]]
+    """
+    num = np.asarray(w @ x, dtype=float)
+    den = _row_sums(w) if total_w is None else total_w.copy()
+    av = _row_sums(area) if total_area is None else total_area.copy()
+    bad = np.flatnonzero(~np.isfinite(num))
+    if bad.size:
+        sub, asub = w[bad], area[bad]
+        vals = x[sub.indices]
+        ok = np.isfinite(vals)
+        rows = np.repeat(np.arange(bad.size), np.diff(sub.indptr))
+        num[bad] = np.bincount(
+            rows, weights=np.where(ok, sub.data * np.where(ok, vals, 0.0), 0.0), minlength=bad.size
+        )
+        den[bad] = np.bincount(rows, weights=np.where(ok, sub.data, 0.0), minlength=bad.size)
+        av[bad] = np.bincount(rows, weights=np.where(ok, asub.data, 0.0), minlength=bad.size)
+    return num, den, av
+
+
+def _row_sums(m: sp.csr_matrix) -> np.ndarray:
+    return np.asarray(m.sum(axis=1), dtype=float).ravel()
 
 
 def _key(grid: GridSpec, regions: Any, ids: list[Any]) -> str:
