@@ -141,8 +141,8 @@ def network_available(timeout: float = 3.0, hosts: Iterable[str] | None = None) 
     """Quickly check whether a catalog download host accepts TCP connections.
 
     Connects to port 443 of each host (by default the hosts of the catalog's URLs)
-    in background threads and returns True as soon as one succeeds, False after
-    *timeout* seconds (name lookups included) at the latest.
+    in background threads and returns True as soon as one succeeds, False when all
+    failed or after *timeout* seconds (name lookups included) at the latest.
 
     Parameters
     ----------
@@ -161,18 +161,24 @@ def network_available(timeout: float = 3.0, hosts: Iterable[str] | None = None) 
     hosts = list(hosts)
     if not hosts:
         return False
-    found = threading.Event()
-    deadline = time.monotonic() + timeout
+    cond = threading.Condition()
+    state = {"found": False, "done": 0}
 
     def probe(host: str) -> None:
+        ok = False
         # any failure (no route, no DNS, refused, blocked) means "not reachable"
         with contextlib.suppress(Exception), socket.create_connection((host, 443), timeout):
-            found.set()
+            ok = True
+        with cond:
+            state["found"] = state["found"] or ok
+            state["done"] += 1
+            cond.notify_all()
 
     for host in hosts:
         threading.Thread(target=probe, args=(host,), daemon=True).start()
-    found.wait(max(0.0, deadline - time.monotonic()))
-    return found.is_set()
+    with cond:
+        cond.wait_for(lambda: state["found"] or state["done"] == len(hosts), timeout=timeout)
+        return bool(state["found"])
 
 
 # --------------------------------------------------------------------------- lock file
