@@ -90,9 +90,12 @@ def info_command(dataset_id: str = typer.Argument(..., help="Dataset id.")) -> N
             console.print(f"    mirror: {spec.mirror_path}{enc}", markup=False)
 
 
-def _fetch_one(ds: Dataset, name: str, download: bool) -> tuple[str, str]:
+def _fetch_one(ds: Dataset, name: str, download: bool, console: Console) -> tuple[str, str]:
     """Fetch one file; return (outcome, detail) with outcome ok/missing/failed."""
     route = _fetch.file_status(ds, name)
+    url = ds.file(name).url
+    if route == "missing" and download and url:
+        console.print(f"download {ds.id}/{name} from {url}", markup=False)
     try:
         path = _fetch.fetch_file(ds, name, download=download)
     except ChecksumError as exc:
@@ -122,6 +125,10 @@ def fetch_command(
     if not all_:
         for dataset_id in ids:
             ds = get_dataset(dataset_id)
+            if not offline:
+                for spec in ds.files:
+                    if spec.url and _fetch.file_status(ds, spec.name) == "missing":
+                        console.print(f"download {ds.id}/{spec.name} from {spec.url}", markup=False)
             paths = _fetch.fetch(ds, download=not offline)
             for name, path in paths.items():
                 console.print(f"ok       {ds.id}/{name}: {path}", markup=False)
@@ -136,7 +143,7 @@ def fetch_command(
     counts = {"ok": 0, "missing": 0, "failed": 0, "user-supplied": 0}
     for ds in datasets:
         for spec in ds.files:
-            outcome, detail = _fetch_one(ds, spec.name, download)
+            outcome, detail = _fetch_one(ds, spec.name, download, console)
             if outcome == "missing" and ds.user_supplied:
                 outcome = "user-supplied"
             counts[outcome] += 1
@@ -148,7 +155,9 @@ def fetch_command(
         markup=False,
     )
     if counts["failed"]:
-        raise typer.Exit(1)
+        # SystemExit, not typer.Exit: cli.main runs click with standalone_mode=False, which
+        # turns typer.Exit into a return value that main() does not pass on
+        raise SystemExit(1)
 
 
 @data_app.command("verify")
@@ -175,4 +184,6 @@ def verify_command(
         console.print(line, markup=False)
     console.print(f"{len(results)} file(s) checked, {bad} mismatch(es)", markup=False)
     if bad:
-        raise typer.Exit(1)
+        # SystemExit, not typer.Exit: cli.main runs click with standalone_mode=False, which
+        # turns typer.Exit into a return value that main() does not pass on
+        raise SystemExit(1)

@@ -471,7 +471,6 @@ def fetch(dataset_id: str | Dataset, *, download: bool = True) -> dict[str, Path
 def _download(ds: Dataset, spec: FileSpec, target: Path) -> Path:
     """Download *spec* to *target* with pooch, verifying or recording its hash."""
     import pooch
-    import requests
 
     assert spec.url is not None
     scheme = urlparse(spec.url).scheme
@@ -487,30 +486,13 @@ def _download(ds: Dataset, spec: FileSpec, target: Path) -> Path:
         progressbar=sys.stderr.isatty(), timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
     )
     target.parent.mkdir(parents=True, exist_ok=True)
-    last: Exception | None = None
-    for attempt in range(RETRIES + 1):
-        if attempt:
-            time.sleep(RETRY_WAIT * attempt)
-        try:
-            pooch.retrieve(
-                spec.url,
-                known_hash=f"sha256:{known}" if known else None,
-                fname=target.name,
-                path=target.parent,
-                downloader=downloader,
-                progressbar=False,
-            )
-            break
-        except ValueError as exc:  # pooch: hash mismatch (temporary file already removed)
-            if "hash" not in str(exc):
-                raise
-            last = exc
-            continue
-        except requests.exceptions.RequestException as exc:
-            last = exc
-            if not _transient(exc):
-                break
-            continue
+    logger = pooch.get_logger()  # its "Downloading data from ..." lines: callers report
+    level = logger.level
+    logger.setLevel("WARNING")
+    try:
+        last = _retrieve(spec.url, known, target, downloader)
+    finally:
+        logger.setLevel(level)
     _remove_empty_folder(target.parent)
     if not target.is_file():
         if isinstance(last, ValueError):
@@ -531,6 +513,38 @@ def _download(ds: Dataset, spec: FileSpec, target: Path) -> Path:
     if known is None:
         _record_lock(ds, spec, sha256_file(target), target)
     return target
+
+
+def _retrieve(url: str, known: str | None, target: Path, downloader: Any) -> Exception | None:
+    """Download with pooch, retrying transient failures; return the last error, if any."""
+    import pooch
+    import requests
+
+    last: Exception | None = None
+    for attempt in range(RETRIES + 1):
+        if attempt:
+            time.sleep(RETRY_WAIT * attempt)
+        try:
+            pooch.retrieve(
+                url,
+                known_hash=f"sha256:{known}" if known else None,
+                fname=target.name,
+                path=target.parent,
+                downloader=downloader,
+                progressbar=False,
+            )
+            break
+        except ValueError as exc:  # pooch: hash mismatch (temporary file already removed)
+            if "hash" not in str(exc):
+                raise
+            last = exc
+            continue
+        except requests.exceptions.RequestException as exc:
+            last = exc
+            if not _transient(exc):
+                break
+            continue
+    return last
 
 
 def _transient(exc: Exception) -> bool:
