@@ -151,8 +151,12 @@ def _sample_source(kind: str, title: str, licence: str, citation: str) -> dict[s
 
 
 def boundaries_source(rcfg: dict[str, Any], *, sample: bool) -> dict[str, Any]:
-    """Source record of the region set's boundaries."""
-    if sample:
+    """Source record of the region set's boundaries.
+
+    A user polygon file (``regions.set = "polygons"``) is used even on the built-in
+    sample: it is local, and ignoring it would silently analyse other regions.
+    """
+    if sample and rcfg["set"] != "polygons":
         return _sample_source(
             "boundaries", "Natural Earth 1:10m countries (5.1.1), simplified 0.05°",
             "public domain", "Natural Earth, naturalearthdata.com; simplified by geo_ms")
@@ -174,8 +178,8 @@ def cities_source() -> dict[str, Any]:
 
 
 def prevalence_source(pcfg: dict[str, Any], *, sample: bool) -> dict[str, Any]:
-    """Source record of the MS table."""
-    if sample:
+    """Source record of the MS table (a user file is used even on the built-in sample)."""
+    if sample and pcfg["source"] not in ("user", "gbd_results"):
         return _sample_source(
             "prevalence", "EMSP MS Barometer 2011, 19 European countries (cleaned)",
             "facts cited from the EMSP MS Barometer 2011",
@@ -216,7 +220,7 @@ def load_regions(rcfg: dict[str, Any], *, sample: bool = False) -> Any:
     from geo_ms import regions
     from geo_ms.readers import read_geonames_cities
 
-    if sample:
+    if sample and rcfg["set"] != "polygons":
         gdf = regions.countries(regions.read_natural_earth(sample_path("boundaries")),
                                 main_territory=rcfg["main_territory"])
     elif rcfg["set"] == "countries":
@@ -332,15 +336,22 @@ def _gbd_wide(gbd: pd.DataFrame, pcfg: dict[str, Any]) -> pd.DataFrame:
 
 
 def load_prevalence(pcfg: dict[str, Any], *, sample: bool = False,
-                    known_ids: list[str] | None = None) -> pd.DataFrame:
-    """The MS table of the configuration: ``region_id, prevalence_per_100k, ...``."""
+                    known_ids: list[str] | None = None,
+                    id_kind: str = "iso3") -> pd.DataFrame:
+    """The MS table of the configuration: ``region_id, prevalence_per_100k, ...``.
+
+    A user table (``source = "user"`` or ``"gbd_results"``) is read even on the
+    built-in sample; *known_ids* (the region set's ids) makes unknown ids of a user
+    table an error, and *id_kind* says whether they are ISO3 codes.
+    """
     from geo_ms.readers import read_gbd_results_csv, read_prevalence_table
 
-    if sample:
+    if sample and pcfg["source"] not in ("user", "gbd_results"):
         t = read_prevalence_table(sample_path("prevalence"))
         return _user_table(t)
     if pcfg["source"] == "user":
-        return _user_table(read_prevalence_table(pcfg["file"], known_ids=known_ids))
+        return _user_table(read_prevalence_table(pcfg["file"], known_ids=known_ids,
+                                                 id_kind=id_kind))  # type: ignore[arg-type]
     if pcfg["source"] == "gbd_results":
         return _gbd_wide(read_gbd_results_csv(pcfg["file"]), pcfg)
     return _gbd_wide(load_gbd(), pcfg)

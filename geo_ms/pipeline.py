@@ -110,6 +110,10 @@ class _Stage:
     def __exit__(self, exc_type: object, *_: object) -> None:
         if exc_type is None and not self.hit:
             (self.dir / "_done").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        elif exc_type is not None and not self.hit:  # leave no half-filled stage behind
+            import shutil
+
+            shutil.rmtree(self.dir, ignore_errors=True)
         self.ctx.timings[self.name] = round(time.perf_counter() - self._t0, 3)
         self.ctx.cached[self.name] = self.hit
 
@@ -144,12 +148,23 @@ def _stage_regions(ctx: RunContext) -> tuple[Any, str]:
     key = _key("regions", rcfg, src["sha256"])
     with _Stage(ctx, "regions", key) as st:
         out = st.path("regions.parquet")
+        notes_file = st.path("notes.json")
         if st.hit:
             regions = gpd.read_parquet(out)
+            notes = json.loads(notes_file.read_text()) if notes_file.exists() else {}
         else:
             regions = datasets.load_regions(rcfg, sample=ctx.sample)
+            notes = {k: [str(v) for v in regions.attrs.get(k, [])]
+                     for k in ("repaired", "antimeridian_split")}
             with atomic_path(out) as tmp:
                 regions.to_parquet(tmp)
+            atomic_write_text(notes_file, json.dumps(notes))
+    if notes.get("repaired"):
+        ctx.say(f"  regions: repaired invalid geometry of {len(notes['repaired'])} region(s): "
+                + ", ".join(notes["repaired"][:20]))
+    if notes.get("antimeridian_split"):
+        ctx.say("  regions: split at the antimeridian: "
+                + ", ".join(notes["antimeridian_split"][:20]))
     ctx.used[src["id"]] = src
     return regions, key
 
@@ -176,18 +191,22 @@ def _stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
     return table, key
 
 
-def _stage_prevalence(ctx: RunContext) -> tuple[pd.DataFrame, str]:
+def _stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd.DataFrame, str]:
     from geo_ms import datasets
 
     pcfg = ctx.cfg["prevalence"]
     src = datasets.prevalence_source(pcfg, sample=ctx.sample)
-    key = _key("prevalence", pcfg, src["sha256"], ctx.sample)
+    key = _key("prevalence", pcfg, src["sha256"], ctx.sample, regions_key)
     with _Stage(ctx, "prevalence", key) as st:
         out = st.path("prevalence.csv")
         if st.hit:
             prev = pd.read_csv(out, dtype={"region_id": str})
         else:
-            prev = datasets.load_prevalence(pcfg, sample=ctx.sample)
+            # a user table is checked against the region set: unknown ids are an error
+            id_kind = "other" if ctx.cfg["regions"]["set"] == "polygons" else "iso3"
+            prev = datasets.load_prevalence(
+                pcfg, sample=ctx.sample, known_ids=regions["region_id"].astype(str).tolist(),
+                id_kind=id_kind)
             _write_csv(prev, out)
     ctx.used[src["id"]] = src
     return prev, key
@@ -424,9 +443,10 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
     """
     with _session(cfg, say) as ctx:
         regions, rkey = _stage_regions(ctx)
+        # the MS table is read (and checked) before anything is written to the outputs
+        prev, pkey = _stage_prevalence(ctx, regions, rkey)
         expo, ekey = _stage_exposures(ctx, regions, rkey)
         files = _exposure_outputs(ctx, regions, expo)
-        prev, pkey = _stage_prevalence(ctx)
         table = _join(ctx, regions, expo, prev)
         files["analysis_table.csv"] = _write_csv(table, ctx.processed / "analysis_table.csv")
         files["analysis_table.md"] = _write_dictionary(

@@ -581,7 +581,7 @@ def _gsee_npz_path() -> Path:
 
 def _ghi_from_npz(path: Path) -> xr.DataArray:
     try:
-        with np.load(path) as npz:
+        with np.load(path, allow_pickle=False) as npz:
             xk, pk = npz["xk"].astype(np.float64), npz["pk"].astype(np.float64)
             lat, lon, month = npz["lat"], npz["lon"], npz["month"]
     except (OSError, KeyError, ValueError) as exc:
