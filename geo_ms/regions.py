@@ -206,6 +206,12 @@ def user_regions(
     label = os.fspath(path)
     if not label.startswith(("zip://", "/vsi")) and not Path(label).exists():
         raise FormatError(f"{label}: region file not found", hint="give the path of a polygon file")
+    if Path(label).is_file() and Path(label).stat().st_size == 0:
+        raise FormatError(f"{label}: the file is empty (0 bytes)",
+                          hint="give a polygon file (GeoPackage, GeoJSON or shapefile)")
+    if label.lower().endswith(".zip") and not zipfile.is_zipfile(label):
+        raise FormatError(f"{label}: not a readable zip archive (truncated or corrupt)",
+                          hint="delete the file and download it again")
     try:
         gdf = gpd.read_file(label)
     except _READ_ERRORS as exc:

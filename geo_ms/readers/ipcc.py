@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from geo_ms.errors import FormatError
+from geo_ms.errors import ArchiveError, FormatError
 from geo_ms.readers._canonical import canonicalize, check_units, is_cloud_variable
 
 __all__ = ["IPCC_MISSING", "read_ipcc_ddc_grid"]
@@ -49,6 +50,12 @@ def _read_bytes(path: Path, member: str | None) -> tuple[bytes, str]:
     if not path.exists():
         raise FormatError(f"{path}: file not found", hint=_HINT_FORMAT)
     if not zipfile.is_zipfile(path):
+        with open(path, "rb") as fh:
+            if fh.read(4) == b"PK\x03\x04":
+                raise ArchiveError(
+                    f"{path}: truncated or corrupt zip archive (no central directory)",
+                    hint="Delete the file and fetch it again; the download was probably cut short.",
+                )
         if member is not None:
             raise FormatError(
                 f"{path}: member {member!r} requested but the file is not a zip archive",
@@ -71,7 +78,13 @@ def _read_bytes(path: Path, member: str | None) -> tuple[bytes, str]:
                 f"{path}: no member {member!r}; the zip holds {', '.join(names)}",
                 hint="Pass one of the listed member names.",
             )
-        return zf.read(member), f"{path}:{member}"
+        try:
+            return zf.read(member), f"{path}:{member}"
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise ArchiveError(
+                f"{path}: corrupt zip member {member!r} ({exc})",
+                hint="Delete the file and fetch it again; the download was probably cut short.",
+            ) from None
 
 
 def _parse_header(lines: list[bytes], label: str) -> tuple[dict[str, float], int]:
@@ -135,6 +148,8 @@ def read_ipcc_ddc_grid(
     FormatError
         Missing file or member, bad header, a row of the wrong width, or fewer or
         more data rows than ``n_rows × n_months``.
+    ArchiveError
+        A truncated or corrupt zip archive.
     UnitError
         Cloud cover (``name`` cloud_cover/cloud_fraction) whose values contradict
         ``units``.

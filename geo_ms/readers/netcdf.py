@@ -64,12 +64,24 @@ def _open_dataset(path: Path, **kwargs: Any) -> xr.Dataset:
         raise FormatError(
             f"{path}: file not found", hint="Check the path, or fetch the dataset first."
         )
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise FormatError(f"{path}: the file is empty (0 bytes)",
+                          hint="The download was cut short; delete it and fetch it again.")
+    if not head.startswith((b"CDF", b"\x89HDF")):
+        raise FormatError(
+            f"{path}: not a netCDF file (starts with {head!r})",
+            hint="Check that the right file was downloaded (an error page saved as .nc?); "
+            "delete it and fetch it again.",
+        )
     kwargs.setdefault("decode_coords", "all")
     try:
         return xr.open_dataset(path, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise FormatError(
-            f"{path}: cannot be opened as netCDF ({type(exc).__name__}: {exc})",
+            f"{path}: cannot be opened as netCDF ({type(exc).__name__}: {first})",
             hint="The file is damaged or not netCDF; delete it and fetch it again.",
         ) from exc
 
