@@ -53,6 +53,8 @@ CAVEAT = (
 
 _OUTCOME = "prevalence_per_100k"
 _CONTROLS = ("abs_latitude", "gdp_per_capita")
+#: Models drawn in the forest plot (standardised estimates share one axis).
+_FOREST_MODELS = ("pearson", "ols_adj_lat_gdp", "partial_lat_gdp", "spatial_error")
 _KNOWN_EXPOSURES = (
     "cloud_cover_pct",
     "cloud_fraction",
@@ -100,17 +102,17 @@ def source_note(meta: Mapping[str, Any] | None, extra: str | None = None) -> str
     --------
     >>> source_note(None)
     'Sources: see the report. Ecological data: says nothing about individual risk; GBD values are model outputs.'
-    >>> source_note({"sources": [{"title": "CRU CL 1.0", "citation": "New et al. 1999"}]})[:31]
-    'Sources: CRU CL 1.0 (New et al.'
+    >>> source_note({"sources": [{"title": "CRU CL 1.0 cloud (IPCC-DDC)", "licence": "x"}]})[:42]
+    'Sources: CRU CL 1.0 cloud. Licences and ci'
     """
     parts = []
     for src in (meta or {}).get("sources", []) or []:
         title = str(src.get("title") or src.get("id") or "").strip()
         if not title:
             continue
-        bits = [str(src[k]).strip() for k in ("licence", "citation") if src.get(k)]
-        parts.append(f"{title} ({'; '.join(bits)})" if bits else title)
-    text = f"Sources: {'; '.join(parts)}." if parts else "Sources: see the report."
+        parts.append(title.split(" (")[0].split(", ")[0])
+    text = (f"Sources: {'; '.join(dict.fromkeys(parts))}. Licences and citations: see the "
+            "report." if parts else "Sources: see the report.")
     if extra:
         text += " " + extra.strip()
     return f"{text} {CAVEAT}"
@@ -795,5 +797,6 @@ def make_all_figures(
     if "resid" in table.columns and table["resid"].notna().any():
         paths += residual_map(out, regions, table, meta=meta)
     if models is not None and len(models):
-        paths += forest_plot(out, models, meta=meta)
+        forest = models[models["model"].isin(_FOREST_MODELS)] if "model" in models else models
+        paths += forest_plot(out, forest if len(forest) else models, meta=meta)
     return paths

@@ -42,7 +42,7 @@ META = {
     "sample": False,
 }
 NOTE = (
-    "Sources: GBD 2016 (IHME, non-commercial); CRU CL 1.0 (New et al. 1999). Ecological data: "
+    "Sources: GBD 2016; CRU CL 1.0. Licences and citations: see the report. Ecological data: "
     "says nothing about individual risk; GBD values are model outputs."
 )
 
@@ -139,7 +139,7 @@ def test_every_svg_states_sources_and_caveats(all_figures: tuple[Path, list[Path
     for svg in [p for p in paths if p.suffix == ".svg"]:
         text = _svg_note(svg)
         if svg.stem.startswith("raster_"):
-            assert text == NOTE.replace("1999). Eco", "1999). Raster: New et al. 1999. Eco")
+            assert text == NOTE.replace("report. Eco", "report. Raster: New et al. 1999. Eco")
         else:
             assert text == NOTE, svg.name
 
