@@ -12,7 +12,7 @@ with ``region_id``; ``table`` is the joined analysis table; ``models`` is the ti
 models table; ``rasters`` maps names to canonical DataArrays.
 
 >>> source_note({"sources": [{"title": "GBD 2016", "licence": "IHME, non-commercial"}]})
-'Sources: GBD 2016 (IHME, non-commercial). Ecological data: says nothing about individual risk; GBD values are model outputs.'
+'Sources: GBD 2016. Licences and citations: see the report. Ecological data: says nothing about individual risk; GBD values are model outputs.'
 """
 
 from __future__ import annotations
