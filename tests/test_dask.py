@@ -1,0 +1,139 @@
+"""Dask-backed zonal means through the coverage weights (geo_ms._dask)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import dask.array as dsa
+import geopandas as gpd
+import numpy as np
+import pytest
+import xarray as xr
+from exactextract import exact_extract
+from exactextract.raster import NumPyRasterSource
+
+from geo_ms import _weights
+from geo_ms._dask import get_client, weighted_sums, zonal_mean_dask
+from geo_ms._weights import coverage_weights, grid_spec
+from geo_ms.errors import ConfigError, GridError
+from geo_ms.regions import countries, read_natural_earth
+
+RES = 1.0
+
+
+def _stack(nb: int = 3) -> np.ndarray:
+    lat = np.arange(90 - RES / 2, -90, -RES)
+    lon = np.arange(-180 + RES / 2, 180, RES)
+    rng = np.random.default_rng(7)
+    v = (
+        20
+        + 30 * np.cos(np.deg2rad(lat))[None, :, None]
+        + 5 * np.sin(np.deg2rad(3 * lon))[None, None, :]
+        + np.arange(nb)[:, None, None]
+        + rng.normal(0, 1, (nb, lat.size, lon.size))
+    )
+    v[1, 20:35, 190:230] = np.nan  # 70..55°N, 10..50°E in the second band only
+    return v
+
+
+def _da(values, chunks=None) -> xr.DataArray:
+    lat = np.arange(90 - RES / 2, -90, -RES)
+    lon = np.arange(-180 + RES / 2, 180, RES)
+    data = dsa.from_array(values, chunks=chunks) if chunks is not None else values
+    da = xr.DataArray(data, dims=("month", "lat", "lon"), name="cloud",
+                      coords={"month": np.arange(1, values.shape[0] + 1), "lat": lat, "lon": lon})
+    return da.rio.write_crs("EPSG:4326")
+
+
+@pytest.fixture(scope="module")
+def regions() -> gpd.GeoDataFrame:
+    ref = resources.files("geo_ms") / "data/sample/ne_10m_admin0_countries_simplified.geojson"
+    with resources.as_file(ref) as p:
+        return countries(read_natural_earth(p))
+
+
+@pytest.fixture(scope="module")
+def eager(regions):
+    _weights._MEMO.clear()
+    values = _stack()
+    cw = coverage_weights(_da(values), regions)
+    return values, cw, cw.mean(values, columns=[1, 2, 3])
+
+
+def test_dask_equals_eager_with_spatial_chunks(regions, eager):
+    values, cw, ref = eager
+    # uneven chunks: 2 band chunks, 4 row chunks, 3 column chunks
+    out = zonal_mean_dask(_da(values, chunks=(2, 50, 130)), regions, weights=cw)
+    assert out.attrs["path"] == "dask"
+    assert list(out.index) == list(ref.index)
+    assert list(out.columns) == [1, 2, 3, "valid_fraction"]
+    assert out.columns.name == "month"
+    np.testing.assert_allclose(out.to_numpy(), ref.to_numpy(), rtol=1e-12, atol=0)
+    assert np.array_equal(np.isnan(out.to_numpy()), np.isnan(ref.to_numpy()))
+    # the NaN patch (second band) takes most of Finland's area out of that band
+    assert out.loc["FIN", "valid_fraction"] < 0.5
+    assert out.attrs["no_data_regions"] == ref.attrs["no_data_regions"]
+
+
+def test_dask_equals_exactextract(regions, eager):
+    values, cw, _ = eager
+    out = zonal_mean_dask(_da(values, chunks=(1, 37, 91)), regions, weights=cw)
+    g = grid_spec(_da(values))
+    geoms = regions[[regions.geometry.name]].reset_index(drop=True)
+    res = exact_extract(NumPyRasterSource(np.ascontiguousarray(values[1]), *g.extent,
+                                          srs_wkt=g.crs_wkt),
+                        geoms, ["mean(coverage_weight=area_spherical_m2)"], output="pandas")
+    ref = res["mean"].to_numpy(float)
+    ok = np.isfinite(ref)
+    assert ok.sum() > 200
+    np.testing.assert_allclose(out[2].to_numpy()[ok], ref[ok], rtol=1e-9, atol=0)
+
+
+def test_numpy_backed_and_two_dimensional(regions, eager):
+    values, cw, ref = eager
+    out = zonal_mean_dask(_da(values), regions)  # weights from the cache, one chunk per band
+    np.testing.assert_allclose(out[3], ref[3], rtol=1e-12)
+    single = zonal_mean_dask(_da(values).isel(month=0).chunk({"lat": 90}), regions, weights=cw)
+    assert list(single.columns) == ["cloud", "valid_fraction"]
+    np.testing.assert_allclose(single["cloud"], ref[1], rtol=1e-12)
+
+
+def test_weighted_sums_by_hand():
+    import scipy.sparse as sp
+
+    from geo_ms._weights import CoverageWeights, GridSpec
+
+    g = GridSpec(2, 2, 0.0, 2.0, 1.0, 1.0, "")
+    w = sp.csr_matrix(np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 5.0, 0.0]]))
+    cw = CoverageWeights(w, ["a", "b"], g, "k")
+    v = dsa.from_array(np.array([[[1.0, np.nan], [2.0, 3.0]]]), chunks=(1, 1, 1))
+    num, den, area = weighted_sums(v, cw)
+    assert num[:, 0].tolist() == [1 + 3 * 2 + 4 * 3, 5 * 2]
+    assert den[:, 0].tolist() == [1 + 3 + 4, 5]
+    assert area[:, 0].tolist() == [8, 5]
+
+
+def test_grid_mismatch(regions, eager):
+    _, cw, _ = eager
+    small = _da(_stack(), chunks=(1, 45, 180)).isel(lat=slice(0, 90))  # northern half
+    with pytest.raises(GridError, match=r"raster 'cloud': shape \(90, 360\) differs from the "
+                                        r"weights' grid \(180, 360\)"):
+        zonal_mean_dask(small, regions, weights=cw)
+
+
+def test_local_client_runs_the_aggregation(regions, eager):
+    values, cw, ref = eager
+    client = get_client("", processes=False, n_workers=1, threads_per_worker=2)
+    try:
+        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+        assert len(client.scheduler_info()["workers"]) == 1
+        out = zonal_mean_dask(_da(values, chunks=(1, 90, 180)), regions, weights=cw,
+                              client=client)
+    finally:
+        client.close()
+    np.testing.assert_allclose(out.to_numpy(), ref.to_numpy(), rtol=1e-12)
+
+
+def test_unreachable_scheduler():
+    with pytest.raises(ConfigError, match=r"scheduler 'tcp://127\.0\.0\.1:1': cannot connect"):
+        get_client("tcp://127.0.0.1:1", timeout=1)
