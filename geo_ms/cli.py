@@ -12,6 +12,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from geo_ms.errors import GeoMSError
 
@@ -60,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     except GeoMSError as exc:
         if debug:
             raise
-        err.print(f"[bold red]error:[/] {exc.message}", markup=True)
+        # escape: messages hold file names and "[section]"s that are not rich markup
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", markup=True)
         if exc.hint:
-            err.print(f"[yellow]hint:[/] {exc.hint}", markup=True)
+            err.print(f"[yellow]hint:[/] {escape(exc.hint)}", markup=True)
         return 2
     except KeyboardInterrupt:
         err.print("interrupted; outputs of finished stages are kept, nothing half-written.")

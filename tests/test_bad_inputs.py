@@ -1,0 +1,618 @@
+"""A corpus of bad inputs, each fed through the entry point a user would hit.
+
+Every input is generated here (tmp_path) in the product's real format. Each row of
+:data:`CORPUS` names the case, builds it, says which entry point reads it (mostly the
+``geo-ms`` command line, offline on the built-in sample; a reader or API function
+where the command line cannot reach the case) and the exact error class and message
+expected. For every row the test also checks that the command line exits with 2,
+prints one ``error:`` line and one ``hint:`` line and no traceback, and that nothing
+was written to ``data/processed/`` or ``reports/`` of the project home.
+
+:data:`HANDLED` lists odd but valid inputs that must be *handled*, not refused
+(descending or shuffled grids, invalid or antimeridian-crossing polygons, a ``;``
+delimited cp1252 prevalence table), with the values they must give.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+import xarray as xr
+from rasterio.transform import Affine
+
+from geo_ms import cli, fetch
+from geo_ms.catalog import get_dataset
+from geo_ms.errors import (
+    ArchiveError,
+    ChecksumError,
+    ConfigError,
+    CRSError,
+    FormatError,
+    GeoMSError,
+    GridError,
+    RegionMatchError,
+    SchemaError,
+    UnitError,
+)
+
+HEADER = "region_id,prevalence_per_100k,year,age_standardised,source\n"
+
+
+# --------------------------------------------------------------------------- harness
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project home (cwd, GEO_MS_HOME), offline, without a data mirror."""
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.chdir(h)
+    monkeypatch.setenv("GEO_MS_HOME", str(h))
+    monkeypatch.setenv("GEO_MS_OFFLINE", "1")
+    monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
+    monkeypatch.delenv("GEO_MS_DEBUG", raising=False)
+    monkeypatch.setattr(fetch, "network_available", lambda *a, **k: False)
+    return h
+
+
+def written(home: Path) -> list[str]:
+    """Files a failed run must not leave in data/processed/ or reports/.
+
+    Allowed: the hidden stage cache ``data/processed/.cache`` holding *completed*
+    stages only (a ``_done`` marker) and complete coverage-weight files.
+    Not allowed: any other file, any temporary ``.part`` file, any unfinished stage.
+    """
+    bad: list[str] = []
+    for top in (home / "data" / "processed", home / "reports"):
+        if not top.exists():
+            continue
+        for p in sorted(top.rglob("*")):
+            rel = p.relative_to(home).as_posix()
+            if ".part" in p.name:
+                bad.append(rel)
+                continue
+            parts = p.relative_to(top).parts
+            if parts[0] != ".cache":
+                if p.is_file() or p.is_symlink():
+                    bad.append(rel)
+                continue
+            if len(parts) == 2 and p.is_dir() and parts[1] != "weights" and not (p / "_done").exists():
+                bad.append(rel + "/ (unfinished stage)")
+    return bad
+
+
+class _Recorder:
+    """Stands in for rich's Console in geo_ms.cli: prints, and records the exception
+    being handled when the error line is printed (so the test sees its class)."""
+
+    last: BaseException | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from rich.console import Console
+
+        self._c = Console(*args, **kwargs)
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            _Recorder.last = exc
+        self._c.print(*args, **kwargs)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+    exc: BaseException | None
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str],
+            monkeypatch: pytest.MonkeyPatch) -> CliResult:
+    monkeypatch.setattr(cli, "Console", _Recorder)
+    _Recorder.last = None
+    capsys.readouterr()
+    code = cli.main(argv)
+    cap = capsys.readouterr()
+    return CliResult(code, cap.out, cap.err, _Recorder.last)
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _text(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _toml(path: Path, body: str) -> Path:
+    return _text(path, body)
+
+
+def _polygons(path: Path, rows: dict[str, Any]) -> Path:
+    gpd.GeoDataFrame({"id": list(rows)}, geometry=list(rows.values()),
+                     crs="EPSG:4326").to_file(path)
+    return path
+
+
+def _regions_config(d: Path, regions_file: Path, extra: str = "") -> Path:
+    return _toml(d / "regions.toml", f"""
+[run]
+sample = "always"
+[regions]
+set = "polygons"
+file = "{regions_file}"
+id_column = "id"
+{extra}
+""")
+
+
+def _tif(path: Path, values: np.ndarray, *, crs: str | None = "EPSG:4326",
+         transform: Affine | None = None, nodata: float = -9999.0) -> Path:
+    h, w = values.shape
+    transform = transform or Affine(360.0 / w, 0.0, -180.0, 0.0, -180.0 / h, 90.0)
+    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=1,
+                       dtype="float32", crs=crs, transform=transform, nodata=nodata) as dst:
+        dst.write(values.astype("float32"), 1)
+    return path
+
+
+FRANCE_BOX = shapely.box(0.0, 44.0, 5.0, 48.0)  # on land on the 3-degree MERRA-2 grid
+
+
+def _population_case(d: Path, tif: Path) -> list[str]:
+    regions = _polygons(d / "fr.geojson", {"fr": FRANCE_BOX})
+    cfg = _regions_config(d, regions, f'[exposures]\npopulation_raster = "{tif}"\n')
+    return ["exposures", "--config", str(cfg)]
+
+
+def _prev(d: Path, body: str, name: str = "prev.csv") -> list[str]:
+    path = _text(d / name, body)
+    return ["run", "--prevalence", str(path), "--sample", "always"]
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _mirror_case(d: Path, monkeypatch: pytest.MonkeyPatch, data: bytes) -> list[str]:
+    """A mirror folder whose copy of the CRU cloud zip has other bytes."""
+    spec = get_dataset("cru_cl1_cloud").files[0]
+    target = d / "mirror" / str(spec.mirror_path)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(data)
+    monkeypatch.setenv("GEO_MS_DATA_MIRROR", str(d / "mirror"))
+    return ["data", "fetch", "cru_cl1_cloud"]
+
+
+def _cloud_nc(path: Path, values: list[list[float]], units: str, var: str = "cld") -> Path:
+    xr.Dataset({var: (("lat", "lon"), values, {"units": units})},
+               coords={"lat": [0.5, 1.5], "lon": [0.5, 1.5]}).to_netcdf(path)
+    return path
+
+
+# --------------------------------------------------------------------------- corpus
+
+# Entry points: "cli" builders return argv (and may use monkeypatch); "api" builders
+# return a zero-argument callable that must raise.
+Builder = Callable[[Path, pytest.MonkeyPatch], Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    entry: str  # "cli" or "api"
+    build: Builder
+    cls: type[GeoMSError]
+    message: str  # regex searched in the one-line message (anchored where useful)
+
+
+def _api_zip_escape(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    from geo_ms._archive import safe_extract
+
+    (d / "evil.zip").write_bytes(_zip_bytes({"ok.txt": b"fine", "../evil.txt": b"gotcha"}))
+    return lambda: safe_extract(d / "evil.zip", d / "out")
+
+
+def _api_truncated_zip(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    from geo_ms.readers import read_ipcc_ddc_grid
+
+    raw = _zip_bytes({"ccld6190.dat": b"grd_sz xmin ymin xmax ymax\n" + b"  123" * 4000})
+    (d / "ccld6190.zip").write_bytes(raw[: len(raw) // 2])
+    return lambda: read_ipcc_ddc_grid(d / "ccld6190.zip", name="cloud_cover", units="%")
+
+
+def _api_not_gzip(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    from geo_ms.readers import read_cru_ts
+
+    (d / "cru.cld.dat.nc.gz").write_bytes(b"<html><body>503 Service Unavailable</body></html>")
+    return lambda: read_cru_ts(d / "cru.cld.dat.nc.gz")
+
+
+def _api_html_as_netcdf(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    from geo_ms.readers import read_cf_netcdf
+
+    (d / "cld.nc").write_bytes(b"<!DOCTYPE html><html>login required</html>")
+    return lambda: read_cf_netcdf(d / "cld.nc")
+
+
+def _api_empty_netcdf(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    from geo_ms.readers import read_cf_netcdf
+
+    (d / "cld.nc").write_bytes(b"")
+    return lambda: read_cf_netcdf(d / "cld.nc")
+
+
+def _api_no_latlon(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    from geo_ms.readers import read_cf_netcdf
+
+    xr.Dataset({"cld": (("station", "month"), np.ones((3, 12)))}).to_netcdf(d / "stations.nc")
+    return lambda: read_cf_netcdf(d / "stations.nc", "cld")
+
+
+def _api_fraction_for_percent(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    from geo_ms.readers import read_cf_netcdf
+
+    path = _cloud_nc(d / "cld.nc", [[0.12, 0.5], [0.97, 0.3]], units="%")
+    return lambda: read_cf_netcdf(path, "cld", name="cloud_cover", units="%")
+
+
+def _api_percent_for_fraction(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    from geo_ms.readers import read_cf_netcdf
+
+    path = _cloud_nc(d / "cf.nc", [[12.0, 50.0], [97.0, 30.0]], units="1", var="cloud_fraction")
+    return lambda: read_cf_netcdf(path, "cloud_fraction", name="cloud_fraction", units="1")
+
+
+def _api_no_overlap(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    """A European GeoTIFF and a region in the Pacific: nothing to average."""
+    from geo_ms.readers import read_geotiff
+    from geo_ms.regions import user_regions
+    from geo_ms.zonal import zonal_mean
+
+    tif = _tif(d / "europe.tif", np.full((4, 4), 60.0),
+               transform=Affine(10.0, 0.0, -10.0, 0.0, -10.0, 70.0))
+    regions = _polygons(d / "pacific.geojson", {"mid_pacific": shapely.box(-150, -10, -140, 0)})
+    return lambda: zonal_mean(read_geotiff(tif, name="cloud_cover", units="%"),
+                              user_regions(regions, "id"))
+
+
+def _dup_regions(d: Path, mp: pytest.MonkeyPatch) -> list[str]:
+    path = d / "dup.geojson"
+    gpd.GeoDataFrame({"id": ["a", "b", "a"]},
+                     geometry=[FRANCE_BOX, shapely.box(10, 45, 15, 50), shapely.box(20, 45, 25, 50)],
+                     crs="EPSG:4326").to_file(path)
+    return ["exposures", "--config", str(_regions_config(d, path))]
+
+
+CORPUS: list[Case] = [
+    # ---- the user prevalence table, through `geo-ms run --prevalence FILE`
+    Case("prevalence-empty-file", "cli", lambda d, mp: _prev(d, ""), SchemaError,
+         r"prev\.csv: the prevalence table is empty$"),
+    Case("prevalence-header-only", "cli", lambda d, mp: _prev(d, HEADER), SchemaError,
+         r"prev\.csv: the prevalence table has a header but no rows$"),
+    Case("prevalence-missing-columns", "cli",
+         lambda d, mp: _prev(d, "region_id,value,year\nFRA,94.7,2011\n"), SchemaError,
+         r"prev\.csv: missing required column\(s\) prevalence_per_100k, age_standardised, "
+         r"source \(found: region_id, value, year\)$"),
+    Case("prevalence-non-numeric", "cli",
+         lambda d, mp: _prev(d, HEADER + "FRA,94.7,2011,no,X\nDEU,n/a,2011,no,X\n"
+                                         "ITA,ca. 90,2011,no,X\n"), SchemaError,
+         r"prev\.csv: column prevalence_per_100k is not a number in row 3: 'n/a', "
+         r"row 4: 'ca\. 90'$"),
+    Case("prevalence-negative", "cli",
+         lambda d, mp: _prev(d, HEADER + "FRA,94.7,2011,no,X\nDEU,-12,2011,no,X\n"), SchemaError,
+         r"prev\.csv: column prevalence_per_100k is negative in row 3: '-12'$"),
+    Case("prevalence-absurd", "cli",
+         lambda d, mp: _prev(d, HEADER + "FRA,94700,2011,no,X\n"), SchemaError,
+         r"prev\.csv: column prevalence_per_100k is above 1,000 per 100,000 in row 2: '94700'"),
+    Case("prevalence-duplicated-ids", "cli",
+         lambda d, mp: _prev(d, HEADER + "FRA,94.7,2011,no,X\nDEU,128,2011,no,X\n"
+                                         "fra,95,2011,no,X\n"), SchemaError,
+         r"prev\.csv: duplicated region id\(s\) FRA \(rows \[2, 4\]\)$"),
+    Case("prevalence-unknown-ids-and-names", "cli",
+         lambda d, mp: _prev(d, HEADER + "FRA,94.7,2011,no,X\nGermany,128,2011,no,X\n"
+                                         "XYZ,50,2011,no,X\n"), RegionMatchError,
+         r"prev\.csv: 2 region id\(s\) not in the region set: 'GERMANY' \(did you mean "
+         r"Germany \(DEU\)\?\), 'XYZ'$"),
+    Case("prevalence-ragged-rows", "cli",
+         lambda d, mp: _prev(d, HEADER + "FRA,94.7,2011,no,X,extra\n"), SchemaError,
+         r"prev\.csv: row\(s\) \[2\] do not have 5 cells like the header \(delimiter ','\)$"),
+    # ---- the configuration file, through `geo-ms run --config FILE`
+    Case("config-unknown-key", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nnboot = 10\n"))],
+         ConfigError, r"c\.toml: unknown key 'models\.nboot' \(did you mean 'models\.n_boot'\?\)$"),
+    Case("config-unknown-section", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[region]\nset = 'admin1'\n"))],
+         ConfigError, r"c\.toml: unknown section '\[region\]' \(did you mean '\[regions\]'\?\)$"),
+    Case("config-wrong-type", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[prevalence]\nyear = '2016'\n"))],
+         ConfigError, r"c\.toml: key 'prevalence\.year' must be an integer, got '2016'$"),
+    Case("config-bad-choice", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[regions]\nset = 'country'\n"))],
+         ConfigError, r"'regions\.set' = 'country' is not one of countries, admin1, polygons\. "
+         r"Did you mean 'countries'\?$"),
+    Case("config-not-toml", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[run]\nname = default\n"))],
+         ConfigError, r"c\.toml: not valid TOML \("),
+    # ---- downloaded files, through `geo-ms data fetch ID` with a tampered mirror copy
+    Case("mirror-wrong-sha256", "cli",
+         lambda d, mp: _mirror_case(d, mp, _zip_bytes({"ccld6190.dat": b"not the CRU grid"})),
+         ChecksumError,
+         r"^SHA256 hash of mirror file cru_cl1_cloud/ccld6190\.zip \(.*ccld6190\.zip\) does not "
+         r"match the known hash: expected 4b82265f87cd8f2f[0-9a-f]{48}, got [0-9a-f]{64}$"),
+    Case("mirror-empty-file", "cli", lambda d, mp: _mirror_case(d, mp, b""), ChecksumError,
+         r"does not match the known hash: expected 4b82265f[0-9a-f]{56}, got "
+         r"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855$"),
+    Case("mirror-truncated-zip", "cli",
+         lambda d, mp: _mirror_case(d, mp, _zip_bytes({"ccld6190.dat": b"1" * 9999})[:200]),
+         ChecksumError, r"^SHA256 hash of mirror file cru_cl1_cloud/ccld6190\.zip "),
+    # ---- polygons, through `geo-ms exposures --config FILE` (regions.set = "polygons")
+    Case("regions-empty-set", "cli",
+         lambda d, mp: ["exposures", "--config", str(_regions_config(d, _text(
+             d / "none.geojson", '{"type": "FeatureCollection", "features": []}')))],
+         SchemaError, r"none\.geojson: no regions \(empty polygon set\)$"),
+    Case("regions-empty-file", "cli",
+         lambda d, mp: ["exposures", "--config", str(_regions_config(d, _text(d / "r.gpkg", "")))],
+         FormatError, r"r\.gpkg: the file is empty \(0 bytes\)$"),
+    Case("regions-truncated-zip", "cli",
+         lambda d, mp: ["exposures", "--config", str(_regions_config(d, _text(
+             d / "r.zip", "PK\x03\x04 cut short")))],
+         FormatError, r"r\.zip: not a readable zip archive \(truncated or corrupt\)$"),
+    Case("regions-no-overlap-with-raster", "cli",
+         lambda d, mp: ["exposures", "--config", str(_regions_config(d, _polygons(
+             d / "sea.geojson", {"mid_pacific": shapely.box(-150, -10, -140, 0)})))],
+         GridError, r"none of the 1 regions overlaps a valid raster cell"),
+    Case("regions-duplicated-ids", "cli", _dup_regions, SchemaError,
+         r"dup\.geojson: duplicated region_id: a$"),
+    # ---- a user raster, through `geo-ms exposures` (exposures.population_raster)
+    Case("raster-without-crs", "cli",
+         lambda d, mp: _population_case(d, _tif(d / "nocrs.tif", np.ones((18, 36)), crs=None)),
+         CRSError, r"nocrs\.tif: raster has no CRS"),
+    Case("raster-projected-crs", "cli",
+         lambda d, mp: _population_case(d, _tif(d / "merc.tif", np.ones((4, 4)), crs="EPSG:3857",
+                                                transform=Affine(1e5, 0, 0, 0, -1e5, 1e5))),
+         CRSError, r"merc\.tif: is in a projected CRS \(EPSG:3857\); geo_ms needs geographic "
+         r"lat/lon \(EPSG:4326\)"),
+    Case("raster-all-nodata", "cli",
+         lambda d, mp: _population_case(d, _tif(d / "nodata.tif", np.full((18, 36), -9999.0))),
+         GridError, r"nodata\.tif: every cell is nodata \(NaN\)"),
+    # ---- files a reader gets (no command takes them directly)
+    Case("zip-entry-escapes-target", "api", _api_zip_escape, ArchiveError,
+         r"evil\.zip: member '\.\./evil\.txt' escapes the target folder"),
+    Case("zip-truncated", "api", _api_truncated_zip, ArchiveError,
+         r"ccld6190\.zip: truncated or corrupt zip archive \(no central directory\)$"),
+    Case("gzip-that-is-not-gzip", "api", _api_not_gzip, FormatError,
+         r"cru\.cld\.dat\.nc\.gz: cannot be decompressed \(Not a gzipped file \(b'<h'\)\)$"),
+    Case("netcdf-that-is-html", "api", _api_html_as_netcdf, FormatError,
+         r"cld\.nc: not a netCDF file \(starts with b'<!DOCTYP'\)$"),
+    Case("netcdf-empty-file", "api", _api_empty_netcdf, FormatError,
+         r"cld\.nc: the file is empty \(0 bytes\)$"),
+    Case("netcdf-without-lat-lon", "api", _api_no_latlon, GridError,
+         r"stations\.nc: no latitude/longitude coordinates found; expected one of "
+         r"lat/latitude/y and lon/longitude/x, found dims \('station', 'month'\)$"),
+    Case("cloud-fraction-where-percent-expected", "api", _api_fraction_for_percent, UnitError,
+         r"cld\.nc: cloud values range 0\.12 to 0\.97, which looks like a 0-1 fraction, "
+         r"but '%' \(percent, 0-100\) is expected"),
+    Case("cloud-percent-where-fraction-expected", "api", _api_percent_for_fraction, UnitError,
+         r"cf\.nc: cloud values range 12 to 97, which looks like percent \(0-100\), "
+         r"but '1' \(fraction, 0-1\) is expected"),
+    Case("raster-and-regions-without-overlap", "api", _api_no_overlap, GridError,
+         r"^zonal mean: none of the 1 regions overlaps a valid raster cell$"),
+]
+
+
+
+def test_corpus_is_large_and_ids_unique() -> None:
+    assert len(CORPUS) >= 25
+    assert len({c.id for c in CORPUS}) == len(CORPUS)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.id for c in CORPUS])
+def test_bad_input_is_refused_clearly(
+    case: Case, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    if case.entry == "api":
+        call = case.build(d, monkeypatch)
+        with pytest.raises(case.cls, match=case.message) as info:
+            call()
+        assert type(info.value) is case.cls
+        assert "\n" not in info.value.message and info.value.hint
+        assert not (tmp_path / "evil.txt").exists()  # nothing escaped the input folder
+    else:
+        argv = case.build(d, monkeypatch)
+        res = run_cli(argv, capsys, monkeypatch)
+        assert res.code == 2, (res.out, res.err)
+        assert type(res.exc) is case.cls, repr(res.exc)
+        assert re.search(case.message, res.exc.message), res.exc.message  # type: ignore[union-attr]
+        lines = res.err.strip("\n").split("\n")
+        assert len(lines) == 2, res.err
+        assert lines[0] == f"error: {res.exc.message}"  # type: ignore[union-attr]
+        assert lines[1].startswith("hint: ") and len(lines[1]) > len("hint: ") + 10
+        assert "Traceback" not in res.out + res.err
+    assert written(home) == []
+
+
+def test_debug_flag_shows_the_traceback(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = _toml(tmp_path / "c.toml", "[models]\nnboot = 10\n")
+    monkeypatch.setenv("GEO_MS_DEBUG", "0")  # restored afterwards: --debug sets it to 1
+    with pytest.raises(ConfigError, match=r"unknown key 'models\.nboot'"):
+        cli.main(["--debug", "run", "--config", str(cfg)])
+
+
+# --------------------------------------------------------------------------- handled inputs
+
+
+def _grid_nc(path: Path, lat: list[float], lon: list[float]) -> Path:
+    """value = 100 * lat + lon at every cell centre (so each cell says where it is)."""
+    la, lo = np.meshgrid(lat, lon, indexing="ij")
+    xr.Dataset({"cld": (("lat", "lon"), 40.0 + 0.1 * (100.0 * la + lo) / 100.0,
+                        {"units": "%"})},
+               coords={"lat": lat, "lon": lon}).to_netcdf(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon"),
+    [
+        pytest.param([-1.5, -0.5, 0.5, 1.5], [-1.5, -0.5, 0.5, 1.5], id="ascending"),
+        pytest.param([1.5, 0.5, -0.5, -1.5], [1.5, 0.5, -0.5, -1.5], id="descending"),
+        pytest.param([0.5, -1.5, 1.5, -0.5], [-0.5, 1.5, -1.5, 0.5], id="shuffled"),
+    ],
+)
+def test_grid_in_any_coordinate_order_gives_the_right_region_mean(
+    tmp_path: Path, lat: list[float], lon: list[float]
+) -> None:
+    """A 1-degree netCDF grid read and averaged over the north-east cell (0..1E, 0..1N)
+    and over the 2x2 central cells: the values are those of the cells' own centres."""
+    from geo_ms.readers import read_cf_netcdf
+    from geo_ms.zonal import zonal_mean
+
+    da = read_cf_netcdf(_grid_nc(tmp_path / "g.nc", lat, lon), "cld", name="cloud_cover",
+                        units="%")
+    regions = gpd.GeoDataFrame({"region_id": ["ne_cell", "centre"]},
+                               geometry=[shapely.box(0, 0, 1, 1), shapely.box(-1, -1, 1, 1)],
+                               crs="EPSG:4326")
+    out = zonal_mean(da, regions)
+    col = next(c for c in out.columns if c != "valid_fraction")
+    # cell centred at (0.5N, 0.5E): 40 + 0.1 * (50 + 0.5) / 100
+    assert out.loc["ne_cell", col] == pytest.approx(40.0 + 0.1 * 50.5 / 100.0, rel=1e-6)
+    # four cells at +-0.5: lon terms cancel, lat terms cancel up to the (tiny) area weights
+    assert out.loc["centre", col] == pytest.approx(40.0, abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def handled_polygons(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One `geo-ms exposures` run on a polygon file with an invalid (bow-tie) polygon and
+    the same Chukotka box written three ways across the antimeridian."""
+    import os
+
+    d = tmp_path_factory.mktemp("handled")
+    home = d / "home"
+    home.mkdir()
+    bowtie = shapely.Polygon([(0, 44), (5, 48), (5, 44), (0, 48), (0, 44)])
+    assert not bowtie.is_valid
+    ring = shapely.Polygon([(174, 63), (-174, 63), (-174, 68), (174, 68)])  # drawn across 180
+    split = shapely.MultiPolygon([shapely.box(174, 63, 180, 68), shapely.box(-180, 63, -174, 68)])
+    shifted = shapely.box(174, 63, 186, 68)  # 0..360 longitudes
+    regions = d / "regions.geojson"
+    gpd.GeoDataFrame({"id": ["bowtie", "fixed_bowtie", "ring", "split", "shifted"]},
+                     geometry=[bowtie, shapely.make_valid(bowtie), ring, split, shifted],
+                     crs="EPSG:4326").to_file(regions)
+    cfg = _regions_config(d, regions)
+    env = {"GEO_MS_HOME": str(home), "GEO_MS_OFFLINE": "1"}
+    old = {k: os.environ.get(k) for k in (*env, "GEO_MS_DATA_MIRROR")}
+    os.environ.update(env)
+    os.environ.pop("GEO_MS_DATA_MIRROR", None)
+    buf_out, buf_err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf_out), contextlib.redirect_stderr(buf_err):
+            code = cli.main(["exposures", "--config", str(cfg)])
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    expo = pd.read_csv(home / "data/processed/exposures.csv", index_col="region_id")
+    return {"code": code, "out": buf_out.getvalue(), "err": buf_err.getvalue(), "expo": expo}
+
+
+def test_invalid_polygon_is_repaired_and_reported(handled_polygons: dict[str, Any]) -> None:
+    assert handled_polygons["code"] == 0, handled_polygons["err"]
+    assert "regions: repaired invalid geometry of 1 region(s): bowtie" in handled_polygons["out"]
+    expo = handled_polygons["expo"]
+    assert np.isfinite(expo.loc["bowtie", "ghi_merra2"])
+    # the repaired bow-tie is exactly shapely's make_valid of it
+    assert expo.loc["bowtie", "ghi_merra2"] == pytest.approx(expo.loc["fixed_bowtie", "ghi_merra2"],
+                                                             rel=1e-9)
+
+
+def test_polygons_across_the_antimeridian_are_handled(handled_polygons: dict[str, Any]) -> None:
+    assert handled_polygons["code"] == 0, handled_polygons["err"]
+    assert "regions: split at the antimeridian: ring, shifted" in handled_polygons["out"]
+    expo = handled_polygons["expo"]
+    ghi = expo.loc[["ring", "split", "shifted"], "ghi_merra2"]
+    assert np.isfinite(ghi).all()
+    # Chukotka in MERRA-2 (land, 63-68N): a few tens of W m-2 over the year
+    assert 40 < ghi["split"] < 150, ghi
+    assert ghi["ring"] == pytest.approx(ghi["split"], rel=1e-9)
+    assert ghi["shifted"] == pytest.approx(ghi["split"], rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def semicolon_cp1252_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The one full sample run of this file: a ';'-delimited cp1252 table with decimal
+    commas and an accented free-text column, through `geo-ms run`."""
+    import os
+
+    from geo_ms import fetch as fetch_mod
+
+    d = tmp_path_factory.mktemp("semicolon")
+    home = d / "home"
+    home.mkdir()
+    table = _text(d / "prevalence_fr.csv",
+                  "region_id;prevalence_per_100k;year;age_standardised;source;region_name\n"
+                  "FRA;94,7;2011;oui;Fromont 2010;France\n"
+                  "DEU;128,0;2011;ja;Petersen 2014;Deutschland\n"
+                  "CHE;110,0;2011;non;Bénédict 2012;Suisse\n"
+                  "AUT;140,0;2011;non;Österreich MS-Gesellschaft;Österreich\n",
+                  encoding="cp1252")
+    cfg = _toml(d / "fast.toml", "[models]\nn_boot = 200\n")
+    env = {"GEO_MS_HOME": str(home), "GEO_MS_OFFLINE": "1"}
+    old = {k: os.environ.get(k) for k in (*env, "GEO_MS_DATA_MIRROR")}
+    os.environ.update(env)
+    os.environ.pop("GEO_MS_DATA_MIRROR", None)
+    real_probe = fetch_mod.network_available
+    fetch_mod.network_available = lambda *a, **k: False  # type: ignore[assignment]
+    try:
+        code = cli.main(["run", "--config", str(cfg), "--prevalence", str(table),
+                         "--sample", "always", "--name", "semicolon"])
+    finally:
+        fetch_mod.network_available = real_probe  # type: ignore[assignment]
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return {"code": code, "home": home}
+
+
+def test_semicolon_cp1252_prevalence_table_runs(semicolon_cp1252_run: dict[str, Any]) -> None:
+    assert semicolon_cp1252_run["code"] == 0
+    home = semicolon_cp1252_run["home"]
+    t = pd.read_csv(home / "data/processed/analysis_table.csv").set_index("region_id")
+    prev = t["prevalence_per_100k"].dropna()
+    # the user's four values, not the built-in sample's 19 countries
+    assert prev.to_dict() == pytest.approx({"FRA": 94.7, "DEU": 128.0, "CHE": 110.0,
+                                            "AUT": 140.0})
+    assert t.loc["CHE", "prevalence_source"] == "Bénédict 2012"
+    manifest = json.loads((home / "reports/latest/manifest.json").read_text())
+    assert any(f["name"] == "prevalence_fr.csv" for s in manifest["sources"]
+               for f in s.get("files", [])), manifest["sources"]
+
