@@ -106,7 +106,11 @@ def test_claims_table_constructed_confounding():
     for caveat in t["caveat"].iloc[:3]:
         assert caveat.startswith("Ecological fallacy")
         assert "model outputs" in caveat and "diagnostic access" in caveat
-    assert c1["caveat"].endswith("Based on 150 of 170 regions.")
+    assert "Based on 150 of 170 regions." in c1["caveat"]
+    # C1's caveat quotes the adjusted coefficient of the same exposure.
+    assert c1["caveat"].endswith("the cloud cover coefficient is 0.002 [-0.008, 0.012] (HC3 95% "
+                                 "CI): a crude correlation alone cannot separate it from "
+                                 "latitude.")
     c4 = t.iloc[3]
     assert c4["verdict"] == "inconclusive"
     assert c4["caveat"] == DOSING_CAVEAT == (

@@ -264,9 +264,15 @@ def claims_table(
         if row is None:
             test += " No estimate was available."
         n = None if row is None else int(row["n"])
+        caveat = coverage(n)
+        adj = _row(models_df, "ols_adj_lat_gdp", exposure, subset, outcome)
+        if adj is not None:
+            caveat += (f" Adjusted for |latitude| and log GDP per capita, the {what} "
+                       f"coefficient is {_fmt(_triple(adj))} (HC3 95% CI): a crude "
+                       "correlation alone cannot separate it from latitude.")
         claims.append({"claim_id": cid, "claim": claim, "test": test, "estimate": est[0],
                            "ci_low": est[1], "ci_high": est[2], "n": n, "verdict": verdict,
-                           "caveat": coverage(n)})
+                           "caveat": caveat})
 
     crude_row = _row(models_df, "ols", cloud, subset, outcome)
     adj_name = "ols_adj_lat_gdp"
