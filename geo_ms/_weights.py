@@ -292,7 +292,7 @@ class CoverageWeights:
         """
         values = self._values(stack)
         nb = values.shape[0]
-        area = self._sorted_matrix()
+        used, area = self._compact()
         w = area
         if cell_weights is not None:
             cw = np.asarray(cell_weights, dtype=float).reshape(-1)
@@ -302,22 +302,37 @@ class CoverageWeights:
                     f"({self.grid.ny}, {self.grid.nx})",
                     hint="put the weights on the same grid as the values",
                 )
-            cw = np.nan_to_num(cw, nan=0.0, posinf=0.0, neginf=0.0)
+            cw = np.nan_to_num(cw[used], nan=0.0, posinf=0.0, neginf=0.0)
             w = sp.csr_matrix((area.data * cw[area.indices], area.indices, area.indptr), area.shape)
         total = _row_sums(area)
         total_w = _row_sums(w)
+        n_workers = min(_N_THREADS, nb)
+        if nb < 2 or values[0].size * nb < _THREAD_MIN_CELLS:
+            n_workers = 1
 
-        def one(b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            x = np.ascontiguousarray(values[b], dtype=np.float64).reshape(-1)
-            return band_sums(w, area, x, total_w, total)
+        def work(k: int) -> list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+            # one gather buffer per worker: the used cells of a band, as float64
+            b64 = np.empty(used.size)
+            b32 = np.empty(used.size, np.float32) if values.dtype == np.float32 else None
+            done = []
+            for b in range(k, nb, n_workers):
+                flat = values[b].reshape(-1)
+                if b32 is not None:
+                    np.take(flat, used, out=b32, mode="clip")
+                    np.copyto(b64, b32)
+                else:
+                    np.take(flat, used, out=b64, mode="clip")
+                done.append((b, band_sums(w, area, b64, total_w, total)))
+            return done
 
-        if nb > 1 and values[0].size * nb >= _THREAD_MIN_CELLS and _N_THREADS > 1:
+        if n_workers > 1:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(min(_N_THREADS, nb)) as pool:
-                parts = list(pool.map(one, range(nb)))
+            with ThreadPoolExecutor(n_workers) as pool:
+                chunks = list(pool.map(work, range(n_workers)))
         else:
-            parts = [one(b) for b in range(nb)]
+            chunks = [work(0)]
+        parts = [p for _, p in sorted((item for c in chunks for item in c), key=lambda t: t[0])]
         n = len(self.region_ids)
         num = np.column_stack([p[0] for p in parts]) if nb else np.zeros((n, 0))
         den = np.column_stack([p[1] for p in parts]) if nb else np.zeros((n, 0))
@@ -332,12 +347,20 @@ class CoverageWeights:
         out["valid_fraction"] = frac.min(axis=1) if nb else np.nan
         return _report_empty(out, labels)
 
-    def _sorted_matrix(self) -> sp.csr_matrix:
-        """The matrix in canonical CSR form (sorted, no duplicates), fixed once."""
-        m = self.matrix
-        if not m.has_canonical_format:
-            m.sum_duplicates()  # also sorts the indices, in place
-        return m
+    def _compact(self) -> tuple[np.ndarray, sp.csr_matrix]:
+        """The cells any region touches, and the matrix on those columns only (cached)."""
+        cache = self.__dict__.get("_compact_cache")
+        if cache is None or cache[0] is not self.matrix:
+            m = self.matrix.tocsr()
+            m.sum_duplicates()
+            used, inv = np.unique(m.indices, return_inverse=True)
+            index_dtype = np.int32 if used.size < 2**31 else np.int64
+            compact = sp.csr_matrix(
+                (m.data, inv.astype(index_dtype), m.indptr), shape=(m.shape[0], used.size)
+            )
+            cache = (self.matrix, used.astype(np.intp), compact)
+            self.__dict__["_compact_cache"] = cache
+        return cache[1], cache[2]
 
     def _values(self, stack: np.ndarray | xr.DataArray) -> np.ndarray:
         if isinstance(stack, xr.DataArray):
@@ -495,8 +518,8 @@ def band_sums(
 
     *w* and *area* are CSR matrices with the same sparsity pattern (regions × cells);
     *x* holds the band's values (float64, one per column). One sparse product does the
-    work; only regions whose sum is not finite (a NaN/inf cell among theirs) are summed
-    again with those cells dropped.
+    work when every region's sum is finite; otherwise (a NaN/inf cell in some region)
+    the band is summed again with those cells set to 0, and their weights dropped.
 
     Examples
     --------
@@ -506,19 +529,15 @@ def band_sums(
     [[4.0, 6.0], [2.0, 2.0], [2.0, 2.0]]
     """
     num = np.asarray(w @ x, dtype=float)
-    den = _row_sums(w) if total_w is None else total_w.copy()
-    av = _row_sums(area) if total_area is None else total_area.copy()
-    bad = np.flatnonzero(~np.isfinite(num))
-    if bad.size:
-        sub, asub = w[bad], area[bad]
-        vals = x[sub.indices]
-        ok = np.isfinite(vals)
-        rows = np.repeat(np.arange(bad.size), np.diff(sub.indptr))
-        num[bad] = np.bincount(
-            rows, weights=np.where(ok, sub.data * np.where(ok, vals, 0.0), 0.0), minlength=bad.size
-        )
-        den[bad] = np.bincount(rows, weights=np.where(ok, sub.data, 0.0), minlength=bad.size)
-        av[bad] = np.bincount(rows, weights=np.where(ok, asub.data, 0.0), minlength=bad.size)
+    if np.isfinite(num).all():
+        den = _row_sums(w) if total_w is None else total_w.copy()
+        av = _row_sums(area) if total_area is None else total_area.copy()
+        return num, den, av
+    ok = np.isfinite(x)
+    valid = ok.astype(np.float64)
+    num = np.asarray(w @ np.where(ok, x, 0.0), dtype=float)
+    den = np.asarray(w @ valid, dtype=float)
+    av = den.copy() if area is w else np.asarray(area @ valid, dtype=float)
     return num, den, av
 
 
