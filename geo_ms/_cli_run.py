@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 __all__ = ["register"]
 
@@ -15,9 +16,9 @@ _console = Console(highlight=False)
 
 def _say(msg: str) -> None:
     if msg.startswith("[stage]"):
-        _console.print(f"[bold cyan]{msg}[/]", markup=True)
+        _console.print(f"[bold cyan]{escape(msg)}[/]", markup=True)
     elif msg.startswith("!!"):
-        _console.print(f"[bold yellow]{msg}[/]", markup=True)
+        _console.print(f"[bold yellow]{escape(msg)}[/]", markup=True)
     else:
         _console.print(msg, markup=False)
 
