@@ -155,8 +155,11 @@ def read_natural_earth(
                 hint="fetch it first ('geo-ms data fetch <id>') or give the right path",
             )
         source = label = text
+    # Natural Earth DBFs are UTF-8 but ship without a .cpg file, so GDAL would decode
+    # them as ISO-8859-1 ("CuraÃ§ao"); say UTF-8 for shapefiles.
+    kwargs = {"encoding": "utf-8"} if label.lower().endswith(".shp") else {}
     try:
-        gdf = gpd.read_file(source)
+        gdf = gpd.read_file(source, **kwargs)
     except _READ_ERRORS as exc:
         raise FormatError(
             f"{label}: not a readable vector file ({exc})",

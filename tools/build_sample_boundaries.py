@@ -24,7 +24,7 @@ KEEP = [
 
 
 def main(src: str, dst: str) -> None:
-    gdf = gpd.read_file(f"zip://{src}!ne_10m_admin_0_countries_deu.shp")
+    gdf = gpd.read_file(f"zip://{src}!ne_10m_admin_0_countries_deu.shp", encoding="utf-8")
     gdf = gdf[KEEP + ["geometry"]].copy()
     geom = gdf.geometry.simplify(0.05, preserve_topology=True)
     geom = shapely.set_precision(geom.values, 0.001)
