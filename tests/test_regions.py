@@ -329,3 +329,12 @@ def test_mirror_ne50_v4_uses_adm0_a3_for_minus_99(mirror):
     # no LABEL_Y in v4.0.0: inner point of the largest part (mainland France)
     assert 42 < c.loc["FRA", "abs_latitude"] < 51
     assert 58 < c.loc["NOR", "abs_latitude"] < 71
+
+
+def test_natural_earth_names_are_decoded_as_utf8(mirror):
+    # The NE zip has no .cpg; read as ISO-8859-1 these would be "CuraÃ§ao", "Ã…land".
+    gdf = countries(read_natural_earth(mirror / "boundaries/ne_10m_admin_0_countries_deu.zip"))
+    names = gdf.set_index("region_id")["name"]
+    assert names["CUW"] == "Curaçao"
+    assert names["ALA"] == "Åland"
+    assert names["CIV"] == "Côte d'Ivoire"
