@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "sha256_file"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "sha256_file"]
 
 
 @contextlib.contextmanager
@@ -33,11 +33,10 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     tmp.unlink()  # let writers create it themselves (some refuse existing files)
     try:
         yield tmp
-        if tmp.is_dir():
-            if target.exists():
-                import shutil
+        if tmp.is_dir() and target.exists():
+            import shutil
 
-                shutil.rmtree(target)
+            shutil.rmtree(target)
         os.replace(tmp, target)
     except BaseException:
         if tmp.is_dir():

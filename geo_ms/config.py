@@ -22,7 +22,7 @@ from typing import Any
 
 from geo_ms.errors import ConfigError
 
-__all__ = ["default_config", "load_config", "config_hash", "CHOICES"]
+__all__ = ["CHOICES", "config_hash", "default_config", "load_config"]
 
 #: Allowed values of the keys that take one of a few words.
 CHOICES: dict[str, tuple[str, ...]] = {

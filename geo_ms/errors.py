@@ -14,19 +14,19 @@ non-zero; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 __all__ = [
-    "GeoMSError",
+    "ArchiveError",
+    "CRSError",
+    "ChecksumError",
+    "ConfigError",
     "DataSourceError",
     "DownloadError",
-    "ChecksumError",
-    "ArchiveError",
     "FormatError",
+    "GeoMSError",
+    "GridError",
+    "LockError",
+    "RegionMatchError",
     "SchemaError",
     "UnitError",
-    "CRSError",
-    "GridError",
-    "RegionMatchError",
-    "ConfigError",
-    "LockError",
 ]
 
 
