@@ -27,7 +27,13 @@ app = typer.Typer(
 )
 
 
+_REGISTERED: list[bool] = []
+
+
 def _register() -> None:
+    if _REGISTERED:
+        return
+    _REGISTERED.append(True)
     from geo_ms._cli_data import data_app
 
     app.add_typer(data_app, name="data", help="List, fetch and verify the public datasets.")
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     _register()
     try:
-        app(args=args, prog_name="geo-ms", standalone_mode=False)
+        status = app(args=args, prog_name="geo-ms", standalone_mode=False)
     except GeoMSError as exc:
         if debug:
             raise
@@ -71,18 +77,20 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:  # typer.Exit
         return int(exc.code or 0)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
-        if isinstance(exc, click.ClickException):
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except typer.Abort:
+        return 1
+    except Exception as exc:  # usage errors of typer's (vendored) click
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 1
+            return int(exc.exit_code)
         raise
-    return 0
+    # not standalone, typer *returns* the status of Ctrl-C (130) and of typer.Exit(n)
+    if status == 130:
+        err.print("interrupted; outputs of finished stages are kept, nothing half-written.")
+        return 130
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,340 @@
+"""Faults lose nothing: interrupted downloads and runs, and two runs at once.
+
+- A download cut midway (the server drops the connection, or the user presses
+  Ctrl-C) leaves no partial file in the cache, and the next ``geo-ms data fetch``
+  gets the whole file (pooch starts the download again; the hash is checked).
+- A run interrupted while processing leaves the previous outputs byte-identical
+  (every output is written to a temporary file, then renamed) and no unfinished
+  stage in the cache.
+- A second run on the same folders while the lock is held gets a LockError with
+  the lock file named, and the command line exits with 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import http.server
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from filelock import FileLock
+
+from geo_ms import catalog, cli, fetch
+from geo_ms.config import load_config
+from geo_ms.errors import LockError, SchemaError
+from geo_ms.pipeline import run
+
+PAYLOAD = bytes(range(256)) * 1024  # 256 KiB
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves PAYLOAD at /grid.bin; while ``server.drops`` > 0 a request gets half of
+    it and then the connection is cut."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        srv: Any = self.server
+        srv.requests += 1
+        if self.path != "/grid.bin":
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(PAYLOAD)))
+        self.end_headers()
+        if srv.drops > 0:
+            srv.drops -= 1
+            self.wfile.write(PAYLOAD[: len(PAYLOAD) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(PAYLOAD)
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    httpd: Any = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    httpd.requests = 0
+    httpd.drops = 0
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/grid.bin"
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def dl_home(tmp_path: Path, server: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project home whose catalog is the shipped one plus 'faultds', a plain-http
+    file with a pinned sha256 on the local server."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("GEO_MS_HOME", str(home))
+    monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
+    monkeypatch.delenv("GEO_MS_OFFLINE", raising=False)
+    monkeypatch.setattr(fetch, "RETRY_WAIT", 0.0)
+    cat = tmp_path / "catalog.toml"
+    cat.write_text(catalog.default_catalog_path().read_text(encoding="utf-8") + f"""
+[[dataset]]
+id = "faultds"
+title = "test file served from 127.0.0.1"
+kind = "cloud"
+format = "bin"
+reader = "read_cf_netcdf"
+licence = "public domain"
+citation = "Test (2024)."
+
+[[dataset.files]]
+name = "grid.bin"
+url = "{server.url}"
+sha256 = "{SHA}"
+""", encoding="utf-8")
+    monkeypatch.setattr(catalog, "default_catalog_path", lambda: cat)
+    return home
+
+
+def _cache_files(home: Path) -> list[str]:
+    raw = home / "data" / "raw"
+    return sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file()) \
+        if raw.exists() else []
+
+
+def test_dropped_download_leaves_nothing_and_the_next_fetch_completes(
+    dl_home: Path, server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.drops = fetch.RETRIES + 1  # every attempt of the first fetch is cut midway
+    capsys.readouterr()
+    assert cli.main(["data", "fetch", "faultds"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (
+        f"error: faultds/grid.bin: download from {server.url} failed (connection broken "
+        "before the end of the file)")
+    assert "Traceback" not in err
+    assert server.requests == fetch.RETRIES + 1
+    assert _cache_files(dl_home) == []  # no partial file, no temporary file
+    assert not (dl_home / "data" / "raw" / "faultds").exists()
+
+    assert cli.main(["data", "fetch", "faultds"]) == 0  # the next run gets the whole file
+    assert "ok       faultds/grid.bin" in capsys.readouterr().out
+    assert _cache_files(dl_home) == ["faultds/grid.bin"]
+    assert (dl_home / "data/raw/faultds/grid.bin").read_bytes() == PAYLOAD
+    assert server.requests == fetch.RETRIES + 2
+
+
+def test_ctrl_c_during_download_leaves_nothing_and_the_next_fetch_completes(
+    dl_home: Path, server: Any, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import requests
+
+    real = requests.Response.iter_content
+    seen: list[int] = []
+
+    def interrupted(self: requests.Response, *args: Any, **kwargs: Any) -> Iterator[bytes]:
+        for chunk in real(self, *args, **kwargs):
+            seen.append(len(chunk))
+            yield chunk
+            raise KeyboardInterrupt  # after the first chunk has been written
+
+    monkeypatch.setattr(requests.Response, "iter_content", interrupted)
+    capsys.readouterr()
+    assert cli.main(["data", "fetch", "faultds"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert len(seen) == 1 and 0 < seen[0] < len(PAYLOAD)  # it was stopped midway
+    assert _cache_files(dl_home) == []  # pooch's temporary file is gone too
+
+    monkeypatch.setattr(requests.Response, "iter_content", real)
+    assert cli.main(["data", "fetch", "faultds"]) == 0
+    assert (dl_home / "data/raw/faultds/grid.bin").read_bytes() == PAYLOAD
+
+
+def test_corrupted_download_is_not_kept(dl_home: Path, server: Any) -> None:
+    """A file whose bytes differ from the pinned hash never lands in the cache."""
+    from geo_ms.errors import ChecksumError
+
+    ds = catalog.get_dataset("faultds")
+    bad = dataclasses.replace(ds, files=(
+        catalog.FileSpec(name="grid.bin", url=server.url, sha256="0" * 64),))
+    with pytest.raises(ChecksumError, match=r"^SHA256 hash of downloaded file faultds/grid\.bin "
+                       rf"\({re.escape(server.url)}\) does not match the known hash: expected "
+                       rf"0{{64}}, got {SHA}$"):
+        fetch.fetch_file(bad)
+    assert _cache_files(dl_home) == []
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def _snapshot(home: Path, gpkg: bool = True) -> dict[str, bytes]:
+    """Bytes of data/processed/*.csv, *.md (and exposures.gpkg) and the latest report."""
+    files = sorted((home / "data" / "processed").glob("*.csv"))
+    files += sorted((home / "data" / "processed").glob("*.md"))
+    files += [home / "reports/latest/report.html", home / "reports/latest/manifest.json"]
+    if gpkg:
+        files.append(home / "data/processed/exposures.gpkg")
+    return {p.relative_to(home).as_posix(): p.read_bytes() for p in files}
+
+
+def _leftovers(home: Path) -> list[str]:
+    """Temporary files and unfinished stage folders anywhere in the outputs."""
+    out = []
+    for top in (home / "data" / "processed", home / "reports"):
+        for p in top.rglob("*"):
+            if ".part" in p.name:
+                out.append(p.relative_to(home).as_posix())
+    cache = home / "data/processed/.cache"
+    for stage in cache.iterdir():
+        if stage.name != "weights" and not (stage / "_done").exists():
+            out.append(stage.relative_to(home).as_posix())
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One sample run (offline, built-in data) whose outputs the tests try to damage."""
+    home = tmp_path_factory.mktemp("faults") / "home"
+    home.mkdir()
+    (home / "fast.toml").write_text("[run]\nsample = 'always'\n[models]\nn_boot = 200\n")
+    saved = {k: os.environ.get(k) for k in ("GEO_MS_HOME", "GEO_MS_OFFLINE",
+                                            "GEO_MS_DATA_MIRROR")}
+    os.environ.update(GEO_MS_HOME=str(home), GEO_MS_OFFLINE="1")
+    os.environ.pop("GEO_MS_DATA_MIRROR", None)
+    try:
+        with contextlib.redirect_stdout(None):
+            code = cli.main(["run", "--config", str(home / "fast.toml")])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert code == 0
+    assert (home / "reports/latest/report.html").is_file()
+    return home
+
+
+@pytest.fixture
+def in_sample_home(sample_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(sample_home)
+    monkeypatch.setenv("GEO_MS_HOME", str(sample_home))
+    monkeypatch.setenv("GEO_MS_OFFLINE", "1")
+    monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
+    monkeypatch.setattr(fetch, "network_available", lambda *a, **k: False)
+    return sample_home
+
+
+def test_ctrl_c_while_writing_an_output_keeps_the_previous_one(
+    in_sample_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C half-way through writing exposures.csv: the old file stays, whole."""
+    home = in_sample_home
+    before = _snapshot(home)
+    real_to_csv = pd.DataFrame.to_csv
+    hits: list[str] = []
+
+    def half_then_interrupt(self: pd.DataFrame, path: Any = None, *args: Any, **kw: Any) -> Any:
+        if path is not None and "exposures.csv" in str(path) and "processed/." in str(path):
+            hits.append(str(path))
+            text = real_to_csv(self, None, *args, **kw)
+            Path(path).write_text(text[: len(text) // 2])  # a half-written temporary file
+            raise KeyboardInterrupt
+        return real_to_csv(self, path, *args, **kw)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_interrupt)
+    capsys.readouterr()
+    assert cli.main(["run", "--config", str(home / "fast.toml")]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert hits and ".part" in Path(hits[0]).name  # it was writing a temporary file
+    assert _snapshot(home) == before
+    assert _leftovers(home) == []
+    assert not (home / "data/processed/.geo-ms.lock").exists()  # the lock was released
+
+
+def test_error_in_a_later_stage_keeps_the_previous_outputs(
+    in_sample_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A changed model option re-runs the models stage; it fails midway (after the
+    exposures and the joined table were rewritten): every previous output is intact and
+    the failed stage leaves no cache folder."""
+    import geopandas as gpd
+
+    from geo_ms import models
+
+    home = in_sample_home
+    before = _snapshot(home, gpkg=False)  # a GeoPackage stamps its write time inside
+    gpkg_before = gpd.read_file(home / "data/processed/exposures.gpkg")
+    calls: list[int] = []
+
+    def broken_fit_all(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        raise SchemaError("models: simulated failure midway", hint="none needed")
+
+    monkeypatch.setattr(models, "fit_all", broken_fit_all)
+    (home / "other.toml").write_text("[run]\nsample = 'always'\n[models]\nn_boot = 201\n")
+    capsys.readouterr()
+    assert cli.main(["run", "--config", str(home / "other.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == "error: models: simulated failure midway"
+    assert calls == [1]
+    assert _snapshot(home, gpkg=False) == before
+    gpkg_after = gpd.read_file(home / "data/processed/exposures.gpkg")
+    pd.testing.assert_frame_equal(pd.DataFrame(gpkg_after), pd.DataFrame(gpkg_before))
+    assert _leftovers(home) == []
+    models_stages = sorted(p.name for p in (home / "data/processed/.cache").glob("models-*"))
+    assert len(models_stages) == 1  # only the first run's, complete
+
+
+def test_second_run_on_the_same_folders_gets_a_lock_error(
+    in_sample_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = in_sample_home
+    before = _snapshot(home)
+    processed = home / "data" / "processed"
+    lock_file = processed / ".geo-ms.lock"
+    other = FileLock(str(lock_file))  # "the first run" holds the lock
+    other.acquire(timeout=0)
+    try:
+        with pytest.raises(
+            LockError,
+            match=rf"^{re.escape(str(lock_file))}: another geo-ms run is using "
+            rf"{re.escape(str(processed))}$",
+        ) as info:
+            run(load_config(home / "fast.toml"), say=lambda m: None)
+        assert "Wait for it to finish" in info.value.hint
+        capsys.readouterr()
+        assert cli.main(["run", "--config", str(home / "fast.toml")]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines() == [
+            f"error: {lock_file}: another geo-ms run is using {processed}",
+            "hint: Wait for it to finish; if none is running, delete the lock file.",
+        ]
+        assert lock_file.exists()  # the refused run did not remove the other run's lock
+    finally:
+        other.release()
+    assert _snapshot(home) == before
+    assert _leftovers(home) == []
