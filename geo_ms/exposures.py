@@ -33,6 +33,7 @@ __all__ = [
     "align_to_dateline",
     "data_dictionary",
     "exposure_fields",
+    "population_on_grid",
 ]
 
 
@@ -235,12 +236,58 @@ def aggregate_fields(
         if pcols and (cities is not None or population is not None):
             sub = stack.sel(band=pcols)
             if population is not None:
-                popw = zonal.zonal_mean(sub, regions, weights=population, cache_dir=cache_dir)
+                pop = population_on_grid(population, sub)
+                popw = zonal.zonal_mean(sub, regions, weights=pop, cache_dir=cache_dir)
             else:
                 popw = zonal.point_weighted_mean(sub, regions, cities)
             for c in pcols:
                 result[f"{c}_popw"] = popw[c].reindex(result.index)
     return result
+
+
+def population_on_grid(population: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+    """Sum a persons-per-cell population raster onto the (coarser) grid of *like*.
+
+    The population grid must nest in the exposure grid (an integer number of its cells
+    per exposure cell, edges aligned), as GPW's 30″/2.5′/15′/30′/1° grids do in 0.25°,
+    0.5° or 1° climatologies. Counts are summed (NaN as 0), so totals are preserved.
+
+    >>> import numpy as np
+    >>> pop = xr.DataArray(np.ones((4, 4)), dims=("lat", "lon"),
+    ...                    coords={"lat": [1.5, 0.5, -0.5, -1.5], "lon": [-1.5, -0.5, 0.5, 1.5]})
+    >>> like = xr.DataArray(np.zeros((2, 2)), dims=("lat", "lon"),
+    ...                     coords={"lat": [1.0, -1.0], "lon": [-1.0, 1.0]})
+    >>> population_on_grid(pop, like).values.tolist()
+    [[4.0, 4.0], [4.0, 4.0]]
+    """
+    from geo_ms.errors import GridError
+
+    def step(c: xr.DataArray) -> float:
+        return abs(float(c[1] - c[0])) if c.size > 1 else 0.0
+
+    if (population.sizes["lat"], population.sizes["lon"]) == (like.sizes["lat"],
+                                                              like.sizes["lon"]):
+        return population
+    fy = step(like["lat"]) / step(population["lat"])
+    fx = step(like["lon"]) / step(population["lon"])
+    ok = (abs(fy - round(fy)) < 1e-6 and abs(fx - round(fx)) < 1e-6 and round(fy) >= 1
+          and round(fx) >= 1)
+    if ok:
+        pop = population.sortby("lat", ascending=False).sortby("lon")
+        summed = pop.fillna(0).coarsen(lat=round(fy), lon=round(fx), boundary="trim").sum()
+        ok = (np.allclose(summed["lat"].values, like.sortby("lat", ascending=False)["lat"].values,
+                          atol=1e-6) if summed.sizes["lat"] == like.sizes["lat"] else False)
+        ok = ok and summed.sizes["lon"] == like.sizes["lon"] and np.allclose(
+            summed["lon"].values, like.sortby("lon")["lon"].values, atol=1e-6)
+        if ok:
+            summed.attrs = dict(population.attrs)
+            return _keep_crs(summed, like)
+    raise GridError(
+        f"population raster ({population.sizes['lat']}×{population.sizes['lon']} cells) does "
+        f"not nest in the {like.name or 'exposure'} grid ({like.sizes['lat']}×"
+        f"{like.sizes['lon']})",
+        hint="Use a global population grid whose cells divide the exposure cells (e.g. GPW "
+             "v4 at 30 arc-minutes or finer), or resample it first with gdalwarp -r sum.")
 
 
 def align_to_dateline(da: xr.DataArray) -> xr.DataArray:

@@ -129,3 +129,28 @@ def test_data_dictionary_gives_unit_source_and_method():
     assert "population-weighted" in dd.loc["vitd_uv_clear_popw", "method"]
     assert dd.loc["vitd_uv_clear_popw", "unit"] == "J m-2"
     assert "LABEL_Y" in dd.loc["abs_latitude", "method"]
+
+
+def test_population_raster_on_a_finer_grid_weights_by_people():
+    import geopandas as gpd
+    import shapely
+
+    lat = np.array([1.5, 0.5, -0.5, -1.5])
+    lon = np.array([-1.5, -0.5, 0.5, 1.5])
+    field = xr.DataArray(np.arange(16.0).reshape(4, 4), dims=("lat", "lon"),
+                         coords={"lat": lat, "lon": lon}, name="x").rio.write_crs("EPSG:4326")
+    # Population on a 0.5° grid: 300 people in one sub-cell of the cell (0.5, -0.5)
+    # and 100 in a sub-cell of the cell (0.5, 0.5).
+    plat = np.arange(1.75, -2.0, -0.5)
+    plon = np.arange(-1.75, 2.0, 0.5)
+    pop = xr.DataArray(np.zeros((8, 8)), dims=("lat", "lon"),
+                       coords={"lat": plat, "lon": plon}, attrs={"units": "people"})
+    pop.loc[{"lat": 0.75, "lon": -0.25}] = 300.0
+    pop.loc[{"lat": 0.25, "lon": 0.75}] = 100.0
+    pop = pop.rio.write_crs("EPSG:4326")
+    region = gpd.GeoDataFrame({"region_id": ["R"]}, geometry=[shapely.box(-1, 0, 1, 1)],
+                              crs="EPSG:4326")
+    out = aggregate_fields({"x": field}, region, population=pop, popw_columns=["x"])
+    v_w, v_e = float(field.sel(lat=0.5, lon=-0.5)), float(field.sel(lat=0.5, lon=0.5))
+    assert out.loc["R", "x_popw"] == pytest.approx((300 * v_w + 100 * v_e) / 400, rel=1e-9)
+    assert out.loc["R", "x"] == pytest.approx((v_w + v_e) / 2, rel=1e-9)  # equal areas
