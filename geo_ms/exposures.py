@@ -33,6 +33,7 @@ __all__ = [
     "align_to_dateline",
     "data_dictionary",
     "exposure_fields",
+    "missing_report",
     "population_on_grid",
 ]
 
@@ -364,12 +365,28 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["column", "unit", "source", "method"])
 
 
-def _nan_report(table: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """Regions with NaN in any of *columns*, with which columns."""
-    cols = [c for c in columns if c in table.columns]
-    miss = table[cols].isna()
-    rows = [
-        {"region_id": rid, "missing": ", ".join(np.array(cols)[m.values])}
-        for rid, m in miss.iterrows() if m.any()
-    ]
-    return pd.DataFrame(rows, columns=["region_id", "missing"])
+def missing_report(table: pd.DataFrame, regions: Any) -> pd.DataFrame:
+    """Regions with a NaN exposure, which columns, and why (never a silent NaN).
+
+    >>> t = pd.DataFrame({"a": [1.0, np.nan], "valid_fraction": [1.0, 0.0]},
+    ...                  index=pd.Index(["X", "Y"], name="region_id"))
+    >>> r = missing_report(t, pd.DataFrame({"region_id": ["X", "Y"], "name": ["x", "y"]}))
+    >>> r[["region_id", "missing"]].values.tolist(), r["reason"][0][:30]
+    ([['Y', 'a']], 'no valid raster cell inside th')
+    """
+    names = dict(zip(regions["region_id"], regions.get("name", regions["region_id"]),
+                     strict=True))
+    cols = [c for c in table.columns if c not in ("valid_fraction",)]
+    rows = []
+    for rid, row in table[cols].iterrows():
+        miss = [c for c in cols if pd.isna(row[c])]
+        if not miss:
+            continue
+        city = all(c.endswith("_popw") or c == "sunshine_hours_cities" for c in miss)
+        reason = ("no city with population data inside the region (population weights "
+                  "need at least one)" if city else
+                  "no valid raster cell inside the region (land-only grids miss small "
+                  "islands; polar rows are empty in some products)")
+        rows.append({"region_id": rid, "name": names.get(rid, ""), "missing": ", ".join(miss),
+                     "reason": reason})
+    return pd.DataFrame(rows, columns=["region_id", "name", "missing", "reason"])

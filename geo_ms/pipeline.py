@@ -477,6 +477,13 @@ def _exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict
     files["exposures.gpkg"] = ctx.processed / "exposures.gpkg"
     files["exposures.md"] = _write_dictionary(
         list(expo.columns), ctx.processed / "exposures.md", "exposures.csv")
+    from geo_ms.exposures import missing_report
+
+    miss = missing_report(expo, regions)
+    files["exposures_missing.csv"] = _write_csv(miss, ctx.processed / "exposures_missing.csv")
+    if len(miss):
+        ctx.say(f"  {len(miss)} region(s) lack some exposure values: see "
+                f"{files['exposures_missing.csv']}")
     return files
 
 

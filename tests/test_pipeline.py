@@ -45,6 +45,7 @@ def full_run(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_full_run_writes_every_output(full_run):
     home = full_run["home"]
     for name in ("exposures.csv", "exposures.gpkg", "exposures.md", "analysis_table.csv",
+                 "exposures_missing.csv",
                  "analysis_table.md", "models.csv", "claims.csv"):
         assert (home / "data/processed" / name).stat().st_size > 100, name
     rep = full_run["first"].report_dir
@@ -121,3 +122,15 @@ def test_sample_run_without_mirror_or_network(tmp_path, monkeypatch):
     t = pd.read_csv(tmp_path / "data/processed/analysis_table.csv").set_index("region_id")
     assert t.loc["IRL", "prevalence_per_100k"] == pytest.approx(230.6)
     assert t["prevalence_per_100k"].notna().sum() == 19
+
+
+def test_regions_without_exposure_values_are_reported(full_run):
+    miss = pd.read_csv(full_run["home"] / "data/processed/exposures_missing.csv")
+    expo = pd.read_csv(full_run["home"] / "data/processed/exposures.csv", index_col="region_id")
+    # Every region with a NaN exposure is listed, with the columns and a reason.
+    nan_regions = set(expo.index[expo.drop(columns="valid_fraction").isna().any(axis=1)])
+    assert set(miss["region_id"]) == nan_regions
+    assert miss["reason"].str.len().gt(20).all()
+    # Antarctica has no CRU land cells (the grid stops at 55.75°S).
+    ata = miss.set_index("region_id").loc["ATA", "missing"]
+    assert "cloud_cover_pct" in ata
