@@ -322,7 +322,7 @@ class CoverageWeights:
                     np.copyto(b64, b32)
                 else:
                     np.take(flat, used, out=b64, mode="clip")
-                done.append((b, band_sums(w, area, b64, total_w, total)))
+                done.append((b, band_sums(w, area, b64, total_w, total, overwrite_x=True)))
             return done
 
         if n_workers > 1:
@@ -513,13 +513,16 @@ def band_sums(
     x: np.ndarray,
     total_w: np.ndarray | None = None,
     total_area: np.ndarray | None = None,
+    *,
+    overwrite_x: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """NaN-aware sums of one band: ``Σ w·v``, ``Σ w`` and ``Σ area`` over valid cells.
 
     *w* and *area* are CSR matrices with the same sparsity pattern (regions × cells);
     *x* holds the band's values (float64, one per column). One sparse product does the
     work when every region's sum is finite; otherwise (a NaN/inf cell in some region)
-    the band is summed again with those cells set to 0, and their weights dropped.
+    the band is summed again with those cells set to 0, and their weights dropped
+    (in *x* itself with ``overwrite_x=True``).
 
     Examples
     --------
@@ -533,9 +536,12 @@ def band_sums(
         den = _row_sums(w) if total_w is None else total_w.copy()
         av = _row_sums(area) if total_area is None else total_area.copy()
         return num, den, av
-    ok = np.isfinite(x)
-    valid = ok.astype(np.float64)
-    num = np.asarray(w @ np.where(ok, x, 0.0), dtype=float)
+    valid = np.isfinite(x).astype(np.float64)
+    if overwrite_x:
+        x0 = np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    else:
+        x0 = np.where(valid > 0, x, 0.0)
+    num = np.asarray(w @ x0, dtype=float)
     den = np.asarray(w @ valid, dtype=float)
     av = den.copy() if area is w else np.asarray(area @ valid, dtype=float)
     return num, den, av
