@@ -204,7 +204,9 @@ def _stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[
             prev = pd.read_csv(out, dtype={"region_id": str})
         else:
             # a user table is checked against the region set: unknown ids are an error
-            id_kind = "other" if ctx.cfg["regions"]["set"] == "polygons" else "iso3"
+            by_iso3 = "iso3" in regions.columns and bool(
+                (regions["region_id"].astype(str) == regions["iso3"].astype(str)).all())
+            id_kind = "iso3" if by_iso3 else "other"
             prev = datasets.load_prevalence(
                 pcfg, sample=ctx.sample, known_ids=regions["region_id"].astype(str).tolist(),
                 id_kind=id_kind)
