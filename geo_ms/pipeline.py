@@ -328,7 +328,8 @@ def _key_models(mdf: pd.DataFrame, cloud: str, uv: str) -> pd.DataFrame:
     return est[sel].drop_duplicates().reset_index(drop=True)
 
 
-def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -> dict[str, Any]:
+def _versions() -> dict[str, str]:
+    """Versions of geo_ms, Python and the libraries that shape the numbers."""
     import importlib.metadata as md
 
     versions = {"geo_ms": __version__, "python": platform.python_version()}
@@ -338,6 +339,11 @@ def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:  # pragma: no cover
             pass
+    return versions
+
+
+def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -> dict[str, Any]:
+    versions = _versions()
     return {
         "run_name": ctx.cfg["run"]["name"],
         "sample": ctx.sample,
@@ -532,7 +538,8 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
         ctx.say("data used: " + "; ".join(
             f"{s['id']} ({s.get('status', '')}, sha256 {str(s.get('sha256', ''))[:12]})"
             for s in ctx.used.values()))
-        ctx.say(f"geo_ms {__version__}; stage seconds: {ctx.timings}")
+        ctx.say("versions: " + ", ".join(f"{k} {v}" for k, v in _versions().items()))
+        ctx.say(f"stage seconds: {ctx.timings}")
         files["run.log"] = atomic_write_text(out_dir / "run.log", "\n".join(ctx.log_lines) + "\n")
         return RunResult(out_dir, files, ctx.sample, claims, ctx.timings, ctx.cached)
 
