@@ -194,8 +194,16 @@ def prevalence_source(pcfg: dict[str, Any], *, sample: bool) -> dict[str, Any]:
         rec = _source(did)
         rec.update(files=[{"name": p.name, "path": str(p), "sha256": _sha(p)}], sha256=_sha(p),
                    status="user file")
-        return rec
-    return _source("gbd2016_ms", _fetch("gbd2016_ms"))
+    else:
+        rec = _source("gbd2016_ms", _fetch("gbd2016_ms"))
+    if pcfg.get("compare_table"):
+        p = Path(pcfg["compare_table"])
+        if not p.is_file():
+            raise ConfigError(f"prevalence.compare_table: '{p}' not found",
+                              hint="Give the path of a table in the documented schema")
+        rec = {**rec, "sha256": rec["sha256"] + ";" + _sha(p),
+               "files": [*rec["files"], {"name": p.name, "path": str(p), "sha256": _sha(p)}]}
+    return rec
 
 
 # --------------------------------------------------------------------------- loaders
@@ -381,11 +389,19 @@ def load_prevalence(pcfg: dict[str, Any], *, sample: bool = False,
         t = read_prevalence_table(sample_path("prevalence"))
         return _user_table(t)
     if pcfg["source"] == "user":
-        return _user_table(read_prevalence_table(pcfg["file"], known_ids=known_ids,
-                                                 id_kind=id_kind))  # type: ignore[arg-type]
-    if pcfg["source"] == "gbd_results":
-        return _gbd_wide(read_gbd_results_csv(pcfg["file"]), pcfg)
-    return _gbd_wide(load_gbd(), pcfg)
+        out = _user_table(read_prevalence_table(pcfg["file"], known_ids=known_ids,
+                                                id_kind=id_kind))  # type: ignore[arg-type]
+    elif pcfg["source"] == "gbd_results":
+        out = _gbd_wide(read_gbd_results_csv(pcfg["file"]), pcfg)
+    else:
+        out = _gbd_wide(load_gbd(), pcfg)
+    if pcfg.get("compare_table"):
+        other = _user_table(read_prevalence_table(pcfg["compare_table"], known_ids=known_ids,
+                                                  id_kind=id_kind))  # type: ignore[arg-type]
+        other = other[["region_id", "prevalence_per_100k"]].rename(
+            columns={"prevalence_per_100k": "prevalence_user_per_100k"})
+        out = out.merge(other, on="region_id", how="outer")
+    return out
 
 
 def _user_table(t: pd.DataFrame) -> pd.DataFrame:

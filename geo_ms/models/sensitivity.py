@@ -47,7 +47,9 @@ log = logging.getLogger("geo_ms.models")
 OUTCOME_VARIANTS: tuple[str, ...] = (
     "prevalence_per_100k",
     "prevalence_allages_per_100k",
+    "prevalence_agestd_per_100k",
     "prevalence_1990_per_100k",
+    "prevalence_user_per_100k",
 )
 
 #: Suffixes of the window / weighting variants of an exposure column.

@@ -1,0 +1,52 @@
+"""The datasets glue: the MS table of a configuration, and source records."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo_ms.config import load_config
+from geo_ms.datasets import load_prevalence, prevalence_source, sample_path
+from geo_ms.errors import ConfigError
+
+
+def test_gbd_table_of_the_default_configuration(mirror):
+    prev = load_prevalence(load_config()["prevalence"]).set_index("region_id")
+    assert len(prev) == 194
+    assert prev.loc["USA", "prevalence_per_100k"] == pytest.approx(136.13)
+    assert prev.loc["USA", "prevalence_allages_per_100k"] == pytest.approx(158.53)
+    assert prev.loc["JPN", "prevalence_allages_per_100k"] == pytest.approx(36.80)
+    assert prev["prevalence_1990_per_100k"].notna().all()
+
+
+def test_all_ages_as_primary_outcome(mirror):
+    cfg = load_config(overrides={"prevalence.age": "all_ages"})["prevalence"]
+    prev = load_prevalence(cfg).set_index("region_id")
+    assert prev.loc["USA", "prevalence_per_100k"] == pytest.approx(158.53)
+    assert prev.loc["USA", "prevalence_agestd_per_100k"] == pytest.approx(136.13)
+
+
+def test_year_without_gbd_rows_is_refused(mirror):
+    cfg = load_config(overrides={"prevalence.year": 2020})["prevalence"]
+    with pytest.raises(ConfigError, match=r"prevalence.year = 2020: no GBD rows for that year"):
+        load_prevalence(cfg)
+
+
+def test_compare_table_joins_a_user_outcome(mirror):
+    table = str(sample_path("prevalence"))
+    cfg = load_config(overrides={"prevalence.compare_table": table})["prevalence"]
+    prev = load_prevalence(cfg).set_index("region_id")
+    assert prev.loc["IRL", "prevalence_user_per_100k"] == pytest.approx(230.6)
+    assert prev.loc["IRL", "prevalence_per_100k"] == pytest.approx(
+        load_prevalence(load_config()["prevalence"]).set_index("region_id").loc[
+            "IRL", "prevalence_per_100k"])
+    assert prev["prevalence_user_per_100k"].notna().sum() == 19
+    # The user table's hash is part of the source record (and so of the stage cache key).
+    rec = prevalence_source(cfg, sample=False)
+    assert rec["files"][-1]["name"] == "emsp_barometer_2011.csv"
+    assert rec["sha256"].count(";") >= 1
+
+
+def test_missing_compare_table_is_named(mirror, tmp_path):
+    cfg = load_config(overrides={"prevalence.compare_table": str(tmp_path / "x.csv")})
+    with pytest.raises(ConfigError, match=r"prevalence.compare_table: '.*x.csv' not found"):
+        prevalence_source(cfg["prevalence"], sample=False)
