@@ -394,12 +394,14 @@ def _stage_report(
         ctx.cached["report"] = False
         exposure_cols = [c for c in table.columns if c in datasets.exposure_columns()]
         missing = _missing_regions(table, ctx.cfg["models"]["outcome"], exposure_cols[:3])
+        omi = None if ctx.sample else datasets.omi_agreement()
+        if omi:
+            ctx.used["omi_omuvbd"] = datasets.sources_for(["omi_omuvbd"])[0]
         meta = _meta(ctx, table, missing)
         rasters = datasets.report_rasters(ctx.cfg["exposures"], sample=ctx.sample)
         fig_dir = out_dir / "figures"
         cloud, uv = _primary_exposures(ctx, table)
         key_models = _key_models(mdf, cloud, uv)
-        omi = None if ctx.sample else datasets.omi_agreement()
         meta["methods"] = _methods_text(ctx, cloud, uv, omi[0] if omi else None)
         if omi:
             meta["omi_agreement"] = omi[0]
