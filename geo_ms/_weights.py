@@ -486,23 +486,23 @@ def _compute(grid: GridSpec, regions: Any, ids: list[Any], key: str) -> Coverage
     res = exact_extract(
         src, geoms, ["cell_id", "coverage(coverage_weight=area_spherical_m2)"], output="pandas"
     )
-    rows, cols, vals = [], [], []
-    for i, (cid, cov) in enumerate(zip(res["cell_id"], res["coverage"], strict=True)):
-        cid = np.asarray(cid, dtype=np.int64)
-        rows.append(np.full(cid.size, i, dtype=np.int64))
-        cols.append(cid)
-        vals.append(np.asarray(cov, dtype=float))
-    n = len(ids)
-    m = sp.coo_matrix(
+    # exactextract lists each feature's cells row-major, so the CSR arrays are the
+    # concatenated per-feature arrays (no COO sort); sortedness is checked below.
+    n, n_cells = len(ids), grid.ny * grid.nx
+    cols = [np.asarray(c, dtype=np.int64) for c in res["cell_id"]]
+    vals = [np.asarray(c, dtype=float) for c in res["coverage"]]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([c.size for c in cols], out=indptr[1:])
+    index_dtype = np.int32 if max(n_cells, int(indptr[-1])) < 2**31 else np.int64
+    m = sp.csr_matrix(
         (
             np.concatenate(vals) if vals else np.zeros(0),
-            (
-                np.concatenate(rows) if rows else np.zeros(0, int),
-                np.concatenate(cols) if cols else np.zeros(0, int),
-            ),
+            (np.concatenate(cols) if cols else np.zeros(0, np.int64)).astype(index_dtype),
+            indptr.astype(index_dtype),
         ),
-        shape=(n, grid.ny * grid.nx),
-    ).tocsr()
+        shape=(n, n_cells),
+    )
+    m.sum_duplicates()  # sorts the indices only if they are not sorted already
     m.eliminate_zeros()
     return CoverageWeights(matrix=m, region_ids=ids, grid=grid, key=key)
 
