@@ -136,11 +136,15 @@ def _regions_4326(regions: Any) -> Any:
     _require(regions, ["region_id", "geometry"], "regions")
     if regions.crs is None:
         raise CRSError("regions: GeoDataFrame has no CRS")
+    if regions.attrs.get("simplified_deg") == _SIMPLIFY_DEG and regions.crs.to_epsg() == 4326:
+        return regions  # already done (make_all_figures simplifies once for all maps)
     if regions.crs.to_epsg() != 4326:
         regions = regions.to_crs("EPSG:4326")
     simple = regions.geometry.simplify(_SIMPLIFY_DEG, preserve_topology=True)
     keep = simple.is_empty | simple.isna()
-    return regions.set_geometry(simple.where(~keep, regions.geometry))
+    out = regions.set_geometry(simple.where(~keep, regions.geometry))
+    out.attrs["simplified_deg"] = _SIMPLIFY_DEG
+    return out
 
 
 def _joined(regions: Any, table: pd.DataFrame, columns: Sequence[str]) -> Any:
@@ -783,6 +787,7 @@ def make_all_figures(
         PNG and SVG paths, in drawing order.
     """
     out = Path(out_dir)
+    regions = _regions_4326(regions)
     paths = prevalence_map(out, regions, table, meta=meta)
     for name, raster in rasters.items():
         paths += exposure_raster_map(out, raster, regions, meta=meta, stem=f"raster_{name}")
