@@ -33,12 +33,14 @@ def full_run(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         t1 = time.perf_counter()
         second = run(cfg, say=lambda m: None)
         t2 = time.perf_counter()
+        third = run(load_config(overrides={"models.n_boot": 300, "models.knn": 5}),
+                    say=lambda m: None)
     finally:
         if old is None:
             os.environ.pop("GEO_MS_HOME", None)
         else:
             os.environ["GEO_MS_HOME"] = old
-    return {"home": home, "first": first, "second": second,
+    return {"home": home, "first": first, "second": second, "third": third,
             "t_first": t1 - t0, "t_second": t2 - t1}
 
 
@@ -99,6 +101,12 @@ def test_second_run_is_cached_and_quick(full_run):
     second = full_run["second"]
     assert all(second.cached.values()), second.cached
     assert full_run["t_second"] < 60
+
+
+def test_one_changed_option_recomputes_only_what_depends_on_it(full_run):
+    third = full_run["third"]  # models.knn changed
+    assert third.cached == {"regions": True, "prevalence": True, "exposures": True,
+                            "models": False, "report": False}
 
 
 def test_manifest_names_sources_and_licences(full_run):
