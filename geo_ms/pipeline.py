@@ -304,7 +304,8 @@ def _methods_text(ctx: RunContext, cloud: str, uv: str,
 
 
 _KEY_MODELS = ("pearson", "spearman", "ols", "ols_adj_lat", "ols_adj_lat_gdp", "partial_lat_gdp",
-               "moran_resid", "spatial_error", "spatial_lag")
+               "vif", "moran_resid", "lm_error", "lm_lag", "spatial_error", "spatial_lag",
+               "loo_influence")
 
 
 def _key_models(mdf: pd.DataFrame, cloud: str, uv: str) -> pd.DataFrame:
