@@ -303,6 +303,31 @@ def _methods_text(ctx: RunContext, cloud: str, uv: str,
     return paras
 
 
+def _run_caveats(ctx: RunContext) -> list[str]:
+    """Caveats specific to the data of this run (the report adds the general ones)."""
+    if ctx.sample:
+        return ["The built-in sample has 19 European countries from one compilation of "
+                "national MS-society figures of unstated year and method; it demonstrates "
+                "the pipeline and cannot settle any claim."]
+    out = []
+    if ctx.cfg["prevalence"]["source"] == "gbd2016":
+        out.append(
+            "GBD 2016 MS estimates are DisMod-MR 2.1 outputs: where a country has few or no "
+            "studies, its value is borrowed from its region and from model covariates. If "
+            "the MS model used latitude or a correlate of it as a covariate, the latitude "
+            "and cloud analyses are partly circular; the covariate list was not checked.")
+    out.append(
+        "Exposures are climatologies of other periods than the prevalence (CRU CL 1.0 "
+        "1961-1990, MODIS 2020-2023, TEMIS 2004-2020, MERRA-2 2011-2015), not doses at "
+        "the time of disease onset; CRU covers land only, and observer cloud cover (CRU) "
+        "and the MODIS cloud mask differ systematically over deserts.")
+    out.append(
+        "Countries are unequal units: many small states and territories weigh as much as "
+        "large ones; population-weighted exposures ('_popw') and the subsets test how much "
+        "this matters.")
+    return out
+
+
 _KEY_MODELS = ("pearson", "spearman", "ols", "ols_adj_lat", "ols_adj_lat_gdp", "partial_lat_gdp",
                "vif", "moran_resid", "lm_error", "lm_lag", "spatial_error", "spatial_lag",
                "loo_influence")
@@ -404,6 +429,7 @@ def _stage_report(
         cloud, uv = _primary_exposures(ctx, table)
         key_models = _key_models(mdf, cloud, uv)
         meta["methods"] = _methods_text(ctx, cloud, uv, omi[0] if omi else None)
+        meta["caveats"] = _run_caveats(ctx)
         if omi:
             meta["omi_agreement"] = omi[0]
         figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta)
