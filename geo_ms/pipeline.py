@@ -306,9 +306,9 @@ def _methods_text(ctx: RunContext, cloud: str, uv: str,
 def _run_caveats(ctx: RunContext) -> list[str]:
     """Caveats specific to the data of this run (the report adds the general ones)."""
     if ctx.sample:
-        return ["The built-in sample has 19 European countries from one compilation of "
+        return [("The built-in sample has 19 European countries from one compilation of "
                 "national MS-society figures of unstated year and method; it demonstrates "
-                "the pipeline and cannot settle any claim."]
+                "the pipeline and cannot settle any claim.")]
     out = []
     if ctx.cfg["prevalence"]["source"] == "gbd2016":
         out.append(
