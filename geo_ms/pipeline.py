@@ -305,7 +305,7 @@ def _methods_text(ctx: RunContext, cloud: str, uv: str,
 
 def _run_caveats(ctx: RunContext) -> list[str]:
     """Caveats specific to the data of this run (the report adds the general ones)."""
-    if ctx.sample:
+    if ctx.sample and ctx.cfg["prevalence"]["source"] == "gbd2016":
         return [("The built-in sample has 19 European countries from one compilation of "
                 "national MS-society figures of unstated year and method; it demonstrates "
                 "the pipeline and cannot settle any claim.")]
