@@ -22,7 +22,7 @@ from typing import Any
 
 from geo_ms.errors import ConfigError
 
-__all__ = ["CHOICES", "config_hash", "default_config", "load_config"]
+__all__ = ["CHOICES", "PATH_KEYS", "config_hash", "default_config", "load_config"]
 
 #: Allowed values of the keys that take one of a few words.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -97,6 +97,20 @@ def _merge(base: dict[str, Any], user: dict[str, Any], where: str) -> None:
             base[section][key] = _check_value(full, base[section][key], value, where)
 
 
+#: Keys holding file paths: relative paths in a configuration file are taken relative to
+#: that file's folder (on the command line, relative to the current folder).
+PATH_KEYS: tuple[str, ...] = ("prevalence.file", "prevalence.compare_table", "regions.file",
+                              "exposures.population_raster")
+
+
+def _resolve_paths(cfg: dict[str, Any], user: dict[str, Any], folder: Path) -> None:
+    for dotted in PATH_KEYS:
+        section, key = dotted.split(".")
+        value = user.get(section, {}).get(key)
+        if value and not Path(value).is_absolute():
+            cfg[section][key] = str((folder / value).resolve())
+
+
 def load_config(
     path: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -105,7 +119,8 @@ def load_config(
     Parameters
     ----------
     path
-        A TOML file with any subset of the keys of ``default_config.toml``.
+        A TOML file with any subset of the keys of ``default_config.toml``; relative
+        file paths in it (:data:`PATH_KEYS`) are relative to its folder.
     overrides
         ``{"section.key": value}`` pairs, e.g. from command-line flags.
 
@@ -130,6 +145,7 @@ def load_config(
             raise ConfigError(f"{p}: not a UTF-8 text file",
                               hint="Save the configuration as UTF-8 TOML") from None
         _merge(cfg, user, str(p))
+        _resolve_paths(cfg, user, p.parent)
     if overrides:
         nested: dict[str, dict[str, Any]] = {}
         for dotted, value in overrides.items():

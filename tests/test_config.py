@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from geo_ms.config import config_hash, default_config, load_config
@@ -70,3 +72,21 @@ def test_hash_changes_with_one_option():
     b = load_config(overrides={"models.knn": 5})
     assert config_hash(a, ("prevalence",)) == config_hash(b, ("prevalence",))
     assert config_hash(a, ("models",)) != config_hash(b, ("models",))
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "examples").glob("*.toml")),
+                         ids=lambda p: p.stem)
+def test_example_configurations_are_valid(path):
+    cfg = load_config(path)
+    assert cfg["run"]["name"] == path.stem.replace("_", "-")
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    p = tmp_path / "sub" / "c.toml"
+    p.write_text('[prevalence]\nsource = "user"\nfile = "../tables/prev.csv"\n')
+    cfg = load_config(p)
+    assert cfg["prevalence"]["file"] == str((tmp_path / "tables" / "prev.csv").resolve())
+    # Paths given on the command line stay as given (relative to the current folder).
+    cfg = load_config(overrides={"prevalence.file": "x.csv"})
+    assert cfg["prevalence"]["file"] == "x.csv"
