@@ -1,0 +1,1 @@
+"""Benchmarks of geo_ms's zonal statistics against exactextract (``make bench``)."""
