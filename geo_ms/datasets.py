@@ -441,7 +441,8 @@ def exposure_columns() -> set[str]:
 
 
 def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
-                      say: Callable[[str], None] = print, cache_dir: Any = None) -> pd.DataFrame:
+                      say: Callable[[str], None] = print, cache_dir: Any = None,
+                      scheduler: str | None = None) -> pd.DataFrame:
     """Compute every exposure column for *regions* (one row per region)."""
     from geo_ms.exposures import aggregate_fields, exposure_fields
     from geo_ms.readers import read_geonames_cities
@@ -475,7 +476,8 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
         population = read_geotiff(ecfg["population_raster"], name="population",
                                   units="people", source="gpw_population")
     table = aggregate_fields(fields, regions, cities=read_geonames_cities(),
-                             population=population, popw_columns=popw, cache_dir=cache_dir)
+                             population=population, popw_columns=popw, cache_dir=cache_dir,
+                             scheduler=scheduler or None)
     table = table.join(_sunshine_hours(regions))
     return table
 

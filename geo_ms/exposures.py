@@ -208,11 +208,13 @@ def aggregate_fields(
     population: xr.DataArray | None = None,
     popw_columns: Iterable[str] = (),
     cache_dir: Any = None,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Aggregate 2-D fields to regions (area-weighted; ``_popw`` for *popw_columns*).
 
     Fields on the same grid are stacked and aggregated in one pass, through coverage
-    weights computed once per grid (cached in *cache_dir*).
+    weights computed once per grid (cached in *cache_dir*). With a dask *scheduler*
+    address, the area-weighted sums run on that cluster (:mod:`geo_ms._dask`).
     """
     from geo_ms import zonal
 
@@ -228,7 +230,12 @@ def aggregate_fields(
                           compat="override")
         stack = stack.assign_coords(band=list(cols))
         stack = _keep_crs(stack, fields[cols[0]])
-        area = zonal.zonal_mean(stack, regions, weights="area", cache_dir=cache_dir)
+        if scheduler:
+            from geo_ms._dask import zonal_mean_dask
+
+            area = zonal_mean_dask(stack, regions, cache_dir=cache_dir, scheduler=scheduler)
+        else:
+            area = zonal.zonal_mean(stack, regions, weights="area", cache_dir=cache_dir)
         for c in cols:
             result[c] = area[c].reindex(result.index)
         if "valid_fraction" in area.columns and cols[0].startswith("cloud_cover_pct"):

@@ -183,7 +183,8 @@ def _stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
             table = pd.read_csv(out, index_col="region_id")
         else:
             table = datasets.compute_exposures(regions, specs, ecfg, say=ctx.say,
-                                               cache_dir=ctx.cache / "weights")
+                                               cache_dir=ctx.cache / "weights",
+                                               scheduler=ctx.cfg["compute"]["scheduler"])
             _write_csv(table, out, index=True)
     for s in sources:
         ctx.used[s["id"]] = s

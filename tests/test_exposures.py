@@ -154,3 +154,25 @@ def test_population_raster_on_a_finer_grid_weights_by_people():
     v_w, v_e = float(field.sel(lat=0.5, lon=-0.5)), float(field.sel(lat=0.5, lon=0.5))
     assert out.loc["R", "x_popw"] == pytest.approx((300 * v_w + 100 * v_e) / 400, rel=1e-9)
     assert out.loc["R", "x"] == pytest.approx((v_w + v_e) / 2, rel=1e-9)  # equal areas
+
+
+def test_scheduler_address_gives_the_same_exposures():
+    import geopandas as gpd
+    import shapely
+    from geo_ms._dask import get_client
+
+    rng = np.random.default_rng(7)
+    lat = np.arange(59.75, 40.0, -0.5)
+    lon = np.arange(-9.75, 20.0, 0.5)
+    field = xr.DataArray(rng.uniform(0, 100, (lat.size, lon.size)), dims=("lat", "lon"),
+                         coords={"lat": lat, "lon": lon}, name="c").rio.write_crs("EPSG:4326")
+    field[3:6, 4:9] = np.nan
+    regions = gpd.GeoDataFrame(
+        {"region_id": ["A", "B"]},
+        geometry=[shapely.box(-8, 42, 3.3, 51.1), shapely.box(5, 45, 18, 58)], crs="EPSG:4326")
+    eager = aggregate_fields({"c": field, "d": field * 2}, regions)
+    with get_client("", processes=False) as client:
+        address = client.scheduler.address
+        assert address.startswith("tcp://127.0.0.1")
+        remote = aggregate_fields({"c": field, "d": field * 2}, regions, scheduler=address)
+    pd.testing.assert_frame_equal(remote[["c", "d"]], eager[["c", "d"]], rtol=1e-12)
