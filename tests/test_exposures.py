@@ -159,6 +159,7 @@ def test_population_raster_on_a_finer_grid_weights_by_people():
 def test_scheduler_address_gives_the_same_exposures():
     import geopandas as gpd
     import shapely
+
     from geo_ms._dask import get_client
 
     rng = np.random.default_rng(7)
