@@ -249,13 +249,19 @@ def _bands(da: xr.DataArray) -> tuple[str | None, list[Any], np.ndarray]:
         )
     if not others:
         name = da.name if da.name is not None else "value"
-        return None, [name], np.asarray(da.transpose("lat", "lon").values, dtype=float)[None]
+        return None, [name], _floating(da.transpose("lat", "lon").values)[None]
     dim = others[0]
     labels = (
         list(da[dim].values.tolist()) if dim in da.coords else list(range(1, da.sizes[dim] + 1))
     )
-    stack = np.asarray(da.transpose(dim, "lat", "lon").values, dtype=float)
+    stack = _floating(da.transpose(dim, "lat", "lon").values)
     return str(dim), labels, stack
+
+
+def _floating(values: Any) -> np.ndarray:
+    """The values as a float array, without copying float32 or float64 input."""
+    arr = np.asarray(values)
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
 
 
 def _population_factor(pop: xr.DataArray, grid: GridSpec) -> np.ndarray:

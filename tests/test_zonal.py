@@ -331,3 +331,23 @@ def test_mirror_matches_independent_rasterised_area_weighting(ne_countries, lat_
         ref = float((w * lat[:, None]).sum() / w.sum())
         # measured |difference| ≤ 0.02° (USA 0.019, BRA 0.011, AUS 0.012, CHN 0.012, CAN 0.007)
         assert out.loc[rid, "lat"] == pytest.approx(ref, abs=0.05), rid
+
+
+def test_float32_rasters_are_not_copied_and_agree_with_float64():
+
+    rng = np.random.default_rng(3)
+    lat = np.arange(59.75, 30.0, -0.5)
+    lon = np.arange(-9.75, 30.0, 0.5)
+    vals = rng.uniform(0, 100, (3, lat.size, lon.size)).astype(np.float32)
+    regions = gpd.GeoDataFrame(
+        {"region_id": ["A", "B"]},
+        geometry=[shapely.box(-8, 35, 5.2, 50.3), shapely.box(6, 40, 28, 58)], crs="EPSG:4326")
+
+    def da(v):
+        return xr.DataArray(v, dims=("band", "lat", "lon"),
+                            coords={"band": [1, 2, 3], "lat": lat, "lon": lon}
+                            ).rio.write_crs("EPSG:4326")
+
+    r32 = zonal_mean(da(vals), regions)
+    r64 = zonal_mean(da(vals.astype(np.float64)), regions)
+    np.testing.assert_allclose(r32[[1, 2, 3]].to_numpy(), r64[[1, 2, 3]].to_numpy(), rtol=1e-6)
