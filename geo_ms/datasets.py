@@ -451,7 +451,8 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
 
     def load(did: str) -> xr.DataArray:
         if did not in cache:
-            cache[did] = load_raster(did)
+            kw = {"years": tuple(ecfg["cru_ts_years"])} if did == "cru_ts408_cld" else {}
+            cache[did] = load_raster(did, **kw)
         return cache[did]
 
     fields: dict[str, xr.DataArray] = {}

@@ -88,6 +88,11 @@ EXPOSURES: tuple[ExposureSpec, ...] = (
         "Total cloud cover, NCEP/NCAR reanalysis long-term mean 1991-2020",
         "T62 Gaussian grid regridded conservatively to a regular grid", "cloud"),
     ExposureSpec(
+        "cloud_cover_cruts_pct", ("cru_ts408_cld",), "%",
+        "Total cloud cover, CRU TS 4.08 monthly series, climatology of a chosen year window",
+        "0.5°, lazily (dask) averaged over exposures.cru_ts_years (e.g. patients' "
+        "childhood years)", "cloud"),
+    ExposureSpec(
         "uv_index", ("neo_uvi_clim",), "1",
         "UV index climatology, NASA NEO AURA_UVI_CLIM_M (Aura/OMI)",
         "1°, 12 months; month-length weighted annual mean", "uv"),

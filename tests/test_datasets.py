@@ -50,3 +50,32 @@ def test_missing_compare_table_is_named(mirror, tmp_path):
     cfg = load_config(overrides={"prevalence.compare_table": str(tmp_path / "x.csv")})
     with pytest.raises(ConfigError, match=r"prevalence.compare_table: '.*x.csv' not found"):
         prevalence_source(cfg["prevalence"], sample=False)
+
+
+def test_cru_ts_year_window_reaches_the_exposures(tmp_path, monkeypatch):
+    """A CRU TS file (not mirrored: built here) → exposure of the configured years."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    import xarray as xr
+
+    from geo_ms import datasets
+    from geo_ms.exposures import EXPOSURES
+
+    time = [np.datetime64(f"{y}-{m:02d}-16") for y in (2000, 2001, 2002) for m in range(1, 13)]
+    years = np.repeat([0.0, 10.0, 20.0], 12)
+    cld = (years + np.tile(np.arange(1, 13), 3))[:, None, None] * np.ones((36, 2, 2))
+    path = tmp_path / "cru_ts4.08.2000.2002.cld.dat.nc"
+    xr.Dataset({"cld": (("time", "lat", "lon"), cld.astype("float32"), {"units": "percentage"})},
+               coords={"time": time, "lat": [10.25, 10.75], "lon": [0.25, 0.75]}).to_netcdf(path)
+    monkeypatch.setattr(datasets, "_fetch", lambda did: {path.name: path})
+    regions = gpd.GeoDataFrame({"region_id": ["R"]}, geometry=[shapely.box(0, 10, 1, 11)],
+                               crs="EPSG:4326")
+    ecfg = {**load_config()["exposures"], "cru_ts_years": [2001, 2002],
+            "population_weighting": False, "windows": ["annual"]}
+    spec = [s for s in EXPOSURES if s.base == "cloud_cover_cruts_pct"]
+    out = datasets.compute_exposures(regions, spec, ecfg, say=lambda m: None)
+    # Years 2001-2002 add 10 and 20 → +15; months 1..12 weighted by their length in days.
+    days = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    expected = 15 + (np.arange(1, 13) * days).sum() / days.sum()
+    assert out.loc["R", "cloud_cover_cruts_pct"] == pytest.approx(expected, rel=1e-6)
