@@ -433,7 +433,7 @@ def group_grid(tmp: Path, res: float, label: str, n_base: int, repeats: int,
             f"zonal_mean_api_{label}_48bands_cached_weights", cand["api_seconds"],
             cand["api_peak_rss_mb"], base_note, base_48,
             path="geo_ms.zonal.zonal_mean(DataArray) with weights in the memory cache "
-            "(includes its float64 copy of the stack and the regions' hash)",
+            "(includes hashing the regions; float32 stacks are not copied)",
             runs=[round(t, 4) for t in cand["api_runs"]], load_avg_1min=cand["load_avg_1min"],
             max_rel_diff=max_rel_diff(api[:, :n_base], ref), **grid, **common,
         ))
