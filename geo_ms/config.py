@@ -22,7 +22,8 @@ from typing import Any
 
 from geo_ms.errors import ConfigError
 
-__all__ = ["CHOICES", "PATH_KEYS", "config_hash", "default_config", "load_config"]
+__all__ = ["CHOICES", "PATH_KEYS", "check_for_run", "config_hash", "default_config",
+           "load_config"]
 
 #: Allowed values of the keys that take one of a few words.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -154,7 +155,34 @@ def load_config(
             section, _, key = dotted.partition(".")
             nested.setdefault(section, {})[key] = value
         _merge(cfg, nested, "command line")
+    where = str(path) if path is not None else "configuration"
+    if cfg["regions"]["set"] == "polygons" and not cfg["regions"]["file"]:
+        raise ConfigError(
+            f"{where}: regions.set = 'polygons' but regions.file is empty",
+            hint="Give the polygon file with --regions-file FILE and its id column with "
+                 "--id-column")
     return cfg
+
+
+def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:
+    """Refuse combinations a full run cannot work with (prevalence vs region set).
+
+    Raises
+    ------
+    ConfigError
+        Sub-national regions with a national MS table, or a user source without a file.
+    """
+    rset, source = cfg["regions"]["set"], cfg["prevalence"]["source"]
+    if rset != "countries" and source != "user":
+        raise ConfigError(
+            f"{where}: regions.set = '{rset}' needs a sub-national MS table, but "
+            f"prevalence.source = '{source}' is national",
+            hint="Give your table with --prevalence FILE (region_id = the polygons' ids, "
+                 "ISO 3166-2 for admin1), or use regions.set = 'countries'")
+    if source in ("user", "gbd_results") and not cfg["prevalence"]["file"]:
+        raise ConfigError(
+            f"{where}: prevalence.source = '{source}' but prevalence.file is empty",
+            hint="Give the table with --prevalence FILE (or --gbd-results FILE)")
 
 
 def config_hash(cfg: dict[str, Any], sections: tuple[str, ...] | None = None) -> str:

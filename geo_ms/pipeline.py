@@ -548,6 +548,9 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
     GeoMSError
         Any bad input, with a message naming the file and the fix.
     """
+    from geo_ms.config import check_for_run
+
+    check_for_run(cfg)
     with _session(cfg, say) as ctx:
         regions, rkey = _stage_regions(ctx)
         # the MS table is read (and checked) before anything is written to the outputs

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from geo_ms.config import config_hash, default_config, load_config
+from geo_ms.config import check_for_run, config_hash, default_config, load_config
 from geo_ms.errors import ConfigError
 
 
@@ -90,3 +90,24 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path):
     # Paths given on the command line stay as given (relative to the current folder).
     cfg = load_config(overrides={"prevalence.file": "x.csv"})
     assert cfg["prevalence"]["file"] == "x.csv"
+
+
+def test_subnational_regions_need_a_user_table():
+    with pytest.raises(ConfigError, match=r"regions.set = 'admin1' needs a sub-national MS "
+                                          r"table, but prevalence.source = 'gbd2016' is national"):
+        check_for_run(load_config(overrides={"regions.set": "admin1"}))
+    cfg = load_config(overrides={"regions.set": "admin1", "prevalence.source": "user",
+                                 "prevalence.file": "states.csv"})
+    check_for_run(cfg)  # fine
+
+
+def test_user_source_needs_a_file():
+    with pytest.raises(ConfigError, match=r"prevalence.source = 'user' but prevalence.file is "
+                                          r"empty"):
+        check_for_run(load_config(overrides={"prevalence.source": "user"}))
+
+
+def test_polygons_need_a_file():
+    with pytest.raises(ConfigError, match=r"regions.set = 'polygons' but regions.file is empty"):
+        load_config(overrides={"regions.set": "polygons", "prevalence.source": "user",
+                               "prevalence.file": "x.csv"})
