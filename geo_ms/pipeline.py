@@ -240,9 +240,24 @@ def _stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[
             exps = [c for c in table.columns if c in _exposure_cols()]
             mdf = models.fit_all(table, ctx.cfg, exposures=exps)
             claims = models.claims_table(mdf, table, cloud_exposure=cloud, uv_exposure=uv)
+            claims = _with_subset_claims(claims, mdf, table, cloud, uv)
             _write_csv(mdf, mout)
             _write_csv(claims, cout)
     return mdf, claims, key
+
+
+def _with_subset_claims(claims: pd.DataFrame, mdf: pd.DataFrame, table: pd.DataFrame,
+                        cloud: str, uv: str) -> pd.DataFrame:
+    """Append C1 and C3 judged within Europe, where the claim's proponents look."""
+    from geo_ms import models
+
+    if not (mdf["subset"] == "europe").any():
+        return claims
+    eu = models.claims_table(mdf, table, cloud_exposure=cloud, uv_exposure=uv, subset="europe")
+    eu = eu[eu["claim_id"].isin(["C1", "C3"])].copy()
+    eu["claim"] = eu["claim"] + " — within Europe only"
+    eu["claim_id"] = eu["claim_id"] + "-europe"
+    return pd.concat([claims, eu], ignore_index=True)
 
 
 def _exposure_cols() -> set[str]:

@@ -92,7 +92,7 @@ def test_models_and_claims(full_run):
         assert model in set(m["model"]), model
     assert {"all", "europe", "abs_lat_gt_35"} <= set(m["subset"])
     c = pd.read_csv(full_run["home"] / "data/processed/claims.csv")
-    assert {"C1", "C2", "C3"} <= set(c["claim_id"])
+    assert {"C1", "C2", "C3", "C4", "C1-europe", "C3-europe"} == set(c["claim_id"])
     allowed = {"supported", "not supported", "explained by confounding", "inconclusive"}
     assert set(c["verdict"]) <= allowed
 
