@@ -216,10 +216,14 @@ def _stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[
     return prev, key
 
 
+#: Region columns carried into exposures.csv and the analysis table.
+_COVARIATES = ("region_id", "iso3", "name", "continent", "region_un", "subregion", "income_grp",
+               "abs_latitude", "abs_latitude_popw", "gdp_per_capita", "pop_est", "label_x",
+               "label_y")
+
+
 def _join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
-    covars = [c for c in ("region_id", "iso3", "name", "continent", "region_un", "subregion",
-                          "income_grp", "abs_latitude", "abs_latitude_popw", "gdp_per_capita",
-                          "pop_est", "label_x", "label_y") if c in regions.columns]
+    covars = [c for c in _COVARIATES if c in regions.columns]
     table = pd.DataFrame(regions[covars]).rename(columns={"label_x": "lon", "label_y": "lat"})
     table = table.merge(expo.reset_index(), on="region_id", how="left", suffixes=("", "_expo"))
     table = table.merge(prev, on="region_id", how="left", suffixes=("", "_prev"))
@@ -523,13 +527,16 @@ def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunCon
 
 def _exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[str, Path]:
     files: dict[str, Path] = {}
-    files["exposures.csv"] = _write_csv(expo, ctx.processed / "exposures.csv", index=True)
-    expo_gdf = regions[["region_id", "geometry"]].merge(expo.reset_index(), on="region_id")
+    covars = [c for c in _COVARIATES if c in regions.columns and c not in expo.columns]
+    full = pd.DataFrame(regions[covars]).merge(expo.reset_index(), on="region_id", how="left")
+    full = full.rename(columns={"label_x": "lon", "label_y": "lat"})
+    files["exposures.csv"] = _write_csv(full, ctx.processed / "exposures.csv")
+    expo_gdf = regions[["region_id", "geometry"]].merge(full, on="region_id")
     with atomic_path(ctx.processed / "exposures.gpkg") as tmp:
         expo_gdf.to_file(tmp, driver="GPKG", layer="exposures")
     files["exposures.gpkg"] = ctx.processed / "exposures.gpkg"
     files["exposures.md"] = _write_dictionary(
-        list(expo.columns), ctx.processed / "exposures.md", "exposures.csv")
+        list(full.columns), ctx.processed / "exposures.md", "exposures.csv")
     from geo_ms.exposures import missing_report
 
     miss = missing_report(expo, regions)

@@ -61,7 +61,9 @@ def test_full_run_writes_every_output(full_run):
 
 def test_exposure_columns_and_values(full_run):
     expo = pd.read_csv(full_run["home"] / "data/processed/exposures.csv", index_col="region_id")
-    for col in ("cloud_cover_pct", "cloud_cover_pct_winter", "cloud_cover_pct_popw", "uv_index",
+    for col in ("iso3", "name", "abs_latitude", "abs_latitude_popw", "gdp_per_capita",
+                "continent", "income_grp",
+                "cloud_cover_pct", "cloud_cover_pct_winter", "cloud_cover_pct_popw", "uv_index",
                 "vitd_uv_clear", "vitd_uv_allsky", "cloudiness_sunshine_pct",
                 "cloud_fraction_modis_pct"):
         assert col in expo.columns, col
@@ -136,7 +138,10 @@ def test_regions_without_exposure_values_are_reported(full_run):
     miss = pd.read_csv(full_run["home"] / "data/processed/exposures_missing.csv")
     expo = pd.read_csv(full_run["home"] / "data/processed/exposures.csv", index_col="region_id")
     # Every region with a NaN exposure is listed, with the columns and a reason.
-    nan_regions = set(expo.index[expo.drop(columns="valid_fraction").isna().any(axis=1)])
+    covariates = ["iso3", "name", "continent", "region_un", "subregion", "income_grp",
+                  "abs_latitude", "abs_latitude_popw", "gdp_per_capita", "pop_est", "lon", "lat",
+                  "valid_fraction"]
+    nan_regions = set(expo.index[expo.drop(columns=covariates).isna().any(axis=1)])
     assert set(miss["region_id"]) == nan_regions
     assert miss["reason"].str.len().gt(20).all()
     # Antarctica has no CRU land cells (the grid stops at 55.75°S).
