@@ -1,6 +1,6 @@
 """The analysis pipeline: data → regions → exposures → join → models → report.
 
-:func:`run` chains the stages. Each stage is cached on its inputs (the hashes of
+:func:`run` chains the stages. Each stage is cached on its inputs (geo_ms's own code, the hashes of
 the data files it reads, the configuration sections it depends on, and the keys of
 the stages before it) under ``data/processed/.cache/``; a second run with nothing
 changed reuses every stage, and changing one option recomputes only what depends
@@ -14,6 +14,7 @@ pipeline runs on the built-in sample (:mod:`geo_ms.sample`) and says so loudly.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -83,8 +84,21 @@ class RunResult:
     cached: dict[str, bool]
 
 
+@functools.lru_cache(maxsize=1)
+def _code_hash() -> str:
+    """Hash of geo_ms's own source and data files: code is an input of every stage."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".toml", ".csv", ".geojson", ".j2"):
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _key(*parts: Any) -> str:
-    blob = json.dumps([_CACHE_VERSION, __version__, *parts], sort_keys=True, default=str)
+    blob = json.dumps([_CACHE_VERSION, __version__, _code_hash(), *parts], sort_keys=True,
+                      default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
