@@ -8,7 +8,8 @@ on it. Outputs are written atomically; a lock file stops two runs on the same
 folders from corrupting each other.
 
 Without the data mirror (``GEO_MS_DATA_MIRROR``) and without the network, the
-pipeline runs on the built-in sample (:mod:`geo_ms.sample`) and says so loudly.
+pipeline runs on the built-in sample (:func:`geo_ms.datasets.decide_sample`) and says so
+loudly.
 """
 
 from __future__ import annotations
