@@ -259,10 +259,32 @@ def _stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[
             exps = [c for c in table.columns if c in _exposure_cols()]
             mdf = models.fit_all(table, ctx.cfg, exposures=exps)
             claims = models.claims_table(mdf, table, cloud_exposure=cloud, uv_exposure=uv)
+            claims = _with_product_sensitivity(claims, mdf, cloud)
             claims = _with_subset_claims(claims, mdf, table, cloud, uv)
             _write_csv(mdf, mout)
             _write_csv(claims, cout)
     return mdf, claims, key
+
+
+_OTHER_CLOUD = ("cloud_fraction_modis_pct", "cloudiness_sunshine_pct", "cloud_cover_ncep_pct",
+                "cloud_cover_cruts_pct", "cloud_cover_pct_winter", "cloud_cover_pct_popw")
+
+
+def _with_product_sensitivity(claims: pd.DataFrame, mdf: pd.DataFrame,
+                              cloud: str) -> pd.DataFrame:
+    """Say in C1's caveat what the other cloud products and windows give."""
+    rows = mdf[(mdf["model"] == "pearson") & (mdf["subset"] == "all")
+               & (mdf["outcome"] == "log_prevalence") & mdf["exposure"].isin(_OTHER_CLOUD)
+               & (mdf["exposure"] != cloud)]
+    if rows.empty:
+        return claims
+    parts = [f"{r.exposure} r = {r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+             for r in rows.itertuples()]
+    claims = claims.copy()
+    i = claims.index[claims["claim_id"] == "C1"]
+    claims.loc[i, "caveat"] = (claims.loc[i, "caveat"] + " Other cloud products and "
+                               "windows (Pearson, all regions): " + "; ".join(parts) + ".")
+    return claims
 
 
 def _with_subset_claims(claims: pd.DataFrame, mdf: pd.DataFrame, table: pd.DataFrame,

@@ -96,6 +96,8 @@ def test_models_and_claims(full_run):
     c = pd.read_csv(full_run["home"] / "data/processed/claims.csv")
     assert {"C1", "C2", "C3", "C4", "C1-europe", "C3-europe"} == set(c["claim_id"])
     allowed = {"supported", "not supported", "explained by confounding", "inconclusive"}
+    c1 = c.set_index("claim_id").loc["C1", "caveat"]
+    assert "Other cloud products and windows" in c1 and "cloud_fraction_modis_pct r = " in c1
     assert set(c["verdict"]) <= allowed
 
 
