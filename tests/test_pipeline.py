@@ -149,3 +149,36 @@ def test_regions_without_exposure_values_are_reported(full_run):
     # Antarctica has no CRU land cells (the grid stops at 55.75°S).
     ata = miss.set_index("region_id").loc["ATA", "missing"]
     assert "cloud_cover_pct" in ata
+
+
+def test_any_polygons_with_a_user_table(mirror, tmp_path, monkeypatch):
+    """25 boxes over Europe with a table keyed by the polygon file's own ids."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    monkeypatch.setenv("GEO_MS_HOME", str(tmp_path))
+    boxes, ids = [], []
+    for lat0 in range(36, 66, 6):
+        for lon0 in range(-10, 30, 8):
+            boxes.append(shapely.box(lon0, lat0, lon0 + 8, lat0 + 6))
+            ids.append(f"R{len(ids):02d}")
+    gpd.GeoDataFrame({"rid": ids}, geometry=boxes, crs="EPSG:4326").to_file(
+        tmp_path / "boxes.gpkg")
+    lat = np.array([b.centroid.y for b in boxes])
+    prev = np.exp(2 + 0.05 * lat + np.random.default_rng(0).normal(0, 0.3, len(ids)))
+    pd.DataFrame({"region_id": ids, "prevalence_per_100k": prev.round(1), "year": 2016,
+                  "age_standardised": True, "source": "synthetic"}).to_csv(
+        tmp_path / "prev.csv", index=False)
+    assert main(["run", "--regions", "polygons", "--regions-file", str(tmp_path / "boxes.gpkg"),
+                 "--id-column", "rid", "--prevalence", str(tmp_path / "prev.csv"),
+                 "--name", "boxes"]) == 0
+    t = pd.read_csv(tmp_path / "data/processed/analysis_table.csv").set_index("region_id")
+    assert len(t) == 25
+    assert t["prevalence_per_100k"].notna().all()
+    # The box over N. England and the North Sea (54-60N, 2W-6E) is cloudier than the one
+    # over S. Spain and Algeria (36-42N, 2W-6E).
+    assert t.loc["R16", "cloud_cover_pct"] > t.loc["R01", "cloud_cover_pct"]
+    m = pd.read_csv(tmp_path / "data/processed/models.csv")
+    assert (m.loc[m["model"] == "pearson", "n"] == 25).any()
+    assert (tmp_path / "reports/latest/report.html").exists()
