@@ -497,7 +497,8 @@ def _stage_report(
                                         stem="omi_allsky_ratio")
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
-        value_cols = [c for c in ("prevalence_per_100k", *exposure_cols[:6], "resid")
+        # one layer per column, each repeating the borders: keep the map light
+        value_cols = [c for c in ("prevalence_per_100k", cloud, uv, "resid")
                       if c in table.columns]
         files["map"] = interactive_map(out_dir / "map.html", regions, table, value_cols)
         for nm in ("analysis_table.csv", "models.csv", "claims.csv", "exposures.csv"):
