@@ -33,17 +33,12 @@ from geo_ms import __version__
 from geo_ms._io import atomic_path, atomic_write_text
 from geo_ms.errors import GeoMSError, LockError
 
-__all__ = ["RunContext", "RunResult", "project_home", "run"]
+__all__ = ["RunContext", "RunResult", "run", "run_exposures"]
 
 log = logging.getLogger("geo_ms.pipeline")
 
 #: Bump to invalidate every cached stage (changes of stage code).
 _CACHE_VERSION = "1"
-
-
-def project_home() -> Path:
-    """The project folder: ``$GEO_MS_HOME`` or the current working directory."""
-    return Path(os.environ.get("GEO_MS_HOME") or Path.cwd())
 
 
 @dataclass
@@ -534,6 +529,8 @@ def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunCon
     def say_and_log(msg: str) -> None:
         lines.append(f"{time.strftime('%H:%M:%S')} {msg}")
         say(msg)
+
+    from geo_ms.fetch import project_home
 
     ctx = RunContext(cfg=cfg, home=project_home(), say=say_and_log)
     ctx.log_lines = lines
