@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -63,6 +64,13 @@ def _check_value(key: str, default: Any, value: Any, where: str) -> Any:
             f"{where}: key '{key}' must be {_type_name(default)}, got {value!r}",
             hint=f"Write it like the default: {key} = {json.dumps(default)}",
         )
+    if key == "exposures.windows":
+        bad = [w for w in value if not re.fullmatch(r"annual|winter|summer|m0[1-9]|m1[0-2]",
+                                                    str(w))]
+        if bad:
+            raise ConfigError(
+                f"{where}: key 'exposures.windows' has unknown window(s) {bad}",
+                hint="Use annual, winter, summer, or one month as m01 … m12")
     if key in CHOICES and value not in CHOICES[key]:
         close = difflib.get_close_matches(str(value), CHOICES[key], n=1)
         sugg = f" Did you mean '{close[0]}'?" if close else ""

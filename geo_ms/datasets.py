@@ -434,7 +434,7 @@ def exposure_columns() -> set[str]:
 
     cols: set[str] = {"sunshine_hours_cities"}
     for s in EXPOSURES:
-        for suffix in ("", "_winter", "_summer"):
+        for suffix in ("", "_winter", "_summer", *(f"_m{m:02d}" for m in range(1, 13))):
             cols.add(s.base + suffix)
             cols.add(s.base + suffix + "_popw")
     return cols

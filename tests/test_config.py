@@ -111,3 +111,11 @@ def test_polygons_need_a_file():
     with pytest.raises(ConfigError, match=r"regions.set = 'polygons' but regions.file is empty"):
         load_config(overrides={"regions.set": "polygons", "prevalence.source": "user",
                                "prevalence.file": "x.csv"})
+
+
+def test_windows_are_checked():
+    cfg = load_config(overrides={"exposures.windows": ["annual", "m07"]})
+    assert cfg["exposures"]["windows"] == ["annual", "m07"]
+    with pytest.raises(ConfigError, match=r"'exposures.windows' has unknown window\(s\) "
+                                          r"\['july', 'm13'\]"):
+        load_config(overrides={"exposures.windows": ["annual", "july", "m13"]})

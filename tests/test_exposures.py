@@ -177,3 +177,16 @@ def test_scheduler_address_gives_the_same_exposures():
         assert address.startswith("tcp://127.0.0.1")
         remote = aggregate_fields({"c": field, "d": field * 2}, regions, scheduler=address)
     pd.testing.assert_frame_equal(remote[["c", "d"]], eager[["c", "d"]], rtol=1e-12)
+
+
+def test_single_month_window(cru_cloud, ne_countries):
+    spec = next(s for s in EXPOSURES if s.base == "cloud_cover_pct")
+    fields = exposure_fields(spec, lambda _id: cru_cloud, ("annual", "m07"))
+    assert set(fields) == {"cloud_cover_pct", "cloud_cover_pct_m07"}
+    xr.testing.assert_allclose(fields["cloud_cover_pct_m07"].drop_vars("month", errors="ignore"),
+                               cru_cloud.sel(month=7, drop=True).astype("float64"),
+                               check_dim_order=False)
+    dd = data_dictionary(["cloud_cover_pct_m07", "cloud_cover_pct_m07_popw"]).set_index("column")
+    assert "calendar month 7" in dd.loc["cloud_cover_pct_m07", "method"]
+    assert "population-weighted" in dd.loc["cloud_cover_pct_m07_popw", "method"]
+    assert dd.loc["cloud_cover_pct_m07", "source"] == "cru_cl1_cloud"
