@@ -4,10 +4,10 @@ Cases (synthetic global fields, float32, the ~250 Natural Earth 1:10m countries)
 
 * 0.1° and 0.05°, 12 months × 4 variables (48 bands): the area-weighted mean of every
   band with cached coverage weights (:meth:`CoverageWeights.mean`), through the public
-  :func:`geo_ms.zonal.zonal_mean` (0.1°) and through dask (0.1°); the cost of building
+  :func:`geo_ms.exposures.zonal.zonal_mean` (0.1°) and through dask (0.1°); the cost of building
   the weights against one exactextract call;
 * 0.01° (36,000 × 18,000), one band in a tiled ZSTD GeoTIFF written strip by strip,
-  aggregated out of core (:func:`geo_ms._stream.stream_zonal_mean`).
+  aggregated out of core (:func:`geo_ms.exposures.stream.stream_zonal_mean`).
 
 The baseline of every case is exactextract's ``mean(coverage_weight=area_spherical_m2)``
 called once per band in the same kind of process (for the 0.05° stack a subset of the
@@ -151,7 +151,7 @@ def load_regions(tmp: Path) -> tuple[Path, str]:
     """Write the benchmark's countries to *tmp* as GeoParquet; say where they came from."""
     from importlib import resources
 
-    from geo_ms.regions import countries, read_natural_earth
+    from geo_ms.exposures.regions import countries, read_natural_earth
 
     mirror = os.environ.get("GEO_MS_DATA_MIRROR")
     if mirror and (Path(mirror) / NE_ZIP).is_file():
@@ -217,9 +217,9 @@ def task_candidate(tmp: Path, res: float, repeats: int) -> dict[str, Any]:
     """Build weights (timed), then the cached 48-band means (timed); save the means."""
     import geopandas as gpd
 
-    from geo_ms import _weights
-    from geo_ms._dask import zonal_mean_dask
-    from geo_ms.zonal import zonal_mean
+    from geo_ms.exposures import weights as _weights
+    from geo_ms.exposures.dask_backend import zonal_mean_dask
+    from geo_ms.exposures.zonal import zonal_mean
 
     regions = gpd.read_parquet(tmp / "regions.parquet")
     grid = _grid_da(res)
@@ -264,7 +264,7 @@ def task_baseline(tmp: Path, res: float, n_bands: int) -> dict[str, Any]:
     from exactextract import exact_extract
     from exactextract.raster import NumPyRasterSource
 
-    from geo_ms._weights import grid_spec
+    from geo_ms.exposures.weights import grid_spec
 
     regions = gpd.read_parquet(tmp / "regions.parquet")
     geoms = regions[[regions.geometry.name]].reset_index(drop=True)
@@ -302,7 +302,7 @@ def task_write_big(tmp: Path) -> dict[str, Any]:
 def task_stream(tmp: Path) -> dict[str, Any]:
     import geopandas as gpd
 
-    from geo_ms._stream import stream_zonal_mean
+    from geo_ms.exposures.stream import stream_zonal_mean
 
     regions = gpd.read_parquet(tmp / "regions.parquet")
     t0 = time.perf_counter()
@@ -432,7 +432,7 @@ def group_grid(tmp: Path, res: float, label: str, n_base: int, repeats: int,
         recs.append(_record(
             f"zonal_mean_api_{label}_48bands_cached_weights", cand["api_seconds"],
             cand["api_peak_rss_mb"], base_note, base_48,
-            path="geo_ms.zonal.zonal_mean(DataArray) with weights in the memory cache "
+            path="geo_ms.exposures.zonal.zonal_mean(DataArray) with weights in the memory cache "
             "(includes hashing the regions; float32 stacks are not copied)",
             runs=[round(t, 4) for t in cand["api_runs"]], load_avg_1min=cand["load_avg_1min"],
             max_rel_diff=max_rel_diff(api[:, :n_base], ref), **grid, **common,
@@ -440,7 +440,7 @@ def group_grid(tmp: Path, res: float, label: str, n_base: int, repeats: int,
         recs.append(_record(
             f"zonal_mean_dask_{label}_48bands_cached_weights", cand["dask_seconds"],
             cand["dask_peak_rss_mb"], base_note, base_48,
-            path=f"geo_ms._dask.zonal_mean_dask, chunks {cand['dask_chunks']}, "
+            path=f"geo_ms.exposures.dask_backend.zonal_mean_dask, chunks {cand['dask_chunks']}, "
             "threaded scheduler (the in-memory stack wrapped with xarray .chunk(): dask "
             "copies it into its graph, hence the higher peak; file-backed chunks are read "
             "one at a time)",
@@ -459,7 +459,7 @@ def group_stream(tmp: Path, common: dict[str, Any]) -> list[dict[str, Any]]:
         "stream_0.01deg_single_field", st["seconds"], st["peak_rss_mb"],
         f"exactextract on the GeoTIFF (one call, feature-sequential, GDAL_CACHEMAX="
         f"{GDAL_CACHE_MB} MB)", base["seconds"],
-        path=f"geo_ms._stream.stream_zonal_mean, {st['windows']} strips of 512 rows, "
+        path=f"geo_ms.exposures.stream.stream_zonal_mean, {st['windows']} strips of 512 rows, "
         f"GDAL_CACHEMAX={GDAL_CACHE_MB} MB",
         grid="36000 x 18000", bands=1, baseline_peak_rss_mb=round(base["peak_rss_mb"], 1),
         load_avg_1min=st["load_avg_1min"], baseline_load_avg_1min=base["load_avg_1min"],
@@ -574,7 +574,7 @@ def render_readme(records: list[dict[str, Any]]) -> str:
         "- **build**: computing those weights from scratch (one exactextract pass with",
         "  `cell_id` and `coverage(coverage_weight=area_spherical_m2)`) against one",
         "  exactextract `mean` call on one band.",
-        "- **stream (0.01°)**: `geo_ms._stream.stream_zonal_mean` reads the GeoTIFF in strips",
+        "- **stream (0.01°)**: `geo_ms.exposures.stream.stream_zonal_mean` reads the GeoTIFF in strips",
         "  of whole block rows and lets exactextract add up `Σ v·f·A` and `Σ f·A` per",
         "  region and strip; no weights are kept (they would hold > 200 million entries).",
         "",

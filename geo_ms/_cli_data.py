@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from geo_ms import fetch as _fetch
-from geo_ms.catalog import KINDS, Dataset, get_dataset, list_datasets
 from geo_ms.errors import ChecksumError, ConfigError, DownloadError
+from geo_ms.ingest import fetch as _fetch
+from geo_ms.ingest.catalog import KINDS, Dataset, get_dataset, list_datasets
 
 __all__ = ["data_app"]
 

@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole analysis: data → exposures → models → maps and report."""
         from geo_ms.config import load_config
-        from geo_ms.pipeline import run
+        from geo_ms.pipeline.run import run
 
         cfg = load_config(config, _overrides(
             prevalence=prevalence, gbd_results=gbd_results, name=name, year=year, age=age,
@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compute data/processed/exposures.csv (+ .gpkg and data dictionary) only."""
         from geo_ms.config import load_config
-        from geo_ms.pipeline import run_exposures
+        from geo_ms.pipeline.run import run_exposures
 
         cfg = load_config(config, _overrides(sample=sample))
         files = run_exposures(cfg, say=_say)

@@ -1,4 +1,4 @@
-"""Regions crossing the antimeridian (geo_ms.regions.split_antimeridian + zonal_mean)."""
+"""Regions crossing the antimeridian (geo_ms.exposures.regions.split_antimeridian + zonal_mean)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import shapely
 import xarray as xr
 
-from geo_ms.regions import split_antimeridian
-from geo_ms.zonal import zonal_mean
+from geo_ms.exposures.regions import split_antimeridian
+from geo_ms.exposures.zonal import zonal_mean
 
 REL = 1e-9
 
@@ -93,7 +93,7 @@ def test_without_wrapping_exactextract_would_drop_the_outer_part(field):
 
 
 def test_mirror_natural_earth_needs_no_split(mirror):
-    from geo_ms.regions import read_natural_earth
+    from geo_ms.exposures.regions import read_natural_earth
 
     ne = read_natural_earth(mirror / "boundaries" / "ne_10m_admin_0_countries_deu.zip")
     wide = ne[ne.geometry.bounds.minx.le(-179.99) & ne.geometry.bounds.maxx.ge(179.99)]

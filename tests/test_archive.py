@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from geo_ms._archive import archive_kind, safe_extract
 from geo_ms.errors import ArchiveError, FormatError
+from geo_ms.ingest.archive import archive_kind, safe_extract
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:

@@ -35,8 +35,7 @@ import shapely
 import xarray as xr
 from rasterio.transform import Affine
 
-from geo_ms import cli, fetch
-from geo_ms.catalog import get_dataset
+from geo_ms import cli
 from geo_ms.errors import (
     ArchiveError,
     ChecksumError,
@@ -49,6 +48,8 @@ from geo_ms.errors import (
     SchemaError,
     UnitError,
 )
+from geo_ms.ingest import fetch
+from geo_ms.ingest.catalog import get_dataset
 
 HEADER = "region_id,prevalence_per_100k,year,age_standardised,source\n"
 
@@ -228,14 +229,14 @@ class Case:
 
 
 def _api_zip_escape(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
-    from geo_ms._archive import safe_extract
+    from geo_ms.ingest.archive import safe_extract
 
     (d / "evil.zip").write_bytes(_zip_bytes({"ok.txt": b"fine", "../evil.txt": b"gotcha"}))
     return lambda: safe_extract(d / "evil.zip", d / "out")
 
 
 def _api_truncated_zip(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
-    from geo_ms.readers import read_ipcc_ddc_grid
+    from geo_ms.ingest.readers import read_ipcc_ddc_grid
 
     raw = _zip_bytes({"ccld6190.dat": b"grd_sz xmin ymin xmax ymax\n" + b"  123" * 4000})
     (d / "ccld6190.zip").write_bytes(raw[: len(raw) // 2])
@@ -243,42 +244,42 @@ def _api_truncated_zip(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
 
 
 def _api_not_gzip(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
-    from geo_ms.readers import read_cru_ts
+    from geo_ms.ingest.readers import read_cru_ts
 
     (d / "cru.cld.dat.nc.gz").write_bytes(b"<html><body>503 Service Unavailable</body></html>")
     return lambda: read_cru_ts(d / "cru.cld.dat.nc.gz")
 
 
 def _api_html_as_netcdf(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
-    from geo_ms.readers import read_cf_netcdf
+    from geo_ms.ingest.readers import read_cf_netcdf
 
     (d / "cld.nc").write_bytes(b"<!DOCTYPE html><html>login required</html>")
     return lambda: read_cf_netcdf(d / "cld.nc")
 
 
 def _api_empty_netcdf(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
-    from geo_ms.readers import read_cf_netcdf
+    from geo_ms.ingest.readers import read_cf_netcdf
 
     (d / "cld.nc").write_bytes(b"")
     return lambda: read_cf_netcdf(d / "cld.nc")
 
 
 def _api_no_latlon(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
-    from geo_ms.readers import read_cf_netcdf
+    from geo_ms.ingest.readers import read_cf_netcdf
 
     xr.Dataset({"cld": (("station", "month"), np.ones((3, 12)))}).to_netcdf(d / "stations.nc")
     return lambda: read_cf_netcdf(d / "stations.nc", "cld")
 
 
 def _api_fraction_for_percent(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
-    from geo_ms.readers import read_cf_netcdf
+    from geo_ms.ingest.readers import read_cf_netcdf
 
     path = _cloud_nc(d / "cld.nc", [[0.12, 0.5], [0.97, 0.3]], units="%")
     return lambda: read_cf_netcdf(path, "cld", name="cloud_cover", units="%")
 
 
 def _api_percent_for_fraction(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
-    from geo_ms.readers import read_cf_netcdf
+    from geo_ms.ingest.readers import read_cf_netcdf
 
     path = _cloud_nc(d / "cf.nc", [[12.0, 50.0], [97.0, 30.0]], units="1", var="cloud_fraction")
     return lambda: read_cf_netcdf(path, "cloud_fraction", name="cloud_fraction", units="1")
@@ -286,9 +287,9 @@ def _api_percent_for_fraction(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], A
 
 def _api_no_overlap(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
     """A European GeoTIFF and a region in the Pacific: nothing to average."""
-    from geo_ms.readers import read_geotiff
-    from geo_ms.regions import user_regions
-    from geo_ms.zonal import zonal_mean
+    from geo_ms.exposures.regions import user_regions
+    from geo_ms.exposures.zonal import zonal_mean
+    from geo_ms.ingest.readers import read_geotiff
 
     tif = _tif(d / "europe.tif", np.full((4, 4), 60.0),
                transform=Affine(10.0, 0.0, -10.0, 0.0, -10.0, 70.0))
@@ -490,8 +491,8 @@ def test_grid_in_any_coordinate_order_gives_the_right_region_mean(
 ) -> None:
     """A 1-degree netCDF grid read and averaged over the north-east cell (0..1E, 0..1N)
     and over the 2x2 central cells: the values are those of the cells' own centres."""
-    from geo_ms.readers import read_cf_netcdf
-    from geo_ms.zonal import zonal_mean
+    from geo_ms.exposures.zonal import zonal_mean
+    from geo_ms.ingest.readers import read_cf_netcdf
 
     da = read_cf_netcdf(_grid_nc(tmp_path / "g.nc", lat, lon), "cld", name="cloud_cover",
                         units="%")
@@ -571,7 +572,7 @@ def semicolon_cp1252_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     commas and an accented free-text column, through `geo-ms run`."""
     import os
 
-    from geo_ms import fetch as fetch_mod
+    from geo_ms.ingest import fetch as fetch_mod
 
     d = tmp_path_factory.mktemp("semicolon")
     home = d / "home"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from geo_ms.catalog import (
+from geo_ms.errors import ConfigError, DataSourceError
+from geo_ms.ingest.catalog import (
     KINDS,
     READERS,
     Dataset,
@@ -16,7 +17,6 @@ from geo_ms.catalog import (
     load_catalog,
     resolve_reader,
 )
-from geo_ms.errors import ConfigError, DataSourceError
 
 REQUIRED_IDS = [
     "gbd2016_ms", "gbd_results_csv", "user_prevalence", "emsp_barometer_2011",
@@ -164,7 +164,7 @@ def test_every_reader_resolves() -> None:
     assert names <= set(READERS)
     for name in sorted(names):
         assert callable(resolve_reader(name)), name
-    assert resolve_reader("geo_ms.regions:read_natural_earth") is resolve_reader(
+    assert resolve_reader("geo_ms.exposures.regions:read_natural_earth") is resolve_reader(
         "read_natural_earth"
     )
 
@@ -224,10 +224,10 @@ def _entry(**kw: str) -> str:
 
 def test_a_valid_custom_catalog_loads(tmp_path: Path) -> None:
     cat = load_catalog(
-        _write(tmp_path, _entry() + _entry(id="x2", reader="geo_ms.regions:read_natural_earth"))
+        _write(tmp_path, _entry() + _entry(id="x2", reader="geo_ms.exposures.regions:read_natural_earth"))
     )
     assert list(cat) == ["x1", "x2"]
-    assert cat["x2"].reader == "geo_ms.regions:read_natural_earth"
+    assert cat["x2"].reader == "geo_ms.exposures.regions:read_natural_earth"
     assert cat["x1"].files[0].url == "https://e.org/a.csv"
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from geo_ms import fetch as F
-from geo_ms.catalog import list_datasets
 from geo_ms.cli import main
+from geo_ms.ingest import fetch as F
+from geo_ms.ingest.catalog import list_datasets
 
 SEX = "ms/gbd2016_ddf/ddf--entities--sex.csv"
 SEX_SHA = "2acb174084cd43c104b23a1f3919629f3a3c66356d2b14133cd741cb78dd891a"

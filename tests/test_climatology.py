@@ -1,4 +1,4 @@
-"""Climatologies: annual / seasonal / monthly means and year windows (geo_ms.climatology)."""
+"""Climatologies: annual / seasonal / monthly means and year windows (geo_ms.exposures.climatology)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pytest
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from geo_ms.climatology import (
+from geo_ms.errors import GridError
+from geo_ms.exposures.climatology import (
     DAYS_PER_MONTH,
     annual_mean,
     month_mean,
     seasonal_mean,
     year_window,
 )
-from geo_ms.errors import GridError
 
 DAYS = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 

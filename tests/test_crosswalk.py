@@ -7,12 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geo_ms import _build_crosswalk
-from geo_ms.readers import gbd_crosswalk
-from geo_ms.readers.gbd import _name_index
-from geo_ms.readers.prevalence import country_name_index, match_region_names
+from tools import build_crosswalk as _build_crosswalk
+from geo_ms.ingest.readers import gbd_crosswalk
+from geo_ms.ingest.readers.gbd import _name_index
+from geo_ms.ingest.readers.prevalence import country_name_index, match_region_names
 
-PACKAGE_DATA = Path(_build_crosswalk.__file__).parent / "data"
+PACKAGE_DATA = Path(_build_crosswalk.__file__).resolve().parents[1] / "geo_ms" / "data"
 
 
 def test_crosswalk_columns_and_uniqueness() -> None:

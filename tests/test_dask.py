@@ -1,4 +1,4 @@
-"""Dask-backed zonal means through the coverage weights (geo_ms._dask)."""
+"""Dask-backed zonal means through the coverage weights (geo_ms.exposures.dask_backend)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import xarray as xr
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 
-from geo_ms import _weights
-from geo_ms._dask import get_client, weighted_sums, zonal_mean_dask
-from geo_ms._weights import coverage_weights, grid_spec
 from geo_ms.errors import ConfigError, GridError
-from geo_ms.regions import countries, read_natural_earth
+from geo_ms.exposures import weights as _weights
+from geo_ms.exposures.dask_backend import get_client, weighted_sums, zonal_mean_dask
+from geo_ms.exposures.regions import countries, read_natural_earth
+from geo_ms.exposures.weights import coverage_weights, grid_spec
 
 RES = 1.0
 
@@ -101,7 +101,7 @@ def test_numpy_backed_and_two_dimensional(regions, eager):
 def test_weighted_sums_by_hand():
     import scipy.sparse as sp
 
-    from geo_ms._weights import CoverageWeights, GridSpec
+    from geo_ms.exposures.weights import CoverageWeights, GridSpec
 
     g = GridSpec(2, 2, 0.0, 2.0, 1.0, 1.0, "")
     w = sp.csr_matrix(np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 5.0, 0.0]]))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from geo_ms.config import load_config
-from geo_ms.datasets import load_prevalence, prevalence_source, sample_path
 from geo_ms.errors import ConfigError
+from geo_ms.ingest.datasets import load_prevalence, prevalence_source, sample_path
 
 
 def test_gbd_table_of_the_default_configuration(mirror):
@@ -59,8 +59,9 @@ def test_cru_ts_year_window_reaches_the_exposures(tmp_path, monkeypatch):
     import shapely
     import xarray as xr
 
-    from geo_ms import datasets
-    from geo_ms.exposures import EXPOSURES
+    from geo_ms.exposures import compute
+    from geo_ms.exposures.aggregate import EXPOSURES
+    from geo_ms.ingest import datasets
 
     time = [np.datetime64(f"{y}-{m:02d}-16") for y in (2000, 2001, 2002) for m in range(1, 13)]
     years = np.repeat([0.0, 10.0, 20.0], 12)
@@ -74,7 +75,7 @@ def test_cru_ts_year_window_reaches_the_exposures(tmp_path, monkeypatch):
     ecfg = {**load_config()["exposures"], "cru_ts_years": [2001, 2002],
             "population_weighting": False, "windows": ["annual"]}
     spec = [s for s in EXPOSURES if s.base == "cloud_cover_cruts_pct"]
-    out = datasets.compute_exposures(regions, spec, ecfg, say=lambda m: None)
+    out = compute.compute_exposures(regions, spec, ecfg, say=lambda m: None)
     # Years 2001-2002 add 10 and 20 → +15; months 1..12 weighted by their length in days.
     days = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
     expected = 15 + (np.arange(1, 13) * days).sum() / days.sum()

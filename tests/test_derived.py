@@ -1,4 +1,4 @@
-"""Derived exposures (geo_ms.derived): CMF, all-sky UV, OMI agreement, clear-sky GHI, cloudiness."""
+"""Derived exposures (geo_ms.exposures.derived): CMF, all-sky UV, OMI agreement, clear-sky GHI, cloudiness."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pvlib
 import pytest
 import xarray as xr
 
-from geo_ms.climatology import annual_mean
-from geo_ms.derived import (
+from geo_ms.errors import GridError, SchemaError, UnitError
+from geo_ms.exposures.climatology import annual_mean
+from geo_ms.exposures.derived import (
     all_sky_uv,
     clear_sky_ghi,
     cloud_modification_factor,
@@ -19,7 +20,6 @@ from geo_ms.derived import (
     omi_cmf_agreement,
     sunshine_cloudiness,
 )
-from geo_ms.errors import GridError, SchemaError, UnitError
 
 OMI_FILE = "OMI-Aura_L3-OMUVBd_2024m1001_v003-2024m1005t090002.he5"
 CRU_FILE = "cru_cl1.0_cld_rad_1961-1990_0.5deg.nc"
@@ -249,7 +249,7 @@ def test_omi_allsky_ratio_masks_polar_night() -> None:
 
 
 def test_linke_turbidity_and_altitude_match_pvlib_lookups() -> None:
-    from geo_ms.derived import _altitude, _linke_turbidity
+    from geo_ms.exposures.derived import _altitude, _linke_turbidity
 
     lats = np.array([51.5, 0.0, -33.9])
     lons = np.array([-0.1, 0.0, 18.4, 86.9])
@@ -365,21 +365,21 @@ def test_sunshine_cloudiness_computes_clear_sky_itself() -> None:
 
 @pytest.fixture(scope="module")
 def cru(mirror: Path) -> xr.DataArray:
-    from geo_ms.readers import read_cf_netcdf
+    from geo_ms.ingest.readers import read_cf_netcdf
 
     return read_cf_netcdf(mirror / "rasters" / CRU_FILE, "cld")
 
 
 @pytest.fixture(scope="module")
 def omi(mirror: Path) -> xr.Dataset:
-    from geo_ms.readers import read_omi_omuvbd
+    from geo_ms.ingest.readers import read_omi_omuvbd
 
     return read_omi_omuvbd(mirror / "rasters" / OMI_FILE)
 
 
 @pytest.fixture(scope="module")
 def cloudiness(mirror: Path) -> xr.DataArray:
-    from geo_ms.readers import read_merra2_gsee
+    from geo_ms.ingest.readers import read_merra2_gsee
 
     return sunshine_cloudiness(read_merra2_gsee(mirror / "rasters" / MERRA_FILE))
 
@@ -417,7 +417,7 @@ def test_mirror_omi_cmf_agreement(omi: xr.Dataset, cru: xr.DataArray) -> None:
 
 
 def test_mirror_all_sky_uv(mirror: Path, cru: xr.DataArray) -> None:
-    from geo_ms.readers import read_temis
+    from geo_ms.ingest.readers import read_temis
 
     clear = read_temis(mirror / "rasters" / TEMIS_FILE)
     out = all_sky_uv(clear, cru)

@@ -11,16 +11,16 @@ import rasterio.features
 import rasterio.transform
 import xarray as xr
 
-from geo_ms.climatology import annual_mean, month_mean
-from geo_ms.exposures import (
+from geo_ms.exposures.aggregate import (
     EXPOSURES,
     aggregate_fields,
     align_to_dateline,
     data_dictionary,
     exposure_fields,
 )
-from geo_ms.readers import read_ipcc_ddc_grid
-from geo_ms.regions import countries, read_natural_earth
+from geo_ms.exposures.climatology import annual_mean, month_mean
+from geo_ms.exposures.regions import countries, read_natural_earth
+from geo_ms.ingest.readers import read_ipcc_ddc_grid
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_scheduler_address_gives_the_same_exposures():
     import geopandas as gpd
     import shapely
 
-    from geo_ms._dask import get_client
+    from geo_ms.exposures.dask_backend import get_client
 
     rng = np.random.default_rng(7)
     lat = np.arange(59.75, 40.0, -0.5)

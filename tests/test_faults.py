@@ -28,10 +28,11 @@ import pandas as pd
 import pytest
 from filelock import FileLock
 
-from geo_ms import catalog, cli, fetch
+from geo_ms import cli
 from geo_ms.config import load_config
 from geo_ms.errors import LockError, SchemaError
-from geo_ms.pipeline import run
+from geo_ms.ingest import catalog, fetch
+from geo_ms.pipeline.run import run
 
 PAYLOAD = bytes(range(256)) * 1024  # 256 KiB
 SHA = hashlib.sha256(PAYLOAD).hexdigest()

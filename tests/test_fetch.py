@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from geo_ms import fetch as F
-from geo_ms.catalog import Dataset, FileSpec, get_dataset, list_datasets
 from geo_ms.errors import ChecksumError, DataSourceError, DownloadError
+from geo_ms.ingest import fetch as F
+from geo_ms.ingest.catalog import Dataset, FileSpec, get_dataset, list_datasets
 
 SEX_CSV = "ms/gbd2016_ddf/ddf--entities--sex.csv"
 SEX_SHA = "2acb174084cd43c104b23a1f3919629f3a3c66356d2b14133cd741cb78dd891a"

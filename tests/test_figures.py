@@ -20,8 +20,8 @@ import xarray as xr
 from matplotlib.colors import LogNorm
 from shapely.geometry import box
 
-from geo_ms import figures
 from geo_ms.errors import CRSError, GridError, SchemaError
+from geo_ms.report import figures
 
 matplotlib.use("Agg")
 

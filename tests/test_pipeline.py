@@ -16,7 +16,7 @@ import pytest
 
 from geo_ms.cli import main
 from geo_ms.config import load_config
-from geo_ms.pipeline import run
+from geo_ms.pipeline.run import run
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +124,7 @@ def test_manifest_names_sources_and_licences(full_run):
 def test_sample_run_without_mirror_or_network(tmp_path, monkeypatch):
     monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
     monkeypatch.setenv("GEO_MS_HOME", str(tmp_path))
-    from geo_ms import fetch
+    from geo_ms.ingest import fetch
 
     monkeypatch.setattr(fetch, "network_available", lambda timeout=3.0: False)
     assert main(["run", "--name", "smoke"]) == 0

@@ -10,8 +10,8 @@ import shapely
 import xarray as xr
 
 from geo_ms.errors import GridError, SchemaError
-from geo_ms.regions import population_weighted_latitude
-from geo_ms.zonal import point_weighted_mean, zonal_mean
+from geo_ms.exposures.regions import population_weighted_latitude
+from geo_ms.exposures.zonal import point_weighted_mean, zonal_mean
 
 REL = 1e-9
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from geo_ms.errors import ConfigError, FormatError, RegionMatchError, SchemaError
-from geo_ms.readers import read_gbd_ddf, read_gbd_results_csv
-from geo_ms.readers.gbd import TIDY_COLUMNS
+from geo_ms.ingest.readers import read_gbd_ddf, read_gbd_results_csv
+from geo_ms.ingest.readers.gbd import TIDY_COLUMNS
 
 RATE = "ddf--datapoints--prevalence_rate--by--location--sex--age--cause-546--year.csv"
 NUMBER = "ddf--datapoints--prevalence_number--by--location--sex--age--cause-546--year.csv"

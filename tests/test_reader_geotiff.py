@@ -10,7 +10,7 @@ import rasterio
 from rasterio import Affine
 
 from geo_ms.errors import CRSError, FormatError, GridError, UnitError
-from geo_ms.readers import read_cf_netcdf, read_geotiff, read_neo_geotiff
+from geo_ms.ingest.readers import read_cf_netcdf, read_geotiff, read_neo_geotiff
 
 NODATA = 99999.0
 NORTH_UP = Affine(90.0, 0.0, -180.0, 0.0, -90.0, 90.0)

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from geo_ms.errors import CRSError, FormatError
-from geo_ms.readers import read_omi_omuvbd
+from geo_ms.ingest.readers import read_omi_omuvbd
 
 FILL = np.float32(-1.2676506e30)
 

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from geo_ms.errors import FormatError, UnitError
-from geo_ms.readers import read_ipcc_ddc_grid
+from geo_ms.ingest.readers import read_ipcc_ddc_grid
 
 HEADER = (
     "    grd_sz      xmin      ymin      xmax      ymax    n_cols    n_rows  n_months\n"

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from geo_ms.errors import FormatError, UnitError
-from geo_ms.readers import read_cf_netcdf, read_modis_cloud_json
+from geo_ms.ingest.readers import read_cf_netcdf, read_modis_cloud_json
 
 
 def _write(path: Path, values: list, **meta: object) -> Path:

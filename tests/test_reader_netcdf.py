@@ -1,5 +1,5 @@
 """netCDF readers (CF, CRU TS, TEMIS, NCEP Gaussian, MERRA-2/gsee) and the shared
-canonicalisation and unit checks of ``geo_ms.readers._canonical``."""
+canonicalisation and unit checks of ``geo_ms.ingest.readers._canonical``."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import pytest
 import xarray as xr
 
 from geo_ms.errors import CRSError, GridError, UnitError
-from geo_ms.readers import (
+from geo_ms.ingest.readers import (
     read_cf_netcdf,
     read_cru_ts,
     read_merra2_gsee,
     read_ncep_gaussian,
     read_temis,
 )
-from geo_ms.readers._canonical import canonicalize, check_units
+from geo_ms.ingest.readers._canonical import canonicalize, check_units
 
 
 def _zonal_annual(da: xr.DataArray, lat: float) -> float:

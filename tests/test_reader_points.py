@@ -9,8 +9,8 @@ import pytest
 
 from geo_ms._io import sha256_file
 from geo_ms.errors import ConfigError
-from geo_ms.readers import read_geonames_cities, read_sunshine_cities
-from geo_ms.readers.points import SUNSHINE_ATTRIBUTION
+from geo_ms.ingest.readers import read_geonames_cities, read_sunshine_cities
+from geo_ms.ingest.readers.points import SUNSHINE_ATTRIBUTION
 
 SUNSHINE_SHA256 = "424498b6eac79a9e4833e81a9c684a5765b2eba8bea738c1fe67706d50d96f11"
 

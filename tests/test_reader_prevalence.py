@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo_ms.errors import RegionMatchError, SchemaError
-from geo_ms.readers import gbd_crosswalk, read_prevalence_table
-from geo_ms.readers.prevalence import country_name_index, match_region_names
+from geo_ms.ingest.readers import gbd_crosswalk, read_prevalence_table
+from geo_ms.ingest.readers.prevalence import country_name_index, match_region_names
 
 HEADER = "region_id,prevalence_per_100k,year,age_standardised,source\n"
 

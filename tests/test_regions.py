@@ -1,4 +1,4 @@
-"""Region sets (geo_ms.regions): Natural Earth countries and states, user polygons."""
+"""Region sets (geo_ms.exposures.regions): Natural Earth countries and states, user polygons."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from geo_ms.errors import CRSError, FormatError, SchemaError
-from geo_ms.regions import (
+from geo_ms.exposures.regions import (
     admin1,
     countries,
     main_territory_parts,

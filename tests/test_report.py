@@ -13,9 +13,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo_ms import figures
 from geo_ms.errors import FormatError, SchemaError
-from geo_ms.report import render, render_report
+from geo_ms.report import figures, render, render_report
 
 IDS = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG", "HHH"]
 CONTINENTS = ["Europe", "Europe", "Africa", "Africa", "Asia", "Asia", "Oceania", "Europe"]

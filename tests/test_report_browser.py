@@ -25,8 +25,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo_ms import figures
-from geo_ms.report import interactive_map, render_report
+from geo_ms.report import figures, interactive_map, render_report
 
 pytestmark = pytest.mark.browser
 

@@ -29,9 +29,10 @@ import numpy as np
 import pytest
 import pytest_socket
 
-from geo_ms import catalog, cli, fetch
-from geo_ms._archive import safe_extract
+from geo_ms import cli
 from geo_ms.errors import ArchiveError, DataSourceError, FormatError
+from geo_ms.ingest import catalog, fetch
+from geo_ms.ingest.archive import safe_extract
 
 PACKAGE = Path(__file__).resolve().parents[1] / "geo_ms"
 
@@ -213,7 +214,7 @@ def _trapped_npz(path: Path, marker: Path) -> Path:
 
 
 def test_booby_trapped_npz_is_refused_without_running_it(tmp_path: Path) -> None:
-    from geo_ms.readers import read_merra2_gsee
+    from geo_ms.ingest.readers import read_merra2_gsee
 
     marker = tmp_path / "pwned.txt"
     path = _trapped_npz(tmp_path / "ghi.npz", marker)
@@ -230,8 +231,8 @@ def test_trapped_coverage_weight_cache_is_recomputed_not_unpickled(
     import shapely
     import xarray as xr
 
-    from geo_ms import _weights
-    from geo_ms.zonal import zonal_mean
+    from geo_ms.exposures import weights as _weights
+    from geo_ms.exposures.zonal import zonal_mean
 
     da = xr.DataArray(np.arange(12 * 4 * 4, dtype="float64").reshape(12, 4, 4),
                       dims=("month", "lat", "lon"),

@@ -1,4 +1,4 @@
-"""Out-of-core zonal means of a raster file (geo_ms._stream)."""
+"""Out-of-core zonal means of a raster file (geo_ms.exposures.stream)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import shapely
 from exactextract import exact_extract
 from rasterio.transform import from_origin
 
-from geo_ms._stream import raster_grid, stream_zonal_mean
 from geo_ms.errors import CRSError, FormatError, GridError
-from geo_ms.regions import countries, read_natural_earth
+from geo_ms.exposures.regions import countries, read_natural_earth
+from geo_ms.exposures.stream import raster_grid, stream_zonal_mean
 
 REL = 1e-9
 RES = 0.5

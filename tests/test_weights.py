@@ -1,4 +1,4 @@
-"""Reusable coverage weights (geo_ms._weights / geo_ms.zonal.coverage_weights)."""
+"""Reusable coverage weights (geo_ms.exposures.weights / geo_ms.exposures.zonal.coverage_weights)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 import shapely
 import xarray as xr
 
-from geo_ms import _weights
-from geo_ms._weights import EARTH_RADIUS_M, CoverageWeights, cell_areas_m2, grid_spec
 from geo_ms.errors import GridError
-from geo_ms.zonal import coverage_weights, zonal_mean
+from geo_ms.exposures import weights as _weights
+from geo_ms.exposures.weights import EARTH_RADIUS_M, CoverageWeights, cell_areas_m2, grid_spec
+from geo_ms.exposures.zonal import coverage_weights, zonal_mean
 
 REL = 1e-9
 

@@ -1,4 +1,4 @@
-"""Exact area-weighted zonal means (geo_ms.zonal.zonal_mean).
+"""Exact area-weighted zonal means (geo_ms.exposures.zonal.zonal_mean).
 
 Expected values are computed by hand from spherical cell areas,
 A ∝ sin(lat_top) − sin(lat_bottom) (the radius and Δλ cancel in a mean).
@@ -15,7 +15,7 @@ import shapely
 import xarray as xr
 
 from geo_ms.errors import CRSError, GridError, SchemaError
-from geo_ms.zonal import zonal_mean
+from geo_ms.exposures.zonal import zonal_mean
 
 REL = 1e-9
 
@@ -277,7 +277,7 @@ def test_weights_path_equals_direct_exactextract_on_random_field():
 
 @pytest.fixture(scope="module")
 def ne_countries(mirror):
-    from geo_ms.regions import countries, read_natural_earth
+    from geo_ms.exposures.regions import countries, read_natural_earth
 
     ne = read_natural_earth(mirror / "boundaries" / "ne_10m_admin_0_countries_deu.zip")
     return countries(ne), countries(ne, main_territory=True)

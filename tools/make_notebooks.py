@@ -1,5 +1,6 @@
 import nbformat as nbf
 
+
 def nb(cells):
     n = nbf.v4.new_notebook()
     n.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -20,13 +21,13 @@ n1 = nb([
  ("md", "# 01 — A tour of the data\n\nWhat geo_ms ingests: the catalog of public datasets, the GBD 2016 MS table, and the cloud and UV rasters, each read from its product's own format into one canonical form.\n\n*Caveat: GBD values are model outputs (DisMod-MR 2.1), not counts.*"),
  ("code", common_setup),
  ("md", "## The catalog\nOne entry per public dataset, with licence and citation."),
- ("code", """from geo_ms.catalog import list_datasets
+ ("code", """from geo_ms.ingest.catalog import list_datasets
 
 cat = pd.DataFrame([{"id": d.id, "kind": d.kind, "licence": d.licence, "files": len(d.files)}
                     for d in list_datasets()])
 cat"""),
  ("md", "## MS prevalence: GBD 2016 (DDF files, pinned commit)"),
- ("code", """from geo_ms.datasets import load_gbd
+ ("code", """from geo_ms.ingest.datasets import load_gbd
 
 gbd = load_gbd()
 sel = gbd.query("measure == 'prevalence' and metric == 'rate' and sex == 'both' "
@@ -37,8 +38,8 @@ sel.loc[["USA", "JPN", "CAN", "GBR", "NGA"]]"""),
 ax = sel.sort_values().plot(kind="hist", bins=40, logx=False, figsize=(6, 3))
 ax.set_xlabel("MS prevalence per 100,000 (GBD 2016, age-standardised, both sexes)")"""),
  ("md", "## Cloud cover: CRU CL 1.0 (IPCC-DDC ASCII grid, 1961–1990)"),
- ("code", """from geo_ms.climatology import annual_mean
-from geo_ms.datasets import load_raster
+ ("code", """from geo_ms.exposures.climatology import annual_mean
+from geo_ms.ingest.datasets import load_raster
 
 cld = load_raster("cru_cl1_cloud")
 print(cld.dims, cld.shape, cld.attrs["units"])
@@ -60,9 +61,9 @@ n2 = nb([
  ("md", "# 02 — Exposures per country\n\nExact, area-weighted means (exactextract, `mean(coverage_weight=area_spherical_m2)`) of climatologies over Natural Earth countries, and a population-weighted variant from city populations."),
  ("code", common_setup),
  ("code", """from geo_ms.config import load_config
-from geo_ms.datasets import load_raster, load_regions
-from geo_ms.exposures import EXPOSURES, aggregate_fields, exposure_fields
-from geo_ms.readers import read_geonames_cities
+from geo_ms import load_raster, load_regions
+from geo_ms.exposures.aggregate import EXPOSURES, aggregate_fields, exposure_fields
+from geo_ms.ingest.readers import read_geonames_cities
 
 cfg = load_config()
 regions = load_regions(cfg["regions"])
@@ -93,8 +94,8 @@ n3 = nb([
  ("md", "# 03 — The claims\n\nJoin GBD 2016 prevalence with the exposures, fit the models and judge the article's claims. An ecological correlation between countries says nothing about an individual's risk; GBD values are modelled; recorded prevalence follows diagnostic access."),
  ("code", common_setup),
  ("code", """from geo_ms.config import load_config
-from geo_ms.datasets import load_prevalence, load_raster, load_regions
-from geo_ms.exposures import EXPOSURES, aggregate_fields, exposure_fields
+from geo_ms import load_prevalence, load_raster, load_regions
+from geo_ms.exposures.aggregate import EXPOSURES, aggregate_fields, exposure_fields
 
 cfg = load_config()
 regions = load_regions(cfg["regions"])

@@ -39,7 +39,7 @@ from geo_ms.models.claims import (
     verdict_for_correlation,
 )
 from geo_ms.models.correlation import correlations, pearson_p
-from geo_ms.models.regression import fit_ols, partial_correlation, regressions
+from geo_ms.models.regression import fit_ols, partial_correlation, regressions, with_residuals
 from geo_ms.models.sensitivity import expand_exposures, loo_influence, sensitivity
 from geo_ms.models.spatial import fit_spatial, knn_weights, spatial
 
@@ -61,6 +61,7 @@ __all__ = [
     "spatial",
     "verdict_for_adjusted",
     "verdict_for_correlation",
+    "with_residuals",
 ]
 
 log = logging.getLogger("geo_ms.models")
@@ -134,7 +135,7 @@ def fit_all(
     if not exposures:
         raise SchemaError(
             "analysis table: no exposure column (cloud_*, uv_*, vitd_*, ghi*, sunshine*)",
-            hint="Add exposures with geo_ms.exposures, or pass exposures=[...] to fit_all",
+            hint="Add exposures with geo_ms.exposures.aggregate, or pass exposures=[...] to fit_all",
         )
     outcome = cfg["outcome"]
     base = [e for e in exposures if e in df.columns]

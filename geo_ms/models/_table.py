@@ -103,7 +103,7 @@ def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
         raise SchemaError(
             f"analysis table: missing column(s) {', '.join(repr(c) for c in missing)} "
             f"needed for {what}",
-            hint="Build the table with geo_ms.exposures / the pipeline, or pass the name of a "
+            hint="Build the table with geo_ms.exposures.aggregate / the pipeline, or pass the name of a "
             f"column that exists (available: {', '.join(map(str, df.columns[:30]))})",
         )
 

@@ -29,6 +29,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
+from geo_ms.errors import GeoMSError
 from geo_ms.models._table import (
     LOG_GDP,
     log_outcome_name,
@@ -46,6 +47,7 @@ __all__ = [
     "partial_correlation",
     "regressions",
     "vifs",
+    "with_residuals",
 ]
 
 log = logging.getLogger("geo_ms.models")
@@ -354,3 +356,30 @@ def regressions(
         rows.append(make_row("vif", subset, exposure, lname, len(frame), v[exposure],
                              note=f"VIF in {name}; {others}"))
     return rows_to_frame(rows)
+
+
+def with_residuals(table: pd.DataFrame, exposure: str,
+                   outcome: str = "prevalence_per_100k") -> pd.DataFrame:
+    """Return *table* with ``resid``: residuals of log outcome ~ exposure + |lat| + log GDP.
+
+    Regions outside the complete cases get NaN; when the model cannot be fitted the
+    table is returned unchanged (and the reason logged).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"region_id": list("abcde"),
+    ...                   "prevalence_per_100k": np.exp([1.0, 2.0, 3.0, 4.0, 5.5]),
+    ...                   "x": [0.0, 1.0, 2.0, 3.0, 4.0]})
+    >>> "resid" in with_residuals(d, "x").columns  # no latitude/GDP columns: unchanged
+    False
+    """
+    try:
+        res = fit_ols(table, exposure, outcome)
+    except (GeoMSError, ValueError, KeyError) as exc:
+        log.warning("residuals not available: %s", exc)
+        return table
+    resid = pd.Series(res.resid.to_numpy(), index=res.region_ids, name="resid")
+    out = table.copy()
+    out["resid"] = out["region_id"].map(resid)
+    return out
+

@@ -1,7 +1,7 @@
 """The analysis report: self-contained HTML and Markdown, and an offline interactive map.
 
 :func:`render_report` writes ``report.html`` and ``report.md`` from the tables, the
-figures of :mod:`geo_ms.figures` and the run metadata; :func:`interactive_map`
+figures of :mod:`geo_ms.report.figures` and the run metadata; :func:`interactive_map`
 writes a single-file Leaflet map that works without network access.
 """
 

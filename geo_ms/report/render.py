@@ -158,7 +158,7 @@ def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any
         except OSError as exc:
             raise FormatError(
                 f"{png}: figure PNG cannot be read ({exc.strerror or exc})",
-                hint="Draw the figures again (geo_ms.figures.make_all_figures) before rendering.",
+                hint="Draw the figures again (geo_ms.report.figures.make_all_figures) before rendering.",
             ) from exc
         try:
             if not data.startswith(_PNG_MAGIC):

@@ -2,7 +2,7 @@
 
 Rasters become an :class:`xarray.DataArray` (see ``docs/architecture.md``), tables a
 tidy :class:`pandas.DataFrame`, boundaries a :class:`geopandas.GeoDataFrame`.
-Submodules are imported lazily so that ``import geo_ms.readers`` stays cheap.
+Submodules are imported lazily so that ``import geo_ms.ingest.readers`` stays cheap.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ _WHERE = {
     "read_prevalence_table": "prevalence",
     "read_sunshine_cities": "points",
     "read_geonames_cities": "points",
+    "read_natural_earth": "boundaries",
 }
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "read_ipcc_ddc_grid",
     "read_merra2_gsee",
     "read_modis_cloud_json",
+    "read_natural_earth",
     "read_ncep_gaussian",
     "read_neo_geotiff",
     "read_omi_omuvbd",
@@ -53,9 +55,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        module = importlib.import_module(f"geo_ms.readers.{_WHERE[name]}")
+        module = importlib.import_module(f"geo_ms.ingest.readers.{_WHERE[name]}")
         return getattr(module, name)
-    raise AttributeError(f"module 'geo_ms.readers' has no attribute {name!r}")
+    raise AttributeError(f"module 'geo_ms.ingest.readers' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

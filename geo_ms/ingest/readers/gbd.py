@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from geo_ms.errors import ConfigError, FormatError, RegionMatchError, SchemaError
-from geo_ms.readers.prevalence import (
+from geo_ms.ingest.readers.prevalence import (
     _describe_unknown,
     country_name_index,
     match_region_names,
@@ -121,7 +121,7 @@ def gbd_crosswalk() -> pd.DataFrame:
     """Return the GBD location id → ISO3 crosswalk shipped with geo_ms.
 
     One row per national GBD location (the 194 with MS estimates in GBD 2016 plus the US
-    Virgin Islands), built by ``geo_ms/_build_crosswalk.py`` from the GBD names matched to
+    Virgin Islands), built by ``tools/build_crosswalk.py`` from the GBD names matched to
     Natural Earth names, with a few explicit overrides.
 
     Returns

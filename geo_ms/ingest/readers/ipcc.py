@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 
 from geo_ms.errors import ArchiveError, FormatError
-from geo_ms.readers._canonical import canonicalize, check_units, is_cloud_variable
+from geo_ms.ingest.readers._canonical import canonicalize, check_units, is_cloud_variable
 
 __all__ = ["IPCC_MISSING", "read_ipcc_ddc_grid"]
 

@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from geo_ms.errors import CRSError, FormatError, GridError
-from geo_ms.readers._canonical import canonicalize, check_units, is_cloud_variable
+from geo_ms.ingest.readers._canonical import canonicalize, check_units, is_cloud_variable
 
 __all__ = ["NEO_NODATA", "read_geotiff", "read_neo_geotiff"]
 

@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 
 from geo_ms.errors import GridError, SchemaError, UnitError
-from geo_ms.readers._canonical import normalize_units
+from geo_ms.ingest.readers._canonical import normalize_units
 
 __all__ = [
     "CMF_METHODS",
@@ -346,7 +346,7 @@ def all_sky_uv(
         raise GridError(
             "all_sky_uv: clear_sky and cloud_cover_pct must both have a 'month' dim or neither "
             f"(got {clear_sky.dims} and {cloud_cover_pct.dims})",
-            hint="Reduce both to the same period with geo_ms.climatology first.",
+            hint="Reduce both to the same period with geo_ms.exposures.climatology first.",
         )
     if has_m_uv:
         mu, mc = clear_sky["month"].values.tolist(), cloud_cover_pct["month"].values.tolist()
@@ -391,7 +391,7 @@ def omi_allsky_ratio(omi_ds: xr.Dataset) -> xr.DataArray:
     ----------
     omi_ds
         Dataset with ``ErythemalDailyDose`` and ``CSErythemalDailyDose`` on lat/lon
-        (as :func:`geo_ms.readers.read_omi_omuvbd` returns), fills already NaN.
+        (as :func:`geo_ms.ingest.readers.read_omi_omuvbd` returns), fills already NaN.
 
     Returns
     -------
@@ -416,7 +416,7 @@ def omi_allsky_ratio(omi_ds: xr.Dataset) -> xr.DataArray:
     if missing:
         raise SchemaError(
             f"OMI dataset: variable(s) {missing} missing (have {sorted(map(str, omi_ds.data_vars))})",
-            hint="Read the OMUVBd file with geo_ms.readers.read_omi_omuvbd(path).",
+            hint="Read the OMUVBd file with geo_ms.ingest.readers.read_omi_omuvbd(path).",
         )
     edd = omi_ds["ErythemalDailyDose"].astype("float64")
     cs = omi_ds["CSErythemalDailyDose"].astype("float64")
@@ -822,7 +822,7 @@ def sunshine_cloudiness(
             **clear_sky_kwargs,
         )
         if months is None:
-            from geo_ms.climatology import annual_mean
+            from geo_ms.exposures.climatology import annual_mean
 
             ghi_clear = annual_mean(ghi_clear)
     else:

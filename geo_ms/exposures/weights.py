@@ -207,7 +207,7 @@ def check_crs(grid: GridSpec, regions: Any, label: str = "raster") -> None:
     if regions.crs is None:
         raise CRSError(
             "regions: no CRS",
-            hint="set it: regions.set_crs('EPSG:4326') (or build them with geo_ms.regions)",
+            hint="set it: regions.set_crs('EPSG:4326') (or build them with geo_ms.exposures.regions)",
         )
     if not CRS(regions.crs).equals(raster_crs, ignore_axis_order=True):
         raise CRSError(
@@ -566,7 +566,7 @@ def _region_ids(regions: Any, id_column: str) -> list[Any]:
     if id_column not in regions.columns:
         raise SchemaError(
             f"regions: no {id_column!r} column",
-            hint="build regions with geo_ms.regions (countries(), user_regions(...))",
+            hint="build regions with geo_ms.exposures.regions (countries(), user_regions(...))",
         )
     ids = regions[id_column]
     dup = sorted(set(ids[ids.duplicated()].astype(str)))

@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from geo_ms.errors import CRSError, FormatError, GridError
-from geo_ms.readers._canonical import canonicalize, normalize_units
+from geo_ms.ingest.readers._canonical import canonicalize, normalize_units
 
 __all__ = ["OMUVBD_VARIABLES", "read_omi_omuvbd"]
 

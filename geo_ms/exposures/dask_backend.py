@@ -1,6 +1,6 @@
 """Dask: zonal means of dask-backed stacks through the coverage weights, chunk by chunk.
 
-The coverage weights ``W`` (regions × cells, :mod:`geo_ms._weights`) are split once by
+The coverage weights ``W`` (regions × cells, :mod:`geo_ms.exposures.weights`) are split once by
 the stack's spatial chunks; each chunk ``(bands, rows, cols)`` then contributes its
 NaN-aware partial sums ``Σ w·v``, ``Σ w`` and ``Σ area`` over valid cells, and the
 partial sums of all chunks are added before dividing. Nothing is loaded whole: a
@@ -30,7 +30,8 @@ import pandas as pd
 import scipy.sparse as sp
 import xarray as xr
 
-from geo_ms._weights import (
+from geo_ms.errors import ConfigError, GridError
+from geo_ms.exposures.weights import (
     CoverageWeights,
     _as_dataarray,
     _north_up,
@@ -38,7 +39,6 @@ from geo_ms._weights import (
     band_sums,
     coverage_weights,
 )
-from geo_ms.errors import ConfigError, GridError
 
 __all__ = ["LARGE_INPUT_BYTES", "get_client", "weighted_sums", "zonal_mean_dask"]
 
@@ -148,7 +148,7 @@ def zonal_mean_dask(
     -------
     pandas.DataFrame
         As :meth:`CoverageWeights.mean` (band columns labelled as in
-        :func:`geo_ms.zonal.zonal_mean`, ``valid_fraction``);
+        :func:`geo_ms.exposures.zonal.zonal_mean`, ``valid_fraction``);
         ``attrs["path"] = "dask"``.
     """
     da = _north_up(_as_dataarray(da))
@@ -196,7 +196,7 @@ def weighted_sums(
     Examples
     --------
     >>> import dask.array as dsa, scipy.sparse as sp
-    >>> from geo_ms._weights import GridSpec
+    >>> from geo_ms.exposures.weights import GridSpec
     >>> g = GridSpec(1, 3, 0.0, 1.0, 1.0, 1.0, "")
     >>> cw = CoverageWeights(sp.csr_matrix(np.array([[1.0, 1.0, 2.0]])), ["r"], g, "k")
     >>> v = dsa.from_array(np.array([[[1.0, np.nan, 4.0]]]), chunks=(1, 1, 2))

@@ -9,9 +9,9 @@ Virgin Islands (id 422), which is national but has no MS rows.
 
 Run it as::
 
-    python -m geo_ms._build_crosswalk DDF_FOLDER NE_ZIP [OUT_FOLDER]
+    python -m tools.build_crosswalk DDF_FOLDER NE_ZIP [OUT_FOLDER]
 
-e.g. ``python -m geo_ms._build_crosswalk $GEO_MS_DATA_MIRROR/ms/gbd2016_ddf
+e.g. ``python -m tools.build_crosswalk $GEO_MS_DATA_MIRROR/ms/gbd2016_ddf
 $GEO_MS_DATA_MIRROR/boundaries/ne_10m_admin_0_countries_deu.zip geo_ms/data``.
 
 >>> sorted(OVERRIDES)
@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo_ms._io import atomic_path
-from geo_ms.readers.prevalence import match_region_names, normalise_name
+from geo_ms.ingest.readers.prevalence import match_region_names, normalise_name
 
 __all__ = ["NE_NAME_FIELDS", "OVERRIDES", "build_crosswalk", "main", "ne_country_names"]
 
@@ -60,7 +60,7 @@ def ne_country_names(ne_path: str | Path) -> pd.DataFrame:
     """Return ``iso3, name`` pairs from a Natural Earth admin-0 file (one row per pair).
 
     The ISO3 code is ``ISO_A3_EH``, or ``ADM0_A3`` where that is ``-99``. A name whose
-    matching key (:func:`geo_ms.readers.prevalence.normalise_name`) points to two
+    matching key (:func:`geo_ms.ingest.readers.prevalence.normalise_name`) points to two
     different codes is dropped as ambiguous.
     """
     import pyogrio
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) not in (2, 3):
         print(__doc__)
         return 2
-    out = Path(args[2]) if len(args) == 3 else Path(__file__).parent / "data"
+    out = Path(args[2]) if len(args) == 3 else Path(__file__).resolve().parents[1] / "geo_ms" / "data"
     crosswalk, names = build_crosswalk(args[0], args[1])
     with atomic_path(out / "gbd_location_iso3.csv") as tmp:
         crosswalk.to_csv(tmp, index=False, lineterminator="\n")

@@ -1,9 +1,9 @@
 """The dataset catalog: every public dataset geo_ms knows, typed and validated.
 
-The catalog lives in ``geo_ms/catalog.toml`` (one ``[[dataset]]`` table each, with
+The catalog lives in ``geo_ms/ingest/catalog.toml`` (one ``[[dataset]]`` table each, with
 one or more ``[[dataset.files]]``). :func:`load_catalog` reads and checks it and
 returns :class:`Dataset` objects; :func:`get_dataset` and :func:`list_datasets` look
-them up. Fetching is :mod:`geo_ms.fetch`'s job.
+them up. Fetching is :mod:`geo_ms.ingest.fetch`'s job.
 
 >>> ds = get_dataset("cru_cl1_cloud")
 >>> ds.kind, ds.reader, ds.files[0].member
@@ -53,28 +53,28 @@ KINDS: tuple[str, ...] = (
 #: Reader names a catalog entry may use, mapped to the module that defines them.
 #: A reader may also be given as ``"geo_ms.module:function"``.
 READERS: dict[str, str] = {
-    "read_ipcc_ddc_grid": "geo_ms.readers",
-    "read_cf_netcdf": "geo_ms.readers",
-    "read_cru_ts": "geo_ms.readers",
-    "read_temis": "geo_ms.readers",
-    "read_ncep_gaussian": "geo_ms.readers",
-    "read_merra2_gsee": "geo_ms.readers",
-    "read_omi_omuvbd": "geo_ms.readers",
-    "read_neo_geotiff": "geo_ms.readers",
-    "read_geotiff": "geo_ms.readers",
-    "read_modis_cloud_json": "geo_ms.readers",
-    "read_gbd_ddf": "geo_ms.readers",
-    "read_gbd_results_csv": "geo_ms.readers",
-    "read_prevalence_table": "geo_ms.readers",
-    "read_sunshine_cities": "geo_ms.readers",
-    "read_geonames_cities": "geo_ms.readers",
-    "read_natural_earth": "geo_ms.regions",
+    "read_ipcc_ddc_grid": "geo_ms.ingest.readers",
+    "read_cf_netcdf": "geo_ms.ingest.readers",
+    "read_cru_ts": "geo_ms.ingest.readers",
+    "read_temis": "geo_ms.ingest.readers",
+    "read_ncep_gaussian": "geo_ms.ingest.readers",
+    "read_merra2_gsee": "geo_ms.ingest.readers",
+    "read_omi_omuvbd": "geo_ms.ingest.readers",
+    "read_neo_geotiff": "geo_ms.ingest.readers",
+    "read_geotiff": "geo_ms.ingest.readers",
+    "read_modis_cloud_json": "geo_ms.ingest.readers",
+    "read_gbd_ddf": "geo_ms.ingest.readers",
+    "read_gbd_results_csv": "geo_ms.ingest.readers",
+    "read_prevalence_table": "geo_ms.ingest.readers",
+    "read_sunshine_cities": "geo_ms.ingest.readers",
+    "read_geonames_cities": "geo_ms.ingest.readers",
+    "read_natural_earth": "geo_ms.ingest.readers",
 }
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _MODULE_READER = re.compile(r"^geo_ms(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
-_HINT = "Fix the entry in the catalog file (see the key list at the top of geo_ms/catalog.toml)."
+_HINT = "Fix the entry in the catalog file (see the key list at the top of geo_ms/ingest/catalog.toml)."
 
 _DATASET_KEYS = {
     "id", "title", "kind", "format", "reader", "licence", "citation", "notes",
@@ -199,7 +199,7 @@ class Dataset:
 
 
 def default_catalog_path() -> Path:
-    """Path of the catalog shipped with geo_ms (``geo_ms/catalog.toml``)."""
+    """Path of the catalog shipped with geo_ms (``geo_ms/ingest/catalog.toml``)."""
     return Path(__file__).with_name("catalog.toml")
 
 
@@ -312,7 +312,7 @@ def resolve_reader(name: str) -> Callable[..., Any]:
     """Return the reader function called *name* (a :data:`READERS` key or ``module:function``).
 
     >>> resolve_reader("read_natural_earth").__module__
-    'geo_ms.regions'
+    'geo_ms.ingest.readers.boundaries'
     """
     if ":" in name:
         module_name, func = name.split(":", 1)

@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 
 from geo_ms.errors import FormatError
-from geo_ms.readers._canonical import canonicalize, check_units
+from geo_ms.ingest.readers._canonical import canonicalize, check_units
 
 __all__ = ["read_modis_cloud_json"]
 

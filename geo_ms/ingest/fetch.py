@@ -44,8 +44,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from geo_ms._io import atomic_write_text, sha256_file
-from geo_ms.catalog import Dataset, FileSpec, get_dataset, list_datasets
 from geo_ms.errors import ChecksumError, ConfigError, DataSourceError, DownloadError
+from geo_ms.ingest.catalog import Dataset, FileSpec, get_dataset, list_datasets
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -332,7 +332,7 @@ def fetch_file(
     Parameters
     ----------
     dataset_id
-        Catalog id (or :class:`~geo_ms.catalog.Dataset`).
+        Catalog id (or :class:`~geo_ms.ingest.catalog.Dataset`).
     name
         File name as in the catalog (default: the dataset's first file).
     path

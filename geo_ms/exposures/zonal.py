@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from geo_ms._weights import (
+from geo_ms.errors import GridError, SchemaError
+from geo_ms.exposures.weights import (
     CoverageWeights,
     GridSpec,
     _as_dataarray,
@@ -44,7 +45,6 @@ from geo_ms._weights import (
     coverage_weights,
     grid_spec,
 )
-from geo_ms.errors import GridError, SchemaError
 
 __all__ = [
     "CoverageWeights",
@@ -75,7 +75,7 @@ def zonal_mean(
         flipped).
     regions
         Canonical regions (unique *id_column*, same CRS as *da*). Parts beyond ±180°
-        are wrapped first (:func:`geo_ms.regions.split_antimeridian`).
+        are wrapped first (:func:`geo_ms.exposures.regions.split_antimeridian`).
     weights
         ``"area"`` (``f·A``) or a population raster on the same grid. A population
         raster is read as **persons per cell** (weights ``f·P``: the people living in
@@ -233,7 +233,7 @@ def _wrapped(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if len(regions):
         xmin, _, xmax, _ = regions.total_bounds
         if xmin < -180.0 or xmax > 180.0:
-            from geo_ms.regions import split_antimeridian
+            from geo_ms.exposures.regions import split_antimeridian
 
             return split_antimeridian(regions)
     return regions

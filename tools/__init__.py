@@ -1,0 +1,1 @@
+"""Build scripts of geo_ms (not part of the installed package)."""
