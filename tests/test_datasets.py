@@ -69,7 +69,8 @@ def test_cru_ts_year_window_reaches_the_exposures(tmp_path, monkeypatch):
     path = tmp_path / "cru_ts4.08.2000.2002.cld.dat.nc"
     xr.Dataset({"cld": (("time", "lat", "lon"), cld.astype("float32"), {"units": "percentage"})},
                coords={"time": time, "lat": [10.25, 10.75], "lon": [0.25, 0.75]}).to_netcdf(path)
-    monkeypatch.setattr(datasets, "_fetch", lambda did: {path.name: path})
+    monkeypatch.setattr(datasets, "_fetch",
+                        lambda did: {"cru_ts4.08.1901.2023.cld.dat.nc.gz": path})
     regions = gpd.GeoDataFrame({"region_id": ["R"]}, geometry=[shapely.box(0, 10, 1, 11)],
                                crs="EPSG:4326")
     ecfg = {**load_config()["exposures"], "cru_ts_years": [2001, 2002],

@@ -495,17 +495,3 @@ def test_corrupted_mirror_file_is_a_checksum_error(
         ("ddf--entities--sex.csv", "mirror", actual)
     ]
     shutil.rmtree(bad_mirror)
-
-
-def test_reader_for_mirror_encodings() -> None:
-    temis = "rasters/temis_uvdvc_clearsky_vitd_dose_clim_monthly_0.25deg.nc"
-    assert F.reader_for("temis_vitd_clear", "uvdvcclim_world.nc", f"/m/{temis}") == "read_temis"
-    nc = "modis_terra_mod08m3_cloud_fraction_2020-2023_annual_1deg.nc"
-    assert F.reader_for("modis_mod08_cloud", nc, f"/m/rasters/{nc}") == "read_cf_netcdf"
-    assert F.reader_for("modis_mod08_cloud", nc.replace(".nc", ".json"), "/x.json") == (
-        "read_modis_cloud_json"
-    )
-    geojson = "/m/boundaries/ne_50m_admin_0_countries_v4.0.0.geojson"
-    assert F.reader_for("ne_admin0_50m", "ne_50m_admin_0_countries.zip", geojson) == (
-        "read_natural_earth"
-    )

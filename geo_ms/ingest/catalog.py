@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from geo_ms.errors import ConfigError, DataSourceError
+from geo_ms.ingest.readers import READERS as _READER_TABLE
 
 __all__ = [
     "KINDS",
@@ -50,26 +51,10 @@ KINDS: tuple[str, ...] = (
     "points",
 )
 
-#: Reader names a catalog entry may use, mapped to the module that defines them.
+#: Reader names a catalog entry may use, mapped to the module that defines them
+#: (derived from :data:`geo_ms.ingest.readers.READERS`, the one list of readers).
 #: A reader may also be given as ``"geo_ms.module:function"``.
-READERS: dict[str, str] = {
-    "read_ipcc_ddc_grid": "geo_ms.ingest.readers",
-    "read_cf_netcdf": "geo_ms.ingest.readers",
-    "read_cru_ts": "geo_ms.ingest.readers",
-    "read_temis": "geo_ms.ingest.readers",
-    "read_ncep_gaussian": "geo_ms.ingest.readers",
-    "read_merra2_gsee": "geo_ms.ingest.readers",
-    "read_omi_omuvbd": "geo_ms.ingest.readers",
-    "read_neo_geotiff": "geo_ms.ingest.readers",
-    "read_geotiff": "geo_ms.ingest.readers",
-    "read_modis_cloud_json": "geo_ms.ingest.readers",
-    "read_gbd_ddf": "geo_ms.ingest.readers",
-    "read_gbd_results_csv": "geo_ms.ingest.readers",
-    "read_prevalence_table": "geo_ms.ingest.readers",
-    "read_sunshine_cities": "geo_ms.ingest.readers",
-    "read_geonames_cities": "geo_ms.ingest.readers",
-    "read_natural_earth": "geo_ms.ingest.readers",
-}
+READERS: dict[str, str] = {name: "geo_ms.ingest.readers" for name in _READER_TABLE}
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -82,7 +67,7 @@ _DATASET_KEYS = {
 }  # fmt: skip
 _FILE_KEYS = {
     "name", "url", "sha256", "member", "resource", "mirror_path", "mirror_sha256",
-    "mirror_encoding", "mirror_reader", "reader",
+    "mirror_encoding", "mirror_reader", "reader", "reader_kwargs", "mirror_reader_kwargs",
     "name_pattern", "url_pattern", "months", "years",
 }  # fmt: skip
 _REQUIRED = ("id", "title", "kind", "format", "reader", "licence", "citation")
@@ -115,6 +100,10 @@ class FileSpec:
         Reader for the mirror encoding when the dataset's reader does not read it.
     reader
         Reader of this file when it is not the dataset's reader.
+    reader_kwargs
+        Keyword arguments for this file's reader, over the dataset's ``reader_kwargs``.
+    mirror_reader_kwargs
+        The same for the mirror copy in another encoding (e.g. its variable name).
     resource
         For data shipped in a Python package: ``"<import name>/<path inside>"``.
     """
@@ -129,6 +118,10 @@ class FileSpec:
     mirror_reader: str | None = None
     reader: str | None = None
     resource: str | None = None
+    reader_kwargs: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    mirror_reader_kwargs: Mapping[str, Any] = field(
+        default_factory=dict, hash=False, compare=False
+    )
 
     @property
     def expected_mirror_sha256(self) -> str | None:
@@ -196,6 +189,33 @@ class Dataset:
             + (f"; close matches: {', '.join(close)}" if close else ""),
             hint=f"Its files are: {', '.join(names[:6])}{' ...' if len(names) > 6 else ''}",
         )
+
+
+    def reader_for(
+        self, name: str, path: str | PurePosixPath | Path
+    ) -> tuple[str, dict[str, Any]]:
+        """Reader name and keyword arguments for the file *name*, obtained at *path*.
+
+        A mirror copy in another encoding (``mirror_encoding``; recognised by its file
+        name) is read by the file's ``mirror_reader`` (else the dataset's reader) with
+        ``mirror_reader_kwargs``; any other copy by the file's ``reader`` (else the
+        dataset's) with the file's ``reader_kwargs``. Both are merged over the
+        dataset's ``reader_kwargs``.
+
+        >>> ds = get_dataset("neo_uvi_clim")
+        >>> ds.reader_for("AURA_UVI_CLIM_M_01.FLOAT.TIFF", "/m/rasters/neo_aura_uvi_clim_monthly_1deg.nc")[0]
+        'read_cf_netcdf'
+        >>> ds.reader_for("AURA_UVI_CLIM_M_01.FLOAT.TIFF", "data/raw/x/AURA_UVI_CLIM_M_01.FLOAT.TIFF")
+        ('read_neo_geotiff', {'name': 'uv_index', 'units': '1', 'long_name': 'UV index climatology (NASA NEO)', 'source': 'neo_uvi_clim'})
+        """
+        spec = self.file(name)
+        kwargs = dict(self.reader_kwargs)
+        mirror_name = PurePosixPath(spec.mirror_path).name if spec.mirror_path else None
+        if spec.mirror_encoding and Path(path).name == mirror_name:
+            kwargs.update(spec.mirror_reader_kwargs)
+            return spec.mirror_reader or self.reader, kwargs
+        kwargs.update(spec.reader_kwargs)
+        return spec.reader or self.reader, kwargs
 
 
 def default_catalog_path() -> Path:
@@ -485,6 +505,13 @@ def _parse_files(p: Path, where: str, index: int, raw: Any) -> list[FileSpec]:
     _check_relpath(p, fwhere, "resource", opt["resource"])
     _check_reader(p, fwhere, "reader", opt["reader"])
     _check_reader(p, fwhere, "mirror_reader", opt["mirror_reader"])
+    kw = {}
+    for key in ("reader_kwargs", "mirror_reader_kwargs"):
+        kw[key] = raw.get(key, {})
+        if not isinstance(kw[key], dict):
+            raise _fail(p, fwhere, f"{key} must be a table")
+    if kw["mirror_reader_kwargs"] and opt["mirror_encoding"] is None:
+        raise _fail(p, fwhere, "mirror_reader_kwargs needs a mirror_encoding")
     if opt["mirror_path"] is None and (
         mirror_sha or opt["mirror_encoding"] or opt["mirror_reader"]
     ):
@@ -525,6 +552,8 @@ def _parse_files(p: Path, where: str, index: int, raw: Any) -> list[FileSpec]:
                 mirror_reader=opt["mirror_reader"],
                 reader=opt["reader"],
                 resource=opt["resource"],
+                reader_kwargs=dict(kw["reader_kwargs"]),
+                mirror_reader_kwargs=dict(kw["mirror_reader_kwargs"]),
             )
         )
     return specs

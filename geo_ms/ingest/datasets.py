@@ -214,57 +214,63 @@ def load_boundaries(dataset_id: str = "ne_admin0_10m") -> Any:
     return read_natural_earth(path, member=member)
 
 
-
-
 def load_raster(dataset_id: str, **kwargs: Any) -> xr.DataArray:
     """Fetch a raster dataset and read it into the canonical form.
 
-    The reader is chosen by the file obtained: the original product format, or the
-    mirror's re-encoding of the same data.
+    One way through: :func:`geo_ms.ingest.fetch.fetch` gets the verified files, then
+    each file's reader and keyword arguments come from the catalog, chosen by the
+    copy actually obtained (:meth:`~geo_ms.ingest.catalog.Dataset.reader_for`: the
+    product's own format, or the mirror's re-encoding of it); *kwargs* override the
+    catalog's ``reader_kwargs``. Files needing different readers are alternative
+    encodings of the same data: the first file's reader is used.
+
+    Raises
+    ------
+    DataSourceError
+        The dataset's reader does not return a raster (a table, points, or the
+        several variables of an OMI file).
     """
-    from geo_ms.ingest import readers
+    from geo_ms.ingest.catalog import get_dataset, resolve_reader
 
-    if dataset_id == "merra2_ghi":
-        return readers.read_merra2_gsee()
-    paths = _fetch(dataset_id)
-    files = list(paths.values())
-    first = files[0]
-    suffix = first.suffix.lower()
-    if dataset_id == "cru_cl1_cloud":
-        return readers.read_ipcc_ddc_grid(first, "ccld6190.dat", name="cloud_cover", units="%",
-                                          source=dataset_id)
-    if dataset_id == "cru_cl1_radiation":
-        return readers.read_ipcc_ddc_grid(
-            first, "crad6190", name="radiation", units="W m-2", source=dataset_id,
-            long_name="surface downward solar radiation, monthly mean 1961-1990 (CRU CL 1.0)")
-    if dataset_id == "neo_uvi_clim":
-        if suffix == ".nc":
-            return readers.read_cf_netcdf(first, "uvi", name="uv_index", units="1",
-                                          long_name="UV index climatology (NASA NEO)",
-                                          source=dataset_id)
-        return readers.read_neo_geotiff(files, name="uv_index", units="1",
-                                        long_name="UV index climatology (NASA NEO)",
-                                        source=dataset_id)
-    if dataset_id == "neo_modis_cloud":
-        return readers.read_neo_geotiff(files, source=dataset_id)
-    if dataset_id == "modis_mod08_cloud":
-        nc = [p for p in files if p.suffix == ".nc"]
-        if nc:
-            return readers.read_cf_netcdf(nc[0], "cloud_fraction", name="cloud_fraction",
-                                          units="1", source=dataset_id)
-        return readers.read_modis_cloud_json(first)
-    if dataset_id == "temis_vitd_clear":
-        return readers.read_temis(first)
-    if dataset_id == "ncep_tcdc":
-        return readers.read_ncep_gaussian(first)
-    if dataset_id == "cru_ts408_cld":
-        return readers.read_cru_ts(first, **kwargs)
-    if dataset_id == "cru_cl1_netcdf":
-        return readers.read_cf_netcdf(first, kwargs.get("variable", "cld"), source=dataset_id)
-    raise DataSourceError(f"{dataset_id}: not a raster dataset geo_ms can load",
-                          hint="See 'geo-ms data list' for the raster datasets (kind cloud/uv/solar)")
+    ds = get_dataset(dataset_id)
+    if _reader_kind(ds.reader) not in ("raster", "rasters"):
+        raise DataSourceError(
+            f"{dataset_id}: not a raster dataset geo_ms can load (reader {ds.reader})",
+            hint="See 'geo-ms data list' for the raster datasets (kind cloud/uv/solar); "
+            f"read this one with geo_ms.ingest.readers.{ds.reader}",
+        )
+    calls: list[tuple[str, dict[str, Any], list[Path]]] = []
+    for name, path in _fetch(ds.id).items():
+        reader, kw = ds.reader_for(name, path)
+        member = ds.file(name).member
+        if member is not None and path.suffix.lower() == ".zip":
+            kw["member"] = member
+        for r, k, files in calls:
+            if r == reader and k == kw:
+                if path not in files:
+                    files.append(path)
+                break
+        else:
+            calls.append((reader, kw, [path]))
+    reader, kw, files = calls[0]
+    if _reader_kind(reader) == "rasters":
+        arg: Any = files
+    elif len(files) == 1:
+        arg = files[0]
+    else:
+        raise DataSourceError(
+            f"{dataset_id}: {len(files)} files for {reader}, which reads one file",
+            hint="Fix the catalog entry (give the files their own reader or one mirror copy)",
+        )
+    return resolve_reader(reader)(arg, **{**kw, **kwargs})
 
 
+def _reader_kind(reader: str) -> str:
+    """What a catalog reader returns (:data:`geo_ms.ingest.readers.READERS`);
+    ``module:function`` readers are taken as single-file raster readers."""
+    from geo_ms.ingest.readers import READERS
+
+    return READERS.get(reader, ("", "raster"))[1]
 
 
 def load_gbd(measures: tuple[str, ...] = ("prevalence",)) -> pd.DataFrame:
@@ -352,15 +358,3 @@ def _user_table(t: pd.DataFrame) -> pd.DataFrame:
         columns={"year": "prevalence_year", "source": "prevalence_source",
                  "age_standardised": "prevalence_age_standardised"})
     return out.drop_duplicates("region_id")
-
-
-
-
-
-
-
-
-
-
-
-

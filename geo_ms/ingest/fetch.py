@@ -18,8 +18,8 @@ per-machine lock file ``data/raw/geo-ms-lock.json``; later downloads must match 
 ``GEO_MS_OFFLINE=1`` forbids downloads.
 
 The path returned for a file whose mirror copy is in another encoding
-(``mirror_encoding``) is that mirror file: its suffix (``.nc``, ``.geojson``) tells
-which reader to use (``FileSpec.mirror_reader``, else the dataset's reader).
+(``mirror_encoding``) is that mirror file; :meth:`geo_ms.ingest.catalog.Dataset.reader_for`
+picks the reader for the copy obtained.
 
 >>> sorted(STATES)
 ['cached', 'in mirror', 'missing', 'package', 'user-supplied']
@@ -63,7 +63,6 @@ __all__ = [
     "mirror_dir",
     "network_available",
     "project_home",
-    "reader_for",
     "status",
     "verify_all",
 ]
@@ -589,29 +588,6 @@ def _remove_empty_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
-
-
-def reader_for(dataset: Dataset | str, name: str, path: str | os.PathLike[str]) -> str:
-    """Name of the reader for the file *name* of a dataset, fetched to *path*.
-
-    A mirror copy in another encoding (``mirror_encoding``) is read by the file's
-    ``mirror_reader`` (else the dataset's reader, which then accepts both encodings);
-    any other path by the file's ``reader`` or the dataset's reader.
-
-    >>> import os
-    >>> reader_for("neo_uvi_clim", "AURA_UVI_CLIM_M_01.FLOAT.TIFF",
-    ...            "/m/rasters/neo_aura_uvi_clim_monthly_1deg.nc")
-    'read_cf_netcdf'
-    >>> reader_for("neo_uvi_clim", "AURA_UVI_CLIM_M_01.FLOAT.TIFF",
-    ...            "data/raw/neo_uvi_clim/AURA_UVI_CLIM_M_01.FLOAT.TIFF")
-    'read_neo_geotiff'
-    """
-    ds = get_dataset(dataset)
-    spec = ds.file(name)
-    p = Path(path)
-    if spec.mirror_encoding and spec.mirror_path and p.name == Path(spec.mirror_path).name:
-        return spec.mirror_reader or ds.reader
-    return spec.reader or ds.reader
 
 
 # --------------------------------------------------------------------------- verify

@@ -10,29 +10,36 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_WHERE = {
+#: Every reader: name → (submodule, what it returns). The catalog's reader names come
+#: from here (:data:`geo_ms.ingest.catalog.READERS`). ``raster`` readers take one file
+#: and return a canonical :class:`xarray.DataArray`; ``rasters`` readers take a list of
+#: files (one per month) and return one; ``dataset`` readers return an
+#: :class:`xarray.Dataset`; ``table``/``points``/``boundaries`` readers a data frame.
+READERS: dict[str, tuple[str, str]] = {
     # rasters
-    "read_ipcc_ddc_grid": "ipcc",
-    "read_cf_netcdf": "netcdf",
-    "read_cru_ts": "netcdf",
-    "read_temis": "netcdf",
-    "read_ncep_gaussian": "netcdf",
-    "read_merra2_gsee": "netcdf",
-    "read_omi_omuvbd": "hdfeos",
-    "read_neo_geotiff": "geotiff",
-    "read_geotiff": "geotiff",
-    "read_modis_cloud_json": "modis_json",
+    "read_ipcc_ddc_grid": ("ipcc", "raster"),
+    "read_cf_netcdf": ("netcdf", "raster"),
+    "read_cru_ts": ("netcdf", "raster"),
+    "read_temis": ("netcdf", "raster"),
+    "read_ncep_gaussian": ("netcdf", "raster"),
+    "read_merra2_gsee": ("netcdf", "raster"),
+    "read_omi_omuvbd": ("hdfeos", "dataset"),
+    "read_neo_geotiff": ("geotiff", "rasters"),
+    "read_geotiff": ("geotiff", "raster"),
+    "read_modis_cloud_json": ("modis_json", "raster"),
     # tables
-    "read_gbd_ddf": "gbd",
-    "read_gbd_results_csv": "gbd",
-    "gbd_crosswalk": "gbd",
-    "read_prevalence_table": "prevalence",
-    "read_sunshine_cities": "points",
-    "read_geonames_cities": "points",
-    "read_natural_earth": "boundaries",
+    "read_gbd_ddf": ("gbd", "table"),
+    "read_gbd_results_csv": ("gbd", "table"),
+    "read_prevalence_table": ("prevalence", "table"),
+    "read_sunshine_cities": ("points", "points"),
+    "read_geonames_cities": ("points", "points"),
+    "read_natural_earth": ("boundaries", "boundaries"),
 }
 
+_WHERE = {name: module for name, (module, _) in READERS.items()} | {"gbd_crosswalk": "gbd"}
+
 __all__ = [
+    "READERS",
     "gbd_crosswalk",
     "read_cf_netcdf",
     "read_cru_ts",
