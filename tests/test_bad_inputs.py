@@ -244,10 +244,11 @@ def _api_truncated_zip(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
 
 
 def _api_not_gzip(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
-    from geo_ms.ingest.readers import read_cru_ts
+    from geo_ms.ingest.fetch import unpack
 
-    (d / "cru.cld.dat.nc.gz").write_bytes(b"<html><body>503 Service Unavailable</body></html>")
-    return lambda: read_cru_ts(d / "cru.cld.dat.nc.gz")
+    name = "cru_ts4.08.1901.2023.cld.dat.nc.gz"
+    (d / name).write_bytes(b"<html><body>503 Service Unavailable</body></html>")
+    return lambda: unpack("cru_ts408_cld", name, d / name)
 
 
 def _api_html_as_netcdf(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
@@ -404,7 +405,8 @@ CORPUS: list[Case] = [
     Case("zip-truncated", "api", _api_truncated_zip, ArchiveError,
          r"ccld6190\.zip: truncated or corrupt zip archive \(no central directory\)$"),
     Case("gzip-that-is-not-gzip", "api", _api_not_gzip, FormatError,
-         r"cru\.cld\.dat\.nc\.gz: cannot be decompressed \(Not a gzipped file \(b'<h'\)\)$"),
+         r"cru_ts4\.08\.1901\.2023\.cld\.dat\.nc\.gz: not a gzip file "
+         r"\(starts with b'<html><b'\)$"),
     Case("netcdf-that-is-html", "api", _api_html_as_netcdf, FormatError,
          r"cld\.nc: not a netCDF file \(starts with b'<!DOCTYP'\)$"),
     Case("netcdf-empty-file", "api", _api_empty_netcdf, FormatError,

@@ -40,7 +40,7 @@ def _box(da, south, north, west, east):
 
 
 @pytest.mark.parametrize("dataset_id", sorted(OLD_PATH))
-def test_each_mirrored_raster_gives_the_old_arrays(mirror, dataset_id):
+def test_each_mirrored_raster_gives_the_old_arrays(mirror, workdir, dataset_id):
     name, units, shape, mean, valid = OLD_PATH[dataset_id]
     da = load_raster(dataset_id)
     assert (da.name, da.attrs["units"], da.shape) == (name, units, shape)
@@ -51,7 +51,7 @@ def test_each_mirrored_raster_gives_the_old_arrays(mirror, dataset_id):
     assert float(da.lat[0]) > float(da.lat[-1]) and float(da.lon[0]) < float(da.lon[-1])
 
 
-def test_sanity_values_of_sources_md(mirror):
+def test_sanity_values_of_sources_md(mirror, workdir):
     # SOURCES.md entry 1 (CRU CL 1.0), Sahara 18-30N 0-25E: cloud 25.3 %, radiation 254.8.
     assert _box(load_raster("cru_cl1_cloud"), 18, 30, 0, 25) == pytest.approx(25.3, abs=0.05)
     assert _box(load_raster("cru_cl1_cloud"), 15, 28, 40, 55) == pytest.approx(29.9, abs=0.05)
@@ -67,7 +67,7 @@ def test_sanity_values_of_sources_md(mirror):
     assert float(uvi) == pytest.approx(13.71, abs=0.005)
 
 
-def test_caller_kwargs_override_the_catalog(mirror):
+def test_caller_kwargs_override_the_catalog(mirror, workdir):
     rad = load_raster("cru_cl1_netcdf", variable="rad")
     assert rad.name == "rad"
     assert _box(rad, 18, 30, 0, 25) == pytest.approx(254.8, abs=0.05)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from geo_ms.errors import CRSError, GridError, UnitError
+from geo_ms.errors import CRSError, FormatError, GridError, UnitError
 from geo_ms.ingest.readers import (
     read_cf_netcdf,
     read_cru_ts,
@@ -211,14 +211,15 @@ def test_cru_ts_window_climatology(cru_ts_file: Path) -> None:
     assert da.lat.values.tolist() == [10.75, 10.25]
 
 
-def test_cru_ts_gz_and_lazy_time_series(cru_ts_file: Path) -> None:
+def test_cru_ts_gz_is_refused_and_lazy_time_series(cru_ts_file: Path) -> None:
     gz = cru_ts_file.with_name(cru_ts_file.name + ".gz")
     with open(cru_ts_file, "rb") as src, gzip.open(gz, "wb") as dst:
         shutil.copyfileobj(src, dst)
-    plain = read_cru_ts(cru_ts_file, years=(2000, 2002))
-    cru_ts_file.unlink()  # the .gz must be decompressed again
-    xr.testing.assert_identical(read_cru_ts(gz, years=(2000, 2002)), plain)
-    series = read_cru_ts(gz, years=(2002, 2002), climatology=False)
+    # decompression is fetch.unpack's job (tests/test_unpack.py), not the reader's
+    with pytest.raises(FormatError, match=r"\.nc\.gz: a gzip file; read_cru_ts reads the "
+                                          r"decompressed \.nc$"):
+        read_cru_ts(gz, years=(2000, 2002))
+    series = read_cru_ts(cru_ts_file, years=(2002, 2002), climatology=False)
     assert isinstance(series.data, dsa.Array)
     assert series.dims == ("time", "lat", "lon") and series.sizes["time"] == 12
     assert float(series.isel(time=0).sel(lat=10.25, lon=-0.25)) == pytest.approx(2.0 + 2)

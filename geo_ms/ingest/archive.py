@@ -24,7 +24,6 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from geo_ms._io import atomic_path
@@ -63,12 +62,8 @@ def archive_kind(path: str | os.PathLike[str]) -> str:
     )
 
 
-def safe_extract(
-    archive: str | os.PathLike[str],
-    dest: str | os.PathLike[str],
-    members: Iterable[str] | None = None,
-) -> list[Path]:
-    """Extract a zip (all or some *members*) or a gzip file into *dest*, safely.
+def safe_extract(archive: str | os.PathLike[str], dest: str | os.PathLike[str]) -> list[Path]:
+    """Extract a zip or a gzip file into *dest*, safely (used by :func:`geo_ms.ingest.fetch.unpack`).
 
     Parameters
     ----------
@@ -77,8 +72,6 @@ def safe_extract(
     dest
         Target folder (created if needed). A gzip file ``x.nc.gz`` becomes
         ``dest/x.nc``.
-    members
-        Zip members to extract (default: all); ignored for gzip.
 
     Returns
     -------
@@ -89,7 +82,7 @@ def safe_extract(
     ------
     ArchiveError
         A member with an absolute path, a ``..`` escape or a symbolic link; a
-        requested member that is absent; a truncated or corrupt archive.
+        truncated or corrupt archive.
     FormatError
         The file is missing, or not a zip/gzip file at all.
     """
@@ -100,7 +93,7 @@ def safe_extract(
     kind = archive_kind(src)
     if kind == "gzip":
         return [_gunzip(src, out)]
-    return _unzip(src, out, None if members is None else list(members))
+    return _unzip(src, out)
 
 
 def _head(path: Path, n: int = 8) -> bytes:
@@ -132,7 +125,7 @@ def _check_member(src: Path, info: zipfile.ZipInfo) -> None:
         )
 
 
-def _unzip(src: Path, dest: Path, members: list[str] | None) -> list[Path]:
+def _unzip(src: Path, dest: Path) -> list[Path]:
     try:
         zf = zipfile.ZipFile(src)
     except zipfile.BadZipFile as exc:
@@ -143,16 +136,6 @@ def _unzip(src: Path, dest: Path, members: list[str] | None) -> list[Path]:
         infos = zf.infolist()
         for info in infos:
             _check_member(src, info)
-        if members is not None:
-            names = {i.filename for i in infos}
-            absent = [m for m in members if m not in names]
-            if absent:
-                raise ArchiveError(
-                    f"{src}: no member {', '.join(map(repr, absent))} in the archive",
-                    hint=f"The archive holds: {', '.join(sorted(names)[:8])}",
-                )
-            wanted = set(members)
-            infos = [i for i in infos if i.filename in wanted]
         files = [i for i in infos if not i.is_dir()]
         dest.mkdir(parents=True, exist_ok=True)
         tmpdir = Path(tempfile.mkdtemp(prefix=f".{src.name}.", suffix=".part", dir=dest))

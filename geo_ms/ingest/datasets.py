@@ -207,11 +207,9 @@ def load_boundaries(dataset_id: str = "ne_admin0_10m") -> Any:
     from geo_ms.ingest.catalog import get_dataset
     from geo_ms.ingest.readers.boundaries import read_natural_earth
 
-    paths = _fetch(dataset_id)
-    spec = get_dataset(dataset_id).files[0]
-    path = next(iter(paths.values()))
-    member = spec.member if path.suffix == ".zip" else None
-    return read_natural_earth(path, member=member)
+    ds = get_dataset(dataset_id)
+    name, path = next(iter(_fetch(dataset_id).items()))
+    return read_natural_earth(_readable(ds, name, path))
 
 
 def load_raster(dataset_id: str, **kwargs: Any) -> xr.DataArray:
@@ -221,7 +219,8 @@ def load_raster(dataset_id: str, **kwargs: Any) -> xr.DataArray:
     each file's reader and keyword arguments come from the catalog, chosen by the
     copy actually obtained (:meth:`~geo_ms.ingest.catalog.Dataset.reader_for`: the
     product's own format, or the mirror's re-encoding of it); *kwargs* override the
-    catalog's ``reader_kwargs``. Files needing different readers are alternative
+    catalog's ``reader_kwargs``. Archives (``.gz``, a zip's ``member``) are read from
+    their hash-checked unpacked copy in ``data/raw/<id>/`` (:func:`~geo_ms.ingest.fetch.unpack`). Files needing different readers are alternative
     encodings of the same data: the first file's reader is used.
 
     Raises
@@ -242,9 +241,7 @@ def load_raster(dataset_id: str, **kwargs: Any) -> xr.DataArray:
     calls: list[tuple[str, dict[str, Any], list[Path]]] = []
     for name, path in _fetch(ds.id).items():
         reader, kw = ds.reader_for(name, path)
-        member = ds.file(name).member
-        if member is not None and path.suffix.lower() == ".zip":
-            kw["member"] = member
+        path = _readable(ds, name, path)
         for r, k, files in calls:
             if r == reader and k == kw:
                 if path not in files:
@@ -263,6 +260,17 @@ def load_raster(dataset_id: str, **kwargs: Any) -> xr.DataArray:
             hint="Fix the catalog entry (give the files their own reader or one mirror copy)",
         )
     return resolve_reader(reader)(arg, **{**kw, **kwargs})
+
+
+def _readable(ds: Any, name: str, path: Path) -> Path:
+    """The file a reader reads: *path*, or for a ``.gz`` or a zip with a catalog
+    ``member`` the file unpacked from it (:func:`geo_ms.ingest.fetch.unpack`)."""
+    from geo_ms.ingest import fetch
+
+    suffix = Path(path).suffix.lower()
+    if suffix in (".gz", ".gzip") or (suffix == ".zip" and ds.file(name).member):
+        return fetch.unpack(ds, name, path)
+    return Path(path)
 
 
 def _reader_kind(reader: str) -> str:

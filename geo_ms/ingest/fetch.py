@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
@@ -64,6 +64,7 @@ __all__ = [
     "network_available",
     "project_home",
     "status",
+    "unpack",
     "verify_all",
 ]
 
@@ -211,22 +212,36 @@ def _locked_sha256(ds: Dataset, spec: FileSpec) -> str | None:
 
 
 def _record_lock(ds: Dataset, spec: FileSpec, sha: str, path: Path) -> None:
+    _update_lock({_lock_key(ds, spec): {
+        "sha256": sha,
+        "url": spec.url,
+        "size": path.stat().st_size,
+        "recorded": _now(),
+    }})
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _update_lock(
+    entries: dict[str, dict[str, Any]], drop: Any = None
+) -> None:
+    """Add *entries* to the lock file (after removing those for which *drop(key, entry)*)."""
     from filelock import FileLock
 
     lp = lock_path()
     lp.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(lp) + ".lock", timeout=60):
         files = _read_lock()
-        files[_lock_key(ds, spec)] = {
-            "sha256": sha,
-            "url": spec.url,
-            "size": path.stat().st_size,
-            "recorded": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+        if drop is not None:
+            files = {k: v for k, v in files.items() if not drop(k, v)}
+        files.update(entries)
         text = json.dumps(
             {
                 "comment": "SHA-256 of files the geo_ms catalog does not pin, recorded at "
-                "their first download on this machine and enforced afterwards.",
+                "their first download on this machine and enforced afterwards, and of the "
+                "files unpacked from archives (re-checked on every use).",
                 "files": dict(sorted(files.items())),
             },
             indent=2,
@@ -590,6 +605,89 @@ def _remove_empty_folder(folder: Path) -> None:
             folder.rmdir()
 
 
+# --------------------------------------------------------------------------- unpacking
+
+
+def unpack(dataset: Dataset | str, name: str, path: str | os.PathLike[str]) -> Path:
+    """Unpack a fetched archive once into ``data/raw/<id>/``; return the file to read.
+
+    A gzip file ``x.nc.gz`` becomes ``data/raw/<id>/x.nc``; a zip ``x.zip`` is
+    unpacked whole (a shapefile needs its sidecars) into ``data/raw/<id>/x/`` and its
+    catalog ``member`` is returned. Unpacking goes through
+    :func:`geo_ms.ingest.archive.safe_extract` (no absolute paths, ``..`` or
+    symbolic links; atomic). The SHA-256 of every unpacked file is recorded in the
+    lock file with the archive's hash; on reuse each file is re-hashed and, if one
+    differs or is missing (or the archive changed), the archive is unpacked again.
+    The archive may be a read-only mirror copy: only ``data/raw`` is written.
+
+    Parameters
+    ----------
+    dataset, name
+        Catalog dataset and the name of the archive file in it.
+    path
+        Where the verified archive is (cache, mirror or package), as from :func:`fetch`.
+
+    Raises
+    ------
+    ArchiveError, FormatError
+        From :func:`~geo_ms.ingest.archive.safe_extract`.
+    DataSourceError
+        The catalog member is not in the zip, or a zip without ``member`` holds
+        several files.
+    """
+    from geo_ms.ingest.archive import archive_kind, safe_extract
+
+    ds = get_dataset(dataset)
+    spec = ds.file(name)
+    src = Path(path)
+    root = dataset_dir(ds.id)
+    base = (root / spec.name).parent
+    if archive_kind(src) == "gzip":
+        dest = base
+        want: Path | None = base / (src.name[: -len(src.suffix)] or "data")
+    else:
+        dest = base / Path(src.name).stem
+        want = dest.joinpath(*PurePosixPath(spec.member).parts) if spec.member else None
+    archive_sha = _hash_once(src)
+
+    def mine(key: str, entry: Any) -> bool:
+        return (key.startswith(f"{ds.id}/") and isinstance(entry, dict)
+                and entry.get("unpacked_from") == spec.name)  # fmt: skip
+
+    recorded = {k[len(ds.id) + 1:]: v for k, v in _read_lock().items() if mine(k, v)}
+    fresh = bool(recorded) and all(
+        v.get("archive_sha256") == archive_sha
+        and (root / rel).is_file()
+        and sha256_file(root / rel) == v.get("sha256")
+        for rel, v in recorded.items()
+    )
+    if fresh:
+        files = [root / rel for rel in recorded]
+    else:
+        files = safe_extract(src, dest)
+        now = _now()
+        _update_lock(
+            {f"{ds.id}/{f.relative_to(root).as_posix()}": {
+                "sha256": sha256_file(f), "size": f.stat().st_size, "unpacked_from": spec.name,
+                "archive_sha256": archive_sha, "recorded": now,
+            } for f in files},
+            drop=mine,
+        )
+    if want is None:
+        if len(files) != 1:
+            raise DataSourceError(
+                f"{ds.id}/{spec.name}: the archive holds {len(files)} files; which one to read?",
+                hint="Name it with 'member' in the catalog entry.",
+            )
+        return files[0]
+    if want not in files:
+        raise DataSourceError(
+            f"{ds.id}/{spec.name}: no member {spec.member!r} in {src}",
+            hint="Fix 'member' in the catalog entry, or fetch the archive again.",
+        )
+    return want
+
+
 # --------------------------------------------------------------------------- verify
 
 
@@ -597,7 +695,8 @@ def _remove_empty_folder(folder: Path) -> None:
 class Verification:
     """Result of re-hashing one file (see :func:`verify_all`).
 
-    ``where`` is ``cache``, ``mirror`` or ``package``; ``expected`` is None when
+    ``where`` is ``cache``, ``mirror``, ``package`` or ``unpacked`` (a file unpacked
+    from an archive by :func:`unpack`); ``expected`` is None when
     nothing pins the file (then ``ok`` is True and the hash is only reported).
     """
 
@@ -648,6 +747,13 @@ def verify_all(
             if mp is not None:
                 out.append(Verification(ds.id, spec.name, "mirror", mp,
                                         spec.expected_mirror_sha256, _hash_once(mp)))  # fmt: skip
+        for key, entry in lock.items():  # files unpacked from the dataset's archives
+            if key.startswith(f"{ds.id}/") and isinstance(entry, dict) and "unpacked_from" in entry:
+                rel = key[len(ds.id) + 1:]
+                p = dataset_dir(ds.id) / rel
+                if p.is_file():
+                    out.append(Verification(ds.id, rel, "unpacked", p, entry.get("sha256"),
+                                            sha256_file(p)))  # fmt: skip
     return out
 
 

@@ -5,7 +5,7 @@ All return the canonical raster of ``docs/architecture.md`` via
 
 - :func:`read_cf_netcdf` -- any CF netCDF with lat/lon (CF decoding of
   ``scale_factor``/``add_offset``/``_FillValue``), dims ``month`` or ``time``.
-- :func:`read_cru_ts` -- CRU TS 4.x ``cld`` (``.nc`` or ``.nc.gz``), read lazily with
+- :func:`read_cru_ts` -- CRU TS 4.x ``cld`` (the unpacked ``.nc``), read lazily with
   dask; the monthly climatology of a year window, or the time series.
 - :func:`read_temis` -- TEMIS clear-sky vitamin-D dose: the original daily
   climatology ``uvdvcclim_world.nc`` (averaged to calendar months, kJ → J) or a
@@ -18,10 +18,7 @@ All return the canonical raster of ``docs/architecture.md`` via
 
 from __future__ import annotations
 
-import gzip
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from geo_ms._io import atomic_path
 from geo_ms.errors import DataSourceError, FormatError, GridError
 from geo_ms.ingest.readers._canonical import (
     LAT_NAMES,
@@ -244,32 +240,6 @@ def read_cf_netcdf(
 
 
 # --------------------------------------------------------------------------- CRU TS
-def _gunzip_cached(path: Path) -> Path:
-    """Decompress ``x.nc.gz`` once to ``x.nc`` beside it (or in the temp folder)."""
-    target_name = path.name[: -len(".gz")]
-    candidates = [path.parent / target_name]
-    candidates.append(Path(tempfile.gettempdir()) / "geo_ms_cache" / target_name)
-    for target in candidates:
-        if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
-            return target
-    for target in candidates:
-        try:
-            with atomic_path(target) as tmp, gzip.open(path, "rb") as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst, length=1 << 22)
-            return target
-        except PermissionError:
-            continue
-        except (OSError, EOFError) as exc:
-            raise FormatError(
-                f"{path}: cannot be decompressed ({exc})",
-                hint="The download is truncated or corrupt; delete it and fetch it again.",
-            ) from exc
-    raise DataSourceError(  # pragma: no cover - both folders read-only
-        f"{path}: no writable folder to decompress into",
-        hint="Decompress it yourself with `gunzip -k FILE` and pass the .nc file.",
-    )
-
-
 def read_cru_ts(
     path: str | os.PathLike[str],
     years: tuple[int, int] = (1991, 2020),
@@ -287,8 +257,8 @@ def read_cru_ts(
     Parameters
     ----------
     path
-        ``cru_ts4.08.1901.2023.cld.dat.nc`` or its ``.nc.gz`` (decompressed once,
-        beside it or in the temp folder when that folder is read-only).
+        ``cru_ts4.08.1901.2023.cld.dat.nc`` (the download's ``.nc.gz`` is unpacked
+        by :func:`geo_ms.ingest.fetch.unpack`; a ``.gz`` given here is refused).
     years
         First and last year of the window, inclusive.
     climatology
@@ -318,8 +288,13 @@ def read_cru_ts(
             f"{path}: year window {start}-{end} is empty (start after end)",
             hint="Pass years=(first, last) with first <= last.",
         )
-    nc_path = _gunzip_cached(path) if path.suffix == ".gz" else path
-    ds = _open_dataset(nc_path, chunks={"time": chunks})
+    if path.suffix.lower() == ".gz":
+        raise FormatError(
+            f"{path}: a gzip file; read_cru_ts reads the decompressed .nc",
+            hint="Use load_raster('cru_ts408_cld'), which unpacks it once into "
+            "data/raw/cru_ts408_cld/ (hash-checked), or decompress it with gunzip -k.",
+        )
+    ds = _open_dataset(path, chunks={"time": chunks})
     ok = False
     try:
         var = _pick_variable(ds, variable, path)
