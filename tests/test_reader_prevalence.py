@@ -129,6 +129,29 @@ def test_negative_value(tmp_path: Path) -> None:
         read_prevalence_table(path)
 
 
+def test_zero_value_is_refused_at_read_time(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER + "FRA,94.7,2011,false,X\nMLT,0,2011,false,X\n"
+                                     "cyp,0.0,2011,false,X\n")
+    with pytest.raises(
+        SchemaError,
+        match=r"prev\.csv: column prevalence_per_100k is 0 in row 3 \(region MLT\), "
+        r"row 4 \(region CYP\)$",
+    ) as info:
+        read_prevalence_table(path)
+    assert "cannot be log-transformed" in info.value.hint
+
+
+def test_all_problems_are_collected_and_the_first_is_raised(tmp_path: Path) -> None:
+    """One lazy pandera pass: a table with a bad year *and* a zero reports the zero
+    (prevalence checks come first), like the former check-by-check order."""
+    path = _write(tmp_path, HEADER + "FRA,0,20x1,maybe,\n")
+    with pytest.raises(SchemaError, match=r"prevalence_per_100k is 0 in row 2 \(region FRA\)$"):
+        read_prevalence_table(path)
+    path = _write(tmp_path, HEADER + "FRA,1,20x1,maybe,\n")
+    with pytest.raises(SchemaError, match=r"column year is not a whole year in row 2: '20x1'$"):
+        read_prevalence_table(path)
+
+
 def test_absurd_value(tmp_path: Path) -> None:
     path = _write(tmp_path, HEADER + "FRA,9470,2011,false,X\n")
     with pytest.raises(
@@ -260,7 +283,8 @@ def _tables(draw: st.DrawFn) -> pd.DataFrame:
         {
             "region_id": ids,
             "prevalence_per_100k": draw(st.lists(
-                st.floats(0, 1000, allow_nan=False, allow_infinity=False), min_size=n, max_size=n)),
+                st.floats(0, 1000, exclude_min=True, allow_nan=False, allow_infinity=False),
+                min_size=n, max_size=n)),  # 0 is refused (cannot be log-transformed)
             "year": draw(st.lists(st.integers(1900, 2100), min_size=n, max_size=n)),
             "age_standardised": draw(st.lists(st.booleans(), min_size=n, max_size=n)),
             "source": draw(st.lists(_TEXT, min_size=n, max_size=n)),

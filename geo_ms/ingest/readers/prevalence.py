@@ -28,7 +28,7 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -404,179 +404,214 @@ def _validate(
     known_ids: Iterable[str] | None,
     id_kind: str,
 ) -> pd.DataFrame:
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
+    """Coerce the text cells to types, then validate in one lazy pandera pass.
+
+    Every failed check is collected; the first in :data:`_ORDER` becomes the one-line
+    :class:`SchemaError` (or :class:`RegionMatchError`) naming the file rows.
+    """
+    import pandera.pandas as pa
+
+    typed = _coerce(frame, delimiter, id_kind)
+    known = None if known_ids is None else [str(k) for k in known_ids]
+    try:
+        _schema(tuple(c for c in ("sex", "ci_low", "ci_high") if c in typed),
+                None if known is None else frozenset(known)).validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        raise _problem(exc.failure_cases, frame, typed, path, known, id_kind) from None
+    out = typed.copy()
+    out["year"] = out["year"].astype("int64")
+    out["age_standardised"] = out["age_standardised"].astype(bool)
+    return out.reset_index(drop=True)
+
+
+def _coerce(frame: pd.DataFrame, delimiter: str, id_kind: str) -> pd.DataFrame:
+    """Typed columns (nothing refused here): numbers NaN where unreadable, flags NA."""
+    decimal_comma = delimiter != ","
+    out = pd.DataFrame(index=frame.index)
+    for col in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+        if col not in frame:
+            continue
+        text = frame[col]
+        if col == "region_id":
+            out[col] = text.str.upper() if id_kind == "iso3" else text
+        elif col == "prevalence_per_100k":
+            out[col] = _to_number(text, decimal_comma).astype("float64")
+        elif col == "year":
+            out[col] = pd.to_numeric(text.where(text != "", None), errors="coerce").astype("float64")
+        elif col == "age_standardised":
+            flag = text.str.lower()
+            out[col] = flag.map(lambda v: True if v in _TRUE else (False if v in _FALSE else None))
+        elif col == "sex":
+            sex = text.str.lower().replace("", "both")
+            out[col] = sex.map(lambda v: _SEX.get(v, v))
+        elif col in ("ci_low", "ci_high"):
+            values = _to_number(text, decimal_comma).astype("float64")
+            # an unreadable bound becomes -inf, so that the ≥ 0 check reports it
+            out[col] = values.where(values.notna() | (text == ""), -np.inf)
+        else:
+            out[col] = text
+    for col in frame.columns:
+        if col not in out:
+            out[col] = frame[col]
+    return out
+
+
+#: Checks in the order their failures are reported (the first failing one is raised).
+_ORDER = (
+    "column_in_dataframe", "has_rows", "region_id_present", "prevalence_number",
+    "prevalence_negative", "prevalence_zero", "prevalence_absurd", "year_whole",
+    "age_standardised_flag", "source_present", "sex_known", "ci_low_number", "ci_high_number",
+    "ci_order", "unique_ids", "known_ids",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=16)
+def _schema(optional: tuple[str, ...], known: frozenset[str] | None):  # -> pa.DataFrameSchema
+    import pandera.pandas as pa
+
+    def check(fn, name: str, na: bool = False):  # type: ignore[no-untyped-def]
+        return pa.Check(fn, name=name, ignore_na=not na)
+
+    columns = {
+        "region_id": pa.Column(str, check(lambda s: s != "", "region_id_present")),
+        "prevalence_per_100k": pa.Column(float, [
+            check(lambda s: s.notna(), "prevalence_number", na=True),
+            check(lambda s: s >= 0, "prevalence_negative"),
+            check(lambda s: s != 0, "prevalence_zero"),
+            check(lambda s: s <= MAX_PREVALENCE_PER_100K, "prevalence_absurd"),
+        ], nullable=True),
+        "year": pa.Column(float, check(
+            lambda s: s.notna() & (s == np.floor(s)) & (s >= 1800) & (s <= 2200),
+            "year_whole", na=True), nullable=True),
+        "age_standardised": pa.Column(None, check(
+            lambda s: s.map(lambda v: isinstance(v, bool)).astype(bool),
+            "age_standardised_flag", na=True), nullable=True),
+        "source": pa.Column(str, check(lambda s: s != "", "source_present")),
+        "region_name": pa.Column(str, required=False),
+        "sex": pa.Column(str, check(lambda s: s.isin(["both", "male", "female"]), "sex_known"),
+                         required=False),
+        "ci_low": pa.Column(float, check(lambda s: s >= 0, "ci_low_number"), nullable=True,
+                            required=False),
+        "ci_high": pa.Column(float, check(lambda s: s >= 0, "ci_high_number"), nullable=True,
+                             required=False),
+    }
+    keys = ["region_id", "sex"] if "sex" in optional else ["region_id"]
+    frame_checks = [
+        pa.Check(lambda df: len(df) > 0, name="has_rows"),
+        pa.Check(lambda df: ~df.duplicated(keys, keep=False), name="unique_ids"),
+    ]
+    if "ci_low" in optional and "ci_high" in optional:
+        frame_checks.append(pa.Check(lambda df: ~(df["ci_low"] > df["ci_high"]), name="ci_order"))
+    if known is not None:
+        frame_checks.append(pa.Check(lambda df: df["region_id"].isin(known), name="known_ids"))
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False)
+
+
+def _problem(
+    cases: pd.DataFrame,
+    frame: pd.DataFrame,
+    typed: pd.DataFrame,
+    path: Path,
+    known: list[str] | None,
+    id_kind: str,
+) -> SchemaError | RegionMatchError:
+    """The one-line error for the first failed check (in :data:`_ORDER`) of *cases*."""
+    failed = [c for c in _ORDER if (cases["check"] == c).any()]
+    if not failed:  # a dtype or an unforeseen check: say which, do not hide it
+        first = cases.iloc[0]
+        return SchemaError(
+            f"{path}: column {first['column']} fails check {first['check']} "
+            f"({first['failure_case']!r})",
+            hint="See docs/prevalence_table.md for the expected columns and values.",
+        )
+    name = failed[0]
+    rows = cases.loc[cases["check"] == name]
+    mask = pd.Series(frame.index.isin(rows["index"].dropna().astype(int)), index=frame.index)
+    if name == "column_in_dataframe":
+        missing = [c for c in REQUIRED_COLUMNS if c in set(rows["failure_case"])]
         found = ", ".join(frame.columns) or "none"
-        raise SchemaError(
+        return SchemaError(
             f"{path}: missing required column(s) {', '.join(missing)} (found: {found})",
             hint="Rename or add the columns; required are "
             + ", ".join(REQUIRED_COLUMNS)
             + " (see docs/prevalence_table.md).",
         )
-    if frame.empty:
-        raise SchemaError(
+    if name == "has_rows":
+        return SchemaError(
             f"{path}: the prevalence table has a header but no rows",
             hint="Add one row per region (see docs/prevalence_table.md).",
         )
-    out = pd.DataFrame(index=frame.index)
-    decimal_comma = delimiter != ","
-
-    # region_id
-    ids = frame["region_id"]
-    if id_kind == "iso3":
-        ids = ids.str.upper()
-    empty = ids == ""
-    if empty.any():
-        raise SchemaError(
-            f"{path}: column region_id is empty in row(s) {_rows(empty)[:_SHOW]}",
-            hint="Give every row a region id (ISO3 for countries).",
-        )
-    out["region_id"] = ids
-
-    # prevalence_per_100k
-    prev = _to_number(frame["prevalence_per_100k"], decimal_comma)
-    bad = prev.isna()
-    if bad.any():
-        raise SchemaError(
-            f"{path}: column prevalence_per_100k is not a number in "
-            f"{_listing(frame, bad, 'prevalence_per_100k')}",
-            hint="Write plain numbers (cases per 100,000, e.g. 94.7); drop rows without a value.",
-        )
-    neg = prev < 0
-    if neg.any():
-        raise SchemaError(
-            f"{path}: column prevalence_per_100k is negative in "
-            f"{_listing(frame, neg, 'prevalence_per_100k')}",
-            hint="Prevalence is a count per 100,000 people and cannot be negative; fix the rows.",
-        )
-    big = prev > MAX_PREVALENCE_PER_100K
-    if big.any():
-        raise SchemaError(
-            f"{path}: column prevalence_per_100k is above {MAX_PREVALENCE_PER_100K:,.0f} per "
-            f"100,000 in {_listing(frame, big, 'prevalence_per_100k')}",
-            hint="Give the rate per 100,000 people (not per million, not a case count).",
-        )
-    out["prevalence_per_100k"] = prev.astype("float64")
-
-    # year
-    year = pd.to_numeric(frame["year"].where(frame["year"] != "", None), errors="coerce")
-    bad = year.isna() | (year != np.floor(year)) | (year < 1800) | (year > 2200)
-    if bad.any():
-        raise SchemaError(
-            f"{path}: column year is not a whole year in {_listing(frame, bad, 'year')}",
-            hint="Write the year the prevalence refers to as a whole number, e.g. 2016.",
-        )
-    out["year"] = year.astype("int64")
-
-    # age_standardised
-    flag = frame["age_standardised"].str.lower()
-    bad = ~flag.isin(_TRUE | _FALSE)
-    if bad.any():
-        raise SchemaError(
-            f"{path}: column age_standardised is not true/false in "
-            f"{_listing(frame, bad, 'age_standardised')}",
-            hint="Write true or false (yes/no and 1/0 also work); if unknown, write false "
-            "and say so in a note column.",
-        )
-    out["age_standardised"] = flag.isin(_TRUE).astype(bool)
-
-    # source
-    empty = frame["source"] == ""
-    if empty.any():
-        raise SchemaError(
-            f"{path}: column source is empty in row(s) {_rows(empty)[:_SHOW]}",
-            hint="Cite where each value comes from (publication, table, URL).",
-        )
-    out["source"] = frame["source"]
-
-    # optional columns
-    if "region_name" in frame:
-        out["region_name"] = frame["region_name"]
-    if "sex" in frame:
-        sex = frame["sex"].str.lower().replace("", "both")
-        bad = ~sex.isin(list(_SEX))
-        if bad.any():
-            raise SchemaError(
-                f"{path}: column sex is not both/male/female in {_listing(frame, bad, 'sex')}",
-                hint="Write both, male or female (or leave the cell empty for both).",
-            )
-        out["sex"] = sex.map(_SEX)
-    for col in ("ci_low", "ci_high"):
-        if col in frame:
-            values = _to_number(frame[col], decimal_comma)
-            bad = values.isna() & (frame[col] != "")
-            bad |= values < 0
-            if bad.any():
-                raise SchemaError(
-                    f"{path}: column {col} is not a number ≥ 0 in {_listing(frame, bad, col)}",
-                    hint="Write the interval bound per 100,000 or leave the cell empty.",
-                )
-            out[col] = values.astype("float64")
-    if "ci_low" in out and "ci_high" in out:
-        bad = out["ci_low"] > out["ci_high"]
-        if bad.any():
-            raise SchemaError(
-                f"{path}: ci_low is above ci_high in row(s) {_rows(bad)[:_SHOW]}",
-                hint="Swap the two bounds.",
-            )
-    extras = [c for c in frame.columns if c not in out.columns]
-    for col in extras:
-        out[col] = frame[col]
-
-    # duplicates
-    keys = ["region_id", "sex"] if "sex" in out else ["region_id"]
-    dup = out.duplicated(keys, keep=False)
-    if dup.any():
-        listed = sorted(set(out.loc[dup, "region_id"]))
-        raise SchemaError(
+    prev = "prevalence_per_100k"
+    simple: dict[str, Callable[[], tuple[str, str]]] = {
+        "region_id_present": lambda: (
+            f"column region_id is empty in row(s) {_rows(mask)[:_SHOW]}",
+            "Give every row a region id (ISO3 for countries)."),
+        "prevalence_number": lambda: (
+            f"column {prev} is not a number in {_listing(frame, mask, prev)}",
+            "Write plain numbers (cases per 100,000, e.g. 94.7); drop rows without a value."),
+        "prevalence_negative": lambda: (
+            f"column {prev} is negative in {_listing(frame, mask, prev)}",
+            "Prevalence is a count per 100,000 people and cannot be negative; fix the rows."),
+        "prevalence_zero": lambda: (
+            f"column {prev} is 0 in " + ", ".join(
+                f"row {r} (region {i})" for r, i in
+                zip(_rows(mask)[:_SHOW], typed.loc[mask, "region_id"][:_SHOW], strict=True))
+            + (f" and {int(mask.sum()) - _SHOW} more" if mask.sum() > _SHOW else ""),
+            ("A prevalence of 0 cannot be log-transformed (the models use log prevalence): "
+             "give the measured rate, or drop the row if the value is unknown.")),
+        "prevalence_absurd": lambda: (
+            (f"column {prev} is above {MAX_PREVALENCE_PER_100K:,.0f} per "
+            f"100,000 in {_listing(frame, mask, prev)}"),
+            "Give the rate per 100,000 people (not per million, not a case count)."),
+        "year_whole": lambda: (
+            f"column year is not a whole year in {_listing(frame, mask, 'year')}",
+            "Write the year the prevalence refers to as a whole number, e.g. 2016."),
+        "age_standardised_flag": lambda: (
+            (f"column age_standardised is not true/false in "
+            f"{_listing(frame, mask, 'age_standardised')}"),
+            ("Write true or false (yes/no and 1/0 also work); if unknown, write false "
+             "and say so in a note column.")),
+        "source_present": lambda: (
+            f"column source is empty in row(s) {_rows(mask)[:_SHOW]}",
+            "Cite where each value comes from (publication, table, URL)."),
+        "sex_known": lambda: (
+            f"column sex is not both/male/female in {_listing(frame, mask, 'sex')}",
+            "Write both, male or female (or leave the cell empty for both)."),
+        "ci_low_number": lambda: (
+            f"column ci_low is not a number ≥ 0 in {_listing(frame, mask, 'ci_low')}",
+            "Write the interval bound per 100,000 or leave the cell empty."),
+        "ci_high_number": lambda: (
+            f"column ci_high is not a number ≥ 0 in {_listing(frame, mask, 'ci_high')}",
+            "Write the interval bound per 100,000 or leave the cell empty."),
+        "ci_order": lambda: (
+            f"ci_low is above ci_high in row(s) {_rows(mask)[:_SHOW]}",
+            "Swap the two bounds."),
+    }
+    if name in simple:
+        message, hint = simple[name]()
+        return SchemaError(f"{path}: {message}", hint=hint)
+    if name == "unique_ids":
+        has_sex = "sex" in typed
+        listed = sorted(set(typed.loc[mask, "region_id"]))
+        return SchemaError(
             f"{path}: duplicated region id(s) {', '.join(listed[:_SHOW])}"
             + (f" and {len(listed) - _SHOW} more" if len(listed) > _SHOW else "")
-            + f" (rows {_rows(dup)[:_SHOW]})",
-            hint="Keep one row per region" + (" and sex" if "sex" in out else "")
+            + f" (rows {_rows(mask)[:_SHOW]})",
+            hint="Keep one row per region" + (" and sex" if has_sex else "")
             + "; average or drop the others.",
         )
-
-    # known ids
-    if known_ids is not None:
-        known = [str(k) for k in known_ids]
-        known_set = set(known)
-        unknown = [i for i in dict.fromkeys(out["region_id"]) if i not in known_set]
-        if unknown:
-            candidates: Iterable[str] | Mapping[str, str] = known
-            if id_kind == "iso3":
-                candidates = {n: i for n, i in country_name_index().items() if i in known_set}
-                candidates.update({k: k for k in known})
-            raise RegionMatchError(
-                f"{path}: {len(unknown)} region id(s) not in the region set: "
-                + _describe_unknown(unknown, candidates),
-                hint="Use the region set's ids"
-                + (" (ISO3 codes, e.g. FRA for France)" if id_kind == "iso3" else "")
-                + " or drop those rows.",
-            )
-
-    out = out.reset_index(drop=True)
-    _schema().validate(out)
-    return out
-
-
-@lru_cache(maxsize=1)
-def _schema():  # -> pandera DataFrameSchema (import kept lazy)
-    import pandera.pandas as pa
-
-    return pa.DataFrameSchema(
-        {
-            "region_id": pa.Column(str, pa.Check.str_length(min_value=1)),
-            "prevalence_per_100k": pa.Column(
-                float, [pa.Check.ge(0), pa.Check.le(MAX_PREVALENCE_PER_100K)]
-            ),
-            "year": pa.Column(int),
-            "age_standardised": pa.Column(bool),
-            "source": pa.Column(str),
-            "region_name": pa.Column(str, required=False),
-            "sex": pa.Column(str, pa.Check.isin(["both", "male", "female"]), required=False),
-            "ci_low": pa.Column(float, pa.Check.ge(0), nullable=True, required=False),
-            "ci_high": pa.Column(float, pa.Check.ge(0), nullable=True, required=False),
-        },
-        strict=False,
-        coerce=False,
+    # known_ids
+    assert known is not None
+    known_set = set(known)
+    unknown = list(dict.fromkeys(typed.loc[mask, "region_id"]))
+    candidates: Iterable[str] | Mapping[str, str] = known
+    if id_kind == "iso3":
+        candidates = {n: i for n, i in country_name_index().items() if i in known_set}
+        candidates.update({k: k for k in known})
+    return RegionMatchError(
+        f"{path}: {len(unknown)} region id(s) not in the region set: "
+        + _describe_unknown(unknown, candidates),
+        hint="Use the region set's ids"
+        + (" (ISO3 codes, e.g. FRA for France)" if id_kind == "iso3" else "")
+        + " or drop those rows.",
     )
