@@ -2,9 +2,12 @@
 
 :mod:`~geo_ms.ingest.catalog` (one TOML entry per dataset: URL, sha256, licence,
 citation, reader) → :mod:`~geo_ms.ingest.fetch` (package, cache, data mirror or pooch
-download, hash-checked) → :mod:`~geo_ms.ingest.archive` (safe unpacking) →
+download, hash-checked; ``unpack`` puts archives once into ``data/raw/<id>/`` through
+:mod:`~geo_ms.ingest.archive`'s safe extraction, hash-checked on reuse) →
 :mod:`~geo_ms.ingest.readers` (each product's own format → one canonical form) →
-:mod:`~geo_ms.ingest.datasets` (``load_raster(id)`` and the other loaders).
+:mod:`~geo_ms.ingest.datasets` (``load_raster(id)`` and the other loaders: the
+catalog's reader for the copy obtained). :mod:`~geo_ms.ingest.outcomes` lists the MS
+outcomes.
 
 This package imports nothing from the later stages (exposures, models, report,
 pipeline).
