@@ -27,6 +27,10 @@ _WHERE = {
     "read_gbd_results_csv": "gbd",
     "gbd_crosswalk": "gbd",
     "read_prevalence_table": "prevalence",
+    "read_atlas": "atlas",
+    "read_atlas_2008": "atlas",
+    "read_atlas_2013": "atlas",
+    "read_atlas_2020": "atlas",
     "read_sunshine_cities": "points",
     "read_geonames_cities": "points",
     "read_natural_earth": "boundaries",
@@ -34,6 +38,10 @@ _WHERE = {
 
 __all__ = [
     "gbd_crosswalk",
+    "read_atlas",
+    "read_atlas_2008",
+    "read_atlas_2013",
+    "read_atlas_2020",
     "read_cf_netcdf",
     "read_cru_ts",
     "read_gbd_ddf",
