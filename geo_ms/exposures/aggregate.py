@@ -25,6 +25,8 @@ import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from geo_ms.ingest.outcomes import OUTCOMES
+
 __all__ = [
     "COVARIATE_DICTIONARY",
     "EXPOSURES",
@@ -365,6 +367,11 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
         if col in COVARIATE_DICTIONARY:
             unit, source, method = COVARIATE_DICTIONARY[col]
             rows.append({"column": col, "unit": unit, "source": source, "method": method})
+            continue
+        if col.startswith("ms_") and col[3:] in OUTCOMES:
+            o = OUTCOMES[col[3:]]
+            rows.append({"column": col, "unit": "per 100,000", "source": o.source,
+                         "method": f"{o.label} ({o.note})"})
             continue
         base, suffix = col, ""
         m = re.search(r"_(winter|summer|m0[1-9]|m1[0-2])(_popw)?$|_popw$", col)
