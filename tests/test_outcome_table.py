@@ -117,9 +117,9 @@ def _ctx(tmp_path: Path, **over) -> tuple[RunContext, list[str]]:
 def test_national_outcomes_skipped_for_subnational_regions_and_the_sample(tmp_path: Path) -> None:
     ctx, said = _ctx(tmp_path, **{"regions.set": "admin1"})
     assert _national_outcomes(ctx, by_iso3=False) == []
-    assert said == ["  outcomes: gbd2016_prev, gbd2016_inc, atlas2020, atlas2013, atlas2008, "
-                    "atlas2020_adj, atlas2013_adj, atlas2008_adj skipped: they are national "
-                    "tables and the region set is 'admin1'"]
+    assert said == [("  outcomes: gbd2016_prev, gbd2016_inc, atlas2020, atlas2013, atlas2008, "
+                     "atlas2020_adj, atlas2013_adj, atlas2008_adj skipped: they are national "
+                     "tables and the region set is 'admin1'")]
     ctx, said = _ctx(tmp_path, **{"outcomes.fit": ["atlas2020"]})
     ctx.sample = True
     assert _national_outcomes(ctx, by_iso3=True) == []
@@ -137,8 +137,8 @@ def test_outcomes_missing_names_every_unfitted_atlas_value(tmp_path: Path) -> No
         "region_id": ["NOR", "SMR", "ISL", "MLT", "KOS"],
         "region_name": ["Norway", "San Marino", "Iceland", "Malta", "Kosovo"],
         "value": [250.0, 337.0, 212.0, 91.0, float("nan")],
-        "note": ["", "", "", "", "no GBD 2016 age structure for this country (not a GBD "
-                 "location)"],
+        "note": ["", "", "", "", ("no GBD 2016 age structure for this country (not a GBD "
+                                  "location)")],
     }).to_csv(folder / "outcomes_atlas.csv", index=False)
     table = pd.DataFrame({"region_id": ["NOR", "ISL", "MLT", "KOS"],
                           "cloud_cover_pct": [70.0, float("nan"), 40.0, 55.0],
