@@ -109,6 +109,13 @@ EXPOSURES: tuple[ExposureSpec, ...] = (
          "of CRU CL 1.0 cloud cover"),
         "geo_ms.exposures.derived.all_sky_uv (published CMF of cloud cover); per day", "uv"),
     ExposureSpec(
+        "vitd_uv_allsky_measured", ("temis_vitd_clear",), "J m-2",
+        ("All-sky vitamin-D UV dose measured by TEMIS v2.0 (cloud-modified dose "
+         "uvd_cloudy_mean, cloud attenuation from satellite observations), 2004-2020"),
+        "0.25°, monthly means of the daily climatology over valid days; per day; only when "
+        "the original uvdvcclim_world.nc is present", "uv",
+        extra={"variable": "uvd_cloudy_mean"}),
+    ExposureSpec(
         "ghi_merra2", ("merra2_ghi",), "W m-2",
         "All-sky surface sunlight (GHI), MERRA-2 2011-2015 via gsee-climate-data",
         "3° land grid, mean of daily-mean GHI", "solar"),
@@ -197,6 +204,8 @@ def exposure_fields(
         from geo_ms.exposures.derived import sunshine_cloudiness
 
         monthly = sunshine_cloudiness(load("merra2_ghi"))
+    elif "variable" in spec.extra:  # another variable of the same file, e.g. TEMIS all-sky
+        monthly = load(f"{spec.datasets[0]}:{spec.extra['variable']}")
     else:
         monthly = load(spec.datasets[0])
     out: dict[str, xr.DataArray] = {}

@@ -253,8 +253,8 @@ def load_raster(dataset_id: str, **kwargs: Any) -> xr.DataArray:
             return readers.read_cf_netcdf(nc[0], "cloud_fraction", name="cloud_fraction",
                                           units="1", source=dataset_id)
         return readers.read_modis_cloud_json(first)
-    if dataset_id == "temis_vitd_clear":
-        return readers.read_temis(first)
+    if dataset_id == "temis_vitd_clear":  # variable="uvd_cloudy_mean": the measured all-sky dose
+        return readers.read_temis(first, **kwargs)
     if dataset_id == "ncep_tcdc":
         return readers.read_ncep_gaussian(first)
     if dataset_id == "cru_ts408_cld":
