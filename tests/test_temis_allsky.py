@@ -132,3 +132,32 @@ def test_exposure_fields_read_the_cloudy_variable(tmp_path: Path) -> None:
     assert float(winter) == pytest.approx(
         0.5 * (2000 + (mid[djf] * w[djf]).sum() / w[djf].sum()), rel=1e-6)
     assert "vitd_uv_allsky_measured" in compute.exposure_columns()
+
+
+def test_compute_exposures_adds_the_measured_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through load_raster and the zonal statistics: two boxes, one per hemisphere."""
+    import geopandas as gpd
+    import shapely
+
+    path = _original(tmp_path)
+    monkeypatch.setattr(compute.datasets, "_fetch",
+                        lambda did: {"uvdvcclim_world.nc": path})
+    da = compute.load_raster("temis_vitd_clear", variable="uvd_cloudy_mean")
+    assert da.name == "vitd_dose_allsky" and da.attrs["provenance"] == "measured"
+    regions = gpd.GeoDataFrame(
+        {"region_id": ["NNN", "SSS"], "iso3": ["NNN", "SSS"]},
+        geometry=[shapely.box(-170, 10, -70, 80), shapely.box(-170, -80, -70, -10)],
+        crs="EPSG:4326")
+    ecfg = {"cloud": [], "uv": ["temis_vitd_clear"], "solar": [], "windows": ["annual"],
+            "population_weighting": False, "population_raster": "", "cru_ts_years": [1961, 1990]}
+    specs = compute.exposure_specs(ecfg)
+    assert [s.base for s in specs] == ["vitd_uv_clear", "vitd_uv_allsky_measured"]
+    table = compute.compute_exposures(regions, specs, ecfg, say=lambda m: None,
+                                      cache_dir=tmp_path / "w")
+    clear, allsky = table["vitd_uv_clear"], table["vitd_uv_allsky_measured"]
+    # the boxes hold only the 120W cells: all-sky = 0.5 (north) and 0.8 (south) of clear-sky
+    # (the south cell lacks days 1-10 of January, so its ratio is close to, not exactly, 0.8)
+    assert allsky["NNN"] / clear["NNN"] == pytest.approx(0.5, rel=1e-6)
+    assert allsky["SSS"] / clear["SSS"] == pytest.approx(0.8, rel=1e-3)
