@@ -4,7 +4,9 @@
 citation, reader) → :mod:`~geo_ms.ingest.fetch` (package, cache, data mirror or pooch
 download, hash-checked) → :mod:`~geo_ms.ingest.archive` (safe unpacking) →
 :mod:`~geo_ms.ingest.readers` (each product's own format → one canonical form) →
-:mod:`~geo_ms.ingest.datasets` (``load_raster(id)`` and the other loaders).
+:mod:`~geo_ms.ingest.datasets` (``load_raster(id)`` and the other loaders) and
+:mod:`~geo_ms.ingest.outcome_table` (``load_outcomes(cfg)``: the ``ms_<id>`` outcome
+columns of the outcomes registered in :mod:`~geo_ms.ingest.outcomes`).
 
 This package imports nothing from the later stages (exposures, models, report,
 pipeline).
@@ -21,6 +23,7 @@ _WHERE = {
     "fetch": "fetch",
     "load_boundaries": "datasets",
     "load_gbd": "datasets",
+    "load_outcomes": "outcome_table",
     "load_prevalence": "datasets",
     "load_raster": "datasets",
 }
@@ -31,6 +34,7 @@ __all__ = [
     "list_datasets",
     "load_boundaries",
     "load_gbd",
+    "load_outcomes",
     "load_prevalence",
     "load_raster",
 ]
