@@ -71,6 +71,8 @@ def _check_value(key: str, default: Any, value: Any, where: str) -> Any:
             raise ConfigError(
                 f"{where}: key 'exposures.windows' has unknown window(s) {bad}",
                 hint="Use annual, winter, summer, or one month as m01 … m12")
+    if key in ("outcomes.primary", "outcomes.fit"):
+        _check_outcome_ids(key, [value] if key == "outcomes.primary" else value, where)
     if key in CHOICES and value not in CHOICES[key]:
         close = difflib.get_close_matches(str(value), CHOICES[key], n=1)
         sugg = f" Did you mean '{close[0]}'?" if close else ""
@@ -79,6 +81,19 @@ def _check_value(key: str, default: Any, value: Any, where: str) -> Any:
             hint=f"Use one of: {', '.join(CHOICES[key])}",
         )
     return value
+
+
+def _check_outcome_ids(key: str, ids: list[Any], where: str) -> None:
+    """Refuse outcome ids not in :data:`geo_ms.ingest.outcomes.OUTCOMES`, naming the closest."""
+    from geo_ms.ingest.outcomes import OUTCOMES
+
+    for oid in ids:
+        if oid not in OUTCOMES:
+            close = difflib.get_close_matches(str(oid), list(OUTCOMES), n=1)
+            sugg = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(
+                f"{where}: key '{key}' has unknown outcome {oid!r}{sugg}",
+                hint=f"Use outcome ids among: {', '.join(OUTCOMES)}")
 
 
 def _merge(base: dict[str, Any], user: dict[str, Any], where: str) -> None:

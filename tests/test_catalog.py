@@ -24,6 +24,7 @@ REQUIRED_IDS = [
     "neo_uvi_clim", "neo_modis_cloud", "modis_mod08_cloud", "temis_vitd_clear",
     "omi_omuvbd", "ncep_tcdc", "merra2_ghi", "sunshine_cities", "geonames_cities",
     "ne_admin0_10m", "ne_admin0_50m", "ne_admin0_110m", "ne_admin1_10m", "gpw_population",
+    "atlas_ms_2020", "atlas_ms_2013", "atlas_ms_2008",
 ]  # fmt: skip
 
 # ms/SOURCES.md §9 (copied here so the check also runs without the mirror)

@@ -131,7 +131,7 @@ def test_fetch_all_without_mirror_lists_missing(
     code, out, _ = _run(capsys, "fetch", "--all")
     assert code == 0
     c = _expected_counts(mirror=False)
-    assert (c["ok"], c["missing"], c["user"]) == (4, 46, 3)
+    assert (c["ok"], c["missing"], c["user"]) == (4, 49, 3)  # + 3 Atlas of MS files
     assert out.splitlines()[-1] == (
         f"{c['ok']} ok, {c['missing']} missing, {c['user']} user-supplied, 0 failed verification"
     )
@@ -152,7 +152,7 @@ def test_fetch_all_and_verify_with_mirror(
     code, out, _ = _run(capsys, "fetch", "--all")
     assert code == 0
     c = _expected_counts(mirror=True)
-    assert (c["ok"], c["missing"], c["user"]) == (34, 16, 3)
+    assert (c["ok"], c["missing"], c["user"]) == (37, 16, 3)  # + 3 Atlas of MS files
     assert out.splitlines()[-1] == (
         f"{c['ok']} ok, {c['missing']} missing, {c['user']} user-supplied, 0 failed verification"
     )

@@ -84,6 +84,29 @@ def test_analysis_table_joins_gbd(full_run):
     assert t.loc["FRA", "name"] == "France"  # ISO_A3 is -99 for France in Natural Earth
 
 
+def test_analysis_table_has_every_outcome_and_lists_the_unfitted(full_run):
+    """Done-when numbers of the Atlas outcomes; outcomes_missing.csv lists the rest."""
+    home = full_run["home"]
+    t = pd.read_csv(home / "data/processed/analysis_table.csv").set_index("region_id")
+    expo = t["cloud_cover_pct"].notna() & t["uv_index"].notna()
+    n = {c: int((t[c].notna() & expo).sum()) for c in t.columns if c.startswith("ms_")}
+    assert n["ms_gbd2016_prev"] == n["ms_gbd2016_inc"] == 194
+    assert n["ms_atlas2020"] >= 90 and n["ms_atlas2013"] >= 80 and n["ms_atlas2008"] >= 80
+    assert (t["ms_gbd2016_prev"].dropna() == t["prevalence_per_100k"].dropna()).all()
+    assert t.loc["DEU", "ms_atlas2020"] == pytest.approx(252000 / 83517046 * 1e5)
+    assert t.loc["CAN", "ms_atlas2013"] == 291.0 and t.loc["NOR", "ms_atlas2008"] == 125.0
+    miss = pd.read_csv(home / "data/processed/outcomes_missing.csv")
+    assert list(miss.columns) == ["outcome", "region_id", "region_name", "value", "reason"]
+    # every Atlas value (104 + 93 + 91 crude, and the adjusted ones) is fitted or listed
+    for oid, total in (("atlas2020", 104), ("atlas2013", 93), ("atlas2008", 91)):
+        listed = set(miss.loc[miss["outcome"] == oid, "region_id"])
+        assert n[f"ms_{oid}"] + len(listed) == total, oid
+        listed_adj = set(miss.loc[miss["outcome"] == f"{oid}_adj", "region_id"])
+        assert n[f"ms_{oid}_adj"] + len(listed_adj) == total, oid
+    meta = json.loads((full_run["first"].report_dir / "manifest.json").read_text())
+    assert {"atlas_ms_2020", "atlas_ms_2013", "atlas_ms_2008"} <= {s["id"] for s in meta["sources"]}
+
+
 def test_models_and_claims(full_run):
     m = pd.read_csv(full_run["home"] / "data/processed/models.csv")
     for col in ("model", "subset", "exposure", "outcome", "n", "estimate", "ci_low",
@@ -134,6 +157,7 @@ def test_sample_run_without_mirror_or_network(tmp_path, monkeypatch):
     t = pd.read_csv(tmp_path / "data/processed/analysis_table.csv").set_index("region_id")
     assert t.loc["IRL", "prevalence_per_100k"] == pytest.approx(230.6)
     assert t["prevalence_per_100k"].notna().sum() == 19
+    assert not [c for c in t.columns if c.startswith("ms_")]  # no national outcome files
 
 
 def test_regions_without_exposure_values_are_reported(full_run):
@@ -179,6 +203,7 @@ def test_any_polygons_with_a_user_table(mirror, tmp_path, monkeypatch):
     # The box over N. England and the North Sea (54-60N, 2W-6E) is cloudier than the one
     # over S. Spain and Algeria (36-42N, 2W-6E).
     assert t.loc["R16", "cloud_cover_pct"] > t.loc["R01", "cloud_cover_pct"]
+    assert not [c for c in t.columns if c.startswith("ms_")]  # GBD/Atlas are national
     m = pd.read_csv(tmp_path / "data/processed/models.csv")
     assert (m.loc[m["model"] == "pearson", "n"] == 25).any()
     assert (tmp_path / "reports/latest/report.html").exists()

@@ -25,6 +25,8 @@ import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from geo_ms.ingest.outcomes import OUTCOMES
+
 __all__ = [
     "COVARIATE_DICTIONARY",
     "EXPOSURES",
@@ -106,6 +108,13 @@ EXPOSURES: tuple[ExposureSpec, ...] = (
         ("All-sky vitamin-D UV dose: TEMIS clear-sky dose × cloud modification factor "
          "of CRU CL 1.0 cloud cover"),
         "geo_ms.exposures.derived.all_sky_uv (published CMF of cloud cover); per day", "uv"),
+    ExposureSpec(
+        "vitd_uv_allsky_measured", ("temis_vitd_clear",), "J m-2",
+        ("All-sky vitamin-D UV dose measured by TEMIS v2.0 (cloud-modified dose "
+         "uvd_cloudy_mean, cloud attenuation from satellite observations), 2004-2020"),
+        "0.25°, monthly means of the daily climatology over valid days; per day; only when "
+        "the original uvdvcclim_world.nc is present", "uv",
+        extra={"variable": "uvd_cloudy_mean"}),
     ExposureSpec(
         "ghi_merra2", ("merra2_ghi",), "W m-2",
         "All-sky surface sunlight (GHI), MERRA-2 2011-2015 via gsee-climate-data",
@@ -195,6 +204,8 @@ def exposure_fields(
         from geo_ms.exposures.derived import sunshine_cloudiness
 
         monthly = sunshine_cloudiness(load("merra2_ghi"))
+    elif "variable" in spec.extra:  # another variable of the same file, e.g. TEMIS all-sky
+        monthly = load(f"{spec.datasets[0]}:{spec.extra['variable']}")
     else:
         monthly = load(spec.datasets[0])
     out: dict[str, xr.DataArray] = {}
@@ -365,6 +376,11 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
         if col in COVARIATE_DICTIONARY:
             unit, source, method = COVARIATE_DICTIONARY[col]
             rows.append({"column": col, "unit": unit, "source": source, "method": method})
+            continue
+        if col.startswith("ms_") and col[3:] in OUTCOMES:
+            o = OUTCOMES[col[3:]]
+            rows.append({"column": col, "unit": "per 100,000", "source": o.source,
+                         "method": f"{o.label} ({o.note})"})
             continue
         base, suffix = col, ""
         m = re.search(r"_(winter|summer|m0[1-9]|m1[0-2])(_popw)?$|_popw$", col)

@@ -28,6 +28,7 @@ __all__ = [
     "load_regions",
     "omi_agreement",
     "report_rasters",
+    "temis_allsky_available",
 ]
 
 
@@ -96,7 +97,25 @@ def exposure_specs(ecfg: dict[str, Any], *, sample: bool = False) -> list[Any]:
     if sample:
         return [s for s in EXPOSURES if s.base in SAMPLE_EXPOSURES]
     on = set(ecfg["cloud"]) | set(ecfg["uv"]) | set(ecfg["solar"])
-    return [s for s in EXPOSURES if all(d in on for d in s.datasets)]
+    specs = [s for s in EXPOSURES if all(d in on for d in s.datasets)]
+    if any(s.base == "vitd_uv_allsky_measured" for s in specs) and not temis_allsky_available():
+        specs = [s for s in specs if s.base != "vitd_uv_allsky_measured"]
+    return specs
+
+
+def temis_allsky_available() -> bool:
+    """Whether the TEMIS file obtained is the original, with the measured all-sky dose.
+
+    The data mirror holds only a clear-sky re-encoding, so with the mirror alone the
+    column ``vitd_uv_allsky_measured`` is not computed (and nothing else changes).
+    """
+    from geo_ms.ingest.readers.netcdf import temis_has_allsky
+
+    try:
+        paths = datasets._fetch("temis_vitd_clear")
+    except DownloadError:
+        return False
+    return any(temis_has_allsky(p) for p in paths.values())
 
 
 def exposure_columns() -> set[str]:
@@ -122,8 +141,11 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
 
     def load(did: str) -> xr.DataArray:
         if did not in cache:
-            kw = {"years": tuple(ecfg["cru_ts_years"])} if did == "cru_ts408_cld" else {}
-            cache[did] = load_raster(did, **kw)
+            base, _, variable = did.partition(":")  # "<dataset>:<variable>"
+            kw: dict[str, Any] = {"variable": variable} if variable else {}
+            if base == "cru_ts408_cld":
+                kw["years"] = tuple(ecfg["cru_ts_years"])
+            cache[did] = load_raster(base, **kw)
         return cache[did]
 
     fields: dict[str, xr.DataArray] = {}

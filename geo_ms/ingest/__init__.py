@@ -6,8 +6,9 @@ download, hash-checked; ``unpack`` puts archives once into ``data/raw/<id>/`` th
 :mod:`~geo_ms.ingest.archive`'s safe extraction, hash-checked on reuse) →
 :mod:`~geo_ms.ingest.readers` (each product's own format → one canonical form) →
 :mod:`~geo_ms.ingest.datasets` (``load_raster(id)`` and the other loaders: the
-catalog's reader for the copy obtained). :mod:`~geo_ms.ingest.outcomes` lists the MS
-outcomes.
+catalog's reader for the copy obtained) and :mod:`~geo_ms.ingest.outcome_table`
+(``load_outcomes(cfg)``: the ``ms_<id>`` columns of the outcomes registered in
+:mod:`~geo_ms.ingest.outcomes`).
 
 This package imports nothing from the later stages (exposures, models, report,
 pipeline).
@@ -24,6 +25,7 @@ _WHERE = {
     "fetch": "fetch",
     "load_boundaries": "datasets",
     "load_gbd": "datasets",
+    "load_outcomes": "outcome_table",
     "load_prevalence": "datasets",
     "load_raster": "datasets",
 }
@@ -34,6 +36,7 @@ __all__ = [
     "list_datasets",
     "load_boundaries",
     "load_gbd",
+    "load_outcomes",
     "load_prevalence",
     "load_raster",
 ]

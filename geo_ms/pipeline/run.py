@@ -28,6 +28,7 @@ from geo_ms.pipeline.stages import (
     exposure_outputs,
     join,
     models_residuals,
+    outcomes_missing,
     stage_exposures,
     stage_models,
     stage_prevalence,
@@ -179,6 +180,11 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
         files = exposure_outputs(ctx, regions, expo)
         table = join(ctx, regions, expo, prev)
         files["analysis_table.csv"] = write_csv(table, ctx.processed / "analysis_table.csv")
+        miss = outcomes_missing(ctx, table, pkey)
+        files["outcomes_missing.csv"] = write_csv(miss, ctx.processed / "outcomes_missing.csv")
+        if len(miss):
+            ctx.say(f"  {len(miss)} Atlas value(s) are not fitted: see "
+                    f"{files['outcomes_missing.csv']}")
         files["analysis_table.md"] = write_dictionary(
             list(table.columns), ctx.processed / "analysis_table.md", "analysis_table.csv")
         jkey = stage_key("join", ekey, pkey, rkey)

@@ -24,6 +24,7 @@ __all__ = [
     "exposure_outputs",
     "join",
     "models_residuals",
+    "outcomes_missing",
     "primary_exposures",
     "stage_exposures",
     "stage_models",
@@ -92,25 +93,89 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
 
 def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd.DataFrame, str]:
     from geo_ms.ingest import datasets
+    from geo_ms.ingest.outcome_table import load_outcomes, outcome_datasets
 
     pcfg = ctx.cfg["prevalence"]
     src = datasets.prevalence_source(pcfg, sample=ctx.sample)
-    key = stage_key("prevalence", pcfg, src["sha256"], ctx.sample, regions_key)
+    # a user table is checked against the region set: unknown ids are an error
+    by_iso3 = "iso3" in regions.columns and bool(
+        (regions["region_id"].astype(str) == regions["iso3"].astype(str)).all())
+    fit = _national_outcomes(ctx, by_iso3)
+    osrc = [s for s in datasets.sources_for(outcome_datasets(fit)) if s["files"]] if fit else []
+    key = stage_key("prevalence", pcfg, src["sha256"], ctx.sample, regions_key, fit,
+                    [s["sha256"] for s in osrc])
     with Stage(ctx, "prevalence", key) as st:
-        out = st.path("prevalence.csv")
+        out, atlas_out = st.path("prevalence.csv"), st.path("outcomes_atlas.csv")
         if st.hit:
             prev = pd.read_csv(out, dtype={"region_id": str})
         else:
-            # a user table is checked against the region set: unknown ids are an error
-            by_iso3 = "iso3" in regions.columns and bool(
-                (regions["region_id"].astype(str) == regions["iso3"].astype(str)).all())
             id_kind = "iso3" if by_iso3 else "other"
             prev = datasets.load_prevalence(
                 pcfg, sample=ctx.sample, known_ids=regions["region_id"].astype(str).tolist(),
                 id_kind=id_kind)
+            if fit:
+                tabs = load_outcomes({**ctx.cfg, "outcomes": {**ctx.cfg["outcomes"], "fit": fit}})
+                for oid, why in tabs.skipped.items():
+                    ctx.say(f"  outcomes: {oid} skipped: {why}")
+                prev = prev.merge(tabs.wide, on="region_id", how="outer")
+                write_csv(tabs.atlas, atlas_out)
             write_csv(prev, out)
     ctx.used[src["id"]] = src
+    for s in osrc:
+        ctx.used[s["id"]] = s
     return prev, key
+
+
+def _national_outcomes(ctx: RunContext, by_iso3: bool) -> list[str]:
+    """The ``outcomes.fit`` ids this run can join: GBD and the Atlas are national tables."""
+    fit = list(ctx.cfg["outcomes"]["fit"])
+    if not fit:
+        return []
+    if ctx.cfg["regions"]["set"] != "countries" or not by_iso3:
+        ctx.say(f"  outcomes: {', '.join(fit)} skipped: they are national tables and the "
+                f"region set is '{ctx.cfg['regions']['set']}'")
+        return []
+    if ctx.sample:
+        ctx.say(f"  outcomes: {', '.join(fit)} skipped on the built-in sample (no GBD or Atlas "
+                "files)")
+        return []
+    return fit
+
+
+def outcomes_missing(ctx: RunContext, table: pd.DataFrame, prevalence_key: str) -> pd.DataFrame:
+    """Each Atlas country with a value that the run does not fit, and why.
+
+    Written to ``outcomes_missing.csv`` (``outcome, region_id, region_name, value,
+    reason``): not in the region set, no value of the primary cloud or UV exposure, no
+    covariate for the adjusted models, or no GBD age structure for the adjustment.
+    """
+    path = ctx.cache / f"prevalence-{prevalence_key}" / "outcomes_atlas.csv"
+    cols = ["outcome", "region_id", "region_name", "value", "reason"]
+    if not path.exists():
+        return pd.DataFrame(columns=cols)
+    atlas = pd.read_csv(path, dtype={"region_id": str, "note": str}, keep_default_na=False,
+                        na_values={"value": [""]})
+    cloud, uv = primary_exposures(ctx, table)
+    rows = table.set_index("region_id")
+    out = []
+    for r in atlas.itertuples(index=False):
+        reasons = [r.note] if r.note else []
+        if r.region_id not in rows.index:
+            reasons.append(f"{r.region_id} is not in the region set")
+        else:
+            row = rows.loc[r.region_id]
+            miss = [c for c in (cloud, uv) if c in rows.columns and pd.isna(row[c])]
+            if miss:
+                reasons.append("no value of " + ", ".join(miss))
+            cov = [c for c in ("abs_latitude", "gdp_per_capita") if c in rows.columns
+                   and pd.isna(row[c])]
+            if cov:
+                reasons.append("no " + ", ".join(cov) + " (adjusted models only)")
+        if reasons:
+            out.append({"outcome": r.outcome, "region_id": r.region_id,
+                        "region_name": r.region_name, "value": r.value,
+                        "reason": "; ".join(reasons)})
+    return pd.DataFrame(out, columns=cols)
 
 
 #: Region columns carried into exposures.csv and the analysis table.

@@ -31,16 +31,23 @@ READERS: dict[str, tuple[str, str]] = {
     "read_gbd_ddf": ("gbd", "table"),
     "read_gbd_results_csv": ("gbd", "table"),
     "read_prevalence_table": ("prevalence", "table"),
+    "read_atlas_2008": ("atlas", "table"),
+    "read_atlas_2013": ("atlas", "table"),
+    "read_atlas_2020": ("atlas", "table"),
     "read_sunshine_cities": ("points", "points"),
     "read_geonames_cities": ("points", "points"),
     "read_natural_earth": ("boundaries", "boundaries"),
 }
 
-_WHERE = {name: module for name, (module, _) in READERS.items()} | {"gbd_crosswalk": "gbd"}
+_WHERE = {name: module for name, (module, _) in READERS.items()} | {"gbd_crosswalk": "gbd", "read_atlas": "atlas"}
 
 __all__ = [
     "READERS",
     "gbd_crosswalk",
+    "read_atlas",
+    "read_atlas_2008",
+    "read_atlas_2013",
+    "read_atlas_2020",
     "read_cf_netcdf",
     "read_cru_ts",
     "read_gbd_ddf",

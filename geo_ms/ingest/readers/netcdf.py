@@ -39,11 +39,13 @@ from geo_ms.ingest.readers._canonical import (
 
 __all__ = [
     "GSEE_NPZ",
+    "TEMIS_VARIABLES",
     "read_cf_netcdf",
     "read_cru_ts",
     "read_merra2_gsee",
     "read_ncep_gaussian",
     "read_temis",
+    "temis_has_allsky",
 ]
 
 #: Path of the MERRA-2 PDF file inside the ``gsee-climate-data`` package.
@@ -350,34 +352,81 @@ def _temis_dataset(path: Path) -> xr.Dataset:
         ) from None
 
 
-def read_temis(path: str | os.PathLike[str]) -> xr.DataArray:
-    """Read the TEMIS clear-sky vitamin-D UV dose as monthly means in J m-2.
+#: TEMIS variables of the original file → (canonical name, long name, provenance).
+TEMIS_VARIABLES: dict[str, tuple[str, str, str]] = {
+    "uvd_clear_mean": (_TEMIS_NAME, _TEMIS_LONG, "clear-sky (no cloud attenuation)"),
+    "uvd_cloudy_mean": ("vitd_dose_allsky",
+                        "all-sky (cloud-modified) vitamin-D weighted daily UV dose", "measured"),
+}
+
+
+def temis_has_allsky(path: str | os.PathLike[str]) -> bool:
+    """Whether a TEMIS file holds the measured cloud-modified dose ``uvd_cloudy_mean``.
+
+    True for the original ``uvdvcclim_world.nc`` (group ``PRODUCT``), False for the data
+    mirror's clear-sky monthly re-encoding or a file that is not TEMIS.
+    """
+    try:
+        ds = _temis_dataset(Path(path))
+    except FormatError:
+        return False
+    with ds:
+        return "uvd_cloudy_mean" in ds
+
+
+def read_temis(path: str | os.PathLike[str], variable: str = "uvd_clear_mean") -> xr.DataArray:
+    """Read a TEMIS vitamin-D UV dose climatology as monthly means in J m-2.
 
     Accepts the original ``uvdvcclim_world.nc`` (group ``PRODUCT``: 365 daily
-    climatology fields ``uvd_clear_mean`` in kJ m-2, ``no_data_value`` -1, month of
-    each day in ``date_month``), which is averaged to calendar months and converted
-    to J m-2; or a monthly re-encoding holding ``uvd_vitd_clear`` in J m-2 (the
-    data mirror's file).
+    climatology fields ``uvd_clear_mean`` and ``uvd_cloudy_mean`` in kJ m-2,
+    ``no_data_value`` -1, month of each day in ``date_month``), which is averaged to
+    calendar months (over the valid days of each month; NaN where a month has none: the
+    cloud-modified field has gaps) and converted to J m-2; or, for the clear-sky dose
+    only, a monthly re-encoding holding ``uvd_vitd_clear`` in J m-2 (the data mirror's
+    file).
+
+    Parameters
+    ----------
+    path
+        The netCDF file.
+    variable
+        ``uvd_clear_mean`` (clear-sky dose, the default) or ``uvd_cloudy_mean`` (the
+        measured all-sky dose: TEMIS's cloud-modified dose, whose cloud attenuation comes
+        from satellite cloud observations).
 
     Returns
     -------
     xarray.DataArray
-        ``vitd_dose_clear`` (month, lat, lon), units ``J m-2``.
+        ``vitd_dose_clear`` or ``vitd_dose_allsky`` (month, lat, lon), units ``J m-2``;
+        ``attrs["provenance"]`` is ``"clear-sky (no cloud attenuation)"`` or
+        ``"measured"``.
 
     Raises
     ------
     FormatError
-        Neither flavour's variable is present.
+        The requested variable is not in the file (e.g. ``uvd_cloudy_mean`` in the
+        mirror's clear-sky re-encoding), or *variable* is not a TEMIS dose.
     """
     path = Path(path)
+    if variable not in TEMIS_VARIABLES:
+        raise FormatError(
+            f"{path}: variable {variable!r} is not one of {', '.join(TEMIS_VARIABLES)}",
+            hint="Pass variable='uvd_clear_mean' (clear-sky) or 'uvd_cloudy_mean' (all-sky).")
+    name, long_name, provenance = TEMIS_VARIABLES[variable]
     ds = _temis_dataset(path)
     with ds:
-        if "uvd_vitd_clear" in ds:
+        if variable == "uvd_clear_mean" and "uvd_vitd_clear" in ds:
             da = ds["uvd_vitd_clear"].load()
             factor = 1000.0 if normalize_units(da.attrs.get("units")) == "kJ m-2" else 1.0
             attrs = {"period": "2004-2020 climatology"}
+        elif variable not in ds:
+            raise FormatError(
+                f"{path}: no {variable!r} in this TEMIS file (it holds "
+                f"{', '.join(sorted(map(str, ds.data_vars)))})",
+                hint="The measured all-sky dose is only in the original uvdvcclim_world.nc "
+                     "from temis.nl (group PRODUCT); the data mirror's copy is clear-sky only.")
         else:
-            da = ds["uvd_clear_mean"]
+            da = ds[variable]
             nodata = da.attrs.get("no_data_value")
             if nodata is not None:
                 da = da.where(da != nodata)
@@ -394,19 +443,20 @@ def read_temis(path: str | os.PathLike[str]) -> xr.DataArray:
                 )
             da = da.groupby(month.rename("month")).mean(day_dim).compute()
             # the original file declares kJ/m2; a file without units is taken as such
-            file_units = normalize_units(ds["uvd_clear_mean"].attrs.get("units")) or "kJ m-2"
+            file_units = normalize_units(ds[variable].attrs.get("units")) or "kJ m-2"
             factor = 1000.0 if file_units == "kJ m-2" else 1.0
             attrs = {"period": "daily climatology averaged to calendar months"}
         da = da * factor
     return _finish(
         da,
-        name=_TEMIS_NAME,
+        name=name,
         units="J m-2",
-        long_name=_TEMIS_LONG,
+        long_name=long_name,
         source="temis_uvdvc_clim",
         path=path,
         attrs={
             **attrs,
+            "provenance": provenance,
             "citation": "van Geffen et al. (2017), doi:10.21944/temis-uv-oper-v2",
         },
     )
