@@ -249,7 +249,7 @@ def test_omi_allsky_ratio_masks_polar_night() -> None:
 
 
 def test_linke_turbidity_and_altitude_match_pvlib_lookups() -> None:
-    from geo_ms.exposures.derived import _altitude, _linke_turbidity
+    from geo_ms.exposures.derived.sunshine import _altitude, _linke_turbidity
 
     lats = np.array([51.5, 0.0, -33.9])
     lons = np.array([-0.1, 0.0, 18.4, 86.9])
