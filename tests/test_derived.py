@@ -248,19 +248,39 @@ def test_omi_allsky_ratio_masks_polar_night() -> None:
 # --------------------------------------------------------------------------- clear-sky GHI
 
 
-def test_linke_turbidity_and_altitude_match_pvlib_lookups() -> None:
+def test_linke_turbidity_and_altitude_equal_pvlibs_hdf5_grids() -> None:
+    """The public pvlib lookups give exactly the 5' cells of pvlib's HDF5 files."""
+    import os
+
+    import h5py
+
     from geo_ms.exposures.derived.sunshine import _altitude, _linke_turbidity
 
-    lats = np.array([51.5, 0.0, -33.9])
+    lats = np.array([51.5, 28.0, -33.9])
     lons = np.array([-0.1, 0.0, 18.4, 86.9])
     lt = _linke_turbidity(lats, lons, [3, 7])
     alt = _altitude(lats, lons)
-    times = pd.DatetimeIndex(["2021-03-15 12:00", "2021-07-15 12:00"], tz="UTC")
-    for i, la in enumerate(lats):
-        for j, lo in enumerate(lons):
-            ref = pvlib.clearsky.lookup_linke_turbidity(times, la, lo, interp_turbidity=False)
-            np.testing.assert_allclose(lt[:, i, j], ref.to_numpy(), rtol=0, atol=1e-12)
-            assert alt[i, j] == pvlib.location.lookup_altitude(la, lo)
+    data = os.path.join(os.path.dirname(pvlib.__file__), "data")
+    rows = np.round((90 - 1 / 24 - lats) * 12).astype(int)  # 5' cells, row 0 at 90 N
+    cols = np.round((lons - (-180 + 1 / 24)) * 12).astype(int)
+    with h5py.File(os.path.join(data, "LinkeTurbidities.h5"), "r") as fh:
+        ref_lt = np.stack([[fh["LinkeTurbidity"][r, c, :] / 20.0 for c in cols] for r in rows])
+    with h5py.File(os.path.join(data, "Altitude.h5"), "r") as fh:
+        raw = np.array([[fh["Altitude"][r, c] for c in cols] for r in rows], dtype=float)
+    ref_alt = np.where(raw == 255, 0.0, raw * 28.0 - 450.0)
+    np.testing.assert_array_equal(lt, np.moveaxis(ref_lt[:, :, [2, 6]], -1, 0))
+    np.testing.assert_array_equal(alt, ref_alt)
+    assert alt[1, 3] > 4000 and 1.5 < lt.min() < lt.max() < 8  # Himalaya; plausible T_L
+
+
+def test_clear_sky_ghi_cells_mask_computes_only_the_chosen_cells() -> None:
+    full = clear_sky_ghi([45.0, -10.0], [0.0, 100.0], [1, 7], days=(15,))
+    cells = np.array([[True, False], [False, True]])
+    part = clear_sky_ghi([45.0, -10.0], [0.0, 100.0], [1, 7], days=(15,), cells=cells)
+    np.testing.assert_array_equal(part.values[:, cells], full.values[:, cells])
+    assert np.isnan(part.values[:, ~cells]).all()
+    with pytest.raises(GridError, match=r"cells mask has shape \(2,\), the grid is \(2, 2\)"):
+        clear_sky_ghi([45.0, -10.0], [0.0, 100.0], cells=np.array([True, False]))
 
 
 def _direct_pvlib_daily_mean(lat: float, lon: float, dates: list[str], model: str) -> float:

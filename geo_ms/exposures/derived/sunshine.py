@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -18,55 +16,57 @@ from geo_ms.ingest.readers._canonical import normalize_units
 __all__ = ["clear_sky_ghi", "sunshine_cloudiness"]
 
 
-def _pvlib_data_file(name: str) -> Path:
+_MID_MONTH = [f"2021-{m:02d}-15 12:00" for m in range(1, 13)]
+
+
+@functools.lru_cache(maxsize=65536)
+def _point_lookup(lat: float, lon: float) -> tuple[tuple[float, ...], float]:
+    """Monthly Linke turbidity (12) and altitude (m) at one point, via pvlib's public API.
+
+    ``pvlib.clearsky.lookup_linke_turbidity(..., interp_turbidity=False)`` on the 15th of
+    each month and ``pvlib.location.lookup_altitude`` (both read pvlib's 5' HDF5 grids).
+    """
+    import pandas as pd
     import pvlib
 
-    return Path(os.path.dirname(pvlib.__file__)) / "data" / name
+    times = pd.DatetimeIndex(_MID_MONTH, tz="UTC")
+    lt = pvlib.clearsky.lookup_linke_turbidity(times, lat, lon, interp_turbidity=False)
+    return tuple(float(v) for v in lt.to_numpy()), float(pvlib.location.lookup_altitude(lat, lon))
 
 
-def _pvlib_index(deg: np.ndarray, coordinate: str) -> np.ndarray:
-    """Vectorised ``pvlib.tools._degrees_to_index`` (5' grid of LinkeTurbidities.h5)."""
-    if coordinate == "latitude":
-        inputmin, inputmax, outputmax = 90.0, -90.0, 2160
-    else:
-        inputmin, inputmax, outputmax = -180.0, 180.0, 4320
-    scale = outputmax / (inputmax - inputmin)
-    center = inputmin + 1 / scale / 2
-    idx = np.round((np.asarray(deg, dtype="float64") - center) * scale)
-    return np.clip(idx, 0, outputmax - 1).astype("int64")
+def _lookup_grid(
+    lat: np.ndarray, lon: np.ndarray, cells: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linke turbidity (12, lat, lon) and altitude (lat, lon) at the cells (NaN elsewhere)."""
+    lt = np.full((12, lat.size, lon.size), np.nan)
+    alt = np.full((lat.size, lon.size), np.nan)
+    want = np.ones((lat.size, lon.size), bool) if cells is None else np.asarray(cells, bool)
+    for i, j in zip(*np.nonzero(want), strict=True):
+        lt[:, i, j], alt[i, j] = _point_lookup(float(lat[i]), float(lon[j]))
+    return lt, alt
 
 
-def _h5_rows(path: Path, key: str, rows: np.ndarray) -> np.ndarray:
-    import h5py
-
-    uniq, inverse = np.unique(rows, return_inverse=True)
-    with h5py.File(path, "r") as fh:
-        block = fh[key][uniq.tolist(), ...]
-    return block[inverse]
-
-
-def _linke_turbidity(lat: np.ndarray, lon: np.ndarray, months: Sequence[int]) -> np.ndarray:
-    """Monthly Linke turbidity (month, lat, lon) from pvlib's LinkeTurbidities.h5."""
-    rows = _pvlib_index(lat, "latitude")
-    cols = _pvlib_index(lon, "longitude")
-    block = _h5_rows(_pvlib_data_file("LinkeTurbidities.h5"), "LinkeTurbidity", rows)
-    lt = block[:, cols, :].astype("float64") / 20.0  # (lat, lon, 12)
-    return np.moveaxis(lt[:, :, [m - 1 for m in months]], -1, 0)
+def _linke_turbidity(
+    lat: np.ndarray, lon: np.ndarray, months: Sequence[int], cells: np.ndarray | None = None
+) -> np.ndarray:
+    """Monthly Linke turbidity (month, lat, lon) via ``pvlib.clearsky.lookup_linke_turbidity``."""
+    lt, _ = _lookup_grid(lat, lon, cells)
+    return lt[[m - 1 for m in months]]
 
 
-def _altitude(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Altitude (lat, lon) in m from pvlib's Altitude.h5 (as pvlib.location.lookup_altitude)."""
-    rows = _pvlib_index(lat, "latitude")
-    cols = _pvlib_index(lon, "longitude")
-    block = _h5_rows(_pvlib_data_file("Altitude.h5"), "Altitude", rows)[:, cols]
-    alt = block.astype("float64") * 28.0 - 450.0
-    alt[block == 255] = 0.0
-    return alt
+def _altitude(lat: np.ndarray, lon: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
+    """Altitude (lat, lon) in m via ``pvlib.location.lookup_altitude``."""
+    return _lookup_grid(lat, lon, cells)[1]
 
 
 @functools.lru_cache(maxsize=1)
 def _has_linke_file() -> bool:
-    return _pvlib_data_file("LinkeTurbidities.h5").is_file()
+    """Whether pvlib can look up Linke turbidity (its data file is installed)."""
+    try:
+        _point_lookup(0.0, 0.0)
+    except OSError:
+        return False
+    return True
 
 
 _MONTH_START_DOY = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30])
@@ -81,6 +81,7 @@ def clear_sky_ghi(
     days: Sequence[int] = (5, 15, 25),
     step_minutes: float = 30.0,
     altitude: float | Literal["lookup"] = "lookup",
+    cells: np.ndarray | None = None,
 ) -> xr.DataArray:
     """Monthly mean of the daily-mean clear-sky GHI on a lat/lon grid (pvlib).
 
@@ -100,8 +101,10 @@ def clear_sky_ghi(
       same values as ``pvlib.clearsky.lookup_linke_turbidity(...,
       interp_turbidity=False)``), Kasten & Young (1989) air mass and extraterrestrial
       irradiance of Spencer (1971) (``pvlib.irradiance.get_extra_radiation``).
-      *altitude* ``"lookup"`` reads pvlib's ``Altitude.h5`` at each cell centre (as
-      ``pvlib.location.lookup_altitude``); a number is used everywhere.
+      The turbidity is looked up per cell centre through pvlib's public
+      ``pvlib.clearsky.lookup_linke_turbidity`` (about 4 ms a cell: pass *cells*
+      to skip cells that are not needed). *altitude* ``"lookup"`` uses
+      ``pvlib.location.lookup_altitude`` at each cell centre; a number is used everywhere.
     * ``model="haurwitz"`` (fallback without the turbidity file): Haurwitz (1945),
       ``GHI = 1098 cos z exp(-0.059 / cos z)`` (``pvlib.clearsky.haurwitz``).
 
@@ -119,6 +122,9 @@ def clear_sky_ghi(
         Sampling step within the day (default 30 min; must divide 1440).
     altitude
         ``"lookup"`` or a fixed altitude in metres (Ineichen only).
+    cells
+        Optional boolean ``(lat, lon)`` mask of the cells to compute; the others are
+        NaN (e.g. ocean cells of a land-only all-sky field).
 
     Returns
     -------
@@ -128,7 +134,8 @@ def clear_sky_ghi(
     Raises
     ------
     GridError
-        Latitudes outside [-90, 90], bad months/days or a step not dividing a day.
+        Latitudes outside [-90, 90], bad months/days, a step not dividing a day,
+        or a *cells* mask of the wrong shape.
 
     Examples
     --------
@@ -161,6 +168,14 @@ def clear_sky_ghi(
             f"clear_sky_ghi: step_minutes={step_minutes} does not divide a day",
             hint="Use a divisor of 1440, e.g. 30 or 15.",
         )
+    if cells is not None:
+        cells = np.asarray(cells, dtype=bool)
+        if cells.shape != (lat_a.size, lon_a.size):
+            raise GridError(
+                f"clear_sky_ghi: cells mask has shape {cells.shape}, the grid is "
+                f"{(lat_a.size, lon_a.size)}",
+                hint="Pass a boolean (lat, lon) mask on the output grid.",
+            )
     if model == "auto":
         model = "ineichen" if _has_linke_file() else "haurwitz"
     if model not in ("ineichen", "haurwitz"):
@@ -177,9 +192,9 @@ def clear_sky_ghi(
     lat_r = np.deg2rad(lat_a)
 
     if model == "ineichen":
-        lt_all = _linke_turbidity(lat_a, lon_a, month_l)  # (month, lat, lon)
+        lt_all = _linke_turbidity(lat_a, lon_a, month_l, cells)  # (month, lat, lon)
         alt = (
-            _altitude(lat_a, lon_a)
+            _altitude(lat_a, lon_a, cells)
             if altitude == "lookup"
             else np.full((lat_a.size, lon_a.size), float(altitude))
         )
@@ -213,6 +228,8 @@ def clear_sky_ghi(
                     cs = pvlib.clearsky.ineichen(zz, am_abs, lt_all[i], alt, dni_extra)
                 out[i] += np.nan_to_num(np.asarray(cs["ghi"], dtype="float64"), nan=0.0)
         out[i] /= len(days) * n_steps
+    if cells is not None:
+        out[:, ~cells] = np.nan
     da = xr.DataArray(
         out,
         dims=("month", "lat", "lon"),
@@ -299,6 +316,10 @@ def sunshine_cloudiness(
             )
     if ghi_clear is None:
         months = ghi_allsky["month"].values.tolist() if "month" in ghi_allsky.dims else None
+        finite = np.isfinite(ghi_allsky.transpose(..., "lat", "lon").values)
+        clear_sky_kwargs.setdefault(
+            "cells", finite.reshape(-1, *finite.shape[-2:]).any(axis=0)
+        )
         ghi_clear = clear_sky_ghi(
             ghi_allsky["lat"].values,
             ghi_allsky["lon"].values,
