@@ -10,7 +10,7 @@ import shapely
 import xarray as xr
 
 from geo_ms.errors import GridError, SchemaError
-from geo_ms.exposures.regions import population_weighted_latitude
+from geo_ms.exposures.covariates import population_weighted_latitude
 from geo_ms.exposures.zonal import point_weighted_mean, zonal_mean
 
 REL = 1e-9

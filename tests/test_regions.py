@@ -13,7 +13,6 @@ from geo_ms.errors import CRSError, FormatError, SchemaError
 from geo_ms.exposures.regions import (
     admin1,
     countries,
-    main_territory_parts,
     read_natural_earth,
     user_regions,
 )
@@ -135,16 +134,6 @@ def test_countries_main_territory_drops_far_parts():
     assert c.loc["AUS"].geometry.bounds == (113.0, -39.0, 153.0, -11.0)
     assert c.loc["FRA", "abs_latitude"] == 46.7
     assert c.attrs["main_territory"] is True
-
-
-def test_main_territory_threshold_is_geodesic():
-    # small islands 8.9° and 9.1° of latitude north of a box: on the WGS84 ellipsoid
-    # (pyproj.Geod) 984.2 km and 1,006.3 km
-    base = shapely.box(0, 0, 1, 1)
-    near = shapely.box(0.4, 9.9, 0.5, 10.0)
-    far = shapely.box(0.4, 10.1, 0.5, 10.2)
-    kept = main_territory_parts(shapely.MultiPolygon([base, near, far]))
-    assert [g.bounds for g in kept.geoms] == [base.bounds, near.bounds]
 
 
 def test_countries_reads_natural_earth_4_without_label_points():

