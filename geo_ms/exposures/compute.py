@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -28,6 +29,7 @@ __all__ = [
     "load_regions",
     "omi_agreement",
     "report_rasters",
+    "sunshine_hours",
 ]
 
 
@@ -151,22 +153,64 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
                                   units="people", source="gpw_population")
     table = aggregate_fields(fields, regions, cities=read_geonames_cities(),
                              population=population, popw_columns=popw, cache_dir=cache_dir,
-                             scheduler=scheduler or None)
-    table = table.join(_sunshine_hours(regions))
+                             scheduler=scheduler or None,
+                             min_valid_fraction=float(ecfg.get("min_valid_fraction", 0.5)))
+    attrs = dict(table.attrs)
+    table = table.join(sunshine_hours(regions))
+    table.attrs = attrs
     return table
 
 
-def _sunshine_hours(regions: Any) -> pd.Series:
-    """Mean annual sunshine hours of the region's cities (sunshine-hours-by-city)."""
-    from geo_ms.ingest.readers import read_sunshine_cities
+def sunshine_hours(regions: Any, cities: pd.DataFrame | None = None) -> pd.Series:
+    """Mean annual sunshine hours of the cities inside each region (point in polygon).
 
-    cities = read_sunshine_cities()
-    if "iso3" in regions.columns:
-        s = cities.groupby("iso3")["annual_hours"].mean()
-        out = s.reindex(regions["iso3"].to_numpy())
-        out.index = pd.Index(regions["region_id"].to_numpy(), name="region_id")
-    else:  # pragma: no cover - non-country regions
-        out = pd.Series(index=pd.Index(regions["region_id"], name="region_id"), dtype=float)
+    Each city of the sunshine-hours table (sunshine-hours-by-city) is assigned to the
+    region whose polygon covers it (a city on a shared border goes to the first such
+    region), for any region set: countries, admin-1 or user polygons. Regions without
+    a city get NaN.
+
+    Parameters
+    ----------
+    regions
+        Canonical regions (``region_id``, polygons, EPSG:4326).
+    cities
+        Columns ``lat``, ``lon``, ``annual_hours`` (default: the packaged table).
+
+    Returns
+    -------
+    pandas.Series
+        ``sunshine_hours_cities`` indexed by ``region_id``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> reg = gpd.GeoDataFrame({"region_id": ["N", "S", "E"]}, crs="EPSG:4326",
+    ...     geometry=[shapely.box(0, 0, 10, 10), shapely.box(0, -10, 10, 0),
+    ...               shapely.box(50, 0, 60, 10)])
+    >>> c = pd.DataFrame({"lat": [5.0, 6.0, -5.0, 0.0], "lon": [5.0, 5.0, 5.0, 20.0],
+    ...                   "annual_hours": [2000, 3000, 1500, 9999]})
+    >>> sunshine_hours(reg, c).tolist()
+    [2500.0, 1500.0, nan]
+    """
+    import geopandas as gpd
+
+    if cities is None:
+        from geo_ms.ingest.readers import read_sunshine_cities
+
+        cities = read_sunshine_cities()
+    pts = gpd.GeoDataFrame(
+        {"_i": np.arange(len(cities)),
+         "annual_hours": pd.to_numeric(cities["annual_hours"], errors="coerce").to_numpy(float)},
+        geometry=gpd.points_from_xy(cities["lon"], cities["lat"]), crs="EPSG:4326")
+    reg = regions[["region_id", regions.geometry.name]].reset_index(drop=True)
+    if reg.crs is not None and not reg.crs.equals("EPSG:4326"):
+        reg = reg.to_crs("EPSG:4326")
+    reg["_r"] = np.arange(len(reg))
+    joined = gpd.sjoin(pts, reg, how="inner", predicate="intersects")
+    joined = joined.sort_values(["_i", "_r"]).drop_duplicates(subset="_i")
+    mean = joined.groupby("region_id")["annual_hours"].mean()
+    out = mean.reindex(regions["region_id"].to_numpy()).astype(float)
+    out.index = pd.Index(regions["region_id"].to_numpy(), name="region_id")
     out.name = "sunshine_hours_cities"
     return out
 

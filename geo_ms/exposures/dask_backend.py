@@ -35,9 +35,10 @@ from geo_ms.exposures.weights import (
     CoverageWeights,
     _as_dataarray,
     _north_up,
-    _report_empty,
     band_sums,
     coverage_weights,
+    valid_fractions,
+    with_valid_fraction,
 )
 
 __all__ = ["LARGE_INPUT_BYTES", "get_client", "weighted_sums", "zonal_mean_dask"]
@@ -175,10 +176,9 @@ def zonal_mean_dask(
     total = np.asarray(cw.matrix.sum(axis=1), dtype=float).ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        frac = np.where(total[:, None] > 0, area_valid / np.where(total > 0, total, 1)[:, None], 0)
+    frac = valid_fractions(area_valid, total, cw.share)
     out = pd.DataFrame(mean, index=pd.Index(cw.region_ids, name="region_id"), columns=labels)
-    out["valid_fraction"] = frac.min(axis=1) if len(labels) else np.nan
-    out = _report_empty(out, labels)
+    out = with_valid_fraction(out, frac, labels)
     out.columns.name = band_dim
     out.attrs["path"] = "dask"
     out.attrs["weights"] = "area"

@@ -43,7 +43,10 @@ from geo_ms.exposures.weights import (
     cell_areas_m2,
     check_crs,
     coverage_weights,
+    extent_share,
     grid_spec,
+    valid_fractions,
+    with_valid_fraction,
 )
 
 __all__ = [
@@ -96,9 +99,11 @@ def zonal_mean(
     pandas.DataFrame
         Index ``region_id`` (regions' order); one column per band labelled by the band
         coordinate (``month`` 1..12, ``time`` values) or, for a 2-D raster, one column
-        named ``da.name`` (``"value"`` if unnamed); and ``valid_fraction`` (``Σ f·A``
-        over valid cells / ``Σ f·A`` over all cells; the smallest over bands — below 1
-        where a land-only raster misses part of an island state).
+        named ``da.name`` (``"value"`` if unnamed); and ``valid_fraction`` (the share
+        of the region's spherical area covered by valid cells,
+        :func:`geo_ms.exposures.weights.valid_fractions`; the smallest over bands —
+        below 1 where a land-only raster misses part of an island state or the region
+        reaches beyond the raster); ``attrs["valid_fraction_bands"]`` per band.
         ``attrs["no_data_regions"]`` lists regions with no valid cell in some band;
         ``attrs["path"]`` is ``"direct"`` or ``"weights"``.
 
@@ -325,8 +330,6 @@ def _direct(
     mean = np.column_stack([res[f"b{b}_mean"].to_numpy(float) for b in range(len(labels))])
     valid = np.column_stack([res[f"b{b}_count"].to_numpy(float) for b in range(len(labels))])
     total = res["all_count"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(total[:, None] > 0, valid / np.where(total > 0, total, 1)[:, None], 0)
+    frac = valid_fractions(valid, total, extent_share(grid, regions))
     out = pd.DataFrame(mean, index=pd.Index(ids, name="region_id"), columns=labels)
-    out["valid_fraction"] = frac.min(axis=1)
-    return _report_empty(out, labels)
+    return with_valid_fraction(out, frac, labels)

@@ -76,13 +76,19 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
     key = stage_key("exposures", regions_key, ecfg, [s.base for s in specs], sources)
     with Stage(ctx, "exposures", key) as st:
         out = st.path("exposures.csv")
+        low_file = st.path("low_valid_fraction.json")  # why values were blanked
         if st.hit:
             table = pd.read_csv(out, index_col="region_id")
+            if low_file.exists():
+                table.attrs.update(json.loads(low_file.read_text()))
         else:
             table = compute.compute_exposures(regions, specs, ecfg, say=ctx.say,
                                                cache_dir=ctx.cache / "weights",
                                                scheduler=ctx.cfg["compute"]["scheduler"])
             write_csv(table, out, index=True)
+            atomic_write_text(low_file, json.dumps(
+                {k: table.attrs[k] for k in ("low_valid_fraction", "min_valid_fraction")
+                 if k in table.attrs}))
     for s in sources:
         ctx.used[s["id"]] = s
     cities = datasets.cities_source()
