@@ -244,6 +244,17 @@ def test_zero_to_360_grid_is_a_grid_error():
         zonal_mean(da, _regions(b=shapely.box(0, 0, 1, 1)))
 
 
+def test_grid_reaching_below_the_south_pole_is_refused():
+    # 1° cells whose centres run 89.5 … -90.5: the last row reaches -91°
+    lat = np.arange(89.5, -91, -1.0)
+    lon = np.arange(-179.5, 180, 1.0)
+    da = xr.DataArray(np.zeros((lat.size, lon.size)), dims=("lat", "lon"),
+                      coords={"lat": lat, "lon": lon}, name="g").rio.write_crs("EPSG:4326")
+    with pytest.raises(GridError, match=r"^raster 'g': cells reach beyond lon -180\.\.180 / "
+                       r"lat -90\.\.90 \(lon -180\.\.180, lat -91\.\.90\)$"):
+        zonal_mean(da, _regions(b=shapely.box(0, 0, 1, 1)))
+
+
 def test_weights_path_equals_direct_exactextract_on_random_field():
     """Cross-check: sparse weights vs exactextract mean(coverage_weight=area_spherical_m2)."""
     from exactextract import exact_extract

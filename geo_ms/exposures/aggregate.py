@@ -25,6 +25,8 @@ import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from geo_ms.errors import GridError
+
 __all__ = [
     "COVARIATE_DICTIONARY",
     "EXPOSURES",
@@ -307,8 +309,6 @@ def population_on_grid(population: xr.DataArray, like: xr.DataArray) -> xr.DataA
     >>> population_on_grid(pop, like).values.tolist()
     [[4.0, 4.0], [4.0, 4.0]]
     """
-    from geo_ms.errors import GridError
-
     def step(c: xr.DataArray) -> float:
         return abs(float(c[1] - c[0])) if c.size > 1 else 0.0
 
@@ -352,6 +352,11 @@ def align_to_dateline(da: xr.DataArray) -> xr.DataArray:
     >>> out = align_to_dateline(da)
     >>> out["lon"].values.tolist(), out.values.tolist()
     ([-135.0, -45.0, 45.0, 135.0], [[1.0, 2.0, 2.0, 1.0]])
+
+    Raises
+    ------
+    GridError
+        No split into 1-64 sub-columns puts a cell edge on -180°.
     """
     lon = da["lon"].values
     if lon.size < 2:
@@ -361,8 +366,14 @@ def align_to_dateline(da: xr.DataArray) -> xr.DataArray:
     if west >= -180.0 - 1e-9 and float(lon[-1]) + step / 2 <= 180.0 + 1e-9:
         return da
     offset = (west + 180.0) % step
-    n = next(k for k in range(1, 65) if min(offset % (step / k), step / k - offset % (step / k))
-             < 1e-9 * step)
+    n = next((k for k in range(1, 65)
+              if min(offset % (step / k), step / k - offset % (step / k)) < 1e-9 * step), None)
+    if n is None:
+        raise GridError(
+            f"raster {da.name or '(unnamed)'!r}: cells straddle ±180° and no split into 1-64 "
+            f"sub-columns puts an edge on -180° (west edge {west:g}, step {step:g})",
+            hint="regrid it so that a cell edge falls on -180° "
+                 "(e.g. da.interp(lon=np.arange(-179.5, 180, 1.0)))")
     sub = step / n
     new_lon = (np.repeat(lon, n) - step / 2 + sub / 2 + np.tile(np.arange(n) * sub, lon.size))
     out = da.isel(lon=np.repeat(np.arange(lon.size), n)).assign_coords(lon=new_lon)

@@ -37,6 +37,7 @@ from geo_ms.exposures.weights import (
     _north_up,
     band_sums,
     coverage_weights,
+    grid_spec,
     valid_fractions,
     with_valid_fraction,
 )
@@ -153,6 +154,10 @@ def zonal_mean_dask(
         ``attrs["path"] = "dask"``.
     """
     da = _north_up(_as_dataarray(da))
+    if weights is None:
+        from geo_ms.exposures.zonal import _wrapped  # parts beyond ±180°, as zonal_mean
+
+        regions = _wrapped(regions)
     cw = weights if weights is not None else coverage_weights(
         da, regions, cache_dir, id_column=id_column
     )
@@ -161,6 +166,16 @@ def zonal_mean_dask(
         raise GridError(
             f"raster {da.name!r}: shape {stack.shape[1:]} differs from the weights' grid "
             f"({cw.grid.ny}, {cw.grid.nx})",
+            hint="compute coverage_weights() for this raster's grid",
+        )
+    g = grid_spec(da)
+    if not np.allclose((g.west, g.north, g.dx, g.dy),
+                       (cw.grid.west, cw.grid.north, cw.grid.dx, cw.grid.dy),
+                       rtol=0, atol=1e-6 * cw.grid.dx):
+        raise GridError(
+            f"raster {da.name!r}: grid origin (west {g.west:g}, north {g.north:g}, cell "
+            f"{g.dx:g}x{g.dy:g}) differs from the weights' grid (west {cw.grid.west:g}, "
+            f"north {cw.grid.north:g}, cell {cw.grid.dx:g}x{cw.grid.dy:g})",
             hint="compute coverage_weights() for this raster's grid",
         )
     owned = None

@@ -127,8 +127,8 @@ def grid_spec(da: xr.DataArray, name: str | None = None) -> GridSpec:
     Raises
     ------
     GridError
-        No lat/lon dims, fewer than two cells, irregular spacing, ascending lat or
-        longitudes outside [-180, 180].
+        No lat/lon dims, fewer than two cells, irregular spacing, ascending lat,
+        longitudes outside [-180, 180] or latitudes outside [-90, 90].
     CRSError
         No CRS, or a projected CRS.
 
@@ -171,11 +171,12 @@ def grid_spec(da: xr.DataArray, name: str | None = None) -> GridSpec:
             hint="regrid it to a regular grid first, e.g. da.interp(lat=np.arange(...))",
         )
     west, north = lon[0] - dx / 2, lat[0] + dy / 2
-    east = west + dx * lon.size
-    if west < -180 - 1e-6 * dx or east > 180 + 1e-6 * dx or north > 90 + 1e-6 * dy:
+    east, south = west + dx * lon.size, north - dy * lat.size
+    if (west < -180 - 1e-6 * dx or east > 180 + 1e-6 * dx or north > 90 + 1e-6 * dy
+            or south < -90 - 1e-6 * dy):
         raise GridError(
-            f"{label}: cells reach beyond lon -180..180 / lat 90 "
-            f"(lon {west:g}..{east:g}, top {north:g})",
+            f"{label}: cells reach beyond lon -180..180 / lat -90..90 "
+            f"(lon {west:g}..{east:g}, lat {south:g}..{north:g})",
             hint="wrap longitudes: da.assign_coords(lon=(da.lon + 180) % 360 - 180).sortby('lon')",
         )
     return GridSpec(

@@ -152,7 +152,9 @@ def point_weighted_mean(
 
     The offline approximation of population weighting: each point takes the value of
     the grid cell that contains it, and ``Σ pop·v / Σ pop`` is formed over the points
-    within each region (points on NaN cells drop out of that band).
+    in each region (points on NaN cells drop out of that band). A point on a region's
+    border counts for that region; on a border shared by two regions it counts once,
+    for the first of them.
 
     Parameters
     ----------
@@ -208,8 +210,10 @@ def point_weighted_mean(
     )
     reg = regions[[id_column, regions.geometry.name]].reset_index(drop=True)
     reg["_r"] = np.arange(len(reg))
-    joined = gpd.sjoin(pts, reg, how="inner", predicate="within")
-    joined = joined.drop_duplicates(subset="_i")  # a point on a shared border counts once
+    # "intersects" keeps a point lying exactly on a border ("within" drops it); a
+    # point on a shared border goes once, to the first region in the table's order
+    joined = gpd.sjoin(pts, reg, how="inner", predicate="intersects")
+    joined = joined.sort_values(["_i", "_r"]).drop_duplicates(subset="_i")
     i = joined["_i"].to_numpy()
     r = joined["_r"].to_numpy()
     vals = stack[:, row[i], col[i]].T  # (n_points, bands)
