@@ -220,6 +220,23 @@ def test_user_regions_checks(tmp_path):
     assert "set_crs('EPSG:4326')" in exc.value.hint
 
 
+def test_user_regions_accept_an_id_column_called_region_id(tmp_path):
+    gdf = gpd.GeoDataFrame(
+        {"region_id": [101, 102], "name": ["North", "South"], "other": [1, 2]},
+        geometry=[shapely.box(0, 1, 1, 2), shapely.box(0, 0, 1, 1)], crs="EPSG:4326",
+    )
+    gdf.to_file(tmp_path / "r.geojson")
+    out = user_regions(tmp_path / "r.geojson", "region_id", "name")
+    assert out[["region_id", "name", "other"]].values.tolist() == [["101", "North", 1],
+                                                                   ["102", "South", 2]]
+    assert list(out.columns[:2]) == ["region_id", "name"]
+    # another id column replaces a region_id column the file already has
+    gdf.assign(code=["A", "B"]).to_file(tmp_path / "r2.geojson")
+    out2 = user_regions(tmp_path / "r2.geojson", "code")
+    assert out2[["region_id", "name"]].values.tolist() == [["A", "A"], ["B", "B"]]
+    assert out2.columns.tolist().count("region_id") == 1
+
+
 def test_invalid_geometry_is_repaired_and_reported(tmp_path):
     bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
     assert not bowtie.is_valid

@@ -130,12 +130,11 @@ def user_regions(
                 hint=f"choose one of: {', '.join(c for c in gdf.columns if c != 'geometry')}",
             )
     out = gdf.copy()
-    out.insert(0, "region_id", out[id_column].astype(str))
-    name = out[name_column].astype(str) if name_column else out["region_id"]
-    if "name" in out.columns and name_column != "name":
-        out = out.drop(columns="name")
-    if name_column == "name":
-        out = out.drop(columns="name")
+    ids = out[id_column].astype(str)
+    name = out[name_column].astype(str) if name_column else ids
+    # the id and name columns become region_id and name (also when already so called)
+    out = out.drop(columns=[c for c in ("region_id", "name") if c in out.columns])
+    out.insert(0, "region_id", ids.to_numpy())
     out.insert(1, "name", name.to_numpy())
     return _finalise(gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs), label)
 
