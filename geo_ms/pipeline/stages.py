@@ -115,8 +115,28 @@ def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
                 pcfg, sample=ctx.sample, known_ids=regions["region_id"].astype(str).tolist(),
                 id_kind=id_kind)
             write_csv(prev, out)
+    _check_enough_regions(prev, regions, pcfg, ctx.cfg["models"]["min_regions"])
     ctx.used[src["id"]] = src
     return prev, key
+
+
+def _check_enough_regions(prev: pd.DataFrame, regions: Any, pcfg: dict[str, Any],
+                          min_regions: int) -> None:
+    """Refuse an MS table that gives prevalence for too few regions of the region set."""
+    from geo_ms.errors import RegionMatchError
+
+    known = set(regions["region_id"].astype(str))
+    value = prev.get("prevalence_per_100k", pd.Series(float("nan"), index=prev.index))
+    matched = prev.loc[value.notna(), "region_id"].astype(str)
+    n = int(matched[matched.isin(known)].nunique())
+    if n < min_regions:
+        label = Path(pcfg["file"]).name if pcfg.get("file") else f"prevalence {pcfg['source']}"
+        raise RegionMatchError(
+            f"{label}: only {n} region(s) of the MS table match the region set "
+            f"({len(known)} regions), fewer than models.min_regions = {min_regions}",
+            hint=f"Give prevalence for at least {min_regions} regions of the region set, or "
+                 "lower models.min_regions in the configuration (few regions give no "
+                 "usable model)")
 
 
 #: Region columns carried into exposures.csv and the analysis table.
