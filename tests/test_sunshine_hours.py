@@ -73,3 +73,14 @@ def test_a_city_on_a_shared_border_counts_once():
     cities = pd.DataFrame({"lat": [41.15], "lon": [-8.61], "annual_hours": [PORTO]})
     out = compute.sunshine_hours(reg, cities)
     assert out.notna().sum() == 1 and out.loc["W"] == PORTO
+
+
+def test_a_coastal_city_just_offshore_joins_the_nearest_region():
+    # Copenhagen's rounded coordinates (55.68 N, 12.57 E) fall just off Natural Earth's
+    # coastline; a city 0.05° off a polygon joins it, one 0.5° off joins none
+    reg = gpd.GeoDataFrame({"region_id": ["land"]}, crs="EPSG:4326",
+                           geometry=[shapely.box(10, 55, 12.52, 56)])
+    cities = pd.DataFrame({"lat": [55.68, 55.5], "lon": [12.57, 13.1],
+                           "annual_hours": [1775, 9999]})
+    assert compute.COAST_TOLERANCE_DEG == 0.1
+    assert compute.sunshine_hours(reg, cities).tolist() == [1775.0]

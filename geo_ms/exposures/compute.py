@@ -23,6 +23,7 @@ from geo_ms.ingest import datasets
 from geo_ms.ingest.datasets import load_boundaries, load_raster, sample_path
 
 __all__ = [
+    "COAST_TOLERANCE_DEG",
     "compute_exposures",
     "exposure_columns",
     "exposure_specs",
@@ -161,13 +162,19 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
     return table
 
 
+#: Distance (degrees) within which a city outside every polygon joins the nearest region.
+COAST_TOLERANCE_DEG = 0.1
+
+
 def sunshine_hours(regions: Any, cities: pd.DataFrame | None = None) -> pd.Series:
     """Mean annual sunshine hours of the cities inside each region (point in polygon).
 
     Each city of the sunshine-hours table (sunshine-hours-by-city) is assigned to the
     region whose polygon covers it (a city on a shared border goes to the first such
-    region), for any region set: countries, admin-1 or user polygons. Regions without
-    a city get NaN.
+    region), for any region set: countries, admin-1 or user polygons. A city outside
+    every polygon but within :data:`COAST_TOLERANCE_DEG` of one (Copenhagen, Miami,
+    San Juan ... whose rounded coordinates fall just offshore of Natural Earth's
+    coastline) goes to the nearest region. Regions without a city get NaN.
 
     Parameters
     ----------
@@ -208,6 +215,17 @@ def sunshine_hours(regions: Any, cities: pd.DataFrame | None = None) -> pd.Serie
     reg["_r"] = np.arange(len(reg))
     joined = gpd.sjoin(pts, reg, how="inner", predicate="intersects")
     joined = joined.sort_values(["_i", "_r"]).drop_duplicates(subset="_i")
+    # a coastal city just outside every polygon (coordinates rounded to 0.01°, coastlines
+    # generalised) goes to the nearest region within COAST_TOLERANCE_DEG
+    alone = pts[~pts["_i"].isin(joined["_i"])]
+    if len(alone):
+        import shapely
+
+        tree = shapely.STRtree(reg.geometry.to_numpy())
+        (pi, ri), _ = tree.query_nearest(alone.geometry.to_numpy(), return_distance=True,
+                                         max_distance=COAST_TOLERANCE_DEG, all_matches=False)
+        near = alone.iloc[pi].assign(region_id=reg["region_id"].to_numpy()[ri])
+        joined = pd.concat([joined, near.drop_duplicates(subset="_i")])
     mean = joined.groupby("region_id")["annual_hours"].mean()
     out = mean.reindex(regions["region_id"].to_numpy()).astype(float)
     out.index = pd.Index(regions["region_id"].to_numpy(), name="region_id")
