@@ -46,7 +46,7 @@ def test_admin1_regions_get_their_own_cities_not_the_country_mean(iberia_cloud):
     reg = gpd.GeoDataFrame(
         {"region_id": ["PT-N", "PT-S", "PT-E"], "iso3": ["PRT"] * 3},
         geometry=[shapely.box(-10, 40, -8, 42), shapely.box(-10, 36, -8, 40),
-                  shapely.box(-8, 36, -6, 42)], crs="EPSG:4326")
+                  shapely.box(-7.8, 36.2, -6.2, 41.8)], crs="EPSG:4326")
     out = _run(reg, iberia_cloud)
     assert out.loc["PT-N", "sunshine_hours_cities"] == PORTO
     assert out.loc["PT-S", "sunshine_hours_cities"] == (LISBON + ALGARVE) / 2
@@ -56,7 +56,7 @@ def test_admin1_regions_get_their_own_cities_not_the_country_mean(iberia_cloud):
 
 def test_user_polygons_without_iso3_get_city_values_and_a_true_reason(iberia_cloud):
     reg = gpd.GeoDataFrame({"region_id": ["north", "inland"], "name": ["North", "Inland"]},
-                           geometry=[shapely.box(-10, 40, -8, 42), shapely.box(-8, 36, -6, 42)],
+                           geometry=[shapely.box(-10, 40, -8, 42), shapely.box(-7.8, 36.2, -6.2, 41.8)],
                            crs="EPSG:4326")
     out = _run(reg, iberia_cloud)
     assert out.loc["north", "sunshine_hours_cities"] == PORTO
