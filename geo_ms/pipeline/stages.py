@@ -342,6 +342,9 @@ def exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[
     with atomic_path(ctx.processed / "exposures.gpkg") as tmp:
         expo_gdf.to_file(tmp, driver="GPKG", layer="exposures")
     files["exposures.gpkg"] = ctx.processed / "exposures.gpkg"
+    with atomic_path(ctx.processed / "exposures.parquet", suffix=".parquet") as tmp:
+        expo_gdf.to_parquet(tmp, index=False)  # GeoParquet (geometry as WKB, "geo" metadata)
+    files["exposures.parquet"] = ctx.processed / "exposures.parquet"
     files["exposures.md"] = write_dictionary(
         list(full.columns), ctx.processed / "exposures.md", "exposures.csv")
     from geo_ms.exposures.aggregate import missing_report
