@@ -659,6 +659,44 @@ def test_polygons_across_the_antimeridian_are_handled(handled_polygons: dict[str
     assert ghi["shifted"] == pytest.approx(ghi["split"], rel=1e-9)
 
 
+def test_polygons_keyed_by_region_id_get_city_sunshine_and_coverage_reasons(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`geo-ms exposures` on a polygon file whose id column is itself called region_id:
+    accepted; a polygon around Madrid gets Madrid's sunshine hours (2691 h, the packaged
+    sunshine-hours table), and one reaching far beyond the 3° grid's top (73.5 N) loses
+    its GHI (valid cells only at 63-67.5 N: polar-night months blank the annual mean
+    further north) with the coverage reason in exposures_missing.csv."""
+    path = tmp_path / "r.geojson"
+    gpd.GeoDataFrame({"region_id": ["madrid", "lapland"]},
+                     geometry=[shapely.box(-4.5, 39.5, -3, 41), shapely.box(15, 63, 30, 89)],
+                     crs="EPSG:4326").to_file(path)
+    cfg = _toml(tmp_path / "c.toml", f"""
+[run]
+sample = "always"
+[regions]
+set = "polygons"
+file = "{path}"
+id_column = "region_id"
+""")
+    res = run_cli(["exposures", "--config", str(cfg)], capsys, monkeypatch)
+    assert res.code == 0, res.err
+    expo = pd.read_csv(home / "data/processed/exposures.csv", index_col="region_id")
+    assert expo.loc["madrid", "sunshine_hours_cities"] == 2691.0
+    assert np.isfinite(expo.loc["madrid", "ghi_merra2"])
+    assert np.isnan(expo.loc["lapland", "ghi_merra2"])
+    miss = pd.read_csv(home / "data/processed/exposures_missing.csv").set_index("region_id")
+    # (sin 67.5 - sin 63) / (sin 89 - sin 63) = 0.30 of the box is on valid cells
+    assert miss.loc["lapland", "reason"].startswith(
+        "ghi_merra2, ghi_merra2_winter, cloudiness_sunshine_pct, cloudiness_sunshine_pct_winter, "
+        "ghi_merra2_popw, cloudiness_sunshine_pct_popw: valid cells cover 0.30 of the "
+        "region's area < min_valid_fraction 0.5; "), miss.loc["lapland", "reason"]
+    assert "madrid" not in miss.index
+    assert gpd.read_parquet(home / "data/processed/exposures.parquet")["region_id"].tolist() == [
+        "madrid", "lapland"]
+
+
 @pytest.fixture(scope="module")
 def semicolon_cp1252_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The one full sample run of this file: a ';'-delimited cp1252 table with decimal
