@@ -345,8 +345,8 @@ def test_second_run_on_the_same_folders_gets_a_lock_error(
         err = capsys.readouterr().err
         assert err.splitlines() == [
             f"error: {lock_file}: another geo-ms run is using {processed}",
-            "hint: Wait for it to finish: the lock frees itself when that run ends (do not "
-            "delete the lock file).",
+            ("hint: Wait for it to finish: the lock frees itself when that run ends (do not "
+             "delete the lock file)."),
         ]
         assert lock_file.exists()  # the refused run did not remove the other run's lock
     finally:
