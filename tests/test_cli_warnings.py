@@ -32,6 +32,7 @@ def test_a_warning_during_a_run_is_one_logged_line(
     (home / "a.toml").write_text('[run]\nsample = "always"\n[exposures]\nwindows = ["annual"]\n')
     (home / "b.toml").write_text('[run]\nsample = "always"\n'
                                  '[exposures]\nwindows = ["annual", "winter"]\n')
+    weights._MEMO.clear()  # other tests may hold these weights in memory: write them to disk
     assert cli.main(["exposures", "--config", str(home / "a.toml")]) == 0
     cached = sorted((home / "data/processed/.cache/weights").glob("coverage_*.npz"))
     assert cached
