@@ -205,27 +205,25 @@ def sunshine_hours(regions: Any, cities: pd.DataFrame | None = None) -> pd.Serie
         from geo_ms.ingest.readers import read_sunshine_cities
 
         cities = read_sunshine_cities()
-    pts = gpd.GeoDataFrame(
-        {"_i": np.arange(len(cities)),
-         "annual_hours": pd.to_numeric(cities["annual_hours"], errors="coerce").to_numpy(float)},
-        geometry=gpd.points_from_xy(cities["lon"], cities["lat"]), crs="EPSG:4326")
+    import shapely
+
+    from geo_ms.exposures.zonal import points_in_regions
+
     reg = regions[["region_id", regions.geometry.name]].reset_index(drop=True)
     if reg.crs is not None and not reg.crs.equals("EPSG:4326"):
         reg = reg.to_crs("EPSG:4326")
-    reg["_r"] = np.arange(len(reg))
-    joined = gpd.sjoin(pts, reg, how="inner", predicate="intersects")
-    joined = joined.sort_values(["_i", "_r"]).drop_duplicates(subset="_i")
+    pts = np.asarray(gpd.points_from_xy(cities["lon"], cities["lat"]), dtype=object)
+    hours = pd.to_numeric(cities["annual_hours"], errors="coerce").to_numpy(float)
+    pi, ri = points_in_regions(pts, reg.geometry.to_numpy())
     # a coastal city just outside every polygon (coordinates rounded to 0.01°, coastlines
     # generalised) goes to the nearest region within COAST_TOLERANCE_DEG
-    alone = pts[~pts["_i"].isin(joined["_i"])]
-    if len(alone):
-        import shapely
-
+    alone = np.setdiff1d(np.arange(len(pts)), pi)
+    if alone.size:
         tree = shapely.STRtree(reg.geometry.to_numpy())
-        (pi, ri), _ = tree.query_nearest(alone.geometry.to_numpy(), return_distance=True,
+        (ai, ar), _ = tree.query_nearest(pts[alone], return_distance=True,
                                          max_distance=COAST_TOLERANCE_DEG, all_matches=False)
-        near = alone.iloc[pi].assign(region_id=reg["region_id"].to_numpy()[ri])
-        joined = pd.concat([joined, near.drop_duplicates(subset="_i")])
+        pi, ri = np.concatenate([pi, alone[ai]]), np.concatenate([ri, ar])
+    joined = pd.DataFrame({"region_id": reg["region_id"].to_numpy()[ri], "annual_hours": hours[pi]})
     mean = joined.groupby("region_id")["annual_hours"].mean()
     out = mean.reindex(regions["region_id"].to_numpy()).astype(float)
     out.index = pd.Index(regions["region_id"].to_numpy(), name="region_id")

