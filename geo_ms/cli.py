@@ -2,12 +2,17 @@
 
 Errors of geo_ms (:class:`geo_ms.errors.GeoMSError`) are printed as one line plus a
 hint and exit with status 2; ``--debug`` (anywhere on the line, or
-``GEO_MS_DEBUG=1``) shows the traceback instead.
+``GEO_MS_DEBUG=1``) shows the traceback instead. Library warnings (statsmodels'
+``SingularMatrixWarning``, numpy ``RuntimeWarning`` ...) go through :mod:`logging`
+(``logging.captureWarnings``) and are printed as one ``warning:`` line each on stderr,
+without the source path and line that Python's default display adds.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import sys
 
 import typer
@@ -16,7 +21,7 @@ from rich.markup import escape
 
 from geo_ms.errors import GeoMSError
 
-__all__ = ["app", "main"]
+__all__ = ["OneLineWarningFormatter", "app", "main"]
 
 app = typer.Typer(
     name="geo-ms",
@@ -53,8 +58,59 @@ def _root(
         os.environ["GEO_MS_DEBUG"] = "1"
 
 
+class OneLineWarningFormatter(logging.Formatter):
+    """Format a captured warning as ``warning: Category: message`` on one line.
+
+    ``logging.captureWarnings`` logs ``warnings.formatwarning``'s text
+    (``path:line: Category: message`` plus the source line); this keeps the category
+    and the message only.
+
+    Examples
+    --------
+    >>> rec = logging.LogRecord("py.warnings", logging.WARNING, "", 0,
+    ...     "/x/site-packages/statsmodels/base/model.py:1894: SingularMatrixWarning: "
+    ...     "covariance of constraints does not have full rank\\n  warnings.warn(msg)\\n",
+    ...     None, None)
+    >>> OneLineWarningFormatter().format(rec)
+    'warning: SingularMatrixWarning: covariance of constraints does not have full rank'
+    """
+
+    _RAW = re.compile(r"^.*?:\d+: (\w+): (.*?)(?:\n  .*)?\s*$", re.DOTALL)
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        m = self._RAW.match(msg)
+        if m:
+            msg = f"{m.group(1)}: {m.group(2)}"
+        return "warning: " + " ".join(msg.split())
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the *current* ``sys.stderr`` (which tests and tools may swap)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)
+        super().emit(record)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``geo-ms`` console script; returns the exit status."""
+    handler = _StderrHandler()
+    handler.setFormatter(OneLineWarningFormatter())
+    wlog = logging.getLogger("py.warnings")
+    old_propagate = wlog.propagate
+    wlog.addHandler(handler)
+    wlog.propagate = False
+    logging.captureWarnings(True)
+    try:
+        return _main(argv)
+    finally:
+        logging.captureWarnings(False)
+        wlog.removeHandler(handler)
+        wlog.propagate = old_propagate
+
+
+def _main(argv: list[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("GEO_MS_DEBUG") == "1"
     if "--debug" in args:

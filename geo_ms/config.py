@@ -23,7 +23,7 @@ from typing import Any
 
 from geo_ms.errors import ConfigError
 
-__all__ = ["CHOICES", "PATH_KEYS", "check_for_run", "config_hash", "default_config",
+__all__ = ["CHOICES", "PATH_KEYS", "RANGES", "check_for_run", "config_hash", "default_config",
            "load_config"]
 
 #: Allowed values of the keys that take one of a few words.
@@ -33,6 +33,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "prevalence.age": ("age_standardised", "all_ages"),
     "prevalence.sex": ("both", "male", "female"),
     "regions.set": ("countries", "admin1", "polygons"),
+}
+
+#: Allowed ranges (inclusive; None = open) of numeric keys.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "exposures.min_valid_fraction": (0.0, 1.0),
+    "models.min_regions": (3, None),
 }
 
 
@@ -73,6 +79,14 @@ def _check_value(key: str, default: Any, value: Any, where: str) -> Any:
                 hint="Use annual, winter, summer, or one month as m01 … m12")
     if key in ("outcomes.primary", "outcomes.fit"):
         _check_outcome_ids(key, [value] if key == "outcomes.primary" else value, where)
+    if key in RANGES:
+        lo, hi = RANGES[key]
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            span = (f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}")
+            raise ConfigError(
+                f"{where}: key '{key}' = {value!r} is out of range (must be {span})",
+                hint=f"Write it like the default: {key} = {json.dumps(default)}",
+            )
     if key in CHOICES and value not in CHOICES[key]:
         close = difflib.get_close_matches(str(value), CHOICES[key], n=1)
         sugg = f" Did you mean '{close[0]}'?" if close else ""

@@ -1,4 +1,4 @@
-"""Regions crossing the antimeridian (geo_ms.exposures.regions.split_antimeridian + zonal_mean)."""
+"""Regions crossing the antimeridian (geo_ms.exposures.antimeridian.split_antimeridian + zonal_mean)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import shapely
 import xarray as xr
 
-from geo_ms.exposures.regions import split_antimeridian
+from geo_ms.exposures.antimeridian import split_antimeridian
 from geo_ms.exposures.zonal import zonal_mean
 
 REL = 1e-9

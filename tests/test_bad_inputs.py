@@ -75,7 +75,8 @@ def written(home: Path) -> list[str]:
     """Files a failed run must not leave in data/processed/ or reports/.
 
     Allowed: the hidden stage cache ``data/processed/.cache`` holding *completed*
-    stages only (a ``_done`` marker) and complete coverage-weight files.
+    stages only (a ``_done`` marker) and complete coverage-weight files, and the
+    empty run lock ``data/processed/.geo-ms.lock`` (kept on purpose, see pipeline.run).
     Not allowed: any other file, any temporary ``.part`` file, any unfinished stage.
     """
     bad: list[str] = []
@@ -84,6 +85,8 @@ def written(home: Path) -> list[str]:
             continue
         for p in sorted(top.rglob("*")):
             rel = p.relative_to(home).as_posix()
+            if rel == "data/processed/.geo-ms.lock" and p.stat().st_size == 0:
+                continue
             if ".part" in p.name:
                 bad.append(rel)
                 continue
@@ -299,6 +302,67 @@ def _api_no_overlap(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
                               user_regions(regions, "id"))
 
 
+def _api_grid_below_south_pole(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    """1° cells whose last row is centred at -90.5 (reaches -91°)."""
+    from geo_ms.exposures.zonal import zonal_mean
+
+    lat, lon = np.arange(89.5, -91, -1.0), np.arange(-179.5, 180, 1.0)
+    da = xr.DataArray(np.zeros((lat.size, lon.size)), dims=("lat", "lon"), name="south",
+                      coords={"lat": lat, "lon": lon}).rio.write_crs("EPSG:4326")
+    reg = gpd.GeoDataFrame({"region_id": ["r"]}, geometry=[shapely.box(0, 0, 1, 1)],
+                           crs="EPSG:4326")
+    return lambda: zonal_mean(da, reg)
+
+
+def _api_year_window_month_gap(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    """A CRU-TS-like series 2000-2002 without July 2001 (July is there in 2000 and 2002)."""
+    from geo_ms.exposures.climatology import year_window
+
+    time = pd.date_range("2000-01-01", periods=36, freq="MS") + pd.Timedelta(days=15)
+    time = time[~((time.year == 2001) & (time.month == 7))]
+    da = xr.DataArray(np.ones((time.size, 1, 1)), dims=("time", "lat", "lon"), name="cld",
+                      coords={"time": time, "lat": [0.25], "lon": [0.25]})
+    return lambda: year_window(da, 2000, 2002)
+
+
+def _api_dask_grid_origin(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    """Weights of one 1° grid applied to a raster of the same shape one cell further east."""
+    from geo_ms.exposures.dask_backend import zonal_mean_dask
+    from geo_ms.exposures.weights import coverage_weights
+
+    def field(west: float) -> xr.DataArray:
+        return xr.DataArray(np.ones((10, 10)), dims=("lat", "lon"), name="cloud",
+                            coords={"lat": np.arange(9.5, 0, -1.0),
+                                    "lon": np.arange(west + 0.5, west + 10, 1.0)}
+                            ).rio.write_crs("EPSG:4326")
+
+    reg = gpd.GeoDataFrame({"region_id": ["r"]}, geometry=[shapely.box(2, 2, 4, 4)],
+                           crs="EPSG:4326")
+    cw = coverage_weights(field(0.0), reg)
+    return lambda: zonal_mean_dask(field(1.0).chunk({"lat": 5}), reg, weights=cw)
+
+
+def _api_dateline_without_edge(d: Path, mp: pytest.MonkeyPatch) -> Callable[[], Any]:
+    """1° cells straddling ±180 with the west edge at -180.43: no split puts an edge on it."""
+    from geo_ms.exposures.aggregate import align_to_dateline
+
+    da = xr.DataArray(np.zeros((2, 360)), dims=("lat", "lon"), name="odd",
+                      coords={"lat": [0.5, -0.5], "lon": np.arange(360) - 179.93})
+    return lambda: align_to_dateline(da)
+
+
+def _polygons_table(d: Path, mp: pytest.MonkeyPatch) -> list[str]:
+    """Three polygons keyed by a column named region_id, and a table of their three ids:
+    `geo-ms run --regions polygons --regions-file f.geojson --id-column region_id ...`."""
+    boxes = {"R1": FRANCE_BOX, "R2": shapely.box(10, 45, 15, 50), "R3": shapely.box(20, 45, 25, 50)}
+    path = d / "f.geojson"
+    gpd.GeoDataFrame({"region_id": list(boxes)}, geometry=list(boxes.values()),
+                     crs="EPSG:4326").to_file(path)
+    table = _text(d / "t.csv", HEADER + "R1,90,2016,yes,X\nR2,100,2016,yes,X\nR3,80,2016,yes,X\n")
+    return ["run", "--regions", "polygons", "--regions-file", str(path), "--id-column",
+            "region_id", "--prevalence", str(table), "--sample", "always"]
+
+
 def _dup_regions(d: Path, mp: pytest.MonkeyPatch) -> list[str]:
     path = d / "dup.geojson"
     gpd.GeoDataFrame({"id": ["a", "b", "a"]},
@@ -340,6 +404,15 @@ CORPUS: list[Case] = [
                                          "XYZ,50,2011,no,X\n"), RegionMatchError,
          r"prev\.csv: 2 region id\(s\) not in the region set: 'GERMANY' \(did you mean "
          r"Germany \(DEU\)\?\), 'XYZ'$"),
+    Case("prevalence-too-few-regions", "cli",
+         lambda d, mp: _prev(d, HEADER + "FRA,94.7,2011,no,X\nDEU,128,2011,no,X\n"),
+         RegionMatchError,
+         r"^prev\.csv: only 2 region\(s\) of the MS table match the region set \(\d+ regions\), "
+         r"fewer than models\.min_regions = 10$"),
+    Case("polygons-keyed-by-region_id-with-too-few-regions", "cli", _polygons_table,
+         RegionMatchError,
+         r"^t\.csv: only 3 region\(s\) of the MS table match the region set \(3 regions\), "
+         r"fewer than models\.min_regions = 10$"),
     Case("prevalence-ragged-rows", "cli",
          lambda d, mp: _prev(d, HEADER + "FRA,94.7,2011,no,X,extra\n"), SchemaError,
          r"prev\.csv: row\(s\) \[2\] do not have 5 cells like the header \(delimiter ','\)$"),
@@ -357,6 +430,15 @@ CORPUS: list[Case] = [
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[regions]\nset = 'country'\n"))],
          ConfigError, r"'regions\.set' = 'country' is not one of countries, admin1, polygons\. "
          r"Did you mean 'countries'\?$"),
+    Case("config-min-valid-fraction-out-of-range", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml",
+                                                    "[exposures]\nmin_valid_fraction = 1.5\n"))],
+         ConfigError, r"^.*c\.toml: key 'exposures\.min_valid_fraction' = 1\.5 is out of range "
+         r"\(must be between 0 and 1\)$"),
+    Case("config-min-regions-too-small", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nmin_regions = 1\n"))],
+         ConfigError, r"c\.toml: key 'models\.min_regions' = 1 is out of range "
+         r"\(must be at least 3\)$"),
     Case("config-not-toml", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[run]\nname = default\n"))],
          ConfigError, r"c\.toml: not valid TOML \("),
@@ -425,6 +507,17 @@ CORPUS: list[Case] = [
          r"but '1' \(fraction, 0-1\) is expected"),
     Case("raster-and-regions-without-overlap", "api", _api_no_overlap, GridError,
          r"^zonal mean: none of the 1 regions overlaps a valid raster cell$"),
+    Case("grid-below-the-south-pole", "api", _api_grid_below_south_pole, GridError,
+         r"^raster 'south': cells reach beyond lon -180\.\.180 / lat -90\.\.90 "
+         r"\(lon -180\.\.180, lat -91\.\.90\)$"),
+    Case("year-window-month-missing-in-one-year", "api", _api_year_window_month_gap, GridError,
+         r"^cld: year window 2000-2002 lacks calendar month\(s\) in 1 year\(s\): 2001: \[7\]$"),
+    Case("dask-weights-of-another-grid-origin", "api", _api_dask_grid_origin, GridError,
+         r"^raster 'cloud': grid origin \(west 1, north 10, cell 1x1\) differs from the "
+         r"weights' grid \(west 0, north 10, cell 1x1\)$"),
+    Case("grid-straddling-the-dateline-without-an-edge", "api", _api_dateline_without_edge,
+         GridError, r"^raster 'odd': cells straddle ±180° and no split into 1-64 sub-columns "
+         r"puts an edge on -180° \(west edge -180\.43, step 1\)$"),
 ]
 
 
@@ -571,6 +664,44 @@ def test_polygons_across_the_antimeridian_are_handled(handled_polygons: dict[str
     assert ghi["shifted"] == pytest.approx(ghi["split"], rel=1e-9)
 
 
+def test_polygons_keyed_by_region_id_get_city_sunshine_and_coverage_reasons(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`geo-ms exposures` on a polygon file whose id column is itself called region_id:
+    accepted; a polygon around Madrid gets Madrid's sunshine hours (2691 h, the packaged
+    sunshine-hours table), and one reaching far beyond the 3° grid's top (73.5 N) loses
+    its GHI (valid cells only at 63-67.5 N: polar-night months blank the annual mean
+    further north) with the coverage reason in exposures_missing.csv."""
+    path = tmp_path / "r.geojson"
+    gpd.GeoDataFrame({"region_id": ["madrid", "lapland"]},
+                     geometry=[shapely.box(-4.5, 39.5, -3, 41), shapely.box(15, 63, 30, 89)],
+                     crs="EPSG:4326").to_file(path)
+    cfg = _toml(tmp_path / "c.toml", f"""
+[run]
+sample = "always"
+[regions]
+set = "polygons"
+file = "{path}"
+id_column = "region_id"
+""")
+    res = run_cli(["exposures", "--config", str(cfg)], capsys, monkeypatch)
+    assert res.code == 0, res.err
+    expo = pd.read_csv(home / "data/processed/exposures.csv", index_col="region_id")
+    assert expo.loc["madrid", "sunshine_hours_cities"] == 2691.0
+    assert np.isfinite(expo.loc["madrid", "ghi_merra2"])
+    assert np.isnan(expo.loc["lapland", "ghi_merra2"])
+    miss = pd.read_csv(home / "data/processed/exposures_missing.csv").set_index("region_id")
+    # (sin 67.5 - sin 63) / (sin 89 - sin 63) = 0.30 of the box is on valid cells
+    assert miss.loc["lapland", "reason"].startswith(
+        "ghi_merra2, ghi_merra2_winter, cloudiness_sunshine_pct, cloudiness_sunshine_pct_winter, "
+        "ghi_merra2_popw, cloudiness_sunshine_pct_popw: valid cells cover 0.30 of the "
+        "region's area < min_valid_fraction 0.5; "), miss.loc["lapland", "reason"]
+    assert "madrid" not in miss.index
+    assert gpd.read_parquet(home / "data/processed/exposures.parquet")["region_id"].tolist() == [
+        "madrid", "lapland"]
+
+
 @pytest.fixture(scope="module")
 def semicolon_cp1252_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The one full sample run of this file: a ';'-delimited cp1252 table with decimal
@@ -587,7 +718,11 @@ def semicolon_cp1252_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
                   "FRA;94,7;2011;oui;Fromont 2010;France\n"
                   "DEU;128,0;2011;ja;Petersen 2014;Deutschland\n"
                   "CHE;110,0;2011;non;Bénédict 2012;Suisse\n"
-                  "AUT;140,0;2011;non;Österreich MS-Gesellschaft;Österreich\n",
+                  "AUT;140,0;2011;non;Österreich MS-Gesellschaft;Österreich\n"
+                  # six more (made-up values) to reach models.min_regions = 10
+                  "ITA;176,0;2011;non;X;Italia\nESP;95,2;2011;non;X;España\n"
+                  "NOR;203,0;2011;non;X;Norge\nSWE;215,0;2011;non;X;Sverige\n"
+                  "DNK;227,0;2011;non;X;Danmark\nIRL;145,0;2011;non;X;Éire\n",
                   encoding="cp1252")
     cfg = _toml(d / "fast.toml", "[models]\nn_boot = 200\n")
     env = {"GEO_MS_HOME": str(home), "GEO_MS_OFFLINE": "1"}
@@ -614,9 +749,11 @@ def test_semicolon_cp1252_prevalence_table_runs(semicolon_cp1252_run: dict[str, 
     home = semicolon_cp1252_run["home"]
     t = pd.read_csv(home / "data/processed/analysis_table.csv").set_index("region_id")
     prev = t["prevalence_per_100k"].dropna()
-    # the user's four values, not the built-in sample's 19 countries
+    # the user's ten values, not the built-in sample's 19 countries
     assert prev.to_dict() == pytest.approx({"FRA": 94.7, "DEU": 128.0, "CHE": 110.0,
-                                            "AUT": 140.0})
+                                            "AUT": 140.0, "ITA": 176.0, "ESP": 95.2,
+                                            "NOR": 203.0, "SWE": 215.0, "DNK": 227.0,
+                                            "IRL": 145.0})
     assert t.loc["CHE", "prevalence_source"] == "Bénédict 2012"
     manifest = json.loads((home / "reports/latest/manifest.json").read_text())
     assert any(f["name"] == "prevalence_fr.csv" for s in manifest["sources"]

@@ -202,8 +202,16 @@ def test_year_window_errors(series: xr.DataArray) -> None:
     with pytest.raises(GridError, match=r"^cloud_cover: year window start 1995 is after end 1993$"):
         year_window(series, 1995, 1993)
     no_july = series.sel(time=series["time"].dt.month != 7)
-    with pytest.raises(GridError, match=r"lacks calendar month\(s\) \[7\]$"):
+    with pytest.raises(GridError, match=r"lacks calendar month\(s\) in 10 year\(s\): "
+                       r"1990: \[7\]; 1991: \[7\]; 1992: \[7\]; 1993: \[7\] \(\+6 more year\(s\)\)$"):
         year_window(no_july, 1990, 1999)
+    # July missing in 1993 only: still every month "somewhere" in 1990-1999
+    gap = series.sel(time=~((series["time"].dt.year == 1993) & (series["time"].dt.month == 7)))
+    with pytest.raises(GridError, match=r"^cloud_cover: year window 1990-1999 lacks calendar "
+                       r"month\(s\) in 1 year\(s\): 1993: \[7\]$"):
+        year_window(gap, 1990, 1999)
+    assert year_window(gap, 1994, 1999).sel(month=7, lat=0.0, lon=0.0).item() == pytest.approx(
+        1996.5 + 0.07 + 4, abs=1e-9)
     clim = year_window(series, 1990, 1999)
     with pytest.raises(GridError, match=r"year_window\(\) needs a 'time' dimension"):
         year_window(clim, 1990, 1999)

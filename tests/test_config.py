@@ -119,3 +119,17 @@ def test_windows_are_checked():
     with pytest.raises(ConfigError, match=r"'exposures.windows' has unknown window\(s\) "
                                           r"\['july', 'm13'\]"):
         load_config(overrides={"exposures.windows": ["annual", "july", "m13"]})
+
+
+def test_min_valid_fraction_and_min_regions_defaults_and_ranges():
+    cfg = load_config()
+    assert cfg["exposures"]["min_valid_fraction"] == 0.5
+    assert cfg["models"]["min_regions"] == 10
+    assert load_config(overrides={"exposures.min_valid_fraction": 1})["exposures"][
+        "min_valid_fraction"] == 1.0
+    with pytest.raises(ConfigError, match=r"^command line: key 'exposures\.min_valid_fraction' = "
+                       r"1\.5 is out of range \(must be between 0 and 1\)$"):
+        load_config(overrides={"exposures.min_valid_fraction": 1.5})
+    with pytest.raises(ConfigError, match=r"key 'models\.min_regions' = 2 is out of range "
+                       r"\(must be at least 3\)$"):
+        load_config(overrides={"models.min_regions": 2})

@@ -8,6 +8,7 @@ import dask.array as dsa
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 import xarray as xr
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
@@ -137,3 +138,38 @@ def test_local_client_runs_the_aggregation(regions, eager):
 def test_unreachable_scheduler():
     with pytest.raises(ConfigError, match=r"scheduler 'tcp://127\.0\.0\.1:1': cannot connect"):
         get_client("tcp://127.0.0.1:1", timeout=1)
+
+
+def test_grid_with_another_origin_is_refused():
+    def field(west: float) -> xr.DataArray:
+        lat = np.arange(9.5, 0, -1.0)
+        lon = np.arange(west + 0.5, west + 10, 1.0)
+        return xr.DataArray(np.ones((10, 10)), dims=("lat", "lon"), name="cloud",
+                            coords={"lat": lat, "lon": lon}).rio.write_crs("EPSG:4326")
+
+    reg = gpd.GeoDataFrame({"region_id": ["r"]}, geometry=[shapely.box(2, 2, 4, 4)],
+                           crs="EPSG:4326")
+    cw = coverage_weights(field(0.0), reg)
+    # same shape, one cell further east: before, the weights were applied to the wrong cells
+    with pytest.raises(GridError, match=r"^raster 'cloud': grid origin \(west 1, north 10, "
+                       r"cell 1x1\) differs from the weights' grid \(west 0, north 10, cell 1x1\)$"):
+        zonal_mean_dask(field(1.0).chunk({"lat": 5}), reg, weights=cw)
+
+
+def test_regions_beyond_the_antimeridian_are_wrapped_as_in_zonal_mean():
+    from geo_ms.exposures.zonal import zonal_mean
+
+    lat = np.arange(90 - RES / 2, -90, -RES)
+    lon = np.arange(-180 + RES / 2, 180, RES)
+    vals = np.broadcast_to(lon[None, :], (lat.size, lon.size)).copy()
+    da = xr.DataArray(vals, dims=("lat", "lon"), coords={"lat": lat, "lon": lon},
+                      name="lon_value").rio.write_crs("EPSG:4326")
+    # 178..182 E: two cells either side of ±180 (values 178.5, 179.5, -179.5, -178.5)
+    reg = gpd.GeoDataFrame({"region_id": ["fiji"]}, geometry=[shapely.box(178, -18, 182, -16)],
+                           crs="EPSG:4326")
+    out = zonal_mean_dask(da.chunk({"lat": 90}), reg)
+    assert out.loc["fiji", "lon_value"] == pytest.approx(0.0, abs=1e-9)
+    assert out.loc["fiji", "valid_fraction"] == pytest.approx(1.0, rel=1e-6)
+    assert out.loc["fiji", "lon_value"] == pytest.approx(zonal_mean(da, reg).loc["fiji", "lon_value"],
+                                                         abs=1e-9)
+

@@ -91,6 +91,18 @@ def test_local_winter_is_hemisphere_aware(cloud_table, cru_cloud, ne_countries):
         aggregate_fields({"jja": jja}, aus)["jja"].iloc[0], rel=1e-9)
 
 
+def test_dateline_alignment_without_an_edge_on_the_dateline_is_a_grid_error():
+    from geo_ms.errors import GridError
+
+    # 1° cells with the west edge at -180.43: no split into 1..64 puts an edge on -180
+    lon = np.arange(360) - 179.93
+    da = xr.DataArray(np.zeros((2, 360)), dims=("lat", "lon"), name="odd",
+                      coords={"lat": [0.5, -0.5], "lon": lon})
+    with pytest.raises(GridError, match=r"^raster 'odd': cells straddle ±180° and no split into "
+                       r"1-64 sub-columns puts an edge on -180° \(west edge -180\.43, step 1\)$"):
+        align_to_dateline(da)
+
+
 def test_dateline_alignment_keeps_area_weighted_means():
     # A MERRA-2-like 3° grid centred on -180..177: cells straddle the dateline.
     lat = np.arange(72.0, -58.0, -3.0)

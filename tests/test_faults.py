@@ -273,7 +273,7 @@ def test_ctrl_c_while_writing_an_output_keeps_the_previous_one(
     assert hits and ".part" in Path(hits[0]).name  # it was writing a temporary file
     assert _snapshot(home) == before
     assert _leftovers(home) == []
-    assert not (home / "data/processed/.geo-ms.lock").exists()  # the lock was released
+    _assert_lock_kept_and_free(home / "data/processed/.geo-ms.lock")  # released, not deleted
 
 
 def test_error_in_a_later_stage_keeps_the_previous_outputs(
@@ -310,6 +310,19 @@ def test_error_in_a_later_stage_keeps_the_previous_outputs(
     assert len(models_stages) == 1  # only the first run's, complete
 
 
+def _assert_lock_kept_and_free(lock_file: Path) -> None:
+    """The lock file stays (deleting it lets two runs hold "the" lock) and is free."""
+    assert lock_file.is_file()
+    probe = FileLock(str(lock_file))
+    probe.acquire(timeout=0)
+    probe.release()
+
+
+def test_a_finished_run_releases_the_lock_and_keeps_its_file(in_sample_home: Path) -> None:
+    run(load_config(in_sample_home / "fast.toml"), say=lambda m: None)
+    _assert_lock_kept_and_free(in_sample_home / "data/processed/.geo-ms.lock")
+
+
 def test_second_run_on_the_same_folders_gets_a_lock_error(
     in_sample_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -332,7 +345,8 @@ def test_second_run_on_the_same_folders_gets_a_lock_error(
         err = capsys.readouterr().err
         assert err.splitlines() == [
             f"error: {lock_file}: another geo-ms run is using {processed}",
-            "hint: Wait for it to finish; if none is running, delete the lock file.",
+            ("hint: Wait for it to finish: the lock frees itself when that run ends (do not "
+             "delete the lock file)."),
         ]
         assert lock_file.exists()  # the refused run did not remove the other run's lock
     finally:

@@ -31,3 +31,14 @@ def test_notebook_runs(path: Path, mirror: Path, tmp_path: Path, monkeypatch: py
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.get("execution_count") for c in code)
     assert code[-1].get("outputs")
+
+
+def test_notebooks_use_the_one_exposure_path():
+    """02 and 03 compute exposures as `geo-ms run` does (compute_exposures: with the
+    city sunshine hours and min_valid_fraction), never by calling aggregate_fields."""
+    for path in NOTEBOOKS:
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                         if c.cell_type == "code")
+        assert "aggregate_fields" not in code and "exposure_fields" not in code, path.stem
+        if path.stem in ("02-exposures", "03-claims"):
+            assert "compute_exposures(regions, exposure_specs(" in code, path.stem

@@ -46,7 +46,8 @@ def full_run(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_full_run_writes_every_output(full_run):
     home = full_run["home"]
-    for name in ("exposures.csv", "exposures.gpkg", "exposures.md", "analysis_table.csv",
+    for name in ("exposures.csv", "exposures.gpkg", "exposures.parquet", "exposures.md",
+                 "analysis_table.csv",
                  "exposures_missing.csv",
                  "analysis_table.md", "models.csv", "claims.csv"):
         assert (home / "data/processed" / name).stat().st_size > 100, name

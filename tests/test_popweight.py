@@ -10,7 +10,7 @@ import shapely
 import xarray as xr
 
 from geo_ms.errors import GridError, SchemaError
-from geo_ms.exposures.regions import population_weighted_latitude
+from geo_ms.exposures.covariates import population_weighted_latitude
 from geo_ms.exposures.zonal import point_weighted_mean, zonal_mean
 
 REL = 1e-9
@@ -135,6 +135,18 @@ def test_point_weighted_mean_by_hand(field):
     assert out.loc["a", "n_points"] == 2 and out.loc["a", "population"] == 4000
     assert np.isnan(out.loc["c", "x"]) and out.loc["c", "n_points"] == 0
     assert out.attrs["no_data_regions"] == ["c"]
+
+
+def test_points_on_borders_are_kept_and_counted_once(field):
+    # a point on the outer edge of "w" and one on the edge shared by "w" and "e"
+    reg = _regions(w=shapely.box(10, 20, 11, 21), e=shapely.box(11, 20, 12, 21))
+    pts = pd.DataFrame({"lat": [20.5, 20.5], "lon": [10.0, 11.0], "population": [100, 300]})
+    out = point_weighted_mean(field, reg, pts)
+    assert out.loc["w", "n_points"] == 2 and out.loc["w", "population"] == 400
+    assert out.loc["e", "n_points"] == 0 and np.isnan(out.loc["e", "x"])
+    # lon 10.0 lies on the cell edge: floor puts it in the cell east of it (10.5)
+    v10, v11 = 20.5 + 0.0105, 20.5 + 0.0115
+    assert out.loc["w", "x"] == pytest.approx((100 * v10 + 300 * v11) / 400, rel=REL)
 
 
 def test_point_on_nan_cell_drops_out(field):

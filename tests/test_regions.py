@@ -13,7 +13,6 @@ from geo_ms.errors import CRSError, FormatError, SchemaError
 from geo_ms.exposures.regions import (
     admin1,
     countries,
-    main_territory_parts,
     read_natural_earth,
     user_regions,
 )
@@ -137,16 +136,6 @@ def test_countries_main_territory_drops_far_parts():
     assert c.attrs["main_territory"] is True
 
 
-def test_main_territory_threshold_is_geodesic():
-    # small islands 8.9° and 9.1° of latitude north of a box: on the WGS84 ellipsoid
-    # (pyproj.Geod) 984.2 km and 1,006.3 km
-    base = shapely.box(0, 0, 1, 1)
-    near = shapely.box(0.4, 9.9, 0.5, 10.0)
-    far = shapely.box(0.4, 10.1, 0.5, 10.2)
-    kept = main_territory_parts(shapely.MultiPolygon([base, near, far]))
-    assert [g.bounds for g in kept.geoms] == [base.bounds, near.bounds]
-
-
 def test_countries_reads_natural_earth_4_without_label_points():
     ne = _ne_admin0().drop(columns=["LABEL_X", "LABEL_Y"]).rename(columns={"GDP_MD": "GDP_MD_EST"})
     ne.columns = [c.lower() if c != "geometry" else c for c in ne.columns]
@@ -229,6 +218,23 @@ def test_user_regions_checks(tmp_path):
     with pytest.raises(CRSError, match=r"nocrs\.shp: regions have no CRS$") as exc:
         user_regions(tmp_path / "nocrs.shp", "code")
     assert "set_crs('EPSG:4326')" in exc.value.hint
+
+
+def test_user_regions_accept_an_id_column_called_region_id(tmp_path):
+    gdf = gpd.GeoDataFrame(
+        {"region_id": [101, 102], "name": ["North", "South"], "other": [1, 2]},
+        geometry=[shapely.box(0, 1, 1, 2), shapely.box(0, 0, 1, 1)], crs="EPSG:4326",
+    )
+    gdf.to_file(tmp_path / "r.geojson")
+    out = user_regions(tmp_path / "r.geojson", "region_id", "name")
+    assert out[["region_id", "name", "other"]].values.tolist() == [["101", "North", 1],
+                                                                   ["102", "South", 2]]
+    assert list(out.columns[:2]) == ["region_id", "name"]
+    # another id column replaces a region_id column the file already has
+    gdf.assign(code=["A", "B"]).to_file(tmp_path / "r2.geojson")
+    out2 = user_regions(tmp_path / "r2.geojson", "code")
+    assert out2[["region_id", "name"]].values.tolist() == [["A", "A"], ["B", "B"]]
+    assert out2.columns.tolist().count("region_id") == 1
 
 
 def test_invalid_geometry_is_repaired_and_reported(tmp_path):

@@ -244,6 +244,17 @@ def test_zero_to_360_grid_is_a_grid_error():
         zonal_mean(da, _regions(b=shapely.box(0, 0, 1, 1)))
 
 
+def test_grid_reaching_below_the_south_pole_is_refused():
+    # 1° cells whose centres run 89.5 … -90.5: the last row reaches -91°
+    lat = np.arange(89.5, -91, -1.0)
+    lon = np.arange(-179.5, 180, 1.0)
+    da = xr.DataArray(np.zeros((lat.size, lon.size)), dims=("lat", "lon"),
+                      coords={"lat": lat, "lon": lon}, name="g").rio.write_crs("EPSG:4326")
+    with pytest.raises(GridError, match=r"^raster 'g': cells reach beyond lon -180\.\.180 / "
+                       r"lat -90\.\.90 \(lon -180\.\.180, lat -91\.\.90\)$"):
+        zonal_mean(da, _regions(b=shapely.box(0, 0, 1, 1)))
+
+
 def test_weights_path_equals_direct_exactextract_on_random_field():
     """Cross-check: sparse weights vs exactextract mean(coverage_weight=area_spherical_m2)."""
     from exactextract import exact_extract
@@ -351,3 +362,35 @@ def test_float32_rasters_are_not_copied_and_agree_with_float64():
     r32 = zonal_mean(da(vals), regions)
     r64 = zonal_mean(da(vals.astype(np.float64)), regions)
     np.testing.assert_allclose(r32[[1, 2, 3]].to_numpy(), r64[[1, 2, 3]].to_numpy(), rtol=1e-6)
+
+
+def _partial_raster() -> xr.DataArray:
+    """A 1° raster covering only lat 0..60 N, lon 0..20 E (value = 7 everywhere)."""
+    lat = np.arange(59.5, 0, -1.0)
+    lon = np.arange(0.5, 20, 1.0)
+    da = xr.DataArray(np.full((lat.size, lon.size), 7.0), dims=("lat", "lon"), name="x",
+                      coords={"lat": lat, "lon": lon})
+    return da.rio.write_crs("EPSG:4326")
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_valid_fraction_is_a_share_of_the_regions_spherical_area(use_cache):
+    # region lat 50..70: only lat 50..60 lies on the raster, so the valid share is
+    # (sin 60 − sin 50) / (sin 70 − sin 50), not 1.0 (the covered cells are all valid)
+    reg = _regions(north=shapely.box(5, 50, 6, 70), inside=shapely.box(5, 10, 6, 20))
+    da = _partial_raster()
+    out = zonal_mean(da.expand_dims(month=[1, 2]) if use_cache else da, reg, use_cache=use_cache)
+    expect = _w(60, 50) / _w(70, 50)
+    assert expect == pytest.approx(0.5758, abs=1e-4)
+    assert out.loc["north", "valid_fraction"] == pytest.approx(expect, rel=1e-6)
+    assert out.loc["inside", "valid_fraction"] == 1.0
+    assert out.attrs["valid_fraction_bands"][1 if use_cache else "x"] == pytest.approx(
+        [expect, 1.0], rel=1e-6)
+
+
+def test_valid_fraction_of_a_region_beyond_the_raster_on_the_dask_path():
+    from geo_ms.exposures.dask_backend import zonal_mean_dask
+
+    reg = _regions(north=shapely.box(5, 50, 6, 70))
+    out = zonal_mean_dask(_partial_raster().chunk({"lat": 20}), reg)
+    assert out.loc["north", "valid_fraction"] == pytest.approx(_w(60, 50) / _w(70, 50), rel=1e-6)

@@ -61,22 +61,19 @@ n2 = nb([
  ("md", "# 02 — Exposures per country\n\nExact, area-weighted means (exactextract, `mean(coverage_weight=area_spherical_m2)`) of climatologies over Natural Earth countries, and a population-weighted variant from city populations."),
  ("code", common_setup),
  ("code", """from geo_ms.config import load_config
-from geo_ms import load_raster, load_regions
-from geo_ms.exposures.aggregate import EXPOSURES, aggregate_fields, exposure_fields
-from geo_ms.ingest.readers import read_geonames_cities
+from geo_ms import load_regions
+from geo_ms.exposures.compute import compute_exposures, exposure_specs
 
 cfg = load_config()
 regions = load_regions(cfg["regions"])
 print(len(regions), "countries;", regions.crs)
 regions[["region_id", "name", "continent", "abs_latitude", "abs_latitude_popw"]].head()"""),
- ("md", "Annual and local-winter cloud cover (CRU CL 1.0) and UV index (NEO), area- and population-weighted:"),
- ("code", """specs = [s for s in EXPOSURES if s.base in ("cloud_cover_pct", "uv_index")]
-fields = {}
-for spec in specs:
-    fields.update(exposure_fields(spec, load_raster, ("annual", "winter")))
-expo = aggregate_fields(fields, regions, cities=read_geonames_cities(),
-                        popw_columns=["cloud_cover_pct", "uv_index"])
-expo.loc[["NOR", "GBR", "FRA", "EGY", "BRA", "AUS"]].round(2)"""),
+ ("md", "Every configured exposure through `compute_exposures`, the one path `geo-ms run` and `geo-ms exposures` use (annual and local-winter windows, area- and population-weighted, city sunshine hours; values whose valid cells cover less than `exposures.min_valid_fraction` of a country are missing):"),
+ ("code", """ecfg = cfg["exposures"]
+expo = compute_exposures(regions, exposure_specs(ecfg), ecfg)
+show = ["cloud_cover_pct", "cloud_cover_pct_winter", "cloud_cover_pct_popw", "uv_index",
+        "uv_index_winter", "sunshine_hours_cities"]
+expo.loc[["NOR", "GBR", "FRA", "EGY", "BRA", "AUS"], show].round(2)"""),
  ("code", """# Land-only CRU cloud: small islands are covered partly (valid_fraction < 1) or not at all.
 expo.sort_values("valid_fraction").head(8)[["cloud_cover_pct", "valid_fraction"]]"""),
  ("code", """g = regions.merge(expo.reset_index(), on="region_id")
@@ -94,16 +91,13 @@ n3 = nb([
  ("md", "# 03 — The claims\n\nJoin GBD 2016 prevalence with the exposures, fit the models and judge the article's claims. An ecological correlation between countries says nothing about an individual's risk; GBD values are modelled; recorded prevalence follows diagnostic access."),
  ("code", common_setup),
  ("code", """from geo_ms.config import load_config
-from geo_ms import load_prevalence, load_raster, load_regions
-from geo_ms.exposures.aggregate import EXPOSURES, aggregate_fields, exposure_fields
+from geo_ms import load_prevalence, load_regions
+from geo_ms.exposures.compute import compute_exposures, exposure_specs
 
 cfg = load_config()
 regions = load_regions(cfg["regions"])
-fields = {}
-for spec in EXPOSURES:
-    if spec.base in ("cloud_cover_pct", "uv_index"):
-        fields.update(exposure_fields(spec, load_raster, ("annual",)))
-expo = aggregate_fields(fields, regions)
+# the exposures of `geo-ms run`: same function, same configuration
+expo = compute_exposures(regions, exposure_specs(cfg["exposures"]), cfg["exposures"])
 prev = load_prevalence(cfg["prevalence"])
 cols = ["region_id", "iso3", "name", "continent", "abs_latitude", "gdp_per_capita",
         "label_x", "label_y", "income_grp"]

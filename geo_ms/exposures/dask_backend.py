@@ -35,9 +35,11 @@ from geo_ms.exposures.weights import (
     CoverageWeights,
     _as_dataarray,
     _north_up,
-    _report_empty,
     band_sums,
     coverage_weights,
+    grid_spec,
+    valid_fractions,
+    with_valid_fraction,
 )
 
 __all__ = ["LARGE_INPUT_BYTES", "get_client", "weighted_sums", "zonal_mean_dask"]
@@ -152,6 +154,10 @@ def zonal_mean_dask(
         ``attrs["path"] = "dask"``.
     """
     da = _north_up(_as_dataarray(da))
+    if weights is None:
+        from geo_ms.exposures.zonal import _wrapped  # parts beyond ±180°, as zonal_mean
+
+        regions = _wrapped(regions)
     cw = weights if weights is not None else coverage_weights(
         da, regions, cache_dir, id_column=id_column
     )
@@ -160,6 +166,16 @@ def zonal_mean_dask(
         raise GridError(
             f"raster {da.name!r}: shape {stack.shape[1:]} differs from the weights' grid "
             f"({cw.grid.ny}, {cw.grid.nx})",
+            hint="compute coverage_weights() for this raster's grid",
+        )
+    g = grid_spec(da)
+    if not np.allclose((g.west, g.north, g.dx, g.dy),
+                       (cw.grid.west, cw.grid.north, cw.grid.dx, cw.grid.dy),
+                       rtol=0, atol=1e-6 * cw.grid.dx):
+        raise GridError(
+            f"raster {da.name!r}: grid origin (west {g.west:g}, north {g.north:g}, cell "
+            f"{g.dx:g}x{g.dy:g}) differs from the weights' grid (west {cw.grid.west:g}, "
+            f"north {cw.grid.north:g}, cell {cw.grid.dx:g}x{cw.grid.dy:g})",
             hint="compute coverage_weights() for this raster's grid",
         )
     owned = None
@@ -175,10 +191,9 @@ def zonal_mean_dask(
     total = np.asarray(cw.matrix.sum(axis=1), dtype=float).ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        frac = np.where(total[:, None] > 0, area_valid / np.where(total > 0, total, 1)[:, None], 0)
+    frac = valid_fractions(area_valid, total, cw.share)
     out = pd.DataFrame(mean, index=pd.Index(cw.region_ids, name="region_id"), columns=labels)
-    out["valid_fraction"] = frac.min(axis=1) if len(labels) else np.nan
-    out = _report_empty(out, labels)
+    out = with_valid_fraction(out, frac, labels)
     out.columns.name = band_dim
     out.attrs["path"] = "dask"
     out.attrs["weights"] = "area"

@@ -1,4 +1,4 @@
-"""Region sets: Natural Earth countries and states, user polygons, antimeridian repair.
+"""Region sets: Natural Earth countries and states, user polygons.
 
 Every function here returns the canonical region form (``docs/architecture.md``): a
 :class:`geopandas.GeoDataFrame` in EPSG:4326 with a unique ``region_id`` column,
@@ -9,15 +9,13 @@ Every function here returns the canonical region form (``docs/architecture.md``)
 * duplicated ``region_id`` → :class:`~geo_ms.errors.SchemaError` listing them;
 * invalid geometries are repaired with :func:`shapely.make_valid` and their ids listed
   in ``gdf.attrs["repaired"]``;
-* polygons reaching beyond ±180° longitude are wrapped by :func:`split_antimeridian`.
+* polygons reaching beyond ±180° longitude are wrapped by
+  :func:`geo_ms.exposures.antimeridian.split_antimeridian`.
 
->>> import geopandas as gpd, shapely
->>> gdf = gpd.GeoDataFrame({"code": ["A", "B"]},
-...                        geometry=[shapely.box(0, 0, 1, 1), shapely.box(170, 0, 190, 1)],
-...                        crs="EPSG:4326")
->>> out = split_antimeridian(gdf)
->>> [tuple(round(v, 6) for v in g.bounds) for g in out.geometry]
-[(0.0, 0.0, 1.0, 1.0), (-180.0, 0.0, 180.0, 1.0)]
+The geometry rules live beside this module: :mod:`~geo_ms.exposures.antimeridian`
+(split/wrap/unwrap), :mod:`~geo_ms.exposures.territory` (main-territory rule) and
+:mod:`~geo_ms.exposures.covariates` (population-weighted latitude); their public names
+are re-exported here.
 """
 
 from __future__ import annotations
@@ -30,11 +28,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import shapely.affinity
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from geo_ms.errors import CRSError, FormatError, SchemaError
+from geo_ms.exposures.antimeridian import _polygon_parts, split_antimeridian
+from geo_ms.exposures.covariates import population_weighted_latitude
+from geo_ms.exposures.territory import MAIN_TERRITORY_KM, _largest_part, main_territory_parts
 from geo_ms.ingest.readers.boundaries import READ_ERRORS, read_natural_earth
 
 __all__ = [
@@ -47,11 +47,6 @@ __all__ = [
     "split_antimeridian",
     "user_regions",
 ]
-
-
-#: Polygon parts farther than this (km, geodesic) from a country's largest part are
-#: dropped by ``countries(..., main_territory=True)``.
-MAIN_TERRITORY_KM = 1000.0
 
 _COUNTRY_COLUMNS = [
     "region_id",
@@ -71,6 +66,7 @@ _COUNTRY_COLUMNS = [
     "is_antarctica",
     "geometry",
 ]
+
 
 
 # --------------------------------------------------------------------------- reading
@@ -134,12 +130,11 @@ def user_regions(
                 hint=f"choose one of: {', '.join(c for c in gdf.columns if c != 'geometry')}",
             )
     out = gdf.copy()
-    out.insert(0, "region_id", out[id_column].astype(str))
-    name = out[name_column].astype(str) if name_column else out["region_id"]
-    if "name" in out.columns and name_column != "name":
-        out = out.drop(columns="name")
-    if name_column == "name":
-        out = out.drop(columns="name")
+    ids = out[id_column].astype(str)
+    name = out[name_column].astype(str) if name_column else ids
+    # the id and name columns become region_id and name (also when already so called)
+    out = out.drop(columns=[c for c in ("region_id", "name") if c in out.columns])
+    out.insert(0, "region_id", ids.to_numpy())
     out.insert(1, "name", name.to_numpy())
     return _finalise(gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs), label)
 
@@ -315,147 +310,6 @@ def admin1(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return _finalise(out, _label(gdf))
 
 
-# --------------------------------------------------------------------------- geometry
-
-
-def split_antimeridian(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Wrap polygons into [-180, 180] longitudes so that no part is silently lost.
-
-    Two cases are repaired:
-
-    * parts with longitudes beyond ±180 (a region given in 0..360, or with vertices
-      at 181°) are cut at the antimeridian and the outer pieces shifted by ∓360°;
-    * a ring that crosses the antimeridian drawn with a jump (an edge spanning more
-      than 180° of longitude, e.g. 179 → -179) is first unwrapped, then cut.
-
-    Rings that encircle a pole (Antarctica, whose edge runs 180 → -180 along -90°)
-    and parts already split at ±180 (Natural Earth's Russia and Fiji) are left as
-    they are.
-
-    Parameters
-    ----------
-    gdf
-        Any polygon GeoDataFrame in geographic lon/lat degrees.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        A copy with repaired geometries; ``attrs["antimeridian_split"]`` lists the row
-        labels that changed.
-
-    Examples
-    --------
-    >>> import geopandas as gpd, shapely
-    >>> ring = shapely.Polygon([(170, -20), (-170, -20), (-170, -10), (170, -10)])
-    >>> out = split_antimeridian(gpd.GeoDataFrame(geometry=[ring], crs="EPSG:4326"))
-    >>> sorted(tuple(p.bounds) for p in out.geometry[0].geoms)
-    [(-180.0, -20.0, -170.0, -10.0), (170.0, -20.0, 180.0, -10.0)]
-    """
-    out = gdf.copy()
-    changed = []
-    new = []
-    for label, geom in zip(out.index, out.geometry, strict=True):
-        fixed = _wrap_geometry(geom)
-        if fixed is not geom:
-            changed.append(label)
-        new.append(fixed)
-    out[out.geometry.name] = gpd.GeoSeries(new, index=out.index, crs=out.crs)
-    out.attrs["antimeridian_split"] = changed
-    return out
-
-
-def main_territory_parts(geom: BaseGeometry, max_km: float = MAIN_TERRITORY_KM) -> BaseGeometry:
-    """Keep the polygon parts within *max_km* (geodesic) of the largest part.
-
-    The largest part is chosen by area scaled with cos(latitude). For each other part
-    the nearest pair of points to the largest part (simplified to 0.01°, about 1 km)
-    is found in an azimuthal-equidistant projection centred on the largest part, and
-    the distance of that pair is measured on the WGS84 ellipsoid (pyproj.Geod).
-
-    Examples
-    --------
-    >>> import shapely
-    >>> france = shapely.MultiPolygon([shapely.box(-4, 43, 7, 50),   # mainland
-    ...                                shapely.box(8.5, 41.4, 9.5, 43),  # Corsica
-    ...                                shapely.box(-54, 2, -51.6, 5.7)])  # French Guiana
-    >>> [g.bounds for g in main_territory_parts(france).geoms]
-    [(-4.0, 43.0, 7.0, 50.0), (8.5, 41.4, 9.5, 43.0)]
-    """
-    parts = _polygon_parts(geom)
-    if len(parts) <= 1:
-        return geom
-    big = max(parts, key=_scaled_area)
-    # 0.01° (≈ 1 km) simplification: negligible against the threshold, much faster
-    simple = shapely.simplify(big, 0.01, preserve_topology=False)
-    simple = big if simple.is_empty else simple
-    others = [p for p in parts if p is not big]
-    dist = _nearest_geodesic_m(simple, others)
-    keep = [big] + [p for p, d in zip(others, dist, strict=True) if d <= max_km * 1e3]
-    keep.sort(key=parts.index)
-    return keep[0] if len(keep) == 1 else MultiPolygon(keep)
-
-
-def population_weighted_latitude(regions: gpd.GeoDataFrame, cities: pd.DataFrame) -> pd.Series:
-    """Population-weighted absolute latitude of each region from city points.
-
-    ``abs_latitude_popw = Σ pop·|lat| / Σ pop`` over the cities inside the region
-    (``|lat|`` per city, so that countries straddling the equator get their mean
-    distance from it). Regions without cities get NaN and are listed in
-    ``attrs["no_city_regions"]``.
-
-    Parameters
-    ----------
-    regions
-        Canonical regions (``region_id``, geometry, EPSG:4326).
-    cities
-        Columns ``lat``, ``lon``, ``population``.
-
-    Returns
-    -------
-    pandas.Series
-        Named ``abs_latitude_popw``, indexed by ``region_id``.
-
-    Examples
-    --------
-    >>> import geopandas as gpd, pandas as pd, shapely
-    >>> reg = gpd.GeoDataFrame({"region_id": ["A", "B"]},
-    ...                        geometry=[shapely.box(0, -10, 10, 10), shapely.box(20, 0, 30, 5)],
-    ...                        crs="EPSG:4326")
-    >>> cities = pd.DataFrame({"lat": [-6.0, 2.0], "lon": [5.0, 5.0],
-    ...                        "population": [100, 300]})
-    >>> population_weighted_latitude(reg, cities).tolist()
-    [3.0, nan]
-    """
-    missing = [c for c in ("lat", "lon", "population") if c not in cities.columns]
-    if missing:
-        raise SchemaError(
-            f"cities table: missing column(s) {', '.join(missing)}",
-            hint="give a DataFrame with lat, lon, population (readers.read_geonames_cities())",
-        )
-    if "region_id" not in regions.columns:
-        raise SchemaError(
-            "regions: no 'region_id' column", hint="build regions with geo_ms.exposures.regions"
-        )
-    pts = gpd.GeoDataFrame(
-        {"population": pd.to_numeric(cities["population"], errors="coerce").to_numpy(float)},
-        geometry=gpd.points_from_xy(cities["lon"], cities["lat"]),
-        crs="EPSG:4326",
-    )
-    pts["abs_lat"] = np.abs(np.asarray(cities["lat"], dtype=float))
-    pts = pts[(pts["population"] > 0) & np.isfinite(pts["abs_lat"])]
-    reg = regions[["region_id", regions.geometry.name]]
-    if reg.crs is not None and not reg.crs.equals("EPSG:4326"):
-        reg = reg.to_crs("EPSG:4326")
-    joined = gpd.sjoin(pts, reg, how="inner", predicate="within")
-    joined = joined.drop_duplicates(subset=None).assign(w=lambda t: t["population"] * t["abs_lat"])
-    sums = joined.groupby("region_id")[["w", "population"]].sum()
-    value = (sums["w"] / sums["population"]).reindex(regions["region_id"].to_numpy())
-    value.index.name = "region_id"
-    value.name = "abs_latitude_popw"
-    value.attrs["no_city_regions"] = value.index[value.isna()].tolist()
-    return value
-
-
 # --------------------------------------------------------------------------- private
 
 
@@ -479,54 +333,6 @@ def _require(df: pd.DataFrame, cols: list[str], original: gpd.GeoDataFrame) -> N
         )
 
 
-def _polygon_parts(geom: BaseGeometry | None) -> list[Polygon]:
-    if geom is None or geom.is_empty:
-        return []
-    if isinstance(geom, Polygon):
-        return [geom]
-    if hasattr(geom, "geoms"):
-        return [p for g in geom.geoms for p in _polygon_parts(g)]
-    return []
-
-
-def _largest_part(geom: BaseGeometry) -> BaseGeometry:
-    parts = _polygon_parts(geom)
-    return max(parts, key=_scaled_area) if parts else geom
-
-
-def _scaled_area(poly: Polygon) -> float:
-    return poly.area * np.cos(np.deg2rad(poly.centroid.y))
-
-
-def _nearest_geodesic_m(target: BaseGeometry, parts: list[BaseGeometry]) -> np.ndarray:
-    """Geodesic length (m, WGS84) of the shortest line from each part to *target*.
-
-    The pair of nearest points is found in an azimuthal-equidistant projection
-    centred on *target*; the distance between that pair is then measured on the
-    ellipsoid (so the projection only chooses the pair, it does not scale the result).
-    """
-    from pyproj import Geod, Transformer
-
-    if not parts:
-        return np.zeros(0)
-    centre = target.representative_point()
-    tr = Transformer.from_crs(
-        "EPSG:4326",
-        f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +datum=WGS84 +units=m",
-        always_xy=True,
-    )
-
-    def fwd(xy: np.ndarray) -> np.ndarray:
-        return np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
-
-    t = shapely.transform(target, fwd)
-    others = shapely.transform(np.asarray(parts, dtype=object), fwd)
-    ends = shapely.get_coordinates(shapely.shortest_line(others, t)).reshape(-1, 2, 2)
-    lon, lat = tr.transform(ends[..., 0].ravel(), ends[..., 1].ravel(), direction="INVERSE")
-    lon, lat = np.asarray(lon).reshape(-1, 2), np.asarray(lat).reshape(-1, 2)
-    _, _, dist = Geod(ellps="WGS84").inv(lon[:, 0], lat[:, 0], lon[:, 1], lat[:, 1])
-    return np.asarray(dist, dtype=float)
-
 
 def _make_valid_polygonal(geom: BaseGeometry) -> BaseGeometry:
     fixed = shapely.make_valid(geom)
@@ -535,69 +341,6 @@ def _make_valid_polygonal(geom: BaseGeometry) -> BaseGeometry:
         return fixed
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
-
-def _unwrap_ring(coords: np.ndarray) -> np.ndarray | None:
-    """Unwrap a ring's longitudes across jumps > 180°.
-
-    None when there is no jump, or when the ring encircles a pole (winding 360°).
-    """
-    lon = coords[:, 0]
-    jumps = np.diff(lon)
-    if not np.any(np.abs(jumps) > 180):
-        return None
-    steps = np.concatenate([[0.0], -360.0 * np.round(jumps / 360.0) * (np.abs(jumps) > 180)])
-    new_lon = lon + np.cumsum(steps)
-    if abs(new_lon[-1] - new_lon[0]) > 1e-9:
-        return None  # encircles a pole (winding 360°): leave untouched
-    out = coords.copy()
-    out[:, 0] = new_lon
-    return out
-
-
-def _unwrap_polygon(poly: Polygon) -> Polygon:
-    shell = _unwrap_ring(np.asarray(poly.exterior.coords))
-    if shell is None:
-        return poly  # no jump in the shell (or a polar ring): keep as drawn
-    holes = []
-    centre = shell[:, 0].mean()
-    for ring in poly.interiors:
-        coords = np.asarray(ring.coords)
-        h = _unwrap_ring(coords)
-        h = coords.copy() if h is None else h
-        h[:, 0] += 360.0 * np.round((centre - h[:, 0].mean()) / 360.0)
-        holes.append(h)
-    return Polygon(shell, holes)
-
-
-def _wrap_geometry(geom: BaseGeometry | None) -> BaseGeometry | None:
-    if geom is None or geom.is_empty:
-        return geom
-    parts = _polygon_parts(geom)
-    if not parts:
-        return geom
-    unwrapped = [_unwrap_polygon(p) for p in parts]
-    moved = any(u is not p for u, p in zip(unwrapped, parts, strict=True))
-    xmin = min(u.bounds[0] for u in unwrapped)
-    xmax = max(u.bounds[2] for u in unwrapped)
-    if not moved and xmin >= -180.0 and xmax <= 180.0:
-        return geom
-    pieces: list[Polygon] = []
-    for u in unwrapped:
-        lo, hi = u.bounds[0], u.bounds[2]
-        for k in range(
-            int(np.floor((lo + 180.0) / 360.0)), int(np.floor((hi + 180.0) / 360.0)) + 1
-        ):
-            window = shapely.box(-180.0 + 360.0 * k, -90.0, 180.0 + 360.0 * k, 90.0)
-            piece = (
-                u.intersection(window) if (lo < window.bounds[0] or hi > window.bounds[2]) else u
-            )
-            piece = shapely.affinity.translate(piece, xoff=-360.0 * k) if k else piece
-            pieces.extend(_polygon_parts(piece))
-    if not pieces:
-        return geom
-    merged = shapely.union_all(pieces)
-    parts_out = _polygon_parts(merged)
-    return parts_out[0] if len(parts_out) == 1 else MultiPolygon(parts_out)
 
 
 def _finalise(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:

@@ -51,7 +51,11 @@ __all__ = [
     "cell_areas_m2",
     "check_crs",
     "coverage_weights",
+    "extent_share",
     "grid_spec",
+    "region_areas_m2",
+    "valid_fractions",
+    "with_valid_fraction",
 ]
 
 #: Sphere radius exactextract uses for ``area_spherical_m2`` (the WGS84 semi-major axis).
@@ -59,7 +63,7 @@ EARTH_RADIUS_M = 6378137.0
 
 _MEMO: OrderedDict[str, CoverageWeights] = OrderedDict()
 _MEMO_SIZE = 16
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: with the regions' extent share
 _N_THREADS = min(4, os.cpu_count() or 1)  # per-band products release the GIL
 _THREAD_MIN_CELLS = 1 << 20
 
@@ -123,8 +127,8 @@ def grid_spec(da: xr.DataArray, name: str | None = None) -> GridSpec:
     Raises
     ------
     GridError
-        No lat/lon dims, fewer than two cells, irregular spacing, ascending lat or
-        longitudes outside [-180, 180].
+        No lat/lon dims, fewer than two cells, irregular spacing, ascending lat,
+        longitudes outside [-180, 180] or latitudes outside [-90, 90].
     CRSError
         No CRS, or a projected CRS.
 
@@ -167,11 +171,12 @@ def grid_spec(da: xr.DataArray, name: str | None = None) -> GridSpec:
             hint="regrid it to a regular grid first, e.g. da.interp(lat=np.arange(...))",
         )
     west, north = lon[0] - dx / 2, lat[0] + dy / 2
-    east = west + dx * lon.size
-    if west < -180 - 1e-6 * dx or east > 180 + 1e-6 * dx or north > 90 + 1e-6 * dy:
+    east, south = west + dx * lon.size, north - dy * lat.size
+    if (west < -180 - 1e-6 * dx or east > 180 + 1e-6 * dx or north > 90 + 1e-6 * dy
+            or south < -90 - 1e-6 * dy):
         raise GridError(
-            f"{label}: cells reach beyond lon -180..180 / lat 90 "
-            f"(lon {west:g}..{east:g}, top {north:g})",
+            f"{label}: cells reach beyond lon -180..180 / lat -90..90 "
+            f"(lon {west:g}..{east:g}, lat {south:g}..{north:g})",
             hint="wrap longitudes: da.assign_coords(lon=(da.lon + 180) % 360 - 180).sortby('lon')",
         )
     return GridSpec(
@@ -255,6 +260,8 @@ class CoverageWeights:
     grid: GridSpec
     key: str
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: Share of each region's spherical area inside the grid's extent (None: all 1).
+    share: np.ndarray | None = None
 
     @property
     def covered_area_m2(self) -> pd.Series:
@@ -286,9 +293,10 @@ class CoverageWeights:
         -------
         pandas.DataFrame
             Index ``region_id``, one column per band, plus ``valid_fraction`` — the
-            smallest, over bands, of ``Σ f·A`` over valid cells / ``Σ f·A`` over all
-            cells (area-based, also with *cell_weights*). ``attrs["no_data_regions"]``
-            lists regions with a NaN band.
+            smallest, over bands, of the share of the region's spherical area covered
+            by valid cells (:func:`valid_fractions`; area-based, also with
+            *cell_weights*); ``attrs["valid_fraction_bands"]`` holds it per band.
+            ``attrs["no_data_regions"]`` lists regions with a NaN band.
         """
         values = self._values(stack)
         nb = values.shape[0]
@@ -339,13 +347,10 @@ class CoverageWeights:
         area_valid = np.column_stack([p[2] for p in parts]) if nb else np.zeros((n, 0))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-            frac = np.where(
-                total[:, None] > 0, area_valid / np.where(total > 0, total, 1)[:, None], 0
-            )
+        frac = valid_fractions(area_valid, total, self.share)
         labels = list(range(nb)) if columns is None else list(columns)
         out = pd.DataFrame(mean, index=pd.Index(self.region_ids, name="region_id"), columns=labels)
-        out["valid_fraction"] = frac.min(axis=1) if nb else np.nan
-        return _report_empty(out, labels)
+        return with_valid_fraction(out, frac, labels)
 
     def _compact(self) -> tuple[np.ndarray, sp.csr_matrix]:
         """The cells any region touches, and the matrix on those columns only (cached)."""
@@ -404,6 +409,7 @@ class CoverageWeights:
                 indices=m.indices,
                 indptr=m.indptr,
                 shape=np.array(m.shape),
+                share=np.ones(m.shape[0]) if self.share is None else self.share,
             )
         return Path(path)
 
@@ -417,9 +423,10 @@ class CoverageWeights:
                 raise ValueError("stale cache entry")
             shape = tuple(int(v) for v in z["shape"])
             m = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
-        if shape != (len(region_ids), grid.ny * grid.nx):
+            share = np.asarray(z["share"], dtype=float)
+        if shape != (len(region_ids), grid.ny * grid.nx) or share.shape != (shape[0],):
             raise ValueError("cache entry has the wrong shape")
-        return cls(matrix=m, region_ids=list(region_ids), grid=grid, key=key)
+        return cls(matrix=m, region_ids=list(region_ids), grid=grid, key=key, share=share)
 
 
 def coverage_weights(
@@ -504,7 +511,98 @@ def _compute(grid: GridSpec, regions: Any, ids: list[Any], key: str) -> Coverage
     )
     m.sum_duplicates()  # sorts the indices only if they are not sorted already
     m.eliminate_zeros()
-    return CoverageWeights(matrix=m, region_ids=ids, grid=grid, key=key)
+    share = extent_share(grid, regions)
+    return CoverageWeights(matrix=m, region_ids=ids, grid=grid, key=key, share=share)
+
+
+def region_areas_m2(geoms: Any, max_segment_deg: float = 0.25) -> np.ndarray:
+    """Spherical area (m², sphere of radius :data:`EARTH_RADIUS_M`) of lon/lat polygons.
+
+    Edges are straight in lon/lat (as exactextract draws them): each polygon is
+    densified to *max_segment_deg* and its planar area taken in the cylindrical
+    equal-area projection ``(R·λ, R·sin φ)``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> a = region_areas_m2([shapely.box(0, 0, 1, 1)])[0]  # R² · π/180 · sin(1°)
+    >>> round(float(a / (EARTH_RADIUS_M**2 * np.pi / 180 * np.sin(np.pi / 180))), 6)
+    1.0
+    """
+    arr = np.asarray(geoms, dtype=object)
+    dense = shapely.segmentize(arr, max_segment_deg)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.deg2rad(xy[:, 0]), np.sin(np.deg2rad(xy[:, 1]))])
+
+    flat = shapely.transform(dense, project)
+    return np.asarray(shapely.area(flat), dtype=float) * EARTH_RADIUS_M**2
+
+
+def extent_share(grid: GridSpec, regions: Any) -> np.ndarray:
+    """Share of each region's spherical area that lies inside the grid's extent.
+
+    Exactly 1.0 for a region inside the extent; below 1 for a region reaching beyond a
+    raster that does not cover the globe (e.g. a grid ending at 72° N); 0 for an empty
+    geometry.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> g = GridSpec(ny=2, nx=2, west=0.0, north=2.0, dx=1.0, dy=1.0, crs_wkt="")
+    >>> reg = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 3, 1)])
+    >>> extent_share(g, reg).round(12).tolist()
+    [1.0, 0.5]
+    """
+    geoms = np.asarray(regions.geometry.to_numpy(), dtype=object)
+    box = shapely.box(*grid.extent)
+    share = np.zeros(len(geoms))
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    inside = ok & shapely.covers(box, geoms)
+    share[inside] = 1.0
+    part = ok & ~inside
+    if part.any():
+        whole = region_areas_m2(geoms[part])
+        cut = region_areas_m2(shapely.intersection(geoms[part], box))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share[part] = np.clip(np.where(whole > 0, cut / whole, 0.0), 0.0, 1.0)
+    return share
+
+
+def valid_fractions(
+    area_valid: np.ndarray, total: np.ndarray, share: np.ndarray | None = None
+) -> np.ndarray:
+    """Share of each region's spherical area covered by valid cells, per band.
+
+    ``Σ f·A`` over valid cells / ``Σ f·A`` over all cells the region touches, times the
+    share of the region inside the grid's extent (:func:`extent_share`) — so a region
+    half outside a raster reports at most 0.5, not 1.0. ``area_valid`` is (regions ×
+    bands), ``total`` (regions,).
+
+    Examples
+    --------
+    >>> valid_fractions(np.array([[2.0], [1.0]]), np.array([2.0, 4.0]),
+    ...                 np.array([0.5, 1.0])).tolist()
+    [[0.5], [0.25]]
+    """
+    area_valid = np.asarray(area_valid, dtype=float)
+    total = np.asarray(total, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(
+            total[:, None] > 0, area_valid / np.where(total > 0, total, 1)[:, None], 0.0
+        )
+    if share is not None:
+        frac = frac * np.asarray(share, dtype=float)[:, None]
+    return frac
+
+
+def with_valid_fraction(out: pd.DataFrame, frac: np.ndarray, labels: list[Any]) -> pd.DataFrame:
+    """Add ``valid_fraction`` (min over bands) and ``attrs["valid_fraction_bands"]``."""
+    out["valid_fraction"] = frac.min(axis=1) if len(labels) else np.nan
+    out.attrs["valid_fraction_bands"] = {
+        lab: [float(v) for v in frac[:, k]] for k, lab in enumerate(labels)
+    }
+    return _report_empty(out, labels)
 
 
 def band_sums(

@@ -43,13 +43,17 @@ from geo_ms.exposures.weights import (
     cell_areas_m2,
     check_crs,
     coverage_weights,
+    extent_share,
     grid_spec,
+    valid_fractions,
+    with_valid_fraction,
 )
 
 __all__ = [
     "CoverageWeights",
     "coverage_weights",
     "point_weighted_mean",
+    "points_in_regions",
     "zonal_mean",
 ]
 
@@ -75,7 +79,7 @@ def zonal_mean(
         flipped).
     regions
         Canonical regions (unique *id_column*, same CRS as *da*). Parts beyond ±180°
-        are wrapped first (:func:`geo_ms.exposures.regions.split_antimeridian`).
+        are wrapped first (:func:`geo_ms.exposures.antimeridian.split_antimeridian`).
     weights
         ``"area"`` (``f·A``) or a population raster on the same grid. A population
         raster is read as **persons per cell** (weights ``f·P``: the people living in
@@ -96,9 +100,11 @@ def zonal_mean(
     pandas.DataFrame
         Index ``region_id`` (regions' order); one column per band labelled by the band
         coordinate (``month`` 1..12, ``time`` values) or, for a 2-D raster, one column
-        named ``da.name`` (``"value"`` if unnamed); and ``valid_fraction`` (``Σ f·A``
-        over valid cells / ``Σ f·A`` over all cells; the smallest over bands — below 1
-        where a land-only raster misses part of an island state).
+        named ``da.name`` (``"value"`` if unnamed); and ``valid_fraction`` (the share
+        of the region's spherical area covered by valid cells,
+        :func:`geo_ms.exposures.weights.valid_fractions`; the smallest over bands —
+        below 1 where a land-only raster misses part of an island state or the region
+        reaches beyond the raster); ``attrs["valid_fraction_bands"]`` per band.
         ``attrs["no_data_regions"]`` lists regions with no valid cell in some band;
         ``attrs["path"]`` is ``"direct"`` or ``"weights"``.
 
@@ -147,7 +153,9 @@ def point_weighted_mean(
 
     The offline approximation of population weighting: each point takes the value of
     the grid cell that contains it, and ``Σ pop·v / Σ pop`` is formed over the points
-    within each region (points on NaN cells drop out of that band).
+    in each region (points on NaN cells drop out of that band). A point on a region's
+    border counts for that region; on a border shared by two regions it counts once,
+    for the first of them.
 
     Parameters
     ----------
@@ -196,17 +204,10 @@ def point_weighted_mean(
     col = np.floor((lon - grid.west) / grid.dx).astype(int)
     inside = (row >= 0) & (row < grid.ny) & (col >= 0) & (col < grid.nx)
     ok = inside & np.isfinite(pop) & (pop > 0)
-    pts = gpd.GeoDataFrame(
-        {"_i": np.flatnonzero(ok)},
-        geometry=gpd.points_from_xy(lon[ok], lat[ok]),
-        crs=regions.crs,
-    )
-    reg = regions[[id_column, regions.geometry.name]].reset_index(drop=True)
-    reg["_r"] = np.arange(len(reg))
-    joined = gpd.sjoin(pts, reg, how="inner", predicate="within")
-    joined = joined.drop_duplicates(subset="_i")  # a point on a shared border counts once
-    i = joined["_i"].to_numpy()
-    r = joined["_r"].to_numpy()
+    keep = np.flatnonzero(ok)
+    i, r = points_in_regions(gpd.points_from_xy(lon[keep], lat[keep]),
+                             regions.geometry.to_numpy())
+    i = keep[i]
     vals = stack[:, row[i], col[i]].T  # (n_points, bands)
     valid = np.isfinite(vals)
     w = pop[i][:, None] * valid
@@ -225,6 +226,38 @@ def point_weighted_mean(
     return out
 
 
+def points_in_regions(points: Any, polygons: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Assign each point to the first polygon that covers it (border points included).
+
+    A point on a polygon's border belongs to it ("covers"; "within" would drop it); a
+    point on a border shared by several polygons goes once, to the first of them. The
+    polygons are the query geometries of an STRtree of the points, so shapely prepares
+    them (about 10x faster than a point-wise ``within`` join for ~34,000 cities).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Point positions and the position of their polygon, sorted by point.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> pts = shapely.points([(0.5, 0.5), (1.0, 0.5), (5.0, 5.0)])
+    >>> i, r = points_in_regions(pts, [shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+    >>> i.tolist(), r.tolist()
+    ([0, 1], [0, 0])
+    """
+    import shapely
+
+    tree = shapely.STRtree(np.asarray(points, dtype=object))
+    reg, pt = tree.query(np.asarray(polygons, dtype=object), predicate="covers")
+    order = np.lexsort((reg, pt))
+    pt, reg = pt[order], reg[order]
+    first = np.ones(pt.size, dtype=bool)
+    first[1:] = pt[1:] != pt[:-1]
+    return pt[first].astype(np.intp), reg[first].astype(np.intp)
+
+
 # --------------------------------------------------------------------------- private
 
 
@@ -233,7 +266,7 @@ def _wrapped(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if len(regions):
         xmin, _, xmax, _ = regions.total_bounds
         if xmin < -180.0 or xmax > 180.0:
-            from geo_ms.exposures.regions import split_antimeridian
+            from geo_ms.exposures.antimeridian import split_antimeridian
 
             return split_antimeridian(regions)
     return regions
@@ -325,8 +358,6 @@ def _direct(
     mean = np.column_stack([res[f"b{b}_mean"].to_numpy(float) for b in range(len(labels))])
     valid = np.column_stack([res[f"b{b}_count"].to_numpy(float) for b in range(len(labels))])
     total = res["all_count"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(total[:, None] > 0, valid / np.where(total > 0, total, 1)[:, None], 0)
+    frac = valid_fractions(valid, total, extent_share(grid, regions))
     out = pd.DataFrame(mean, index=pd.Index(ids, name="region_id"), columns=labels)
-    out["valid_fraction"] = frac.min(axis=1)
-    return _report_empty(out, labels)
+    return with_valid_fraction(out, frac, labels)

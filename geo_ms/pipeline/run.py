@@ -127,7 +127,8 @@ def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunCon
     except Timeout:
         raise LockError(
             f"{lock_path}: another geo-ms run is using {ctx.processed}",
-            hint="Wait for it to finish; if none is running, delete the lock file.",
+            hint="Wait for it to finish: the lock frees itself when that run ends "
+                 "(do not delete the lock file).",
         ) from None
     try:
         ctx.sample, ctx.sample_reason = datasets.decide_sample(cfg["run"]["sample"])
@@ -139,9 +140,9 @@ def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunCon
             ctx.say("!" * 78)
         yield ctx
     finally:
+        # release only: deleting the file would let a second run lock a new file
+        # while a third still holds the old one (filelock's documented caveat)
         lock.release()
-        with contextlib.suppress(OSError):
-            lock_path.unlink()
 
 
 

@@ -77,13 +77,19 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
     key = stage_key("exposures", regions_key, ecfg, [s.base for s in specs], sources)
     with Stage(ctx, "exposures", key) as st:
         out = st.path("exposures.csv")
+        low_file = st.path("low_valid_fraction.json")  # why values were blanked
         if st.hit:
             table = pd.read_csv(out, index_col="region_id")
+            if low_file.exists():
+                table.attrs.update(json.loads(low_file.read_text()))
         else:
             table = compute.compute_exposures(regions, specs, ecfg, say=ctx.say,
                                                cache_dir=ctx.cache / "weights",
                                                scheduler=ctx.cfg["compute"]["scheduler"])
             write_csv(table, out, index=True)
+            atomic_write_text(low_file, json.dumps(
+                {k: table.attrs[k] for k in ("low_valid_fraction", "min_valid_fraction")
+                 if k in table.attrs}))
     for s in sources:
         ctx.used[s["id"]] = s
     cities = datasets.cities_source()
@@ -120,6 +126,7 @@ def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
                 prev = prev.merge(tabs.wide, on="region_id", how="outer")
                 write_csv(tabs.atlas, atlas_out)
             write_csv(prev, out)
+    _check_enough_regions(prev, regions, pcfg, ctx.cfg["models"]["min_regions"])
     ctx.used[src["id"]] = src
     for s in osrc:
         ctx.used[s["id"]] = s
@@ -176,6 +183,25 @@ def outcomes_missing(ctx: RunContext, table: pd.DataFrame, prevalence_key: str) 
                         "region_name": r.region_name, "value": r.value,
                         "reason": "; ".join(reasons)})
     return pd.DataFrame(out, columns=cols)
+
+
+def _check_enough_regions(prev: pd.DataFrame, regions: Any, pcfg: dict[str, Any],
+                          min_regions: int) -> None:
+    """Refuse an MS table that gives prevalence for too few regions of the region set."""
+    from geo_ms.errors import RegionMatchError
+
+    known = set(regions["region_id"].astype(str))
+    value = prev.get("prevalence_per_100k", pd.Series(float("nan"), index=prev.index))
+    matched = prev.loc[value.notna(), "region_id"].astype(str)
+    n = int(matched[matched.isin(known)].nunique())
+    if n < min_regions:
+        label = Path(pcfg["file"]).name if pcfg.get("file") else f"prevalence {pcfg['source']}"
+        raise RegionMatchError(
+            f"{label}: only {n} region(s) of the MS table match the region set "
+            f"({len(known)} regions), fewer than models.min_regions = {min_regions}",
+            hint=f"Give prevalence for at least {min_regions} regions of the region set, or "
+                 "lower models.min_regions in the configuration (few regions give no "
+                 "usable model)")
 
 
 #: Region columns carried into exposures.csv and the analysis table.
@@ -381,6 +407,9 @@ def exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[
     with atomic_path(ctx.processed / "exposures.gpkg") as tmp:
         expo_gdf.to_file(tmp, driver="GPKG", layer="exposures")
     files["exposures.gpkg"] = ctx.processed / "exposures.gpkg"
+    with atomic_path(ctx.processed / "exposures.parquet", suffix=".parquet") as tmp:
+        expo_gdf.to_parquet(tmp, index=False)  # GeoParquet (geometry as WKB, "geo" metadata)
+    files["exposures.parquet"] = ctx.processed / "exposures.parquet"
     files["exposures.md"] = write_dictionary(
         list(full.columns), ctx.processed / "exposures.md", "exposures.csv")
     from geo_ms.exposures.aggregate import missing_report

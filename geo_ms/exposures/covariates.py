@@ -1,0 +1,72 @@
+"""Region covariates from points: the population-weighted latitude."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo_ms.errors import SchemaError
+
+__all__ = ["population_weighted_latitude"]
+
+
+def population_weighted_latitude(regions: gpd.GeoDataFrame, cities: pd.DataFrame) -> pd.Series:
+    """Population-weighted absolute latitude of each region from city points.
+
+    ``abs_latitude_popw = Σ pop·|lat| / Σ pop`` over the cities inside the region
+    (``|lat|`` per city, so that countries straddling the equator get their mean
+    distance from it). Regions without cities get NaN and are listed in
+    ``attrs["no_city_regions"]``.
+
+    Parameters
+    ----------
+    regions
+        Canonical regions (``region_id``, geometry, EPSG:4326).
+    cities
+        Columns ``lat``, ``lon``, ``population``.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``abs_latitude_popw``, indexed by ``region_id``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> reg = gpd.GeoDataFrame({"region_id": ["A", "B"]},
+    ...                        geometry=[shapely.box(0, -10, 10, 10), shapely.box(20, 0, 30, 5)],
+    ...                        crs="EPSG:4326")
+    >>> cities = pd.DataFrame({"lat": [-6.0, 2.0], "lon": [5.0, 5.0],
+    ...                        "population": [100, 300]})
+    >>> population_weighted_latitude(reg, cities).tolist()
+    [3.0, nan]
+    """
+    missing = [c for c in ("lat", "lon", "population") if c not in cities.columns]
+    if missing:
+        raise SchemaError(
+            f"cities table: missing column(s) {', '.join(missing)}",
+            hint="give a DataFrame with lat, lon, population (readers.read_geonames_cities())",
+        )
+    if "region_id" not in regions.columns:
+        raise SchemaError(
+            "regions: no 'region_id' column", hint="build regions with geo_ms.exposures.regions"
+        )
+    pts = gpd.GeoDataFrame(
+        {"population": pd.to_numeric(cities["population"], errors="coerce").to_numpy(float)},
+        geometry=gpd.points_from_xy(cities["lon"], cities["lat"]),
+        crs="EPSG:4326",
+    )
+    pts["abs_lat"] = np.abs(np.asarray(cities["lat"], dtype=float))
+    pts = pts[(pts["population"] > 0) & np.isfinite(pts["abs_lat"])]
+    reg = regions[["region_id", regions.geometry.name]]
+    if reg.crs is not None and not reg.crs.equals("EPSG:4326"):
+        reg = reg.to_crs("EPSG:4326")
+    joined = gpd.sjoin(pts, reg, how="inner", predicate="within")
+    joined = joined.drop_duplicates(subset=None).assign(w=lambda t: t["population"] * t["abs_lat"])
+    sums = joined.groupby("region_id")[["w", "population"]].sum()
+    value = (sums["w"] / sums["population"]).reindex(regions["region_id"].to_numpy())
+    value.index.name = "region_id"
+    value.name = "abs_latitude_popw"
+    value.attrs["no_city_regions"] = value.index[value.isna()].tolist()
+    return value
