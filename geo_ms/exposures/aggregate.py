@@ -25,8 +25,8 @@ import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from geo_ms.ingest.outcomes import OUTCOMES
 from geo_ms.errors import GridError
+from geo_ms.ingest.outcomes import OUTCOMES
 
 __all__ = [
     "COVARIATE_DICTIONARY",

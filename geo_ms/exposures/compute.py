@@ -30,8 +30,8 @@ __all__ = [
     "load_regions",
     "omi_agreement",
     "report_rasters",
-    "temis_allsky_available",
     "sunshine_hours",
+    "temis_allsky_available",
 ]
 
 
