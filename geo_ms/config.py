@@ -33,6 +33,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "prevalence.age": ("age_standardised", "all_ages"),
     "prevalence.sex": ("both", "male", "female"),
     "regions.set": ("countries", "admin1", "polygons"),
+    "primary.subset": ("all", "europe", "abs_lat_gt_35"),
+    "primary.c1_test": ("pearson",),
+    "primary.c2_test": ("pearson",),
+    "primary.c3_test": ("ols_adj_lat_gdp",),
 }
 
 
@@ -109,7 +113,7 @@ def _merge(base: dict[str, Any], user: dict[str, Any], where: str) -> None:
 #: Keys holding file paths: relative paths in a configuration file are taken relative to
 #: that file's folder (on the command line, relative to the current folder).
 PATH_KEYS: tuple[str, ...] = ("prevalence.file", "prevalence.compare_table", "regions.file",
-                              "exposures.population_raster")
+                              "exposures.population_raster", "models.covariates_file")
 
 
 def _resolve_paths(cfg: dict[str, Any], user: dict[str, Any], folder: Path) -> None:
@@ -164,12 +168,40 @@ def load_config(
             nested.setdefault(section, {})[key] = value
         _merge(cfg, nested, "command line")
     where = str(path) if path is not None else "configuration"
+    _check_primary(cfg, where)
     if cfg["regions"]["set"] == "polygons" and not cfg["regions"]["file"]:
         raise ConfigError(
             f"{where}: regions.set = 'polygons' but regions.file is empty",
             hint="Give the polygon file with --regions-file FILE and its id column with "
                  "--id-column")
     return cfg
+
+
+def _check_primary(cfg: dict[str, Any], where: str) -> None:
+    """The primary analysis names a known outcome, consistent with [outcomes]."""
+    from geo_ms.ingest.outcomes import OUTCOMES
+
+    outcome = cfg["primary"]["outcome"]
+    if outcome not in OUTCOMES:
+        close = difflib.get_close_matches(outcome, list(OUTCOMES), n=1)
+        sugg = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"{where}: key 'primary.outcome' = {outcome!r} is not a known outcome.{sugg}",
+            hint=f"Use one of: {', '.join(OUTCOMES)}")
+    declared = cfg.get("outcomes", {}).get("primary") if isinstance(cfg.get("outcomes"), dict) \
+        else None
+    if declared is not None and declared != outcome:
+        raise ConfigError(
+            f"{where}: 'primary.outcome' = {outcome!r} but 'outcomes.primary' = {declared!r}",
+            hint="Declare the same primary outcome in both keys")
+    if not isinstance(cfg["models"]["extra_covariates"], list) or not all(
+            isinstance(c, str) for c in cfg["models"]["extra_covariates"]):
+        raise ConfigError(f"{where}: key 'models.extra_covariates' must be a list of column "
+                          "names", hint='Write it like: extra_covariates = ["neurologists"]')
+    if cfg["models"]["extra_covariates"] and not cfg["models"]["covariates_file"]:
+        raise ConfigError(
+            f"{where}: 'models.extra_covariates' is set but 'models.covariates_file' is empty",
+            hint="Give the covariate table with models.covariates_file = \"FILE.csv\"")
 
 
 def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:
