@@ -7,41 +7,13 @@ the tests then read what it wrote.
 from __future__ import annotations
 
 import json
-import os
-import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from geo_ms.cli import main
-from geo_ms.config import load_config
-from geo_ms.pipeline.run import run
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def full_run(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    home = tmp_path_factory.mktemp("home")
-    old = os.environ.get("GEO_MS_HOME")
-    os.environ["GEO_MS_HOME"] = str(home)
-    try:
-        cfg = load_config(overrides={"models.n_boot": 300})
-        t0 = time.perf_counter()
-        first = run(cfg, say=lambda m: None)
-        t1 = time.perf_counter()
-        second = run(cfg, say=lambda m: None)
-        t2 = time.perf_counter()
-        third = run(load_config(overrides={"models.n_boot": 300, "models.knn": 5}),
-                    say=lambda m: None)
-    finally:
-        if old is None:
-            os.environ.pop("GEO_MS_HOME", None)
-        else:
-            os.environ["GEO_MS_HOME"] = old
-    return {"home": home, "first": first, "second": second, "third": third,
-            "t_first": t1 - t0, "t_second": t2 - t1}
 
 
 def test_full_run_writes_every_output(full_run):

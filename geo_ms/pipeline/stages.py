@@ -357,6 +357,11 @@ def stage_report(
 
             figs += exposure_raster_map(fig_dir, omi[1], regions, meta=meta,
                                         stem="omi_allsky_ratio")
+        tri_csv = ctx.processed / "triangulation.csv"
+        if tri_csv.exists() and len(pd.read_csv(tri_csv)):
+            from geo_ms.report.figures_triangulation import triangulation_figure
+
+            figs += triangulation_figure(pd.read_csv(tri_csv), fig_dir, meta)
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
         # one layer per column, each repeating the borders: keep the map light
