@@ -60,3 +60,23 @@ def test_no_region_id_column(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(SchemaError, match=r"the covariate table does not exist$"):
         read_covariate_table(tmp_path / "nope.csv")
+
+
+def test_pipeline_joins_the_table_and_refuses_clashes(tmp_path):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from geo_ms.pipeline.stages import _with_covariates
+
+    p = _write(tmp_path, "region_id,ancestry\nFRA,0.3\nDEU,0.5\n")
+    said: list[str] = []
+    ctx = SimpleNamespace(cfg={"models": {"covariates_file": str(p),
+                                          "extra_covariates": ["ancestry"]}}, say=said.append)
+    table = pd.DataFrame({"region_id": ["DEU", "ITA"], "x": [1.0, 2.0]})
+    out, digest = _with_covariates(ctx, table)
+    assert out["ancestry"].tolist()[0] == 0.5 and math.isnan(out["ancestry"].tolist()[1])
+    assert len(digest) == 64 and said == [f"  covariates: ancestry from {p}"]
+    with pytest.raises(SchemaError, match=r"cov\.csv: covariate column\(s\) ancestry already in "
+                                          r"the analysis table$"):
+        _with_covariates(ctx, table.assign(ancestry=1.0))

@@ -118,6 +118,8 @@ def claims_table(
     outcome_col: str = "prevalence_per_100k",
     outcome_label: str = "primary outcome",
     mechanism: dict[str, Any] | None = None,
+    cloud_exposure: str | None = None,
+    uv_exposure: str | None = None,
 ) -> pd.DataFrame:
     """The claims of the article, each with its primary test, rule and verdict.
 
@@ -134,6 +136,8 @@ def claims_table(
         Column and human label of the outcome the claims are judged on.
     mechanism
         Result of :func:`geo_ms.models.mechanism.mechanism_test` (adds C5).
+    cloud_exposure, uv_exposure
+        Override the cloud (C1, C3) / UV (C2) exposure of *spec*.
 
     Returns
     -------
@@ -158,9 +162,18 @@ def claims_table(
     >>> t.set_index("claim_id").loc[["C2", "C4"], "verdict"].tolist()
     ['supported', 'not testable with regional data']
     """
-    spec = spec or PrimarySpec()
+    import dataclasses
+
     from geo_ms.models._table import log_outcome_name
 
+    spec = spec or PrimarySpec()
+    if cloud_exposure or uv_exposure:
+        ex = dict(spec.exposures)
+        if cloud_exposure:
+            ex.update({"C1": cloud_exposure, "C3": cloud_exposure})
+        if uv_exposure:
+            ex.update({"C2": uv_exposure, "C2-adj": uv_exposure})
+        spec = dataclasses.replace(spec, exposures=ex)
     log_outcome = log_outcome_name(outcome_col)
     total = len(df)
     rows = []

@@ -44,7 +44,7 @@ _COVARIATES = ("abs_latitude", LOG_GDP)
 def allsky_column(df: pd.DataFrame) -> tuple[str | None, str]:
     """The all-sky dose column and its label (``measured`` preferred to ``derived``).
 
-    >>> allsky_column(pd.DataFrame(columns=[DERIVED, MEASURED]))
+    >>> allsky_column(pd.DataFrame({DERIVED: [1.0], MEASURED: [2.0]}))
     ('vitd_uv_allsky_measured', 'measured')
     >>> allsky_column(pd.DataFrame(columns=[DERIVED]))
     ('vitd_uv_allsky', 'derived')

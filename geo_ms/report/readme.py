@@ -98,7 +98,7 @@ def verdicts_block(claims: pd.DataFrame, tri: pd.DataFrame | None = None) -> str
     ...     "ci_high": float("nan"), "ci_low_spatial": float("nan"),
     ...     "ci_high_spatial": float("nan"), "n": float("nan"),
     ...     "verdict": "not testable with regional data", "agreement": "", "caveat": "x"}])
-    >>> print(verdicts_block(c).splitlines()[-1])
+    >>> print(verdicts_block(c).splitlines()[2])
     - **C4** Dosing: **not testable with regional data** — None.
     """
     need = ["claim_id", "claim", "outcome", "exposure", "test", "estimate", "ci_low_spatial",
