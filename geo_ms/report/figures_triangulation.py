@@ -63,10 +63,14 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
                           hint="Run the models stage with at least one outcome column present")
     claims = [c for c in _TITLES if c in set(rows["claim_id"])] + sorted(
         set(rows["claim_id"]) - set(_TITLES))
-    n_out = rows.groupby("claim_id").size().max()
-    fig = Figure(figsize=(11, 1.2 + 0.42 * n_out * ((len(claims) + 1) // 2) + 1.6))
-    axes = fig.subplots((len(claims) + 1) // 2, 2, squeeze=False).ravel()
-    for ax, cid in zip(axes, claims, strict=False):
+    sizes = [int((rows["claim_id"] == c).sum()) for c in claims]
+    caption_in = 1.5
+    panels_in = sum(0.32 * k + 0.75 for k in sizes)
+    height = panels_in + caption_in
+    fig = Figure(figsize=(10, height))
+    axes = fig.subplots(len(claims), 1, squeeze=False,
+                        gridspec_kw={"height_ratios": [k + 1.2 for k in sizes]}).ravel()
+    for ax, cid in zip(axes, claims, strict=True):
         sub = rows[rows["claim_id"] == cid].reset_index(drop=True)
         ys = np.arange(len(sub))[::-1]
         for y, r in zip(ys, sub.itertuples(index=False), strict=True):
@@ -90,8 +94,6 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
         ax.set_ylim(-0.7, len(sub) - 0.3)
         ax.set_title(_TITLES.get(cid, cid), fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=7)
-    for ax in axes[len(claims):]:
-        ax.set_axis_off()
     caption = (
         "Each claim's pre-specified test on every MS outcome: dot = estimate, thin line = "
         "95% CI (bootstrap for r, Fisher for partial r, HC3 for the coefficient), thick "
@@ -101,8 +103,9 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
         "model; Atlas rates age-adjusted with GBD's age structure). Atlas rates are crude "
         "unless marked age-adjusted and follow national case ascertainment."
     )
-    fig.text(0.01, 0.005, textwrap.fill(caption + " " + source_note(meta), 175), fontsize=6.5,
+    fig.text(0.01, 0.01, textwrap.fill(caption + " " + source_note(meta), 160), fontsize=6.5,
              va="bottom")
-    fig.subplots_adjust(left=0.2, right=0.9, top=0.95, bottom=0.2, hspace=0.5, wspace=0.9)
+    fig.subplots_adjust(left=0.3, right=0.82, top=1 - 0.3 / height,
+                        bottom=(caption_in + 0.25) / height, hspace=0.9)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     return _save(fig, out_dir, stem, "Triangulation across MS outcomes", caption)
