@@ -74,3 +74,11 @@ def test_triangulation_figure_needs_rows(tmp_path):
 
     with pytest.raises(SchemaError, match=r"^triangulation table: no rows with an estimate$"):
         triangulation_figure(pd.DataFrame(columns=list(TRIANGULATION_COLUMNS)), tmp_path, {})
+
+
+def test_outcome_with_a_zero_is_kept_as_inconclusive():
+    d = _table()
+    d.loc[0, "ms_atlas2020"] = 0.0
+    tri = triangulate(d, PrimarySpec(n_boot=100), claims=["C1"]).set_index("outcome")
+    assert tri.loc["atlas2020", "verdict"] == "inconclusive"
+    assert np.isnan(tri.loc["atlas2020", "estimate"]) and tri.loc["atlas2020", "n"] == 0

@@ -66,11 +66,22 @@ def test_models_and_claims(full_run):
         assert model in set(m["model"]), model
     assert {"all", "europe", "abs_lat_gt_35"} <= set(m["subset"])
     c = pd.read_csv(full_run["home"] / "data/processed/claims.csv")
-    assert {"C1", "C2", "C3", "C4", "C1-europe", "C3-europe"} == set(c["claim_id"])
-    allowed = {"supported", "not supported", "explained by confounding", "inconclusive"}
+    assert {"C1", "C2", "C2-adj", "C3", "C4", "C5-mechanism", "C1-europe",
+            "C3-europe"} == set(c["claim_id"])
+    allowed = {"supported", "not supported", "explained by confounding", "inconclusive",
+               "not testable with regional data"}
     c1 = c.set_index("claim_id").loc["C1", "caveat"]
     assert "Other cloud products and windows" in c1 and "cloud_fraction_modis_pct r = " in c1
     assert set(c["verdict"]) <= allowed
+    # pre-specified rows and the multiplicity control over the exploratory family
+    assert {"primary", "exploratory"} == set(m["role"])
+    prim = m[m["role"] == "primary"]
+    assert {"pearson", "ols_adj_lat_gdp", "partial_lat_gdp", "pct_per10_adj",
+            "mechanism_clear", "mechanism_allsky"} <= set(prim["model"])
+    assert m.loc[m["role"] == "exploratory", "q_value"].notna().sum() > 1000
+    tri = pd.read_csv(full_run["home"] / "data/processed/triangulation.csv")
+    assert {"C1", "C2", "C2-adj", "C3"} <= set(tri["claim_id"])
+    assert (full_run["first"].report_dir / "figures/triangulation.svg").exists()
 
 
 def test_second_run_is_cached_and_quick(full_run):

@@ -13,15 +13,20 @@ the primary outcome's.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 
 import pandas as pd
 
+from geo_ms.errors import SchemaError
 from geo_ms.ingest.outcomes import OUTCOMES
 from geo_ms.models.primary import PrimarySpec, claim_estimate, outcome_columns
 
 __all__ = ["TRIANGULATION_CLAIMS", "TRIANGULATION_COLUMNS", "add_agreement", "agreement_text",
            "triangulate"]
+
+log = logging.getLogger("geo_ms.models")
 
 #: Columns of ``triangulation.csv``.
 TRIANGULATION_COLUMNS: tuple[str, ...] = (
@@ -79,7 +84,13 @@ def triangulate(
     rows = []
     for cid in claims:
         for oid, col in cols.items():
-            est = claim_estimate(df, cid, col, spec, min_regions=min_regions)
+            try:
+                est = claim_estimate(df, cid, col, spec, min_regions=min_regions)
+            except SchemaError as exc:  # e.g. a value <= 0 in an outcome column
+                log.warning("triangulation %s on %s skipped: %s", cid, oid, exc)
+                est = {"n": 0, "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+                       "ci_low_spatial": math.nan, "ci_high_spatial": math.nan,
+                       "verdict": "inconclusive"}
             meta = OUTCOMES.get(oid)
             rows.append({
                 "claim_id": cid, "outcome": oid,
