@@ -86,3 +86,12 @@ def test_outcome_columns_without_ms_columns():
     d = pd.DataFrame(columns=["prevalence_per_100k"])
     assert outcome_columns(d, ["gbd2016_prev", "atlas2020"], "gbd2016_prev") == {
         "gbd2016_prev": "prevalence_per_100k"}
+
+
+def test_missing_covariate_column_is_inconclusive():
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"uv_index": rng.normal(size=30),
+                      "prevalence_per_100k": np.exp(rng.normal(size=30))})
+    out = claim_estimate(d, "C2-adj", "prevalence_per_100k")
+    assert out["verdict"] == "inconclusive" and np.isnan(out["estimate"])
+    assert out["detail"] == "no column abs_latitude, log_gdp_per_capita in the analysis table"

@@ -251,8 +251,11 @@ def claim_estimate(
     data = select_subset(df, spec.subset)
     has_xy = {"lon", "lat"} <= set(data.columns)
     covs: list[str] = [] if claim_id in ("C1", "C2") else list(spec.covariates)
-    if exposure not in data.columns or outcome_col not in data.columns:
-        return _nan_result(claim_id, spec, outcome_col, exposure, 0, "column missing")
+    absent = [c for c in (exposure, outcome_col, *covs) if c not in data.columns
+              and not (c == LOG_GDP and "gdp_per_capita" in data.columns)]
+    if absent:
+        return _nan_result(claim_id, spec, outcome_col, exposure, 0,
+                           f"no column {', '.join(absent)} in the analysis table")
     cols = [exposure, *covs] + (["lon", "lat"] if has_xy else [])
     frame, _ = prepare(data, outcome_col, cols, what=f"claim {claim_id}")
     n = len(frame)

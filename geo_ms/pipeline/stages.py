@@ -358,7 +358,7 @@ def stage_report(
             figs += exposure_raster_map(fig_dir, omi[1], regions, meta=meta,
                                         stem="omi_allsky_ratio")
         tri_csv = ctx.processed / "triangulation.csv"
-        if tri_csv.exists() and len(pd.read_csv(tri_csv)):
+        if tri_csv.exists() and pd.read_csv(tri_csv)["estimate"].notna().any():
             from geo_ms.report.figures_triangulation import triangulation_figure
 
             figs += triangulation_figure(pd.read_csv(tri_csv), fig_dir, meta)
