@@ -84,7 +84,7 @@ SIDEDNESS: dict[str, str] = {
     "pct_per10_adj": "p two-sided (HC3 t-test of the coefficient)",
     "partial_lat": "p two-sided (t-test of the partial r)",
     "partial_lat_gdp": "p two-sided (t-test of the partial r)",
-    "moran_resid": "p two-sided (normal approximation)",
+    "moran_resid": "p two-sided (normal approximation, Cliff-Ord moments for OLS residuals)",
     "lm_error": "p upper-tail chi-squared (1 df)",
     "lm_lag": "p upper-tail chi-squared (1 df)",
     "spatial_error": "p two-sided (asymptotic z)",
