@@ -1,4 +1,5 @@
-"""``geo-ms run`` and ``geo-ms exposures``: the analysis from the command line."""
+"""``geo-ms run``, ``geo-ms exposures`` and ``geo-ms readme-verdicts``: the analysis from
+the command line."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def _overrides(**flags: Any) -> dict[str, Any]:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``run`` and ``exposures`` commands to *app*."""
+    """Add the ``run``, ``exposures`` and ``readme-verdicts`` commands to *app*."""
 
     @app.command("run")
     def run_cmd(
@@ -94,3 +95,39 @@ def register(app: typer.Typer) -> None:
         files = run_exposures(cfg, say=_say)
         for p in files.values():
             _console.print(f"wrote {p}", markup=False)
+
+    @app.command("readme-verdicts")
+    def readme_verdicts_cmd(
+        processed: Path = typer.Option(Path("data/processed"), "--processed",
+                                       help="Folder with claims.csv and triangulation.csv."),
+        readme: Path = typer.Option(Path("README.md"), "--readme", help="README to update."),
+        check: bool = typer.Option(False, "--check",
+                                   help="Only check: exit 1 when the README block differs."),
+    ) -> None:
+        """Write README.md's <!-- verdicts --> block from claims.csv and triangulation.csv."""
+        import pandas as pd
+
+        from geo_ms._io import atomic_write_text
+        from geo_ms.errors import SchemaError
+        from geo_ms.report.readme import replace_block, verdicts_block
+
+        claims_csv = processed / "claims.csv"
+        if not claims_csv.exists():
+            raise SchemaError(f"{claims_csv}: no claims table",
+                              hint="Run 'geo-ms run' first (or pass --processed FOLDER)")
+        tri_csv = processed / "triangulation.csv"
+        tri = pd.read_csv(tri_csv) if tri_csv.exists() else None
+        block = verdicts_block(pd.read_csv(claims_csv), tri)
+        if not readme.exists():
+            raise SchemaError(f"{readme}: README not found", hint="Pass --readme PATH")
+        text = readme.read_text(encoding="utf-8")
+        new = replace_block(text, block)
+        if check:
+            if new != text:
+                _console.print(f"{readme}: the verdict block differs from {claims_csv}; run "
+                               "'geo-ms readme-verdicts' to update it", markup=False)
+                raise typer.Exit(1)
+            _console.print(f"{readme}: the verdict block matches {claims_csv}", markup=False)
+            return
+        atomic_write_text(readme, new)
+        _console.print(f"wrote the verdict block of {readme}", markup=False)

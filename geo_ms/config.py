@@ -33,6 +33,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "prevalence.age": ("age_standardised", "all_ages"),
     "prevalence.sex": ("both", "male", "female"),
     "regions.set": ("countries", "admin1", "polygons"),
+    "primary.subset": ("all", "europe", "abs_lat_gt_35"),
+    "primary.c1_test": ("pearson",),
+    "primary.c2_test": ("pearson",),
+    "primary.c3_test": ("ols_adj_lat_gdp",),
 }
 
 #: Allowed ranges (inclusive; None = open) of numeric keys.
@@ -77,8 +81,8 @@ def _check_value(key: str, default: Any, value: Any, where: str) -> Any:
             raise ConfigError(
                 f"{where}: key 'exposures.windows' has unknown window(s) {bad}",
                 hint="Use annual, winter, summer, or one month as m01 … m12")
-    if key in ("outcomes.primary", "outcomes.fit"):
-        _check_outcome_ids(key, [value] if key == "outcomes.primary" else value, where)
+    if key == "outcomes.fit":
+        _check_outcome_ids(key, value, where)
     if key in RANGES:
         lo, hi = RANGES[key]
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -138,7 +142,7 @@ def _merge(base: dict[str, Any], user: dict[str, Any], where: str) -> None:
 #: Keys holding file paths: relative paths in a configuration file are taken relative to
 #: that file's folder (on the command line, relative to the current folder).
 PATH_KEYS: tuple[str, ...] = ("prevalence.file", "prevalence.compare_table", "regions.file",
-                              "exposures.population_raster")
+                              "exposures.population_raster", "models.covariates_file")
 
 
 def _resolve_paths(cfg: dict[str, Any], user: dict[str, Any], folder: Path) -> None:
@@ -193,12 +197,34 @@ def load_config(
             nested.setdefault(section, {})[key] = value
         _merge(cfg, nested, "command line")
     where = str(path) if path is not None else "configuration"
+    _check_primary(cfg, where)
     if cfg["regions"]["set"] == "polygons" and not cfg["regions"]["file"]:
         raise ConfigError(
             f"{where}: regions.set = 'polygons' but regions.file is empty",
             hint="Give the polygon file with --regions-file FILE and its id column with "
                  "--id-column")
     return cfg
+
+
+def _check_primary(cfg: dict[str, Any], where: str) -> None:
+    """The primary analysis names a known outcome, consistent with [outcomes]."""
+    from geo_ms.ingest.outcomes import OUTCOMES
+
+    outcome = cfg["primary"]["outcome"]
+    if outcome not in OUTCOMES:
+        close = difflib.get_close_matches(outcome, list(OUTCOMES), n=1)
+        sugg = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"{where}: key 'primary.outcome' = {outcome!r} is not a known outcome.{sugg}",
+            hint=f"Use one of: {', '.join(OUTCOMES)}")
+    if not isinstance(cfg["models"]["extra_covariates"], list) or not all(
+            isinstance(c, str) for c in cfg["models"]["extra_covariates"]):
+        raise ConfigError(f"{where}: key 'models.extra_covariates' must be a list of column "
+                          "names", hint='Write it like: extra_covariates = ["neurologists"]')
+    if cfg["models"]["extra_covariates"] and not cfg["models"]["covariates_file"]:
+        raise ConfigError(
+            f"{where}: 'models.extra_covariates' is set but 'models.covariates_file' is empty",
+            hint="Give the covariate table with models.covariates_file = \"FILE.csv\"")
 
 
 def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:

@@ -135,8 +135,14 @@ def test_fit_all_columns_models_and_no_nan(models):
     # (spatial_error / spatial_lag only when the residuals are autocorrelated)
     allc = models[(models["subset"] == "all") & (models["exposure"] == "cloud_cover_pct")
                   & (models["outcome"] == "log_prevalence")]
-    expected = set(MODEL_NAMES) - {"spatial_error", "spatial_lag"}
+    # (fixed effects need a subregion column, the mechanism test the vitamin-D doses)
+    expected = set(MODEL_NAMES) - {"spatial_error", "spatial_lag", "ols_adj_lat_gdp_fe",
+                                   "mechanism_clear", "mechanism_allsky"}
     assert expected <= set(allc["model"])
+    assert set(models["role"]) == {"primary", "exploratory"}
+    expl = models[models["role"] == "exploratory"]
+    assert expl["q_value"].notna().sum() == expl["p_value"].notna().sum()
+    assert (expl["q_value"].dropna() >= expl.loc[expl["q_value"].notna(), "p_value"]).all()
     moran = allc.set_index("model").loc["moran_resid"]
     if moran["p_value"] < 0.05:
         assert {"spatial_error", "spatial_lag"} <= set(allc["model"])

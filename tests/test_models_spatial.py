@@ -75,10 +75,16 @@ def test_planted_spatial_error_detected(planted):
 
 
 def test_iid_process_has_moran_near_expectation(planted):
+    # E[I] of OLS residuals (Cliff & Ord 1981): n tr(MW) / (S0 (n - k)), M = I - X(X'X)^-1 X';
+    # row-standardised W has S0 = n, so E[I] = tr(MW) / (n - k) -- not -1/(n-1)
     fit = planted["iid"]
-    assert fit.moran_expected == pytest.approx(-1 / 143, abs=1e-12)
+    d, W = planted["sar_df"], planted["W"]
+    X = np.column_stack([np.ones(len(d)), d["x"]])
+    M = np.eye(len(d)) - X @ np.linalg.solve(X.T @ X, X.T)
+    assert fit.moran_expected == pytest.approx(np.trace(M @ W) / (len(d) - 2), rel=1e-9)
+    assert fit.moran_expected != pytest.approx(-1 / 143, abs=1e-6)
     assert abs(fit.moran_i - fit.moran_expected) < 0.05
-    assert fit.moran_p > 0.05
+    assert fit.moran_p > 0.05 and fit.moran_p_sim > 0.05
     assert fit.error is None and fit.lag is None
     assert fit.notes[-1].startswith("spatial models not fitted: residual Moran p=")
 

@@ -102,8 +102,8 @@ def test_outcome_ids_are_validated_with_the_closest_id(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"key 'outcomes\.fit' has unknown outcome "
                                           r"'atlas_2020' \(did you mean 'atlas2020'\?\)"):
         load_config(p)
-    with pytest.raises(ConfigError, match=r"key 'outcomes\.primary' must be a string"):
-        load_config(overrides={"outcomes.primary": 3})
+    with pytest.raises(ConfigError, match=r"unknown key 'outcomes\.primary'"):
+        load_config(overrides={"outcomes.primary": "atlas2020"})  # declared once: primary.outcome
     assert load_config(overrides={"outcomes.fit": ["atlas2013"]})["outcomes"]["fit"] == [
         "atlas2013"]
 

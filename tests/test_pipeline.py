@@ -7,41 +7,13 @@ the tests then read what it wrote.
 from __future__ import annotations
 
 import json
-import os
-import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from geo_ms.cli import main
-from geo_ms.config import load_config
-from geo_ms.pipeline.run import run
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def full_run(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    home = tmp_path_factory.mktemp("home")
-    old = os.environ.get("GEO_MS_HOME")
-    os.environ["GEO_MS_HOME"] = str(home)
-    try:
-        cfg = load_config(overrides={"models.n_boot": 300})
-        t0 = time.perf_counter()
-        first = run(cfg, say=lambda m: None)
-        t1 = time.perf_counter()
-        second = run(cfg, say=lambda m: None)
-        t2 = time.perf_counter()
-        third = run(load_config(overrides={"models.n_boot": 300, "models.knn": 5}),
-                    say=lambda m: None)
-    finally:
-        if old is None:
-            os.environ.pop("GEO_MS_HOME", None)
-        else:
-            os.environ["GEO_MS_HOME"] = old
-    return {"home": home, "first": first, "second": second, "third": third,
-            "t_first": t1 - t0, "t_second": t2 - t1}
 
 
 def test_full_run_writes_every_output(full_run):
@@ -125,11 +97,22 @@ def test_models_and_claims(full_run):
         assert model in set(m["model"]), model
     assert {"all", "europe", "abs_lat_gt_35"} <= set(m["subset"])
     c = pd.read_csv(full_run["home"] / "data/processed/claims.csv")
-    assert {"C1", "C2", "C3", "C4", "C1-europe", "C3-europe"} == set(c["claim_id"])
-    allowed = {"supported", "not supported", "explained by confounding", "inconclusive"}
+    assert {"C1", "C2", "C2-adj", "C3", "C4", "C5-mechanism", "C1-europe",
+            "C3-europe"} == set(c["claim_id"])
+    allowed = {"supported", "not supported", "explained by confounding", "inconclusive",
+               "not testable with regional data"}
     c1 = c.set_index("claim_id").loc["C1", "caveat"]
     assert "Other cloud products and windows" in c1 and "cloud_fraction_modis_pct r = " in c1
     assert set(c["verdict"]) <= allowed
+    # pre-specified rows and the multiplicity control over the exploratory family
+    assert {"primary", "exploratory"} == set(m["role"])
+    prim = m[m["role"] == "primary"]
+    assert {"pearson", "ols_adj_lat_gdp", "partial_lat_gdp", "pct_per10_adj",
+            "mechanism_clear", "mechanism_allsky"} <= set(prim["model"])
+    assert m.loc[m["role"] == "exploratory", "q_value"].notna().sum() > 1000
+    tri = pd.read_csv(full_run["home"] / "data/processed/triangulation.csv")
+    assert {"C1", "C2", "C2-adj", "C3"} <= set(tri["claim_id"])
+    assert (full_run["first"].report_dir / "figures/triangulation.svg").exists()
 
 
 def test_second_run_is_cached_and_quick(full_run):

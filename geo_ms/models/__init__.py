@@ -11,7 +11,16 @@ estimate, with the columns of :data:`MODEL_COLUMNS`:
   lag models on great-circle kNN weights;
 - :mod:`~geo_ms.models.sensitivity` — subsets, outcome variants, exposure
   variants, leave-one-out influence;
-- :mod:`~geo_ms.models.claims` — the article's claims with explicit verdict rules.
+- :mod:`~geo_ms.models.spatial_ci` — spatially corrected correlation CIs
+  (Dutilleul's effective sample size);
+- :mod:`~geo_ms.models.confounding` — sub-region fixed effects with clustered SEs,
+  cloud effects in % per 10 points;
+- :mod:`~geo_ms.models.mechanism` — clear-sky vs all-sky vitamin-D dose;
+- :mod:`~geo_ms.models.primary` — the pre-specified primary analysis, roles and
+  Benjamini–Hochberg q-values;
+- :mod:`~geo_ms.models.verdicts` — the verdict rules;
+- :mod:`~geo_ms.models.claims` — the article's claims with their rules and verdicts;
+- :mod:`~geo_ms.models.triangulation` — each claim's test on every MS outcome.
 
 :func:`fit_all` runs everything for a configuration.
 """
@@ -32,35 +41,44 @@ from geo_ms.models._table import (
     rows_to_frame,
     select_subset,
 )
-from geo_ms.models.claims import (
-    VERDICTS,
-    claims_table,
-    verdict_for_adjusted,
-    verdict_for_correlation,
-)
+from geo_ms.models.claims import VERDICTS, claims_table
+from geo_ms.models.confounding import fixed_effects, pct_per10_rows
 from geo_ms.models.correlation import correlations, pearson_p
+from geo_ms.models.mechanism import mechanism_test
+from geo_ms.models.primary import PrimarySpec, annotate_models, claim_estimate, primary_spec
 from geo_ms.models.regression import fit_ols, partial_correlation, regressions, with_residuals
 from geo_ms.models.sensitivity import expand_exposures, loo_influence, sensitivity
 from geo_ms.models.spatial import fit_spatial, knn_weights, spatial
+from geo_ms.models.triangulation import add_agreement, triangulate
+from geo_ms.models.verdicts import confounding_verdict, directional_verdict
 
 __all__ = [
     "MODEL_COLUMNS",
     "MODEL_NAMES",
     "VERDICTS",
+    "PrimarySpec",
+    "add_agreement",
+    "annotate_models",
+    "claim_estimate",
     "claims_table",
+    "confounding_verdict",
     "correlations",
+    "directional_verdict",
     "fit_all",
     "fit_ols",
     "fit_spatial",
+    "fixed_effects",
     "knn_weights",
     "loo_influence",
+    "mechanism_test",
     "partial_correlation",
+    "pct_per10_rows",
     "pearson_p",
+    "primary_spec",
     "regressions",
     "sensitivity",
     "spatial",
-    "verdict_for_adjusted",
-    "verdict_for_correlation",
+    "triangulate",
     "with_residuals",
 ]
 
@@ -76,6 +94,8 @@ _DEFAULTS: dict[str, Any] = {
     "min_regions": 10,
     "permutations": 999,
     "exposures": None,
+    "extra_covariates": [],
+    "fixed_effects": "subregion",
 }
 
 
@@ -97,6 +117,7 @@ def fit_all(
     *,
     exposures: Sequence[str] | None = None,
     spatial_subsets: Sequence[str] = ("all",),
+    spec: PrimarySpec | None = None,
 ) -> pd.DataFrame:
     """Fit every model and sensitivity analysis; return the tidy models table.
 
@@ -116,13 +137,20 @@ def fit_all(
         ``_popw`` variants are added.
     spatial_subsets
         Subsets on which the spatial diagnostics and models run.
+    spec
+        The pre-specified primary analysis (default: from *config*); marks the
+        primary rows.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`MODEL_COLUMNS`; ``model`` in :data:`MODEL_NAMES`. Subsets
+        Columns :data:`MODEL_COLUMNS` plus ``role`` and ``q_value``
+        (:func:`annotate_models`); ``model`` in :data:`MODEL_NAMES`. Subsets
         and exposures with fewer than ``min_regions`` complete regions are skipped
-        (logged), as are estimates that could not be computed.
+        (logged), as are estimates that could not be computed. Besides the
+        sensitivity and spatial rows: sub-region fixed effects
+        (``ols_adj_lat_gdp_fe``) of each base exposure, ``pct_per10_adj`` rows of
+        the adjusted cloud coefficients and the mechanism comparison.
 
     Raises
     ------
@@ -147,10 +175,26 @@ def fit_all(
             f"analysis table: none of the exposure columns {', '.join(exposures)} is present",
             hint="Check the exposure names against the table's columns",
         )
+    if spec is None:
+        full = config if isinstance(config, Mapping) and "models" in config else {
+            "models": dict(config or {})}
+        spec = primary_spec(full)
+    extra = [c for c in (cfg["extra_covariates"] or []) if c in df.columns]
     parts = [
         sensitivity(df, base, outcome, n_boot=int(cfg["n_boot"]), seed=int(cfg["seed"]),
-                    min_regions=int(cfg["min_regions"]), min_continent=int(cfg["min_subset"]))
+                    min_regions=int(cfg["min_regions"]), min_continent=int(cfg["min_subset"]),
+                    extra_covariates=extra)
     ]
+    if cfg["fixed_effects"]:
+        for e in base:
+            try:
+                parts.append(fixed_effects(df, e, outcome, group=cfg["fixed_effects"],
+                                           extra_covariates=extra))
+            except SchemaError as exc:
+                log.info("fixed effects of %s skipped: %s", e, exc)
+    mech = mechanism_test(df, outcome, min_regions=int(cfg["min_regions"]))
+    if mech is not None:
+        parts.append(mech["rows"])
     if not {"lon", "lat"} <= set(df.columns):
         log.warning("analysis table has no lon/lat label points: spatial models skipped")
         spatial_subsets = ()
@@ -172,6 +216,9 @@ def fit_all(
             log.info("no estimate for %s / %s / %s (%s): dropped", r["model"], r["subset"],
                      r["exposure"], r["note"])
         table = table[~bad].reset_index(drop=True)
+    table = pd.concat([table, pct_per10_rows(table)], ignore_index=True)
     table = table.drop_duplicates(subset=["model", "subset", "exposure", "outcome"],
                                   keep="first").reset_index(drop=True)
-    return table
+    from geo_ms.models._table import log_outcome_name
+
+    return annotate_models(table, spec, log_outcome_name(outcome))

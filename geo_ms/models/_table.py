@@ -46,6 +46,8 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "p_value",
     "std_estimate",
     "note",
+    "r2",
+    "aic",
 )
 
 #: Every value the ``model`` column can take.
@@ -65,6 +67,10 @@ MODEL_NAMES: tuple[str, ...] = (
     "spatial_lag",
     "vif",
     "loo_influence",
+    "ols_adj_lat_gdp_fe",
+    "pct_per10_adj",
+    "mechanism_clear",
+    "mechanism_allsky",
 )
 
 #: Name prefixes of exposure columns (cloud, UV, vitamin-D dose, sunlight products).
@@ -277,6 +283,8 @@ def make_row(
     p_value: Any = None,
     std_estimate: Any = None,
     note: str = "",
+    r2: Any = None,
+    aic: Any = None,
 ) -> dict[str, Any]:
     """One row of the tidy models table (missing numbers become NaN).
 
@@ -295,6 +303,8 @@ def make_row(
         "p_value": _num(p_value),
         "std_estimate": _num(std_estimate),
         "note": note,
+        "r2": _num(r2),
+        "aic": _num(aic),
     }
 
 
@@ -306,7 +316,7 @@ def rows_to_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """
     frame = pd.DataFrame(list(rows), columns=list(MODEL_COLUMNS))
     frame["n"] = frame["n"].astype("int64")
-    for c in ("estimate", "ci_low", "ci_high", "p_value", "std_estimate"):
+    for c in ("estimate", "ci_low", "ci_high", "p_value", "std_estimate", "r2", "aic"):
         frame[c] = frame[c].astype(float)
     frame["note"] = frame["note"].fillna("").astype(str)
     return frame

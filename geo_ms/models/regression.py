@@ -242,7 +242,8 @@ def _coef_row(model, subset, exposure, lname, res, frame, note) -> dict[str, Any
     sd_x = float(frame[exposure].std(ddof=1))
     sd_y = float(frame[lname].std(ddof=1))
     std = b * sd_x / sd_y if sd_y > 0 else math.nan
-    return make_row(model, subset, exposure, lname, int(res.nobs), b, lo, hi, p, std, note)
+    return make_row(model, subset, exposure, lname, int(res.nobs), b, lo, hi, p, std, note,
+                    r2=float(res.rsquared), aic=float(res.aic))
 
 
 def regressions(
@@ -252,8 +253,14 @@ def regressions(
     *,
     subset: str = "all",
     models: Sequence[str] = tuple(MODEL_COVARIATES),
+    extra_covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Crude and adjusted OLS, partial correlations and VIFs for one exposure.
+
+    A population-weighted exposure (name containing ``_popw``) is adjusted for the
+    population-weighted latitude ``abs_latitude_popw`` when the table has it, so that
+    exposure and confounder describe the same people; *extra_covariates* (user
+    covariate columns) join every adjusted model and partial correlation.
 
     Parameters
     ----------
@@ -268,6 +275,8 @@ def regressions(
     models
         Which of :data:`MODEL_COVARIATES` to fit. Models whose covariates are
         absent from *df* (``gdp_per_capita``, ``income_grp``) are skipped (logged).
+    extra_covariates
+        Further numeric columns added to every adjusted model.
 
     Returns
     -------
@@ -293,9 +302,17 @@ def regressions(
     """
     data = select_subset(df, subset)
     lname = log_outcome_name(outcome)
+    lat_col = ("abs_latitude_popw" if "_popw" in exposure and "abs_latitude_popw" in df.columns
+               else "abs_latitude")
+    extra = tuple(c for c in extra_covariates if c != exposure)
+
+    def covs_of(name: str) -> tuple[str, ...]:
+        covs = tuple(lat_col if c == "abs_latitude" else c for c in MODEL_COVARIATES[name])
+        return covs + extra if covs else covs
+
     todo = []
     for name in models:
-        covs = MODEL_COVARIATES[name]
+        covs = covs_of(name)
         missing = [
             c for c in covs
             if (c == LOG_GDP and "gdp_per_capita" not in df.columns and LOG_GDP not in df.columns)
@@ -309,19 +326,23 @@ def regressions(
         todo.append(name)
     needed: list[str] = []
     for name in todo:
-        for c in MODEL_COVARIATES[name]:
+        for c in covs_of(name):
             needed.append("income_grp" if c == "income" else c)
     needed = list(dict.fromkeys(needed))
     frame, dropped = prepare(data, outcome, [exposure, *needed],
                              what=f"the regression on {exposure}")
     common = f"common complete-case sample of {len(todo)} model(s)"
+    if lat_col != "abs_latitude":
+        common += "; latitude control: population-weighted |latitude| (abs_latitude_popw)"
+    if extra:
+        common += f"; extra covariates: {', '.join(extra)}"
     if dropped:
         common += f"; {dropped} region(s) dropped for missing values"
     rows = []
     y = frame[lname]
     vif_source: tuple[str, pd.DataFrame] | None = None
     for name in todo:
-        covs = MODEL_COVARIATES[name]
+        covs = covs_of(name)
         X = design_matrix(frame, exposure, covs)
         if len(frame) < X.shape[1] + 2:
             log.info("%s on %s (%s): skipped, %d regions for %d parameters", name, exposure,
@@ -338,7 +359,7 @@ def regressions(
         rows.append(_coef_row(name, subset, exposure, lname, res, frame, note))
         if len(covs) > 0 and "income" not in covs:
             vif_source = (name, X)
-    partials = {"partial_lat": ["abs_latitude"], "partial_lat_gdp": ["abs_latitude", LOG_GDP]}
+    partials = {"partial_lat": [lat_col, *extra], "partial_lat_gdp": [lat_col, LOG_GDP, *extra]}
     for pname, controls in partials.items():
         model_name = "ols_adj_lat" if pname == "partial_lat" else "ols_adj_lat_gdp"
         if model_name not in todo:

@@ -161,6 +161,7 @@ def sensitivity(
     min_regions: int = 10,
     min_continent: int = 15,
     outcomes: Sequence[str] | None = None,
+    extra_covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Correlations and regressions across subsets, outcomes and exposure variants.
 
@@ -182,6 +183,8 @@ def sensitivity(
     outcomes
         Outcome variants analysed on all regions (default: those of
         :data:`OUTCOME_VARIANTS` present in *df*, besides *outcome*).
+    extra_covariates
+        User covariate columns added to every adjusted model.
 
     Returns
     -------
@@ -201,13 +204,15 @@ def sensitivity(
         if size < min_regions:
             log.info("subset %s skipped: %d region(s) < %d", subset, size, min_regions)
             continue
-        parts.append(_block(df, cols, outcome, subset, n_boot, seed, min_regions))
+        parts.append(_block(df, cols, outcome, subset, n_boot, seed, min_regions,
+                            extra_covariates))
     if outcomes is None:
         outcomes = [o for o in OUTCOME_VARIANTS if o in df.columns and o != outcome]
     for other in outcomes:
         if other == outcome:
             continue
-        parts.append(_block(df, cols, other, "all", n_boot, seed, min_regions))
+        parts.append(_block(df, cols, other, "all", n_boot, seed, min_regions,
+                            extra_covariates))
     for e in cols:
         parts.append(loo_influence(df, e, outcome))
     parts = [p for p in parts if len(p)]
@@ -218,7 +223,7 @@ def sensitivity(
 
 def _block(
     df: pd.DataFrame, cols: Sequence[str], outcome: str, subset: str, n_boot: int, seed: int,
-    min_regions: int,
+    min_regions: int, extra_covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     data = select_subset(df, subset)
     y = pd.to_numeric(data[outcome], errors="coerce")
@@ -234,5 +239,6 @@ def _block(
         return rows_to_frame([])
     out = [correlations(df, usable, outcome, n_boot=n_boot, seed=seed, subset=subset)]
     for e in usable:
-        out.append(regressions(df, e, outcome, subset=subset))
+        out.append(regressions(df, e, outcome, subset=subset,
+                               extra_covariates=extra_covariates))
     return pd.concat([o for o in out if len(o)], ignore_index=True)

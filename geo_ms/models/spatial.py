@@ -6,8 +6,11 @@ straight-line (chord) distance orders neighbours exactly as the arc distance
 does; the weights are row-standardised (:func:`knn_weights`).
 
 On the OLS residuals (by default of the model adjusted for latitude and log GDP)
-we compute Moran's I with a permutation p-value (:class:`esda.Moran`, seeded)
-and the Lagrange-multiplier tests (:class:`spreg.LMtests`: LM-error, LM-lag and
+we compute Moran's I with its expectation and variance for regression residuals
+(Cliff & Ord 1981; :class:`spreg.diagnostics_sp.MoranRes`: E[I] = n tr(MW) /
+(S0 (n - k)), not the -1/(n-1) of a raw variable) and a **two-sided** normal
+p-value; the seeded permutation pseudo p-value of :class:`esda.Moran` (one-sided,
+"more clustered than random") is given in the note. Then the Lagrange-multiplier tests (:class:`spreg.LMtests`: LM-error, LM-lag and
 their robust forms). If the residuals are autocorrelated (Moran p < *alpha*), the
 maximum-likelihood spatial error (:class:`spreg.ML_Error`) and spatial lag
 (:class:`spreg.ML_Lag`) models are fitted and the exposure's coefficient is
@@ -149,7 +152,10 @@ class SpatialFit:
     Attributes
     ----------
     moran_i, moran_p, moran_expected
-        Moran's I of the OLS residuals, its permutation p-value and E[I] = -1/(n-1).
+        Moran's I of the OLS residuals, its two-sided normal p-value and its
+        expectation for OLS residuals (Cliff-Ord).
+    moran_p_sim
+        esda's one-sided permutation pseudo p-value.
     lm
         ``{"lm_error", "lm_lag", "rlm_error", "rlm_lag"}`` → (statistic, p).
     lam, lam_se, rho, rho_se
@@ -179,6 +185,7 @@ class SpatialFit:
     lam_se: float = math.nan
     rho: float = math.nan
     rho_se: float = math.nan
+    moran_p_sim: float = math.nan
     notes: list[str] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
@@ -193,8 +200,10 @@ class SpatialFit:
             make_row(
                 "moran_resid", self.subset, self.exposure, self.outcome, self.n, self.moran_i,
                 p_value=self.moran_p,
-                note=f"Moran's I of {ols_name} residuals; {wdesc}; {self.permutations} "
-                f"permutations, seed {self.seed}; E[I]={self.moran_expected:.4f}"
+                note=f"Moran's I of {ols_name} residuals; {wdesc}; p two-sided (normal "
+                f"approximation, Cliff-Ord moments for OLS residuals); E[I]="
+                f"{self.moran_expected:.4f}; permutation pseudo p (one-sided, {self.permutations} "
+                f"permutations, seed {self.seed}) = {self.moran_p_sim:.3g}"
                 + (f"; {extra}" if extra else ""),
             )
         ]
@@ -289,6 +298,10 @@ def fit_spatial(
         ols = spreg.OLS(y, x, name_y=lname, name_x=xnames)
     resid = np.ravel(ols.u)
     mi = moran(resid, w, permutations=permutations, seed=seed)
+    from spreg.diagnostics_sp import MoranRes
+
+    with _quiet():
+        mres = MoranRes(ols, w, z=True)
     lmt = spreg.LMtests(ols, w, tests=["lme", "lml", "rlme", "rlml"])
     lm = {
         "lm_error": (float(lmt.lme[0]), float(lmt.lme[1])),
@@ -305,8 +318,8 @@ def fit_spatial(
     sd_y = float(frame[lname].std(ddof=1))
     fit = SpatialFit(
         exposure=exposure, outcome=lname, subset=subset, n=n, k=k, covariates=covariates,
-        permutations=permutations, seed=seed, moran_i=float(mi.I), moran_p=float(mi.p_sim),
-        moran_expected=float(mi.EI), lm=lm,
+        permutations=permutations, seed=seed, moran_i=float(mres.I), moran_p=float(mres.p_norm),
+        moran_expected=float(mres.eI), moran_p_sim=float(mi.p_sim), lm=lm,
         ols=(float(res.params[exposure]), lo, hi, float(res.pvalues[exposure])),
         sd_ratio=float(frame[exposure].std(ddof=1)) / sd_y if sd_y > 0 else math.nan,
     )

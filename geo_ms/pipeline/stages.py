@@ -26,6 +26,7 @@ __all__ = [
     "models_residuals",
     "outcomes_missing",
     "primary_exposures",
+    "primary_spec",
     "stage_exposures",
     "stage_models",
     "stage_prevalence",
@@ -218,24 +219,75 @@ def join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) 
     return table
 
 
-def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+def _with_covariates(ctx: RunContext, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Join the user covariate table (``models.covariates_file``), if any."""
+    import hashlib
+
+    from geo_ms.ingest.readers.covariates import read_covariate_table
+
+    m = ctx.cfg["models"]
+    if not m.get("covariates_file"):
+        return table, ""
+    path = Path(m["covariates_file"])
+    cov = read_covariate_table(path, columns=m.get("extra_covariates") or None)
+    clash = [c for c in cov.columns if c != "region_id" and c in table.columns]
+    if clash:
+        from geo_ms.errors import SchemaError
+
+        raise SchemaError(f"{path}: covariate column(s) {', '.join(clash)} already in the "
+                          "analysis table", hint="Rename them in the covariate table")
+    ctx.say(f"  covariates: {', '.join(c for c in cov.columns if c != 'region_id')} from {path}")
+    return (table.merge(cov, on="region_id", how="left"),
+            hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def primary_spec(ctx: RunContext, table: pd.DataFrame) -> Any:
+    """The pre-specified primary analysis, with the exposures this run can use."""
+    import dataclasses
+
     from geo_ms import models
 
+    cloud, uv = primary_exposures(ctx, table)
+    spec = models.primary_spec(ctx.cfg)
+    return dataclasses.replace(spec, exposures={"C1": cloud, "C2": uv, "C2-adj": uv,
+                                                "C3": cloud})
+
+
+def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    from geo_ms import models
+    from geo_ms.ingest.outcomes import OUTCOMES
+
     mcfg = ctx.cfg["models"]
-    key = stage_key("models", join_key, mcfg)
+    table, cov_hash = _with_covariates(ctx, table)
+    key = stage_key("models", join_key, mcfg, ctx.cfg.get("primary"), ctx.cfg.get("outcomes"),
+                    cov_hash)
     with Stage(ctx, "models", key) as st:
-        mout, cout = st.path("models.csv"), st.path("claims.csv")
+        mout, cout, tout = st.path("models.csv"), st.path("claims.csv"), st.path(
+            "triangulation.csv")
         if st.hit:
-            mdf, claims = pd.read_csv(mout), pd.read_csv(cout)
+            mdf, claims, tri = pd.read_csv(mout), pd.read_csv(cout), pd.read_csv(tout)
         else:
-            cloud, uv = primary_exposures(ctx, table)
+            cloud, _ = primary_exposures(ctx, table)
+            spec = primary_spec(ctx, table)
             exps = [c for c in table.columns if c in _exposure_cols()]
-            mdf = models.fit_all(table, ctx.cfg, exposures=exps)
-            claims = models.claims_table(mdf, table, cloud_exposure=cloud, uv_exposure=uv)
+            mdf = models.fit_all(table, ctx.cfg, exposures=exps, spec=spec)
+            outcome = mcfg["outcome"]
+            mech = models.mechanism_test(table, outcome)
+            label = OUTCOMES[spec.outcome].label if spec.outcome in OUTCOMES else spec.outcome
+            if ctx.sample or ctx.cfg["prevalence"]["source"] != "gbd2016":
+                label = ("built-in sample prevalence" if ctx.sample else
+                         f"prevalence table ({ctx.cfg['prevalence']['source']})")
+            claims = models.claims_table(mdf, table, spec=spec, outcome_col=outcome,
+                                         outcome_label=label, mechanism=mech)
+            fit_ids = (ctx.cfg.get("outcomes") or {}).get("fit") or list(OUTCOMES)
+            tri = models.triangulate(table, spec, fit_ids)
+            claims = models.add_agreement(claims, tri, spec.outcome)
             claims = _with_product_sensitivity(claims, mdf, cloud)
-            claims = _with_subset_claims(claims, mdf, table, cloud, uv)
+            claims = _with_subset_claims(claims, mdf, table, spec, outcome, label)
             write_csv(mdf, mout)
             write_csv(claims, cout)
+            write_csv(tri, tout)
+    write_csv(tri, ctx.processed / "triangulation.csv")
     return mdf, claims, key
 
 
@@ -261,13 +313,16 @@ def _with_product_sensitivity(claims: pd.DataFrame, mdf: pd.DataFrame,
 
 
 def _with_subset_claims(claims: pd.DataFrame, mdf: pd.DataFrame, table: pd.DataFrame,
-                        cloud: str, uv: str) -> pd.DataFrame:
+                        spec: Any, outcome: str, label: str) -> pd.DataFrame:
     """Append C1 and C3 judged within Europe, where the claim's proponents look."""
+    import dataclasses
+
     from geo_ms import models
 
     if not (mdf["subset"] == "europe").any():
         return claims
-    eu = models.claims_table(mdf, table, cloud_exposure=cloud, uv_exposure=uv, subset="europe")
+    eu_spec = dataclasses.replace(spec, subset="europe")
+    eu = models.claims_table(mdf, table, spec=eu_spec, outcome_col=outcome, outcome_label=label)
     eu = eu[eu["claim_id"].isin(["C1", "C3"])].copy()
     eu["claim"] = eu["claim"] + " — within Europe only"
     eu["claim_id"] = eu["claim_id"] + "-europe"
@@ -314,6 +369,25 @@ def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -
         "config": ctx.cfg,
         "versions": versions(),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def _primary_meta(mdf: pd.DataFrame) -> dict[str, Any]:
+    """What the report says about pre-specification and multiplicity."""
+    n_int = int(mdf[["ci_low", "ci_high"]].notna().all(axis=1).sum())
+    role = mdf["role"] if "role" in mdf.columns else pd.Series("exploratory", index=mdf.index)
+    n_primary = int((role == "primary").sum())
+    return {
+        "n_intervals": n_int,
+        "n_primary": n_primary,
+        "n_exploratory": int(len(mdf) - n_primary),
+        "primary_rule": (
+            f"The primary analysis was fixed in the configuration before any data were read "
+            f"([primary] in default_config.toml): {n_primary} row(s) of models.csv have "
+            f"role = primary and are judged by the verdict rules of the claims table. The "
+            f"other {len(mdf) - n_primary} rows are exploratory; their q_value is the "
+            f"Benjamini-Hochberg false-discovery-rate adjusted p-value over that family. "
+            f"models.csv holds {n_int} confidence intervals in all."),
     }
 
 
@@ -365,6 +439,7 @@ def stage_report(
         key_models = prose.key_models(mdf, cloud, uv)
         meta["methods"] = prose.methods_text(ctx.cfg, ctx.sample, cloud, uv, omi[0] if omi else None)
         meta["caveats"] = prose.run_caveats(ctx.cfg, ctx.sample)
+        meta.update(_primary_meta(mdf))
         if omi:
             meta["omi_agreement"] = omi[0]
         figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta)
@@ -373,13 +448,19 @@ def stage_report(
 
             figs += exposure_raster_map(fig_dir, omi[1], regions, meta=meta,
                                         stem="omi_allsky_ratio")
+        tri_csv = ctx.processed / "triangulation.csv"
+        if tri_csv.exists() and pd.read_csv(tri_csv)["estimate"].notna().any():
+            from geo_ms.report.figures_triangulation import triangulation_figure
+
+            figs += triangulation_figure(pd.read_csv(tri_csv), fig_dir, meta)
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
         # one layer per column, each repeating the borders: keep the map light
         value_cols = [c for c in ("prevalence_per_100k", cloud, uv, "resid")
                       if c in table.columns]
         files["map"] = interactive_map(out_dir / "map.html", regions, table, value_cols)
-        for nm in ("analysis_table.csv", "models.csv", "claims.csv", "exposures.csv"):
+        for nm in ("analysis_table.csv", "models.csv", "claims.csv", "exposures.csv",
+                   "triangulation.csv"):
             src = ctx.processed / nm
             if src.exists():
                 write_csv(pd.read_csv(src), out_dir / nm)
