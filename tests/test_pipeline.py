@@ -191,10 +191,18 @@ def test_any_polygons_with_a_user_table(mirror, tmp_path, monkeypatch):
     t = pd.read_csv(tmp_path / "data/processed/analysis_table.csv").set_index("region_id")
     assert len(t) == 25
     assert t["prevalence_per_100k"].notna().all()
-    # The box over N. England and the North Sea (54-60N, 2W-6E) is cloudier than the one
-    # over S. Spain and Algeria (36-42N, 2W-6E).
-    assert t.loc["R16", "cloud_cover_pct"] > t.loc["R01", "cloud_cover_pct"]
+    # The box over Germany (48-54N, 6-14E) is cloudier than the one over Portugal and
+    # W. Spain (36-42N, 10-2W).
+    assert t.loc["R12", "cloud_cover_pct"] > t.loc["R00", "cloud_cover_pct"]
+    # Boxes mostly over sea (e.g. the North Sea, 54-60N, 2W-6E) have too few CRU land
+    # cells (< exposures.min_valid_fraction of their area): missing, with that reason.
+    assert np.isnan(t.loc["R16", "cloud_cover_pct"])
+    miss = pd.read_csv(tmp_path / "data/processed/exposures_missing.csv").set_index("region_id")
+    assert "< min_valid_fraction 0.5" in miss.loc["R16", "reason"]
+    n_cloud = int(t["cloud_cover_pct"].notna().sum())
+    assert 12 <= n_cloud < 25
     assert not [c for c in t.columns if c.startswith("ms_")]  # GBD/Atlas are national
     m = pd.read_csv(tmp_path / "data/processed/models.csv")
-    assert (m.loc[m["model"] == "pearson", "n"] == 25).any()
+    pearson = m[(m["model"] == "pearson") & (m["exposure"] == "cloud_cover_pct")]
+    assert (pearson["n"] == n_cloud).any()
     assert (tmp_path / "reports/latest/report.html").exists()
