@@ -29,7 +29,8 @@ def iberia_cloud(tmp_path, monkeypatch):
     path = tmp_path / "cru_ts4.08.2001.2001.cld.dat.nc"
     xr.Dataset({"cld": (("time", "lat", "lon"), cld, {"units": "percentage"})},
                coords={"time": time, "lat": lat, "lon": lon}).to_netcdf(path)
-    monkeypatch.setattr(datasets, "_fetch", lambda did: {path.name: path})
+    monkeypatch.setattr(datasets, "_fetch",
+                        lambda did: {"cru_ts4.08.1901.2023.cld.dat.nc.gz": path})
     ecfg = {**load_config()["exposures"], "cru_ts_years": [2001, 2001],
             "population_weighting": False, "windows": ["annual"]}
     spec = [s for s in EXPOSURES if s.base == "cloud_cover_cruts_pct"]
