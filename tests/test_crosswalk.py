@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tools import build_crosswalk as _build_crosswalk
 from geo_ms.ingest.readers import gbd_crosswalk
 from geo_ms.ingest.readers.gbd import _name_index
 from geo_ms.ingest.readers.prevalence import country_name_index, match_region_names
+from tools import build_crosswalk as _build_crosswalk
 
 PACKAGE_DATA = Path(_build_crosswalk.__file__).resolve().parents[1] / "geo_ms" / "data"
 

@@ -276,11 +276,16 @@ def stage_report(
         meta["caveats"] = prose.run_caveats(ctx.cfg, ctx.sample)
         if omi:
             meta["omi_agreement"] = omi[0]
-        figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta)
+        shown = [cloud, "cloud_fraction_modis_pct", "cloudiness_sunshine_pct", uv]
+        figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta, cloud=cloud,
+                                exposures=list(dict.fromkeys(shown)))
         if omi:
             from geo_ms.report.figures import exposure_raster_map
 
-            figs += exposure_raster_map(fig_dir, omi[1], regions, meta=meta,
+            day = omi[1].copy()
+            day.attrs["period"] = "a single day, 2024-10-01 (not a climatology)"
+            day.attrs["long_name"] = "OMI all-sky / clear-sky erythemal daily UV dose"
+            figs += exposure_raster_map(fig_dir, day, regions, meta=meta,
                                         stem="omi_allsky_ratio")
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
