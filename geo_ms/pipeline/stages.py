@@ -267,10 +267,17 @@ def stage_report(
         omi = None if ctx.sample else compute.omi_agreement()
         if omi:
             ctx.used["omi_omuvbd"] = datasets.sources_for(["omi_omuvbd"])[0]
+        if "sunshine_hours_cities" in table.columns and "sunshine_cities" not in ctx.used:
+            ctx.used["sunshine_cities"] = datasets.sources_for(["sunshine_cities"])[0] | {
+                "years": "1991–2020 (SARAH-3 base period)"}
         meta = _meta(ctx, table, missing)
         rasters = compute.report_rasters(ctx.cfg["exposures"], sample=ctx.sample)
         fig_dir = out_dir / "figures"
         cloud, uv = primary_exposures(ctx, table)
+        meta["primary_cloud"], meta["primary_uv"] = cloud, uv
+        tri = ctx.processed / "triangulation.csv"
+        if tri.exists():
+            meta["triangulation"] = pd.read_csv(tri).to_dict("records")
         key_models = prose.key_models(mdf, cloud, uv)
         meta["methods"] = prose.methods_text(ctx.cfg, ctx.sample, cloud, uv, omi[0] if omi else None)
         meta["caveats"] = prose.run_caveats(ctx.cfg, ctx.sample)
@@ -287,6 +294,9 @@ def stage_report(
             day.attrs["long_name"] = "OMI all-sky / clear-sky erythemal daily UV dose"
             figs += exposure_raster_map(fig_dir, day, regions, meta=meta,
                                         stem="omi_allsky_ratio")
+        tri_fig = fig_dir / "triangulation.png"
+        if tri_fig.exists():
+            figs.insert(0, tri_fig)
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
         # one layer per column, each repeating the borders: keep the map light
