@@ -150,7 +150,7 @@ def answer_sentences(claims: pd.DataFrame, *, n: int | None, sample: bool) -> li
             out.append(_sentence(claim_id, rec, where, tail))
     eu = _row(claims, "C1-europe")
     c1 = _row(claims, "C1")
-    if eu is not None and len(out) < 4:
+    if eu is not None and len(out) < 4 and not sample:  # the sample is all European
         what = _EUROPE.get(str(eu["verdict"]), f"C1 is {eu['verdict']}")
         out.append(f"Within Europe (incl. Russia) alone, {what} ({estimate_text(eu)}{tail}).")
     if c1 is not None and "agreement" in claims and isinstance(c1.get("agreement"), str) \
