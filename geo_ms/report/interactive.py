@@ -143,13 +143,17 @@ def _legend_html(scales: dict[str, dict[str, Any]]) -> str:
 
 _SWITCH_JS = """
 (function () {
-  var layer = %s;
   var colours = JSON.parse(document.getElementById('geo-ms-colours').textContent);
   function show(column) {
-    layer.setStyle(function (f) {
-      var c = colours[column][String(f.id)];
-      return {fillColor: c || '#c8c8c8'};
-    });
+    var layer = %s;  /* defined further down the page; looked up when switching */
+    var base = layer.options.style;
+    var style = function (f) {
+      var out = Object.assign({}, typeof base === 'function' ? base(f) : base);
+      out.fillColor = colours[column][String(f.id)] || '#c8c8c8';
+      return out;
+    };
+    layer.options.style = style;  /* so that un-highlighting keeps the new colours */
+    layer.setStyle(style);
     document.querySelectorAll('#geo-ms-legend [data-column]').forEach(function (el) {
       el.style.display = el.getAttribute('data-column') === column ? '' : 'none';
     });
