@@ -221,7 +221,7 @@ def test_single_day_raster_is_captioned_as_that_day(tmp_path: Path) -> None:
         assert img.text["Description"].startswith("Gridded field of a single day, 2024-10-01.")
         assert "12 month" not in img.text["Description"]
     fig = maps._draw_raster_map(day, None, NOTE)
-    assert fig.axes[0].get_title() == "UV ratio — a single day, 2024-10-01"
+    assert fig.get_suptitle() == "UV ratio — a single day, 2024-10-01"
     assert fig.axes[1].get_xlabel() == "UV ratio (ratio, no unit)"  # not "(1)"
     matplotlib.pyplot.close(fig)
 

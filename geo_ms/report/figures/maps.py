@@ -10,6 +10,7 @@ run's n.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,21 @@ def _project_field(field: Any) -> Any:
     field = field.rio.write_nodata(np.nan)
     step = abs(float(field["lon"][1] - field["lon"][0])) if field.sizes["lon"] > 1 else 1.0
     res = max(step, 0.25) * 111_000.0
-    return field.rio.reproject(MAP_CRS, resolution=res, nodata=np.nan)
+    proj = field.rio.reproject(MAP_CRS, resolution=res, nodata=np.nan)
+    return proj.where(_inside_globe(proj["x"].values, proj["y"].values))
+
+
+def _inside_globe(x: np.ndarray, y: np.ndarray) -> Any:
+    """Mask of projected cells inside the Equal Earth outline (GDAL wraps the rest)."""
+    import xarray as xr
+    from pyproj import Transformer
+
+    back = Transformer.from_crs(MAP_CRS, "EPSG:4326", always_xy=True)
+    fwd = Transformer.from_crs("EPSG:4326", MAP_CRS, always_xy=True)
+    _, lat = back.transform(np.zeros_like(y, dtype=float), y.astype(float))
+    edge, _ = fwd.transform(np.full_like(lat, 180.0), lat)  # y depends on latitude only
+    inside = np.abs(x[None, :]) <= np.asarray(edge)[:, None]
+    return xr.DataArray(inside, dims=("y", "x"), coords={"y": y, "x": x})
 
 
 def _draw_raster_map(raster: Any, regions: Any, note: str) -> Figure:
@@ -191,7 +206,8 @@ def _draw_raster_map(raster: Any, regions: Any, note: str) -> Figure:
     units = _unit(str(raster.attrs.get("units", "")))
     name = str(raster.attrs.get("long_name") or label(str(raster.name or "raster")))
     colorbar(fig, ax, image, f"{name}" + (f" ({units})" if units else " (ratio, no unit)"))
-    ax.set_title((name + (f" — {period}" if period else "")).replace("_", " "))
+    title = (name + (f" — {period}" if period else "")).replace("_", " ")
+    fig.suptitle("\n".join(textwrap.wrap(title, 90)))  # an axes title gets clipped here
     return fig
 
 
