@@ -256,9 +256,22 @@ def test_residual_map_names_its_model_and_unit() -> None:
 def test_choropleth_title_is_human_and_says_why_n_differs() -> None:
     table = _table().assign(cloud_fraction_modis_pct=[50.0, np.nan, *[40.0] * 6])
     fig = maps._draw_choropleth(_regions(), table, "cloud_fraction_modis_pct", NOTE)
+    # 7 regions have prevalence; 7 have the product, 6 of them with prevalence
     assert fig.axes[0].get_title() == (
-        "Cloud fraction, MODIS (%): regional mean\n(n = 7 of 8: regions where the product "
-        "has valid cells)")
+        "Cloud fraction, MODIS (%): regional mean\n(n = 7)")
+    fig2 = maps._draw_choropleth(_regions(), table.iloc[:7].assign(
+        cloud_fraction_modis_pct=[50.0, np.nan, 40.0, 40.0, 40.0, 40.0, np.nan]),
+        "cloud_fraction_modis_pct", NOTE)
+    assert fig2.axes[0].get_title() == (
+        "Cloud fraction, MODIS (%): regional mean\n(n = 5 of 7: regions with MS prevalence "
+        "and valid cells of the product)")
+    fig3 = maps._draw_choropleth(_regions(), _table().assign(
+        prevalence_per_100k=[150.0, np.nan, *PREV[2:]]), "cloud_cover_pct", NOTE)
+    assert fig3.axes[0].get_title() == (
+        "Cloud cover, CRU CL 1.0 (%): regional mean\n(n = 8, not 6: every region with a "
+        "value; the models use those with MS prevalence)")
+    matplotlib.pyplot.close(fig2)
+    matplotlib.pyplot.close(fig3)
     matplotlib.pyplot.close(fig)
 
 

@@ -151,9 +151,13 @@ def n_note(n: int, run_n: int | None, reason: str) -> str:
     'n = 206 of 241: regions with cloud cover'
     >>> n_note(241, 241, "x")
     'n = 241'
+    >>> n_note(244, 194, "every region with a value")
+    'n = 244, not 194: every region with a value'
     """
     if run_n is None or n == run_n:
         return f"n = {n}"
+    if n > run_n:
+        return f"n = {n}, not {run_n}: {reason}"
     return f"n = {n} of {run_n}: {reason}"
 
 

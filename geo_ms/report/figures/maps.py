@@ -265,7 +265,11 @@ def _draw_choropleth(regions: Any, table: pd.DataFrame, column: str, note: str) 
         raise SchemaError(f"analysis table: column {column} is empty",
                           hint="Compute the exposure before plotting it.")
     norm = Normalize(vmin=float(values[ok].min()), vmax=float(values[ok].max()))
-    n = n_note(int(ok.sum()), len(gdf), "regions where the product has valid cells")
+    total = run_n(table)
+    n = n_note(int(ok.sum()), total,
+               "every region with a value; the models use those with MS prevalence"
+               if total is not None and ok.sum() > total
+               else "regions with MS prevalence and valid cells of the product")
     return _choropleth(gdf, column, ok, norm, "cividis", note, label(column),
                        f"{label(column)}: regional mean\n({n})")
 
