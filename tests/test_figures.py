@@ -25,6 +25,7 @@ from geo_ms.report import figures
 from geo_ms.report.figures import forest, maps, partial, scatter
 
 matplotlib.use("Agg")
+import matplotlib.pyplot  # the tests close figures through it
 
 IDS = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG", "HHH"]
 CONTINENTS = ["Europe", "Europe", "Africa", "Africa", "Asia", "Asia", "Oceania", "Europe"]
@@ -426,7 +427,7 @@ def test_forest_plot_has_one_panel_per_estimand_and_a_key() -> None:
     for ax in axes:
         assert len([ln for ln in ax.lines if list(ln.get_xdata()) == [0, 0]]) == 1
     assert axes[0].get_yticklabels()[1].get_text() == (
-        "Cloud cover, CRU CL 1.0 (%) — Europe (incl. Russia)")
+        "Cloud cover, CRU CL 1.0 (%) — Europe (incl. Russia) (n = 3)")  # n 3, not 7
     # Pearson r drawn as is, regression coefficients standardised (β 0.1, CI 0.2 × ...)
     assert axes[0].lines[1].get_xdata()[0] == pytest.approx(0.05)
     assert axes[1].lines[1].get_xdata()[0] == pytest.approx(0.1)

@@ -187,14 +187,22 @@ def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any
     return entries
 
 
-_YEARS = re.compile(r"\b(1[89]\d\d|20\d\d)(?:\s*[-–]\s*(1[89]\d\d|20\d\d))?\b")
+_YEAR = r"(?:1[89]\d\d|20\d\d)"
+_DATE = re.compile(rf"\b{_YEAR}-[01]\d-[0-3]\d\b")
+_RANGE = re.compile(rf"\b({_YEAR})\s*[-–]\s*({_YEAR})\b")
+_SINGLE = re.compile(rf"\b{_YEAR}\b")
 
 
 def _years_of(src: Mapping[str, Any]) -> str:
-    """A source's years: its ``years``/``year`` entry, else the years in its title.
+    """A source's years: its ``years``/``year`` entry, else the dates, ranges or years in
+    its title (in that order of preference).
 
     >>> _years_of({"title": "CRU CL 1.0 cloud cover, 1961-1990, 0.5 deg"})
     '1961–1990'
+    >>> _years_of({"title": "GBD 2016 MS prevalence, 1990-2016 (DDF)"})
+    '1990–2016'
+    >>> _years_of({"title": "OMI OMUVBd, daily L3, 2024-10-01"})
+    '2024-10-01'
     >>> _years_of({"years": [1990, 2016]}), _years_of({"title": "x"})
     ('1990–2016', 'not stated')
     """
@@ -203,10 +211,10 @@ def _years_of(src: Mapping[str, Any]) -> str:
         years = "–".join(str(y) for y in (years[0], years[-1])) if years else ""
     if not _missing(years) and str(years):
         return str(years)
-    found = _YEARS.findall(str(src.get("title", "")))
-    if not found:
-        return "not stated"
-    return "; ".join(a + (f"–{b}" if b else "") for a, b in found)
+    title = str(src.get("title", ""))
+    found = (_DATE.findall(title) or [f"{a}–{b}" for a, b in _RANGE.findall(title)]
+             or _SINGLE.findall(title))
+    return "; ".join(dict.fromkeys(found)) if found else "not stated"
 
 
 def _sources(meta: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -82,6 +82,17 @@ def _forest_rows(models: pd.DataFrame, value: str) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
+def _with_n(rows: pd.DataFrame) -> pd.DataFrame:
+    """Append "(n = k)" to the rows whose n is below the panel's largest n."""
+    if "n" not in rows or rows.empty:
+        return rows
+    n = pd.to_numeric(rows["n"], errors="coerce")
+    small = n < n.max()
+    rows.loc[small, "label"] = [f"{lab} (n = {int(k)})" for lab, k in
+                                zip(rows.loc[small, "label"], n[small], strict=True)]
+    return rows
+
+
 def _panels(models: pd.DataFrame, value: str | None) -> list[tuple[str, pd.DataFrame]]:
     """(title, rows) per estimand; models outside :data:`ESTIMANDS` share one panel."""
     out = []
@@ -92,12 +103,12 @@ def _panels(models: pd.DataFrame, value: str | None) -> list[tuple[str, pd.DataF
             continue
         use = value or ("std_estimate" if model in _STANDARDISED and "std_estimate" in sub
                         and sub["std_estimate"].notna().all() else "estimate")
-        rows = _forest_rows(sub, use)
+        rows = _with_n(_forest_rows(sub, use))
         if len(rows):
             out.append((title, rows))
     for model, sub in models[~known].groupby("model", sort=False):
         use = value or "estimate"
-        rows = _forest_rows(sub, use)
+        rows = _with_n(_forest_rows(sub, use))
         if len(rows):
             what = "standardised estimate" if use == "std_estimate" else "estimate"
             out.append((f"{str(model).replace('_', ' ')}: {what}", rows))
@@ -133,7 +144,8 @@ def _draw_forest(models: pd.DataFrame, value: str | None, note: str) -> Figure:
                   label="95 % CI includes 0"),
            Line2D([], [], color="#b22222", ls="--", label="no association")]
     fig.legend(handles=key, loc="outside upper right", ncols=3, fontsize=8, frameon=False)
-    fig.suptitle("Sensitivity analyses: one estimand per panel", x=0.02, ha="left")
+    fig.suptitle("Sensitivity analyses: one estimand per panel (rows with fewer regions "
+                 "give their n)", x=0.02, ha="left", fontsize=11)
     return fig
 
 
