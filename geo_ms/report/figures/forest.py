@@ -144,8 +144,7 @@ def _draw_forest(models: pd.DataFrame, value: str | None, note: str) -> Figure:
                   label="95 % CI includes 0"),
            Line2D([], [], color="#b22222", ls="--", label="no association")]
     fig.legend(handles=key, loc="outside upper right", ncols=3, fontsize=8, frameon=False)
-    fig.suptitle("Sensitivity analyses: one estimand per panel (rows with fewer regions "
-                 "give their n)", x=0.02, ha="left", fontsize=11)
+    fig.suptitle("Sensitivity analyses: one estimand per panel", x=0.02, ha="left")
     return fig
 
 
@@ -181,5 +180,6 @@ def forest_plot(
     fig = _draw_forest(models, value, source_note(meta))
     return save(fig, out_dir, stem, "Sensitivity analyses (forest plot)",
                 "One panel per estimand; each row one exposure (window, weighting) and "
+                "subset, with its n when fewer regions have the exposure or belong to the "
                 "subset; bars are 95 % confidence intervals; the dashed line marks no "
                 "association.")
