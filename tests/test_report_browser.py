@@ -233,9 +233,12 @@ def test_probe_detects_a_broken_image_and_a_script_error(chromium: str,
     page = tmp_path / "bad.html"
     page.write_text('<!DOCTYPE html><html><head><title>x</title></head><body>'
                     '<img src="data:image/png;base64,AAAA"><script>undefinedCall();</script>'
+                    '<section id="answer"><div style="width:3000px">wide</div></section>'
+                    '<section id="claims-section"></section>'
                     "</body></html>", encoding="utf-8")
     facts = _probe(chromium, page, tmp_path)
     assert facts["broken"] == "1"
+    assert json.loads(facts["overflow"]) == ["answer:DIV"]
     errors = json.loads(facts["errors"])
     assert any("undefinedCall" in e for e in errors), errors
 
