@@ -27,7 +27,15 @@ from typing import Any
 
 import pandas as pd
 
-from geo_ms.report.figures._common import CAVEAT, LABELS, MAP_CRS, label, regions_4326, source_note
+from geo_ms.report.figures._common import (
+    CAVEAT,
+    LABELS,
+    MAP_CRS,
+    OUTCOME,
+    label,
+    regions_4326,
+    source_note,
+)
 from geo_ms.report.figures.forest import ESTIMANDS, forest_plot
 from geo_ms.report.figures.maps import (
     exposure_choropleth,
@@ -74,6 +82,16 @@ def _exposures(table: pd.DataFrame, models: pd.DataFrame | None, limit: int = 4)
     return base[:limit]
 
 
+def _complete(table: pd.DataFrame, exposure: str, controls: list[str] | tuple[()]) -> int:
+    """Rows with a positive outcome, the exposure and every control (what a fit can use)."""
+    if OUTCOME not in table or exposure not in table:
+        return 0
+    ok = pd.to_numeric(table[OUTCOME], errors="coerce") > 0
+    for c in (exposure, *controls):
+        ok &= pd.to_numeric(table[c], errors="coerce").notna()
+    return int(ok.sum())
+
+
 def make_all_figures(
     out_dir: str | Path,
     regions: Any,
@@ -88,7 +106,8 @@ def make_all_figures(
     """Draw every figure of the report into ``out_dir``; return all written paths.
 
     Draws the prevalence map, each raster, a choropleth and a scatter plot per main
-    exposure (up to four, taken from the models table, else known exposure columns),
+    exposure (up to four, taken from the models table, else known exposure columns;
+    scatter and added-variable panels only where enough regions have the values),
     the added-variable plots, the residual map (when ``table`` has ``resid``) and the
     forest plot (when ``models`` has rows of the models in :data:`ESTIMANDS`, else
     of all rows).
@@ -119,11 +138,12 @@ def make_all_figures(
         table, models)
     for exp in exposures:
         paths += exposure_choropleth(out, regions, table, exp, meta=meta)
-    for exp in exposures:
+    for exp in [e for e in exposures if _complete(table, e, ()) >= 3]:
         paths += scatter_with_fit(out, table, exp, meta=meta)
     controls = [c for c in CONTROLS if c in table.columns]
-    if exposures:
-        paths += partial_regression_plots(out, table, exposures, controls=controls, meta=meta)
+    fit = [e for e in exposures if _complete(table, e, controls) >= len(controls) + 3]
+    if fit:
+        paths += partial_regression_plots(out, table, fit, controls=controls, meta=meta)
     if "resid" in table.columns and table["resid"].notna().any():
         x = cloud or (exposures[0] if exposures else "the exposure")
         model = f"OLS: log prevalence ~ {label(x)} + |latitude| + log GDP per capita"
