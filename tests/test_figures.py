@@ -176,6 +176,8 @@ def test_prevalence_map_uses_log_scale_and_hatches_missing() -> None:
     assert nodata.get_hatch() == "////" and len(nodata.get_paths()) == 1
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no data (1)"]
     assert fig.axes[1].get_xscale() == "log"  # the colour bar is logarithmic too
+    ticks = [t.get_text() for t in fig.axes[1].get_xticklabels()]
+    assert ticks == ["10", "20", "50", "100"]  # plain numbers within 10–150
     matplotlib.pyplot.close(fig)
 
 
@@ -247,7 +249,7 @@ def test_static_maps_are_equal_earth_with_the_crs_in_their_metadata(
 
 def test_residual_map_names_its_model_and_unit() -> None:
     fig = maps._draw_residual_map(_regions(), _table(), "resid", NOTE)
-    assert fig.axes[0].get_title() == (
+    assert fig.get_suptitle() == (
         "Residuals in log units of OLS: log prevalence ~ cloud cover + |latitude| + log GDP "
         "per capita\n(n = 7)")
     assert fig.axes[1].get_xlabel().startswith("Residual, log units")
@@ -258,17 +260,17 @@ def test_choropleth_title_is_human_and_says_why_n_differs() -> None:
     table = _table().assign(cloud_fraction_modis_pct=[50.0, np.nan, *[40.0] * 6])
     fig = maps._draw_choropleth(_regions(), table, "cloud_fraction_modis_pct", NOTE)
     # 7 regions have prevalence; 7 have the product, 6 of them with prevalence
-    assert fig.axes[0].get_title() == (
+    assert fig.get_suptitle() == (
         "Cloud fraction, MODIS (%): regional mean\n(n = 7)")
     fig2 = maps._draw_choropleth(_regions(), table.iloc[:7].assign(
         cloud_fraction_modis_pct=[50.0, np.nan, 40.0, 40.0, 40.0, 40.0, np.nan]),
         "cloud_fraction_modis_pct", NOTE)
-    assert fig2.axes[0].get_title() == (
+    assert fig2.get_suptitle() == (
         "Cloud fraction, MODIS (%): regional mean\n(n = 5 of 7: regions with MS prevalence "
         "and valid cells of the product)")
     fig3 = maps._draw_choropleth(_regions(), _table().assign(
         prevalence_per_100k=[150.0, np.nan, *PREV[2:]]), "cloud_cover_pct", NOTE)
-    assert fig3.axes[0].get_title() == (
+    assert fig3.get_suptitle() == (
         "Cloud cover, CRU CL 1.0 (%): regional mean\n(n = 8, not 6: every region with a "
         "value; the models use those with MS prevalence)")
     matplotlib.pyplot.close(fig2)
@@ -381,7 +383,7 @@ def test_no_underscore_in_any_figure_title(all_figures: tuple[Path, list[Path]])
         fig = scatter._draw_scatter(table, column, "prevalence_per_100k", 3, NOTE)
         titles = [fig.axes[0].get_title(), fig.axes[0].get_xlabel()]
         fig2 = maps._draw_choropleth(_regions(), table, column, NOTE)
-        titles += [fig2.axes[0].get_title(), fig2.axes[1].get_xlabel()]
+        titles += [fig2.get_suptitle(), fig2.axes[1].get_xlabel()]
         assert not [t for t in titles if "_" in t], titles
         matplotlib.pyplot.close(fig)
         matplotlib.pyplot.close(fig2)

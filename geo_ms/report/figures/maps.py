@@ -26,6 +26,7 @@ from geo_ms.report.figures._common import (
     OUTCOME,
     colorbar,
     label,
+    log_ticks,
     n_note,
     new_figure,
     nodata_patch,
@@ -63,10 +64,12 @@ def _choropleth(gdf: Any, column: str, ok: Any, norm: Any, cmap: str, note: str,
     mappable = ax.collections[-1]
     mappable.set_norm(norm)
     handle = nodata_patch(ax, gdf, ~ok)
-    colorbar(fig, ax, mappable, bar)
+    cbar = colorbar(fig, ax, mappable, bar)
+    if isinstance(norm, LogNorm):
+        log_ticks(cbar.ax.xaxis, float(norm.vmin), float(norm.vmax))
     if handle is not None:
         ax.legend(handles=[handle], loc="lower left", fontsize=8, frameon=True)
-    ax.set_title(title.replace("_", " "))
+    fig.suptitle(title.replace("_", " "))  # an axes title is clipped above a map
     return fig
 
 
@@ -153,6 +156,19 @@ def _unit(units: str) -> str:
     return units.replace("m-2", "m⁻²").replace("s-1", "s⁻¹")
 
 
+def _no_unit(name: str) -> str:
+    """What a dimensionless quantity is, for its colour-bar label (never "(1)").
+
+    >>> _no_unit("OMI all-sky / clear-sky dose"), _no_unit("UV index"), _no_unit("x")
+    ('ratio, no unit', 'index, no unit', 'no unit')
+    """
+    low = name.lower()
+    for word in ("ratio", "index", "fraction"):
+        if word in low:
+            return f"{word}, no unit"
+    return "ratio, no unit" if "/" in name else "no unit"
+
+
 def _project_field(field: Any) -> Any:
     """Reproject a lat/lon field to Equal Earth (nearest neighbour, NaN outside)."""
     import rioxarray  # noqa: F401  (registers .rio)
@@ -205,7 +221,7 @@ def _draw_raster_map(raster: Any, regions: Any, note: str) -> Figure:
     world_frame(ax)
     units = _unit(str(raster.attrs.get("units", "")))
     name = str(raster.attrs.get("long_name") or label(str(raster.name or "raster")))
-    colorbar(fig, ax, image, f"{name}" + (f" ({units})" if units else " (ratio, no unit)"))
+    colorbar(fig, ax, image, f"{name} ({units or _no_unit(name)})")
     title = (name + (f" — {period}" if period else "")).replace("_", " ")
     fig.suptitle("\n".join(textwrap.wrap(title, 90)))  # an axes title gets clipped here
     return fig
