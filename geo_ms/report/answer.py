@@ -22,7 +22,7 @@ __all__ = ["ECOLOGICAL_FALLACY", "answer_sentences", "claim_cards", "fmt_num", "
 #: The one ecological-fallacy statement near the top of the report.
 ECOLOGICAL_FALLACY = (
     "All results compare countries (ecological data): they say nothing about any "
-    "individual's risk of MS, and GBD prevalence values are model outputs, not counts."
+    "individual's risk of MS."
 )
 
 _TEMPLATES: dict[str, dict[str, str]] = {
