@@ -10,9 +10,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["register"]
+__all__ = ["register", "verdict_lines"]
 
-_console = Console(highlight=False)
+#: soft_wrap: never hard-wrap lines (a log piped to a file keeps whole paths and verdicts);
+#: a terminal still wraps them visually.
+_console = Console(highlight=False, soft_wrap=True)
 
 
 def _say(msg: str) -> None:
@@ -22,6 +24,32 @@ def _say(msg: str) -> None:
         _console.print(f"[bold yellow]{escape(msg)}[/]", markup=True)
     else:
         _console.print(msg, markup=False)
+
+
+def verdict_lines(claims: Any, sample: bool) -> list[str]:
+    """One console line per claim; in a sample run each line names its scope.
+
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"claim_id": ["C1"], "verdict": ["supported"], "claim": ["cloud"],
+    ...                   "n": [19.0]})
+    >>> verdict_lines(c, True)
+    ['  C1: supported — cloud [19 European countries, built-in sample; not the full analysis]']
+    >>> verdict_lines(c, False)
+    ['  C1: supported — cloud']
+    """
+    from geo_ms.report.answer import scope_text
+
+    lines = []
+    n = None
+    if sample and "n" in claims:
+        ns = claims["n"].dropna()
+        n = int(ns.max()) if len(ns) else None
+    for r in claims.itertuples():
+        line = f"  {r.claim_id}: {r.verdict} — {r.claim}"
+        if sample:
+            line += f" [{scope_text(n, True)}]"
+        lines.append(line)
+    return lines
 
 
 def _overrides(**flags: Any) -> dict[str, Any]:
@@ -75,8 +103,8 @@ def register(app: typer.Typer) -> None:
         result = run(cfg, say=_say)
         _console.print()
         _console.print("[bold]Claims[/]", markup=True)
-        for r in result.claims.itertuples():
-            _console.print(f"  {r.claim_id}: {r.verdict} — {r.claim}", markup=False)
+        for line in verdict_lines(result.claims, result.sample):
+            _console.print(line, markup=False)
         _console.print(f"\nreport: {result.report_dir / 'report.html'}", markup=False)
         if result.sample:
             _console.print("[bold yellow]This was the BUILT-IN SAMPLE, not the full analysis.[/]",

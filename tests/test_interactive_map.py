@@ -102,26 +102,43 @@ def test_embedded_data_matches_table(page: tuple[Path, str, _Assets]) -> None:
             assert rec["resid"] == RESID[i]
 
 
-def test_each_region_is_a_feature_in_every_layer(page: tuple[Path, str, _Assets]) -> None:
-    _, html, _ = page
-    # three layers (prevalence, cloud cover, and the residuals appended automatically)
-    assert html.count('"type": "FeatureCollection"') == 3
+def _colours(parser: _Assets) -> dict[str, dict[str, str]]:
+    blocks = [body for attrs, body in parser.scripts if attrs.get("id") == "geo-ms-colours"]
+    assert len(blocks) == 1
+    return json.loads(blocks[0])
+
+
+def test_each_region_is_embedded_once_and_restyled_per_column(
+        page: tuple[Path, str, _Assets]) -> None:
+    _, html, parser = page
+    # one geometry set; prevalence, cloud cover and the residuals appended automatically
+    # are colour tables the layer switch applies in JavaScript
+    assert html.count('"type": "FeatureCollection"') == 1
     for rid in IDS:
-        assert html.count(f'"id": "{rid}"') == 3, rid
-    for label in ("MS prevalence per 100,000 (log scale)", "Cloud cover (%)", "Model residual"):
+        assert html.count(f'"id": "{rid}"') == 1, rid
+    colours = _colours(parser)
+    assert list(colours) == ["prevalence_per_100k", "cloud_cover_pct", "resid"]
+    assert all(sorted(c) == IDS for c in colours.values())
+    radios = re.findall(r'<input type="radio" name="gm-layer" value="([a-z_0-9]+)"', html)
+    assert radios == list(colours)
+    for label in ("MS prevalence per 100,000 (log scale)", "Cloud cover (%)",
+                  "Model residual (log units)"):
         assert label in html
 
 
 def test_colours_follow_log_scale_and_no_data_is_grey(page: tuple[Path, str,
                                                                    _Assets]) -> None:
-    _, html, _ = page
+    _, html, parser = page
+    colours = _colours(parser)
     viridis = colormaps["viridis"]
     # min 10 → 0, max 150 → 1, 10·15^0.3 → 0.3 on a log scale (0.0686 on a linear one)
-    for frac in (0.0, 0.3, 1.0):
-        assert f'"fillColor": "{to_hex(viridis(frac))}"' in html
-    assert '"fillColor": "#c8c8c8"' in html  # EEE has no prevalence
+    prev = colours["prevalence_per_100k"]
+    assert [prev[r] for r in ("CCC", "DDD", "AAA")] == [to_hex(viridis(f))
+                                                        for f in (0.0, 0.3, 1.0)]
+    assert prev["EEE"] == "#c8c8c8"  # EEE has no prevalence
+    assert f'"fillColor": "{prev["AAA"]}"' in html  # the first column is drawn at load
     rdbu = colormaps["RdBu_r"]
-    assert f'"fillColor": "{to_hex(rdbu(0.0))}"' in html  # resid -0.5 = -max|resid|
+    assert colours["resid"]["CCC"] == to_hex(rdbu(0.0))  # resid -0.5 = -max|resid|
 
 
 def test_missing_value_column_is_a_schema_error(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ the tests then read what it wrote.
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -30,6 +31,21 @@ def test_full_run_writes_every_output(full_run):
     svgs = list((rep / "figures").glob("*.svg"))
     assert len(pngs) >= 8 and len(svgs) >= 8
     assert (home / "reports/latest").resolve() == rep.resolve()
+
+
+def test_report_answers_first_in_small_files(full_run):
+    rep = full_run["first"].report_dir
+    md = (rep / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# Is MS more common in cloudier countries?\n\n## Answer\n\n")
+    answer = md.split("## Answer\n\n", 1)[1].split("\n\n", 1)[0]
+    assert "across the 194 countries" in answer
+    # the limits (were 7,636,854 and 5,345,290 bytes); later figures cannot
+    # silently grow them
+    assert (rep / "report.html").stat().st_size <= 3_000_000
+    assert (rep / "map.html").stat().st_size <= 2_000_000
+    manifest = json.loads((rep / "manifest.json").read_text())
+    sunshine = [s for s in manifest["sources"] if s["id"] == "sunshine_cities"]
+    assert sunshine and sunshine[0]["licence"].startswith("CC-BY-4.0")
 
 
 def test_exposure_columns_and_values(full_run):
@@ -135,16 +151,29 @@ def test_manifest_names_sources_and_licences(full_run):
     assert meta["sample"] is False
 
 
-def test_sample_run_without_mirror_or_network(tmp_path, monkeypatch):
+def test_sample_run_without_mirror_or_network(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
     monkeypatch.setenv("GEO_MS_HOME", str(tmp_path))
     from geo_ms.ingest import fetch
 
     monkeypatch.setattr(fetch, "network_available", lambda timeout=3.0: False)
+    capsys.readouterr()
     assert main(["run", "--name", "smoke"]) == 0
+    out = capsys.readouterr().out
     rep = tmp_path / "reports" / "latest"
     html = (rep / "report.html").read_text()
     assert "BUILT-IN SAMPLE" in html
+    scope = "19 European countries, built-in sample; not the full analysis"
+    verdicts = [ln for ln in out.splitlines() if re.match(r"  C\d", ln)]
+    assert len(verdicts) >= 3
+    assert all(ln.endswith(f"[{scope}]") for ln in verdicts), verdicts
+    # not a terminal: no hard wrapping, the report path stays on one line
+    assert f"report: {tmp_path / 'reports'}" in out
+    md = (rep / "report.md").read_text(encoding="utf-8")
+    answer = md.split("## Answer\n\n", 1)[1].split("\n\n", 1)[0]
+    sentences = re.split(r"(?<=\)\.) ", answer)  # each sample sentence ends "…analysis)."
+    assert 3 <= len(sentences) <= 5
+    assert all(scope in s for s in sentences), sentences
     t = pd.read_csv(tmp_path / "data/processed/analysis_table.csv").set_index("region_id")
     assert t.loc["IRL", "prevalence_per_100k"] == pytest.approx(230.6)
     assert t["prevalence_per_100k"].notna().sum() == 19

@@ -145,7 +145,8 @@ def test_html_is_self_contained_with_embedded_pngs(report: dict[str, Path],
     imgs = [a["src"] for t, a in page.tags if t == "img"]
     pngs = [p for p in figure_paths if p.suffix == ".png"]
     assert len(imgs) == len(pngs) == 3
-    for src, png in zip(imgs, [pngs[0], pngs[1], pngs[2]], strict=True):
+    # the key figure (the cloud scatter) comes first, then the others in order
+    for src, png in zip(imgs, [pngs[1], pngs[0], pngs[2]], strict=True):
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]) == png.read_bytes()
     for tag, attrs in page.tags:
@@ -168,30 +169,57 @@ def test_html_is_responsive(report: dict[str, Path]) -> None:
     assert html.count('<div class="table-scroll">') == html.count("<table")
 
 
-def test_claims_table_has_rows_verdicts_and_escaped_text(report: dict[str, Path]) -> None:
+def test_answer_first_then_cards_then_key_figure(report: dict[str, Path]) -> None:
     html = report["html"].read_text(encoding="utf-8")
-    rows = _parse(html).tables["claims"]
-    assert rows[0] == ["ID", "Claim", "Test", "Estimate (95 % CI)", "n", "Verdict", "Caveat"]
-    assert rows[1] == ["C1", "Cloudier countries have more MS", "OLS log prevalence ~ cloud",
-                       "0.0688 (0.05 to 0.09)", "6", "supported", "crude association"]
+    order = [html.index(f'id="{x}"') for x in ("answer", "claims", "key-figure", "question",
+                                               "details", "figures", "sensitivity")]
+    assert order == sorted(order)
+    text = _parse(html).plain
+    answer = text.split("Answer", 1)[1].split("Claims", 1)[0]
+    assert ("Yes: across the 6 countries, MS is more common where it is cloudier "
+            "(estimate = 0.0688, 95 % CI 0.05 to 0.09).") in answer
+    assert answer.count("individual") == 2  # the cannot-say sentence and the one statement
+    from geo_ms.report.answer import ECOLOGICAL_FALLACY
+
+    assert text.count(ECOLOGICAL_FALLACY) == 1
+    cards = text.split("Claims", 1)[1].split("Key figure", 1)[0]
+    assert "ecological" not in cards.lower()  # one statement near the top, not one per row
+    assert 'class="verdict verdict-not-supported"' in html
+    md = report["md"].read_text(encoding="utf-8")
+    assert md.startswith("# Is MS more common in cloudier countries?\n\n## Answer\n\nYes: ")
+    assert md.index("## Claims") < md.index("## Key figure") < md.index("## Details")
+    assert "![MS prevalence per 100,000 vs Cloud cover, CRU CL 1.0 (%)](figures/scatter_cloud_cover_pct.png)" in md
+
+
+def test_claim_cards_and_full_claims_with_escaped_text(report: dict[str, Path]) -> None:
+    html = report["html"].read_text(encoding="utf-8")
+    page = _parse(html)
+    card = page.plain.split("Claims", 1)[1].split("Key figure", 1)[0]
+    assert ("C1: Cloudier countries have more MS supported estimate = 0.0688, 95 % CI 0.05 "
+            "to 0.09 · n = 6") in card
+    rows = page.tables["claims-full"]
+    assert rows[0] == ["ID", "Claim", "Rule and test", "Estimate (95 % CI)", "n", "Verdict",
+                       "Caveat"]
     assert rows[2] == ["C2", "The link survives latitude & wealth", "OLS + |lat| + log GDP",
                        "0.011 (-0.02 to 0.04)", "6", "not supported",
                        "<b>confounded</b> by latitude"]
     assert "&lt;b&gt;confounded&lt;/b&gt;" in html  # autoescaped, not markup
-    assert 'class="verdict verdict-not-supported"' in html
+    assert html.index('id="claims-details"') > html.index('id="key-figure"')
+    assert '<details id="claims-details">' in html
 
 
 def test_sections_sources_coverage_and_models(report: dict[str, Path]) -> None:
     page = _parse(report["html"].read_text(encoding="utf-8"))
     text = page.plain
-    for heading in ("1. The question", "2. The data", "3. Methods", "4. Claims and verdicts",
-                    "5. Key figures", "6. Sensitivity results", "7. Caveats"):
+    for heading in ("Answer", "Claims", "Key figure", "The question", "Details", "Methods",
+                    "Data sources", "Figures", "Sensitivity results", "Caveats"):
         assert heading in text
     assert ("There is a higher rate of MS patients in countries where the climates are "
             "cloudier.") in text
-    assert page.tables["sources"][1][:4] == ["GBD 2016", "1990–2016", "IHME, non-commercial",
-                                            "GBD 2016 MS Collaborators 2019"]
-    assert page.tables["sources"][1][4] == "IHME-GBD_2016.csv " + "ab" * 32
+    assert page.tables["sources"][1] == ["GBD 2016", "1990–2016", "IHME, non-commercial",
+                                         "GBD 2016 MS Collaborators 2019"]
+    assert page.tables["sources"][2][:2] == ["CRU CL 1.0", "1961–1990"]
+    assert page.tables["files"][1] == ["GBD 2016", "IHME-GBD_2016.csv", "ab" * 32]
     assert ("8 regions in the analysis table; 6 with an MS prevalence value, 6 with prevalence "
             "and all model covariates. 2 region(s) are missing:") in text
     assert page.tables["missing"][1:] == [["GGG", "Land GGG", "no GBD estimate"],
@@ -199,6 +227,13 @@ def test_sections_sources_coverage_and_models(report: dict[str, Path]) -> None:
     assert page.tables["models"][1] == ["ols", "all", "cloud_cover_pct", "log_prevalence", "6",
                                         "0.0688", "0.05 to 0.09", "<0.001", "0.93", ""]
     assert page.tables["models"][2][7:] == ["0.410", "0.15", "HC3 errors"]
+    # methods define the derived exposures, the CI method and the subsets
+    methods = text.split("Methods", 1)[1]
+    assert "cloudiness_sunshine_pct is an effective cloudiness derived from sunshine" in methods
+    assert "sunshine_hours_cities is the mean annual hours of bright sunshine" in methods
+    assert "HC3 heteroscedasticity-robust standard errors with t quantiles" in methods
+    assert ("“Europe” is Natural Earth's continent Europe: 2 countries with prevalence "
+            "(all of Russia") in methods
     # figure captions come from the PNG metadata; forest plot sits in the sensitivity section
     html = report["html"].read_text(encoding="utf-8")
     assert "Figure 1. MS prevalence per 100,000 by region." in text
@@ -206,9 +241,36 @@ def test_sections_sources_coverage_and_models(report: dict[str, Path]) -> None:
     assert html.index('id="fig-prevalence-map"') < html.index('id="sensitivity"')
 
 
+def test_pre_specification_and_agreement_when_present(tmp_path: Path,
+                                                      figure_paths: list[Path]) -> None:
+    _, _, _, claims, meta = _inputs()
+    claims = claims.assign(agreement=["agrees in 3 of 4 independent sources", ""])
+    meta = meta | {"n_intervals": 120, "n_primary": 4}
+    html = _render(tmp_path, figure_paths, claims=claims, meta=meta)["html"].read_text(
+        encoding="utf-8")
+    text = _parse(html).plain
+    assert "Pre-specification: 4 primary analyses were fixed before the run; 120 intervals" \
+        in text
+    assert '<p class="agree">agrees in 3 of 4 independent sources</p>' in html
+    plain = _render(tmp_path, figure_paths)["html"].read_text(encoding="utf-8")
+    assert 'class="agree"' not in plain and "Pre-specification" not in plain
+
+
+def test_triangulation_figure_is_the_key_figure_when_drawn(tmp_path: Path,
+                                                           figure_paths: list[Path]) -> None:
+    import shutil
+
+    tri = tmp_path / "figures" / "triangulation.png"
+    tri.parent.mkdir()
+    shutil.copy(figure_paths[4], tri)  # any PNG will do: the stem decides
+    html = _render(tmp_path, [*figure_paths, tri])["html"].read_text(encoding="utf-8")
+    key = html.split('id="key-figure"', 1)[1].split("</section>", 1)[0]
+    assert 'id="fig-triangulation"' in key
+
+
 def test_caveats_and_dosing_sentence(report: dict[str, Path]) -> None:
     page = _parse(report["html"].read_text(encoding="utf-8"))
-    caveats = page.plain.split("7. Caveats", 1)[1]
+    caveats = page.plain.split("Caveats", 1)[1]
     assert "says nothing about an individual's risk" in caveats
     assert "modelled estimates (DisMod-MR)" in caveats
     assert "Recorded MS prevalence follows diagnostic access" in caveats
@@ -242,7 +304,7 @@ def test_sample_banner_tops_both_reports(tmp_path: Path, figure_paths: list[Path
 def test_markdown_links_figures_relatively(report: dict[str, Path]) -> None:
     md = report["md"].read_text(encoding="utf-8")
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    assert links == ["figures/prevalence_map.png", "figures/scatter_cloud_cover_pct.png",
+    assert links == ["figures/scatter_cloud_cover_pct.png", "figures/prevalence_map.png",
                      "figures/forest_plot.png"]
     for link in links:
         assert (report["md"].parent / link).is_file()
@@ -250,6 +312,8 @@ def test_markdown_links_figures_relatively(report: dict[str, Path]) -> None:
     assert ("| C2 | The link survives latitude & wealth | OLS + \\|lat\\| + log GDP | "
             "0.011 (-0.02 to 0.04) | 6 | **not supported** | <b>confounded</b> by latitude |"
             ) in md
+    assert ("| **C2** The link survives latitude & wealth | **not supported** | estimate = "
+            "0.011, 95 % CI -0.02 to 0.04 | 6 |") in md
     assert "\n\n\n" not in md
 
 

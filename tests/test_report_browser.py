@@ -46,8 +46,31 @@ window.addEventListener('load', function () {
     b.setAttribute('data-scroll-width', document.documentElement.scrollWidth);
     b.setAttribute('data-inner-width', window.innerWidth);
     var t = document.getElementById('claims');
-    b.setAttribute('data-claims-rows', t ? t.tBodies[0].rows.length : -1);
+    b.setAttribute('data-claims-rows', t ? t.querySelectorAll('.card').length : -1);
     b.setAttribute('data-claims-height', t ? Math.round(t.getBoundingClientRect().height) : 0);
+    var over = [];
+    ['answer', 'claims-section'].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (!el) { over.push(id + ':missing'); return; }
+      [el].concat([].slice.call(el.querySelectorAll('*'))).forEach(function (e) {
+        var r = e.getBoundingClientRect();
+        if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible'
+            || r.right > window.innerWidth + 0.5) { over.push(id + ':' + e.tagName); }
+      });
+    });
+    b.setAttribute('data-overflow', JSON.stringify(over));
+    var p = document.querySelector('path.leaflet-interactive');
+    b.setAttribute('data-fill-before', p ? p.getAttribute('fill') : '');
+    var radios = document.querySelectorAll('#geo-ms-layers input[name=gm-layer]');
+    if (p && radios.length > 1) {
+      radios[1].checked = true;
+      radios[1].dispatchEvent(new Event('change'));
+      b.setAttribute('data-fill-after', p.getAttribute('fill'));
+      var shown = [].slice.call(document.querySelectorAll('#geo-ms-legend [data-column]'))
+        .filter(function (e) { return e.style.display !== 'none'; })
+        .map(function (e) { return e.getAttribute('data-column'); });
+      b.setAttribute('data-legend-shown', JSON.stringify(shown));
+    }
     b.setAttribute('data-leaflet', typeof L === 'undefined' ? 'none' : L.version);
     b.setAttribute('data-paths', document.querySelectorAll('path.leaflet-interactive').length);
     b.setAttribute('data-probe', 'done');
@@ -160,9 +183,26 @@ def test_report_loads_without_errors_or_broken_images(chromium: str, report_html
     facts = _probe(chromium, report_html, tmp_path)
     assert json.loads(facts["errors"]) == []
     assert facts["images"] == "3"
-    assert facts["broken"] == "0"
-    assert facts["claims-rows"] == "3"
-    assert int(facts["claims-height"]) > 50  # the claims table is laid out and visible
+    assert facts["broken"] == "0"  # every image decoded
+    assert facts["claims-rows"] == "3"  # one card per claim
+    assert int(facts["claims-height"]) > 50  # the cards are laid out and visible
+    assert json.loads(facts["overflow"]) == []  # Answer and claims fit 1280 px
+
+
+def test_report_screenshot_at_1280_px(chromium: str, report_html: Path,
+                                      tmp_path_factory: pytest.TempPathFactory) -> None:
+    from PIL import Image
+
+    shot = tmp_path_factory.getbasetemp() / "report_1280.png"
+    result = _run(chromium, report_html, tmp_path_factory.mktemp("profile"),
+                  f"--screenshot={shot}", size="1280,2400")
+    assert result.returncode == 0, result.stderr[-2000:]
+    print(f"report screenshot: {shot}")
+    with Image.open(shot) as img:
+        assert img.size == (1280, 2400)
+        # not a blank page: the Answer's text darkens the top of the page
+        top = np.asarray(img.convert("L").crop((0, 0, 1280, 600)))
+    assert (top < 100).sum() > 2_000
 
 
 def test_report_fits_a_phone_screen(chromium: str, report_html: Path, tmp_path: Path) -> None:
@@ -193,9 +233,12 @@ def test_probe_detects_a_broken_image_and_a_script_error(chromium: str,
     page = tmp_path / "bad.html"
     page.write_text('<!DOCTYPE html><html><head><title>x</title></head><body>'
                     '<img src="data:image/png;base64,AAAA"><script>undefinedCall();</script>'
+                    '<section id="answer"><div style="width:3000px">wide</div></section>'
+                    '<section id="claims-section"></section>'
                     "</body></html>", encoding="utf-8")
     facts = _probe(chromium, page, tmp_path)
     assert facts["broken"] == "1"
+    assert json.loads(facts["overflow"]) == ["answer:DIV"]
     errors = json.loads(facts["errors"])
     assert any("undefinedCall" in e for e in errors), errors
 
@@ -207,6 +250,19 @@ def test_interactive_map_works_offline(chromium: str, tmp_path: Path) -> None:
     facts = _probe(chromium, path, tmp_path)
     assert json.loads(facts["errors"]) == []
     assert facts["leaflet"] == "1.9.3"  # the inlined copy, no CDN needed
-    assert facts["paths"] == str(len(IDS))  # one polygon per region in the visible layer
+    assert facts["paths"] == str(len(IDS))  # each region drawn once
+    # the layer switch restyles the same polygons: AAA's fill goes from its prevalence
+    # colour (viridis, the top of the log scale) to its cloud-cover colour (cividis)
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    assert facts["fill-before"] == to_hex(colormaps["viridis"](1.0))
+    assert facts["fill-after"] == to_hex(colormaps["cividis"](1.0))
+    assert json.loads(facts["legend-shown"]) == ["cloud_cover_pct"]
+    shot = tmp_path / "map_1280.png"
+    result = _run(chromium, path, tmp_path / "profile2", f"--screenshot={shot}",
+                  size="1280,800")
+    assert result.returncode == 0, result.stderr[-2000:]
+    print(f"map screenshot: {shot}")
     assert not re.search(r"<(script|link)\b[^>]*(src|href)=\"(https?:)?//",
                          path.read_text(encoding="utf-8"))

@@ -432,27 +432,40 @@ def stage_report(
         omi = None if ctx.sample else compute.omi_agreement()
         if omi:
             ctx.used["omi_omuvbd"] = datasets.sources_for(["omi_omuvbd"])[0]
+        if "sunshine_hours_cities" in table.columns and "sunshine_cities" not in ctx.used:
+            ctx.used["sunshine_cities"] = datasets.sources_for(["sunshine_cities"])[0] | {
+                "years": "1991–2020 (SARAH-3 base period)"}
         meta = _meta(ctx, table, missing)
         rasters = compute.report_rasters(ctx.cfg["exposures"], sample=ctx.sample)
         fig_dir = out_dir / "figures"
         cloud, uv = primary_exposures(ctx, table)
+        meta["primary_cloud"], meta["primary_uv"] = cloud, uv
+        tri = ctx.processed / "triangulation.csv"
+        if tri.exists():
+            meta["triangulation"] = pd.read_csv(tri).to_dict("records")
         key_models = prose.key_models(mdf, cloud, uv)
         meta["methods"] = prose.methods_text(ctx.cfg, ctx.sample, cloud, uv, omi[0] if omi else None)
         meta["caveats"] = prose.run_caveats(ctx.cfg, ctx.sample)
         meta.update(_primary_meta(mdf))
         if omi:
             meta["omi_agreement"] = omi[0]
-        figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta)
+        shown = [cloud, "cloud_fraction_modis_pct", "cloudiness_sunshine_pct", uv]
+        figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta, cloud=cloud,
+                                exposures=list(dict.fromkeys(shown)))
         if omi:
             from geo_ms.report.figures import exposure_raster_map
 
-            figs += exposure_raster_map(fig_dir, omi[1], regions, meta=meta,
+            day = omi[1].copy()
+            day.attrs["period"] = "a single day, 2024-10-01 (not a climatology)"
+            day.attrs["long_name"] = "OMI all-sky / clear-sky erythemal daily UV dose"
+            figs += exposure_raster_map(fig_dir, day, regions, meta=meta,
                                         stem="omi_allsky_ratio")
         tri_csv = ctx.processed / "triangulation.csv"
         if tri_csv.exists() and pd.read_csv(tri_csv)["estimate"].notna().any():
             from geo_ms.report.figures_triangulation import triangulation_figure
 
-            figs += triangulation_figure(pd.read_csv(tri_csv), fig_dir, meta)
+            # the key figure of the report comes first
+            figs = [*triangulation_figure(pd.read_csv(tri_csv), fig_dir, meta), *figs]
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
         # one layer per column, each repeating the borders: keep the map light

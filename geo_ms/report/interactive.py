@@ -1,12 +1,15 @@
 """An offline, single-file interactive map of per-region values and residuals.
 
-:func:`interactive_map` draws the regions as GeoJSON with folium (one switchable
-layer per value column, tooltips with every value) and writes one HTML file whose
+:func:`interactive_map` draws the regions as GeoJSON with folium **once** (tooltips
+with every value) and writes one HTML file whose
 Leaflet JavaScript and CSS are **inlined** from the vendored copies in
 ``geo_ms/report/assets/`` (npm ``leaflet@1.9.3``, BSD-2-Clause). There is no tile
-layer and no CDN reference, so the file opens without network access. The per-region
-values are also embedded as a JSON block (``<script type="application/json"
-id="geo-ms-data">``) for reuse.
+layer and no CDN reference, so the file opens without network access. A radio-button
+switch (``#geo-ms-layers``) restyles that one layer per value column in JavaScript from
+a small colour table (``<script type="application/json" id="geo-ms-colours">``,
+region id → fill colour per column), so each geometry is embedded once however many
+columns are mapped. The per-region values are also embedded as a JSON block
+(``<script type="application/json" id="geo-ms-data">``) for reuse.
 
 >>> _hex_colour(0.0, "viridis")
 '#440154'
@@ -37,9 +40,12 @@ _BACKGROUND = "#eef3f7"
 _LABELS = {
     "prevalence_per_100k": "MS prevalence per 100,000",
     "cloud_cover_pct": "Cloud cover (%)",
+    "cloud_fraction_modis_pct": "Cloud fraction, MODIS (%)",
+    "cloudiness_sunshine_pct": "Cloudiness from sunshine (%)",
     "uv_index": "UV index",
-    "vitd_uv_clear": "Vitamin-D-weighted clear-sky UV",
-    "resid": "Model residual",
+    "vitd_uv_clear": "Vitamin-D-weighted clear-sky UV (J m⁻² per day)",
+    "ghi_merra2": "Surface sunlight, MERRA-2 (W m⁻²)",
+    "resid": "Model residual (log units)",
 }
 _EXTERNAL = re.compile(r"""<(script|link)\b[^>]*?\b(src|href)\s*=\s*["']?(https?:)?//""", re.IGNORECASE)
 
@@ -113,8 +119,10 @@ def _legend_html(scales: dict[str, dict[str, Any]]) -> str:
             stops.append(_hex_colour(frac, scale["cmap"]))
         lo, hi = scale["vmin"], scale["vmax"]
         note = " (log scale)" if scale["kind"] == "log" else ""
+        hidden = ' style="display:none"' if blocks else ""
         blocks.append(
-            f'<div class="gm-legend-item"><div class="gm-legend-title">{escape(_label(column))}'
+            f'<div class="gm-legend-item" data-column="{escape(column)}"{hidden}>'
+            f'<div class="gm-legend-title">{escape(_label(column))}'
             f'{note}</div><div class="gm-legend-bar" style="background:linear-gradient(to right,'
             f'{",".join(stops)})"></div><div class="gm-legend-ends"><span>{lo:.3g}</span>'
             f"<span>{hi:.3g}</span></div></div>"
@@ -131,6 +139,45 @@ def _legend_html(scales: dict[str, dict[str, Any]]) -> str:
         "height:9px;border:1px solid #999}.gm-legend-title{font-weight:600}</style>"
     )
     return style + '<div class="gm-legend" id="geo-ms-legend">' + "".join(blocks) + "</div>"
+
+
+_SWITCH_JS = """
+(function () {
+  var colours = JSON.parse(document.getElementById('geo-ms-colours').textContent);
+  function show(column) {
+    var layer = %s;  /* defined further down the page; looked up when switching */
+    var base = layer.options.style;
+    var style = function (f) {
+      var out = Object.assign({}, typeof base === 'function' ? base(f) : base);
+      out.fillColor = colours[column][String(f.id)] || '#c8c8c8';
+      return out;
+    };
+    layer.options.style = style;  /* so that un-highlighting keeps the new colours */
+    layer.setStyle(style);
+    document.querySelectorAll('#geo-ms-legend [data-column]').forEach(function (el) {
+      el.style.display = el.getAttribute('data-column') === column ? '' : 'none';
+    });
+  }
+  document.querySelectorAll('#geo-ms-layers input[name=gm-layer]').forEach(function (el) {
+    el.addEventListener('change', function () { if (el.checked) { show(el.value); } });
+  });
+})();
+"""
+
+
+def _switch_html(columns: list[str]) -> str:
+    """Radio buttons that restyle the one region layer per value column."""
+    from html import escape
+
+    items = "".join(
+        f'<label><input type="radio" name="gm-layer" value="{escape(c)}"'
+        f'{" checked" if i == 0 else ""}> {escape(_label(c))}</label>'
+        for i, c in enumerate(columns))
+    style = ("<style>.gm-layers{position:fixed;right:10px;top:10px;z-index:1000;"
+             "background:rgba(255,255,255,.94);padding:6px 9px;border-radius:4px;"
+             "font:13px/1.5 system-ui,sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)}"
+             ".gm-layers label{display:block;cursor:pointer}</style>")
+    return style + f'<form class="gm-layers" id="geo-ms-layers">{items}</form>'
 
 
 def _prepare(regions: Any, table: pd.DataFrame, columns: list[str], tolerance: float) -> Any:
@@ -247,30 +294,36 @@ def interactive_map(
     header.add_child(Element("<script>" + _asset("leaflet.js").decode("utf-8") + "</script>"),
                      name="leaflet_js")
     tip_fields = [c for c in ("name", "region_id", "continent") if c in props] + columns
-    for i, column in enumerate(columns):
-        scale = scales[column]
+    first, first_scale = columns[0], scales[columns[0]]
 
-        def style(feature: dict[str, Any], _c: str = column, _s: dict = scale) -> dict:
-            return {"fillColor": _colour(feature["properties"].get(_c), _s),
-                    "color": "#555555", "weight": 0.5, "fillOpacity": 0.85}
+    def style(feature: dict[str, Any]) -> dict:
+        return {"fillColor": _colour(feature["properties"].get(first), first_scale),
+                "color": "#555555", "weight": 0.5, "fillOpacity": 0.85}
 
-        folium.GeoJson(
-            collection,
-            name=_label(column),
-            style_function=style,
-            highlight_function=lambda f: {"weight": 2, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(fields=tip_fields,
-                                          aliases=[_label(f) for f in tip_fields],
-                                          localize=True),
-            overlay=False,
-            show=(i == 0),
-        ).add_to(fmap)
+    layer = folium.GeoJson(
+        collection,
+        name="regions",
+        style_function=style,
+        highlight_function=lambda f: {"weight": 2, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=tip_fields,
+                                      aliases=[_label(f) for f in tip_fields],
+                                      localize=True),
+    ).add_to(fmap)
+    colours = {c: {str(rid): _colour(v, scales[c]) for rid, v in zip(gdf["region_id"], gdf[c],
+                                                                    strict=True)}
+               for c in columns}
     minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
     fmap.fit_bounds([[max(miny, -60.0), minx], [min(maxy, 85.0), maxx]])
-    if len(columns) > 1:
-        folium.LayerControl(collapsed=False).add_to(fmap)
     html_root = fmap.get_root().html
     html_root.add_child(Element(_legend_html(scales)), name="geo_ms_legend")
+    html_root.add_child(Element(_switch_html(columns)), name="geo_ms_layers")
+    colour_json = json.dumps(colours, ensure_ascii=False).replace("</", "<\\/")
+    html_root.add_child(
+        Element(f'<script type="application/json" id="geo-ms-colours">{colour_json}</script>'),
+        name="geo_ms_colours",
+    )
+    fmap.get_root().script.add_child(Element(_SWITCH_JS % layer.get_name()),
+                                     name="geo_ms_switch")
     records = [{k: _clean(v) for k, v in rec.items()} for rec in gdf[props].to_dict("records")]
     data_json = json.dumps(records, ensure_ascii=False).replace("</", "<\\/")
     html_root.add_child(

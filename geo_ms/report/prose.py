@@ -93,14 +93,18 @@ def key_models(mdf: pd.DataFrame, cloud: str, uv: str) -> pd.DataFrame:
 
     The primary cloud and UV exposures with every key model on all regions; their
     window/weighting variants and the other products with Pearson r and the adjusted
-    OLS; and the primary cloud exposure in every subset.
+    OLS; every exposure (annual, area-weighted) in the forest plot's models; and the
+    primary cloud exposure in every subset.
     """
     est = mdf.dropna(subset=["estimate"])
     base = est["exposure"].astype(str)
     primary = base.isin([cloud, uv])
     family = base.str.startswith(cloud) | base.str.startswith(uv) | base.str.contains("cloud")
+    plain = ~base.str.contains(r"_(?:winter|summer|popw|m\d\d)$") & (base != "abs_latitude")
+    forest = ["pearson", "partial_lat_gdp", "ols_adj_lat_gdp", "spatial_error"]
     sel = (
         (primary & (est["subset"] == "all") & est["model"].isin(KEY_MODELS))
+        | (plain & (est["subset"] == "all") & est["model"].isin(forest))
         | (family & (est["subset"] == "all") & est["model"].isin(["pearson", "ols_adj_lat_gdp"]))
         | ((base == cloud) & est["model"].isin(["pearson", "ols_adj_lat_gdp"]))
     )

@@ -27,6 +27,7 @@ import pandas as pd
 
 from geo_ms._io import atomic_write_text
 from geo_ms.errors import FormatError, SchemaError
+from geo_ms.report import answer
 
 __all__ = [
     "ARTICLE_CLAIM",
@@ -186,12 +187,40 @@ def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any
     return entries
 
 
+_YEAR = r"(?:1[89]\d\d|20\d\d)"
+_DATE = re.compile(rf"\b{_YEAR}-[01]\d-[0-3]\d\b")
+_RANGE = re.compile(rf"\b({_YEAR})\s*[-–]\s*({_YEAR})\b")
+_SINGLE = re.compile(rf"\b{_YEAR}\b")
+
+
+def _years_of(src: Mapping[str, Any]) -> str:
+    """A source's years: its ``years``/``year`` entry, else the dates, ranges or years in
+    its title (in that order of preference).
+
+    >>> _years_of({"title": "CRU CL 1.0 cloud cover, 1961-1990, 0.5 deg"})
+    '1961–1990'
+    >>> _years_of({"title": "GBD 2016 MS prevalence, 1990-2016 (DDF)"})
+    '1990–2016'
+    >>> _years_of({"title": "OMI OMUVBd, daily L3, 2024-10-01"})
+    '2024-10-01'
+    >>> _years_of({"years": [1990, 2016]}), _years_of({"title": "x"})
+    ('1990–2016', 'not stated')
+    """
+    years = src.get("years", src.get("year"))
+    if isinstance(years, list | tuple):
+        years = "–".join(str(y) for y in (years[0], years[-1])) if years else ""
+    if not _missing(years) and str(years):
+        return str(years)
+    title = str(src.get("title", ""))
+    found = (_DATE.findall(title) or [f"{a}–{b}" for a, b in _RANGE.findall(title)]
+             or _SINGLE.findall(title))
+    return "; ".join(dict.fromkeys(found)) if found else "not stated"
+
+
 def _sources(meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for src in meta.get("sources", []) or []:
-        years = src.get("years", src.get("year"))
-        if isinstance(years, list | tuple):
-            years = "–".join(str(y) for y in (years[0], years[-1])) if years else ""
+        years = _years_of(src)
         files = []
         for f in src.get("files", []) or []:
             if isinstance(f, Mapping):
@@ -199,9 +228,12 @@ def _sources(meta: Mapping[str, Any]) -> list[dict[str, Any]]:
                               "sha256": _text(f.get("sha256"))})
             else:
                 files.append({"name": str(f), "sha256": ""})
+        if not files and src.get("sha256"):
+            files = [{"name": _text(src.get("id")), "sha256": h}
+                     for h in str(src["sha256"]).split(";") if h]
         out.append({
             "title": _text(src.get("title") or src.get("id")),
-            "years": _text(years) or "—",
+            "years": years,
             "licence": _text(src.get("licence") or src.get("license")) or "—",
             "citation": _text(src.get("citation")) or "—",
             "files": files,
@@ -257,6 +289,9 @@ def _claims(claims: pd.DataFrame) -> list[dict[str, Any]]:
             "ci": _fmt_ci(rec["ci_low"], rec["ci_high"]), "n": _fmt(rec["n"]),
             "verdict": verdict, "verdict_class": _slug(verdict) or "none",
             "caveat": _text(rec["caveat"]),
+            "rule": _text(rec.get("rule")) or _text(rec["test"]),
+            "ci_spatial": _fmt_ci(rec.get("ci_low_spatial"), rec.get("ci_high_spatial")),
+            "agreement": _text(rec.get("agreement")),
         })
     return rows
 
@@ -282,29 +317,116 @@ def _context(out_dir: Path, table: pd.DataFrame, models: pd.DataFrame, claims: p
 
     figs = _figure_entries(figures, out_dir)
     config = meta.get("config")
+    coverage = _coverage(table)
+    sample = bool(meta.get("sample"))
+    claims = _with_agreement(claims, meta.get("triangulation"))
+    key = _key_figure(figs, meta)
+    others = [f for f in figs if f is not key]
     return {
+        "answer": answer.answer_sentences(claims, n=coverage["n_outcome"] or None,
+                                          sample=sample),
+        "ecological": answer.ECOLOGICAL_FALLACY,
+        "cards": answer.claim_cards(claims),
+        "has_agreement": "agreement" in claims and claims["agreement"].astype(str)
+        .str.strip().ne("").any() and claims["agreement"].notna().any(),
+        "key_figure": key,
+        "notes": _method_notes(table, meta),
         "title": meta.get("title") or "Is MS more common in cloudier countries?",
         "run_name": _text(meta.get("run_name")) or "unnamed",
         "generated": _text(meta.get("generated")),
         "version": __version__,
-        "sample": bool(meta.get("sample")),
+        "sample": sample,
         "sample_banner": SAMPLE_BANNER,
         "article_claim": ARTICLE_CLAIM,
         "sources": _sources(meta),
-        "coverage": _coverage(table),
+        "coverage": coverage,
         "missing": [{"region_id": _text(m.get("region_id")), "name": _text(m.get("name")),
                      "reason": _text(m.get("reason"))}
                     for m in meta.get("missing_regions", []) or []],
         "methods": _methods(models, meta),
         "claims": _claims(claims),
         "models": _models(models),
-        "main_figures": [f for f in figs if not f["sensitivity"]],
-        "sensitivity_figures": [f for f in figs if f["sensitivity"]],
+        "main_figures": [f for f in others if not f["sensitivity"]],
+        "sensitivity_figures": [f for f in others if f["sensitivity"]],
         "caveats": list(CAVEATS) + [str(c) for c in meta.get("caveats", []) or []],
         "versions": dict(meta.get("versions") or {}),
         "config_json": json.dumps(config, indent=2, sort_keys=True, default=str)
         if config else "",
     }
+
+
+def _key_figure(figs: list[dict[str, Any]], meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The triangulation figure when drawn, else the primary cloud scatter, else a scatter."""
+    by_name = {f["name"]: f for f in figs}
+    cloud = _slug(f"scatter_{meta.get('primary_cloud', 'cloud_cover_pct')}")
+    for name in ("triangulation", cloud):
+        if name in by_name:
+            return by_name[name]
+    return next((f for f in figs if f["name"].startswith("scatter")), None)
+
+
+def _with_agreement(claims: pd.DataFrame, triangulation: Any) -> pd.DataFrame:
+    """Claims with ``agreement`` (from claims.csv, else counted from triangulation rows)."""
+    if "agreement" in claims or not triangulation:
+        return claims
+    tri = pd.DataFrame(list(triangulation))
+    if not {"claim_id", "verdict"} <= set(tri.columns):
+        return claims
+    if "independent" in tri:
+        tri = tri[tri["independent"].astype(str).str.lower().isin(["true", "1", "yes"])]
+    out = claims.copy()
+    texts = []
+    for rec in out.to_dict("records"):
+        rows = tri[tri["claim_id"].astype(str) == str(rec["claim_id"])]
+        same = int((rows["verdict"].astype(str) == str(rec["verdict"])).sum())
+        texts.append(f"agrees in {same} of {len(rows)} independent sources" if len(rows)
+                     else "")
+    out["agreement"] = texts
+    return out
+
+
+def _names(table: pd.DataFrame, mask: Any) -> list[str]:
+    col = "name" if "name" in table else "region_id"
+    return sorted(str(v) for v in table.loc[mask, col].dropna())
+
+
+def _method_notes(table: pd.DataFrame, meta: Mapping[str, Any]) -> list[str]:
+    """Definitions, CI method, subset composition and pre-specification for Methods."""
+    notes = [
+        ("Definitions. cloudiness_sunshine_pct is an effective cloudiness derived from "
+         "sunshine: 100 × (1 − all-sky surface sunlight (GHI, MERRA-2 2011–2015) / "
+         "clear-sky GHI (pvlib) at the same place and month), the Heliosat cloud index; "
+         "overcast skies still pass some light, so it rarely exceeds ~70 %. "
+         "sunshine_hours_cities is the mean annual hours of bright sunshine of a country's "
+         "cities in the sunshine-hours-by-city package (270 cities, GeoRank, CC-BY-4.0); "
+         "countries without a listed city have no value. The UV index is erythemally "
+         "weighted UV irradiance in units of 25 mW m⁻²."),
+        ("Confidence intervals. Regression CIs use HC3 heteroscedasticity-robust standard "
+         "errors with t quantiles (residual degrees of freedom), not normal ones; "
+         "correlation CIs are percentile bootstrap intervals."),
+    ]
+    if "continent" in table:
+        has = pd.to_numeric(table.get(_OUTCOME), errors="coerce") > 0 if _OUTCOME in table \
+            else pd.Series(True, index=table.index)
+        eu = table["continent"].eq("Europe") & has
+        na = table["continent"].eq("North America") & has
+        eu_names = _names(table, eu)
+        russia = " including Russia" if any(n.startswith("Russia") for n in eu_names) else ""
+        na_names = _names(table, na)
+        big = [n for n in na_names if n in ("United States", "Canada", "Mexico", "Greenland")]
+        notes.append(
+            f"Subsets. “Europe” is Natural Earth's continent Europe: {int(eu.sum())} countries "
+            f"with prevalence{russia} (all of Russia, also its Asian part). "
+            f"“north_america” is Natural Earth's North America: {int(na.sum())} countries "
+            f"with prevalence — {', '.join(big) or 'none of the large ones'} and "
+            f"{int(na.sum()) - len(big)} in Central America and the Caribbean "
+            f"({', '.join(n for n in na_names if n not in big)}).")
+    if meta.get("n_intervals") is not None or meta.get("n_primary") is not None:
+        notes.append(
+            f"Pre-specification: {meta.get('n_primary', '—')} primary analyses were fixed "
+            f"before the run; {meta.get('n_intervals', '—')} intervals are reported in all, "
+            "so some of the secondary ones will exclude 0 by chance.")
+    return notes
 
 
 def _environment(autoescape: bool) -> Any:

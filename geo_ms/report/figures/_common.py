@@ -1,0 +1,337 @@
+"""Shared pieces of the static figures: labels, footnotes, projection, saving.
+
+Every figure is a bare matplotlib ``Figure`` (no pyplot state), written as PNG and
+SVG through :func:`geo_ms._io.atomic_path`. The PNG is palette-quantised with Pillow
+(a few hundred kB at most, so the self-contained report stays small) and carries
+``Title``, ``Description`` and, for maps, ``CRS`` text chunks; the SVG carries the
+same title and description (and the CRS as Dublin-Core ``Coverage``).
+
+>>> label("cloud_cover_pct_winter")
+'Cloud cover, CRU CL 1.0 (%), local winter'
+>>> label("some_new_column")
+'some new column'
+>>> continent_of("Seven seas (open ocean)", "Africa")
+'Africa'
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from geo_ms._io import atomic_path
+from geo_ms.errors import CRSError, SchemaError
+
+__all__ = [
+    "CAVEAT",
+    "LABELS",
+    "MAP_CRS",
+    "OUTCOME",
+    "continent_of",
+    "label",
+    "n_note",
+    "source_note",
+]
+
+#: Caveat printed under every figure.
+CAVEAT = (
+    "Ecological data: says nothing about individual risk; GBD values are model outputs."
+)
+#: Projection of every static map (Equal Earth, equal-area); map.html stays Web Mercator.
+MAP_CRS = "EPSG:8857"
+OUTCOME = "prevalence_per_100k"
+
+#: Data dictionary: column name → human label with unit.
+LABELS: dict[str, str] = {
+    "prevalence_per_100k": "MS prevalence per 100,000",
+    "prevalence_agestd_per_100k": "MS prevalence per 100,000, age-standardised",
+    "prevalence_allages_per_100k": "MS prevalence per 100,000, all ages",
+    "prevalence_1990_per_100k": "MS prevalence per 100,000 in 1990",
+    "prevalence_user_per_100k": "MS prevalence per 100,000 (your table)",
+    "log_prevalence": "log MS prevalence",
+    "cloud_cover_pct": "Cloud cover, CRU CL 1.0 (%)",
+    "cloud_fraction_modis_pct": "Cloud fraction, MODIS (%)",
+    "cloud_cover_ncep_pct": "Cloud cover, NCEP reanalysis (%)",
+    "cloud_cover_cruts_pct": "Cloud cover, CRU TS 4.08 (%)",
+    "cloudiness_sunshine_pct": "Cloudiness from sunshine, MERRA-2 (%)",
+    "cloud_cover": "Cloud cover (%)",
+    "cloud_fraction": "Cloud fraction (%)",
+    "uv_index": "UV index (NASA NEO, Aura/OMI)",
+    "vitd_uv_clear": "Clear-sky vitamin-D UV dose (J m⁻² per day)",
+    "vitd_dose_clear": "Clear-sky vitamin-D UV dose (J m⁻² per day)",
+    "vitd_uv_allsky": "All-sky vitamin-D UV dose (J m⁻² per day)",
+    "ghi_merra2": "Surface sunlight, MERRA-2 (W m⁻²)",
+    "ghi": "Surface sunlight (W m⁻²)",
+    "sunshine_hours_cities": "Sunshine hours per year (cities)",
+    "sunshine_hours": "Sunshine hours per year",
+    "abs_latitude": "|latitude| (°)",
+    "abs_latitude_popw": "|latitude|, population-weighted (°)",
+    "gdp_per_capita": "GDP per capita (US$)",
+    "resid": "Residual (log units)",
+    "omi_allsky_clearsky_ratio": "OMI all-sky / clear-sky UV dose ratio",
+}
+_SUFFIXES = (("_popw", "population-weighted"), ("_winter", "local winter"),
+             ("_summer", "local summer"))
+_NODATA = {"facecolor": "#d9d9d9", "edgecolor": "#8c8c8c", "hatch": "////", "linewidth": 0.2}
+_SIMPLIFY_DEG = 0.05  # a 11-inch world map at 150 dpi shows ~0.2° per pixel
+_OCEAN = "Seven seas (open ocean)"
+
+
+def label(column: str) -> str:
+    """Human label (with unit) of a column; suffixes ``_winter``/``_popw`` spelled out.
+
+    Parameters
+    ----------
+    column
+        Column name of the analysis or models table.
+
+    Returns
+    -------
+    str
+        The label; never contains ``_``.
+
+    Examples
+    --------
+    >>> label("uv_index_popw")
+    'UV index (NASA NEO, Aura/OMI), population-weighted'
+    """
+    extras = []
+    base = column
+    changed = True
+    while changed:
+        changed = False
+        for suffix, words in _SUFFIXES:
+            if base.endswith(suffix) and base != suffix:
+                base = base[: -len(suffix)]
+                extras.insert(0, words)
+                changed = True
+    month = None
+    if len(base) > 4 and base[-4:-2] == "_m" and base[-2:].isdigit():
+        month = int(base[-2:])
+        base = base[:-4]
+    text = LABELS.get(base, base.replace("_", " "))
+    if month:
+        import calendar
+
+        extras.insert(0, calendar.month_name[month])
+    return ", ".join([text, *extras]).replace("_", " ")
+
+
+def continent_of(continent: Any, region_un: Any = None) -> str:
+    """The continent a reader expects: island states of "Seven seas" go to their UN region.
+
+    Examples
+    --------
+    >>> continent_of("Europe"), continent_of(_OCEAN, None), continent_of(None)
+    ('Europe', 'Oceania', 'unknown')
+    """
+    text = "" if continent is None or (isinstance(continent, float) and np.isnan(continent)) \
+        else str(continent)
+    if text == _OCEAN:
+        un = "" if region_un is None or (isinstance(region_un, float) and np.isnan(region_un)) \
+            else str(region_un)
+        return un if un and un != _OCEAN else "Oceania"
+    return text or "unknown"
+
+
+def n_note(n: int, run_n: int | None, reason: str) -> str:
+    """``"n = 206"``, plus why it differs from the run's n.
+
+    Examples
+    --------
+    >>> n_note(206, 241, "regions with cloud cover")
+    'n = 206 of 241: regions with cloud cover'
+    >>> n_note(241, 241, "x")
+    'n = 241'
+    >>> n_note(244, 194, "every region with a value")
+    'n = 244, not 194: every region with a value'
+    """
+    if run_n is None or n == run_n:
+        return f"n = {n}"
+    if n > run_n:
+        return f"n = {n}, not {run_n}: {reason}"
+    return f"n = {n} of {run_n}: {reason}"
+
+
+def run_n(table: pd.DataFrame, outcome: str = OUTCOME) -> int | None:
+    """The run's n: regions with a positive outcome value."""
+    if outcome not in table:
+        return None
+    return int((pd.to_numeric(table[outcome], errors="coerce") > 0).sum())
+
+
+def source_note(meta: Mapping[str, Any] | None, extra: str | None = None) -> str:
+    """Return the footnote text: the data sources named in ``meta`` plus the caveats.
+
+    Parameters
+    ----------
+    meta
+        Run metadata; its ``sources`` list of dicts (``title``, ``licence``) is used.
+    extra
+        An extra sentence (e.g. the raster's own citation), appended before the caveat.
+
+    Returns
+    -------
+    str
+        One paragraph, e.g. ``"Sources: A (CC-BY). <caveat>"``.
+
+    Examples
+    --------
+    >>> source_note(None)
+    'Sources: see the report. Ecological data: says nothing about individual risk; GBD values are model outputs.'
+    >>> source_note({"sources": [{"title": "CRU CL 1.0 cloud (IPCC-DDC)", "licence": "x"}]})[:42]
+    'Sources: CRU CL 1.0 cloud. Licences and ci'
+    """
+    parts = []
+    for src in (meta or {}).get("sources", []) or []:
+        title = str(src.get("title") or src.get("id") or "").strip()
+        if not title:
+            continue
+        parts.append(title.split(" (")[0].split(", ")[0])
+    text = (f"Sources: {'; '.join(dict.fromkeys(parts))}. Licences and citations: see the "
+            "report." if parts else "Sources: see the report.")
+    if extra:
+        text += " " + extra.strip()
+    return f"{text} {CAVEAT}"
+
+
+def require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise :class:`SchemaError` naming the columns ``df`` lacks."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"{what}: missing column(s) {', '.join(missing)}",
+            hint=f"Pass a {what} with the columns listed in docs/architecture.md.",
+        )
+
+
+def regions_4326(regions: Any) -> Any:
+    """Regions in EPSG:4326, simplified to what a world map can show (0.05°)."""
+    require(regions, ["region_id", "geometry"], "regions")
+    if regions.crs is None:
+        raise CRSError("regions: GeoDataFrame has no CRS",
+                       hint="Set the CRS of the regions (e.g. gdf.set_crs('EPSG:4326')).")
+    if regions.attrs.get("simplified_deg") == _SIMPLIFY_DEG and regions.crs.to_epsg() == 4326:
+        return regions  # already done (make_all_figures simplifies once for all maps)
+    if regions.crs.to_epsg() != 4326:
+        regions = regions.to_crs("EPSG:4326")
+    simple = regions.geometry.simplify(_SIMPLIFY_DEG, preserve_topology=True)
+    keep = simple.is_empty | simple.isna()
+    out = regions.set_geometry(simple.where(~keep, regions.geometry))
+    out.attrs["simplified_deg"] = _SIMPLIFY_DEG
+    return out
+
+
+def project(gdf: Any) -> Any:
+    """Clip to 60° S – 85° N (no Antarctica) and project to Equal Earth."""
+    clipped = gdf.clip_by_rect(-180.0, -60.0, 180.0, 85.0)
+    out = gdf.set_geometry(clipped)
+    out = out[~(out.geometry.is_empty | out.geometry.isna())]
+    return out.to_crs(MAP_CRS)
+
+
+def world_frame(ax: Any) -> None:
+    """Equal-Earth world limits (60° S – 85° N) and a light outline of the globe."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:4326", MAP_CRS, always_xy=True)
+    lats = np.linspace(-60, 85, 60)
+    xe, _ = tr.transform(np.full_like(lats, 180.0), lats)
+    xw, _ = tr.transform(np.full_like(lats, -180.0), lats)
+    _, ys = tr.transform(np.zeros_like(lats), lats)
+    ax.fill(np.r_[xw, xe[::-1]], np.r_[ys, ys[::-1]], color="#f2f6f9", zorder=-1, lw=0)
+    ax.set_xlim(float(xw.min()) * 1.01, float(xe.max()) * 1.01)
+    ax.set_ylim(float(ys.min()), float(ys.max()))
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+def nodata_patch(ax: Any, gdf: Any, mask: Any) -> Any:
+    """Draw ``gdf[mask]`` hatched grey; return its legend handle (or None)."""
+    from matplotlib.patches import Patch
+
+    n = int(mask.sum())
+    if n == 0:
+        return None
+    gdf[mask].plot(ax=ax, **_NODATA)
+    return Patch(label=f"no data ({n})", **_NODATA)
+
+
+def new_figure(width: float, height: float, note: str) -> Figure:
+    """A figure with constrained layout that leaves room at the bottom for ``note``."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    chars = max(40, int(width * 17))
+    lines = textwrap.wrap(note, chars)
+    frac = min(0.35, (0.16 * len(lines) + 0.12) / height)
+    fig.get_layout_engine().set(rect=(0, frac, 1, 1 - frac))
+    fig.text(0.01, 0.01, "\n".join(lines), ha="left", va="bottom", fontsize=7, color="#444444",
+             gid="source-note")
+    return fig
+
+
+def colorbar(fig: Figure, ax: Any, mappable: Any, text: str) -> Any:
+    """A horizontal colour bar under ``ax``."""
+    cbar = fig.colorbar(mappable, ax=ax, orientation="horizontal", shrink=0.6, pad=0.02,
+                        aspect=40)
+    cbar.set_label(text)
+    return cbar
+
+
+def log_ticks(axis: Any, low: float, high: float) -> list[float]:
+    """Tick a log axis with plain numbers 1, 2, 5, 10, 20, 50, ... within [low, high]."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ticks = [m * 10.0 ** e for e in range(-3, 7) for m in (1, 2, 5)
+             if low <= m * 10.0 ** e <= high]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    axis.set_minor_locator(NullLocator())
+    return ticks
+
+
+def save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str,
+         crs: str | None = None) -> list[Path]:
+    """Write ``fig`` as ``<stem>.png`` (palette-optimised) and ``<stem>.svg`` atomically."""
+    from PIL import Image, PngImagePlugin
+
+    out = Path(out_dir)
+    title = title.replace("_", " ")
+    paths = []
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "geo_ms"}):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150)
+        buf.seek(0)
+        with Image.open(buf) as img:
+            pal = img.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                              dither=Image.Dither.NONE)
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Title", title)
+        info.add_text("Description", caption)
+        if crs:
+            info.add_text("CRS", crs)
+        target = out / f"{stem}.png"
+        with atomic_path(target) as tmp:
+            pal.save(tmp, format="PNG", optimize=True, pnginfo=info)
+        paths.append(target)
+        meta = {"Title": title, "Description": caption, "Date": None}
+        if crs:
+            meta["Coverage"] = f"CRS {crs}"
+        target = out / f"{stem}.svg"
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format="svg", metadata=meta)
+        paths.append(target)
+    return paths
+
+
+def log_outcome(table: pd.DataFrame, outcome: str) -> pd.Series:
+    """Natural log of the outcome; non-positive values become NaN."""
+    y = pd.to_numeric(table[outcome], errors="coerce")
+    return np.log(y.where(y > 0))
