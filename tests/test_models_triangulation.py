@@ -57,7 +57,7 @@ def test_primary_from_prevalence_column_when_ms_column_absent():
 
 
 def test_triangulation_figure(tmp_path):
-    from geo_ms.report.figures_triangulation import triangulation_figure
+    from geo_ms.report.figures.triangulation import triangulation_figure
 
     tri = triangulate(_table(), PrimarySpec(n_boot=100))
     paths = triangulation_figure(tri, tmp_path, {"sources": []})
@@ -70,7 +70,7 @@ def test_triangulation_figure(tmp_path):
 
 def test_triangulation_figure_needs_rows(tmp_path):
     from geo_ms.errors import SchemaError
-    from geo_ms.report.figures_triangulation import triangulation_figure
+    from geo_ms.report.figures.triangulation import triangulation_figure
 
     with pytest.raises(SchemaError, match=r"^triangulation table: no rows with an estimate$"):
         triangulation_figure(pd.DataFrame(columns=list(TRIANGULATION_COLUMNS)), tmp_path, {})

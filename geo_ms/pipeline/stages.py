@@ -462,7 +462,7 @@ def stage_report(
                                         stem="omi_allsky_ratio")
         tri_csv = ctx.processed / "triangulation.csv"
         if tri_csv.exists() and pd.read_csv(tri_csv)["estimate"].notna().any():
-            from geo_ms.report.figures_triangulation import triangulation_figure
+            from geo_ms.report.figures.triangulation import triangulation_figure
 
             # the key figure of the report comes first
             figs = [*triangulation_figure(pd.read_csv(tri_csv), fig_dir, meta), *figs]

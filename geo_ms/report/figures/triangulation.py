@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from geo_ms.errors import SchemaError
-from geo_ms.report.figures import _save, source_note
+from geo_ms.report.figures._common import save, source_note
 
 __all__ = ["triangulation_figure"]
 
@@ -108,4 +108,4 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
     fig.subplots_adjust(left=0.3, right=0.82, top=1 - 0.3 / height,
                         bottom=(caption_in + 0.25) / height, hspace=0.9)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return _save(fig, out_dir, stem, "Triangulation across MS outcomes", caption)
+    return save(fig, out_dir, stem, "Triangulation across MS outcomes", caption)
