@@ -89,14 +89,23 @@ TARGETS = {
 }
 #: Why a target may be missed (keyed ``name/mode`` or ``name``), quoted in the README.
 WHY_MISSED = {
+    "country_48bands_0.1deg/warm_memory": (
+        "Against one multi-band exactextract call (coverage computed once per region, "
+        "applied to all 48 bands) the margin is geo_ms's sparse products on 2 threads; "
+        "when other jobs share the 2 cores (see `load_avg_1min`), the second thread buys "
+        "little and the ratio falls towards the single-thread one. The issue's estimate on "
+        "a quieter machine was ~0.4 s for the means (about 10-20x)."
+    ),
     "country_48bands_0.1deg/warm_file": (
-        "Reading the 1.2 GB GeoTIFF is the same work for both sides and dominates geo_ms's "
-        "time (the cached means take a fraction of it), so the ratio is bounded by "
-        "read + means against exactextract's read + coverage + means."
+        "Reading the 48-band GeoTIFF (1.24 GB of float32) is the same work on both sides "
+        "and takes most of geo_ms's time (its cached means take a fraction of it), so the "
+        "ratio is bounded by (read + coverage + means) / (read + means) for exactextract."
     ),
     "country_48bands_0.1deg/cold_file": (
-        "Building the weights is one exactextract coverage pass over all regions, itself "
-        "a large part of one exactextract call, on top of reading the file."
+        "Building the weights is itself an exactextract pass over every region (cell ids "
+        "and spherical-area coverage, turned into a sparse matrix): it costs about one "
+        "exactextract call, and the read and the means come on top, so a first run cannot "
+        "beat one raster-sequential call; the weights pay off from the second use."
     ),
 }
 #: The decision on geo_ms's former out-of-core path (issue #12 item 4), measured once.
