@@ -33,6 +33,7 @@ Run ``python -m benchmarks.run`` (``--groups country,single`` for a subset).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -367,9 +368,14 @@ def _save(tag: str, values: Any) -> None:
     np.save(CACHE / "out" / f"{tag}.npy", np.asarray(values, dtype=float))
 
 
-def _timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
+def _timed(fn: Callable[[], Any], repeats: int,
+           setup: Callable[[], None] | None = None) -> tuple[float, list[float], Any]:
+    """Median seconds of *repeats* calls of *fn* (each after an untimed *setup*)."""
     times, result = [], None
     for _ in range(repeats):
+        if setup is not None:
+            result = None
+            setup()
         t0 = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t0)
@@ -409,15 +415,18 @@ def task_ours_file(tag: str, path: str, regions: str, cold: bool,
     reg = _regions(regions)
     cache = CACHE / f"weights_{regions}"
 
-    def run() -> Any:
+    def setup() -> None:
         weights._MEMO.clear()
         if cold:
             shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(exist_ok=True)
+        gc.collect()  # the previous run's stack (xarray objects sit in reference cycles)
+
+    def run() -> Any:
         da = _read_stack(Path(path))
         return zonal_mean(da, reg, cache_dir=cache)
 
-    seconds, runs, out = _timed(run, repeats)
+    seconds, runs, out = _timed(run, repeats, setup)
     _save(tag, out.drop(columns="valid_fraction").to_numpy())
     return {"seconds": seconds, "runs": runs, "path": out.attrs["path"],
             "threads": _geo_ms_threads(48)}
@@ -900,8 +909,12 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "`results/scaling.png` and this file. **Figures come from the last run**; do not",
         "edit them by hand.",
         "",
-        (f"- Run: {meta.get('date', '?')} on {meta.get('machine', '?')}; whole run "
-        f"{meta.get('bench_total_seconds', '?')} s."),
+        (f"- Run: {meta.get('date', '?')} on {meta.get('machine', '?')}; this run took "
+         f"{meta.get('bench_total_seconds', '?')} s; seconds per group: "
+         f"{meta.get('group_seconds', '?')}."
+         + (f" Note: {meta['subset_run']} (that run took "
+            f"{meta['previous_run']['bench_total_seconds']} s in all)."
+            if meta.get("subset_run") else "")),
         f"- Regions: {meta.get('regions', '?')}.",
         "- Fields: synthetic, smooth, float32; band *b* is month `b % 12` of one of 4",
         "  variables (the 4th NaN on ~15% of the cells). GeoTIFFs, generated once into",
@@ -1035,19 +1048,30 @@ def main(argv: list[str] | None = None) -> int:
         "groups": groups,
     }
     records: list[dict[str, Any]] = []
+    group_seconds: dict[str, float] = {}
     steps = {"country": group_country, "regions": lambda: group_regions(sizes),
              "resolution": group_resolution, "bands": group_bands, "single": group_single,
              "dask": group_dask}
     old = json.loads(args.out.read_text()) if args.out.is_file() else {}
     kept = [r for r in (old.get("records", []) if isinstance(old, dict) else [])
             if r.get("group") not in groups]  # a subset run keeps the other groups' records
+    old_meta = old.get("meta", {}) if isinstance(old, dict) else {}
     for g in GROUPS:
         if g in groups:
+            t_g = time.perf_counter()
             records += [{**r, "group": g} for r in steps[g]()]
+            group_seconds[g] = round(time.perf_counter() - t_g, 1)
         else:
             records += [r for r in kept if r.get("group") == g]
+            if g in old_meta.get("group_seconds", {}) and any(r.get("group") == g for r in kept):
+                group_seconds[g] = old_meta["group_seconds"][g]
     meta["groups"] = sorted({r["group"] for r in records}, key=GROUPS.index)
+    meta["group_seconds"] = group_seconds
     meta["bench_total_seconds"] = round(time.perf_counter() - t_all, 1)
+    if set(groups) != set(GROUPS):
+        meta["subset_run"] = (f"this run re-ran {', '.join(groups)} only; the other groups' "
+                              f"records come from the run of {old_meta.get('date', '?')}")
+        meta["previous_run"] = {k: old_meta.get(k) for k in ("date", "bench_total_seconds")}
     meta["growth_exponents"] = draw_figure(records, FIGURE)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps({"meta": meta, "records": records}, indent=1) + "\n")
