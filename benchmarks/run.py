@@ -1069,9 +1069,12 @@ def main(argv: list[str] | None = None) -> int:
     meta["group_seconds"] = group_seconds
     meta["bench_total_seconds"] = round(time.perf_counter() - t_all, 1)
     if set(groups) != set(GROUPS):
+        # the full run the other groups' records come from (carried over subset runs)
+        full = old_meta.get("previous_run") or {
+            k: old_meta.get(k) for k in ("date", "bench_total_seconds")}
         meta["subset_run"] = (f"this run re-ran {', '.join(groups)} only; the other groups' "
-                              f"records come from the run of {old_meta.get('date', '?')}")
-        meta["previous_run"] = {k: old_meta.get(k) for k in ("date", "bench_total_seconds")}
+                              f"records come from the full run of {full.get('date', '?')}")
+        meta["previous_run"] = full
     meta["growth_exponents"] = draw_figure(records, FIGURE)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps({"meta": meta, "records": records}, indent=1) + "\n")
