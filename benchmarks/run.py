@@ -949,6 +949,19 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines += ["", "## Scaling curves", "",
               "![time and peak RSS against regions, resolution and bands](results/scaling.png)",
               ""]
+    lines += [
+        "Each point is one fresh process. geo_ms warm: `zonal_mean` with the coverage",
+        "weights in its memory cache; geo_ms cold: the same call building them; exactextract",
+        "best: the faster strategy, one call over all bands. Regions: 245 countries and",
+        "square tessellations of them (12 bands at 0.1°); resolution: one band over the",
+        "countries (a single band takes geo_ms's direct path, which *is* one exactextract",
+        "call, so the curves coincide; the 0.01° point is the `single_field_0.01deg` record,",
+        "read from its GeoTIFF); bands: 0.5° over the countries. Warm geo_ms is flat in",
+        "regions and resolution (a sparse product over the covered cells) and grows with",
+        "the bands; exactextract and cold geo_ms pay the coverage pass, which grows with",
+        "the regions' boundary length and the grid's resolution.",
+        "",
+    ]
     exps = meta.get("growth_exponents", {})
     if exps:
         lines += ["Fitted growth exponents of the time (seconds ∝ x^k):", "",
@@ -979,7 +992,11 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             lines.append(f"- speed-up of 2 workers over 1: {dask[-1]['speedup_2_vs_1_workers']}×")
         lines.append("")
     missed = [r for r in records if r.get("target_met") is False]
-    lines += ["## Targets", ""]
+    lines += ["## Targets", "",
+              "Timings on this shared 2-core machine vary up to ~2x from run to run with",
+              "the other jobs' load (`load_avg_1min` per record); the git history of",
+              "`results/latest.json` keeps earlier runs (e.g. warm_memory 0.57 s, 7.4x, at a",
+              "load of 3.6 in the run before this one).", ""]
     lines += [(f"- {sum(r.get('target_met') is True for r in records)} met, {len(missed)} "
               "missed (the `target` column above).")]
     for r in missed:
