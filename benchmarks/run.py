@@ -995,8 +995,7 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines += ["## Targets", "",
               "Timings on this shared 2-core machine vary up to ~2x from run to run with",
               "the other jobs' load (`load_avg_1min` per record); the git history of",
-              "`results/latest.json` keeps earlier runs (e.g. warm_memory 0.57 s, 7.4x, at a",
-              "load of 3.6 in the run before this one).", ""]
+              "`results/latest.json` keeps earlier runs.", ""]
     lines += [(f"- {sum(r.get('target_met') is True for r in records)} met, {len(missed)} "
               "missed (the `target` column above).")]
     for r in missed:
