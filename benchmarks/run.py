@@ -98,9 +98,11 @@ WHY_MISSED = {
         "a quieter machine was ~0.4 s for the means (about 10-20x)."
     ),
     "country_48bands_0.1deg/warm_file": (
-        "Reading the 48-band GeoTIFF (1.24 GB of float32) is the same work on both sides "
-        "and takes most of geo_ms's time (its cached means take a fraction of it), so the "
-        "ratio is bounded by (read + coverage + means) / (read + means) for exactextract."
+        "geo_ms's timed run reads the whole 1.24 GB stack (about 1 s from the page cache, "
+        "several when other jobs have evicted the file: see the spread of `runs`), loads "
+        "its weights from the disk cache and takes the means; exactextract's "
+        "raster-sequential pass reads the same file block by block as it goes. Reading, "
+        "which both must do, eats the margin warm_memory shows."
     ),
     "country_48bands_0.1deg/cold_file": (
         "Building the weights is itself an exactextract pass over every region (cell ids "
