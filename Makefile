@@ -28,7 +28,7 @@ analysis: $(STAMP) ## Run the whole analysis: data → exposures → models → 
 test: $(STAMP) ## Run the test suite (mirror tests skip unless GEO_MS_DATA_MIRROR is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Run the benchmarks; writes benchmarks/results/latest.json
+bench: $(STAMP) ## Benchmarks vs exactextract at its best (needs GEO_MS_DATA_MIRROR; ~20 min; inputs cached in benchmarks/.cache)
 	$(BIN)/python -m benchmarks.run
 
 notebooks: $(STAMP) ## Execute the notebooks in notebooks/ in place
@@ -38,5 +38,5 @@ lint: $(STAMP) ## Lint with ruff
 	$(BIN)/ruff check geo_ms tests
 
 clean: ## Remove caches and generated outputs (keeps downloaded data and .venv)
-	rm -rf data/processed/* reports/ .pytest_cache build *.egg-info
+	rm -rf data/processed/* reports/ .pytest_cache build *.egg-info benchmarks/.cache
 	@git checkout -- data/processed/README.md 2>/dev/null || true
