@@ -45,9 +45,11 @@ def test_agreement_counts_independent_sources_only():
     claims = pd.DataFrame({"claim_id": ["C1", "C4"], "agreement": ["", ""]})
     text = add_agreement(claims, tri, "gbd2016_prev").set_index("claim_id").loc["C1", "agreement"]
     assert text == (
-        "agrees in 2 of 3 independent sources (agree: GBD 2016 prevalence, age-standardised, "
-        "Atlas of MS 2020, crude prevalence; differ: Atlas of MS 2013, crude prevalence not "
-        "supported); not independent: GBD 2016 incidence, age-standardised supported")
+        "agrees in 2 of 3 independent sources (agree: GBD 2016 prevalence, age-standardised "
+        "+0.92, Atlas of MS 2020, crude prevalence +0.86; differ: Atlas of MS 2013, crude "
+        "prevalence -0.89 not supported); point estimates differ in sign across independent "
+        "sources (-0.89 to +0.92); not independent: GBD 2016 incidence, age-standardised "
+        "+0.92 supported")
 
 
 def test_primary_from_prevalence_column_when_ms_column_absent():

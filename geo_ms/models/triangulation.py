@@ -115,7 +115,15 @@ def agreement_text(tri: pd.DataFrame, claim_id: str, primary: str) -> str:
     ...     "independent": [True, True, True, False], "estimate": [0.1, 0.2, 0.3, 0.1],
     ...     "verdict": ["inconclusive", "inconclusive", "supported", "inconclusive"]})
     >>> agreement_text(tri, "C1", "gbd2016_prev")
-    'agrees in 2 of 3 independent sources (agree: GBD, Atlas 2020; differ: Atlas 2013 supported); not independent: GBD inc inconclusive'
+    'agrees in 2 of 3 independent sources (agree: GBD +0.10, Atlas 2020 +0.20; differ: Atlas 2013 +0.30 supported); not independent: GBD inc +0.10 inconclusive'
+
+    Point estimates of opposite sign among the independent sources are said, even
+    when every verdict agrees:
+
+    >>> tri.loc[1, "estimate"] = -0.2
+    >>> "differ in sign across independent sources (-0.20 to +0.30)" in agreement_text(
+    ...     tri, "C1", "gbd2016_prev")
+    True
     """
     sub = tri[(tri["claim_id"] == claim_id) & tri["estimate"].notna()]
     prim = sub[sub["outcome"] == primary]
@@ -126,15 +134,29 @@ def agreement_text(tri: pd.DataFrame, claim_id: str, primary: str) -> str:
     agree = ind[ind["verdict"] == verdict]
     differ = ind[ind["verdict"] != verdict]
     text = f"agrees in {len(agree)} of {len(ind)} independent sources (agree: " + \
-        ", ".join(agree["outcome_label"]) + ")"
+        ", ".join(f"{r.outcome_label} {_signed(r.estimate)}" for r in agree.itertuples()) + ")"
     if len(differ):
         text = text[:-1] + "; differ: " + ", ".join(
-            f"{r.outcome_label} {r.verdict}" for r in differ.itertuples()) + ")"
+            f"{r.outcome_label} {_signed(r.estimate)} {r.verdict}"
+            for r in differ.itertuples()) + ")"
+    est = ind["estimate"].astype(float)
+    if (est > 0).any() and (est < 0).any():
+        text += ("; point estimates differ in sign across independent sources "
+                 f"({_signed(est.min())} to {_signed(est.max())})")
     other = sub[~sub["independent"].astype(bool)]
     if len(other):
         text += "; not independent: " + ", ".join(
-            f"{r.outcome_label} {r.verdict}" for r in other.itertuples())
+            f"{r.outcome_label} {_signed(r.estimate)} {r.verdict}" for r in other.itertuples())
     return text
+
+
+def _signed(x: float) -> str:
+    """An estimate with its sign: 2 decimals below 1 in magnitude (r), else 1 (%).
+
+    >>> _signed(-0.1236), _signed(-14.02)
+    ('-0.12', '-14.0')
+    """
+    return f"{x:+.2f}" if abs(x) < 1 else f"{x:+.1f}"
 
 
 def add_agreement(claims: pd.DataFrame, tri: pd.DataFrame, primary: str) -> pd.DataFrame:
@@ -145,7 +167,7 @@ def add_agreement(claims: pd.DataFrame, tri: pd.DataFrame, primary: str) -> pd.D
     ...     "outcome_label": ["GBD"], "independent": [True], "estimate": [0.1],
     ...     "verdict": ["inconclusive"]})
     >>> add_agreement(c, tri, "gbd2016_prev")["agreement"].tolist()
-    ['agrees in 1 of 1 independent sources (agree: GBD)', '']
+    ['agrees in 1 of 1 independent sources (agree: GBD +0.10)', '']
     """
     out = claims.copy()
     out["agreement"] = [

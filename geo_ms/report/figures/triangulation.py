@@ -65,7 +65,7 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
         set(rows["claim_id"]) - set(_TITLES))
     sizes = [int((rows["claim_id"] == c).sum()) for c in claims]
     caption_in = 1.5
-    panels_in = sum(0.32 * k + 0.75 for k in sizes)
+    panels_in = sum(0.25 * k + 0.55 for k in sizes)
     height = panels_in + caption_in
     fig = Figure(figsize=(10, height))
     axes = fig.subplots(len(claims), 1, squeeze=False,
@@ -106,6 +106,6 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
     fig.text(0.01, 0.01, textwrap.fill(caption + " " + source_note(meta), 160), fontsize=6.5,
              va="bottom")
     fig.subplots_adjust(left=0.3, right=0.82, top=1 - 0.3 / height,
-                        bottom=(caption_in + 0.25) / height, hspace=0.9)
+                        bottom=(caption_in + 0.25) / height, hspace=0.45)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     return save(fig, out_dir, stem, "Triangulation across MS outcomes", caption)
