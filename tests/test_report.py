@@ -177,7 +177,7 @@ def test_answer_first_then_cards_then_key_figure(report: dict[str, Path]) -> Non
     text = _parse(html).plain
     answer = text.split("Answer", 1)[1].split("Claims", 1)[0]
     assert ("Yes: across the 6 countries, MS is more common where it is cloudier "
-            "(estimate = 0.0688, 95 % CI 0.05 to 0.09).") in answer
+            "(estimate = 0.0688, 95 % CI 0.05 to 0.09, n = 6).") in answer
     assert answer.count("individual") == 2  # the cannot-say sentence and the one statement
     from geo_ms.report.answer import ECOLOGICAL_FALLACY
 

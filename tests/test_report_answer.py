@@ -47,9 +47,9 @@ def test_opposite_c1_verdicts_give_different_sentences_quoting_claims_csv(
     a_yes = answer_sentences(pd.read_csv(yes), n=n, sample=False)
     a_no = answer_sentences(pd.read_csv(no), n=n, sample=False)
     assert a_yes[0] == ("Yes: across the 194 countries, MS is more common where it is "
-                        "cloudier (r = 0.437, 95 % CI 0.24 to 0.612).")
+                        "cloudier (r = 0.437, 95 % CI 0.24 to 0.612, n = 194).")
     assert a_no[0] == ("No: across the 194 countries, MS is not more common where it is "
-                       "cloudier (r = -0.354, 95 % CI -0.48 to -0.211).")
+                       "cloudier (r = -0.354, 95 % CI -0.48 to -0.211, n = 194).")
     # each quotes its estimate and CI exactly as printed in its claims.csv
     for path, sentence in ((yes, a_yes[0]), (no, a_no[0])):
         with path.open(newline="") as f:
@@ -59,7 +59,7 @@ def test_opposite_c1_verdicts_give_different_sentences_quoting_claims_csv(
     assert 3 <= len(a_yes) <= 5
     assert a_yes[2] == ("Once latitude and wealth are accounted for, cloudier countries do "
                         "not have more MS (adjusted coefficient = -0.0152, 95 % CI -0.0201 "
-                        "to -0.0103).")
+                        "to -0.0103, n = 194).")
     assert a_yes[-1] == ("These data cannot say anything about an individual's risk, nor "
                          "test the article's vitamin D doses.")
 
@@ -94,8 +94,8 @@ def test_agreement_is_shown_only_when_the_claims_carry_it() -> None:
     with_agree = base.assign(agreement=["agrees in 3 of 4 independent sources"])
     assert claim_cards(with_agree)[0]["agreement"] == "agrees in 3 of 4 independent sources"
     assert answer_sentences(with_agree, n=40, sample=False)[1] == (
-        "Across independent MS sources, the cloud result agrees in 3 of 4 independent "
-        "sources.")
+        "Across independent MS sources (GBD 2016 and the Atlas of MS editions), the cloud "
+        "verdict agrees in 3 of 4 independent sources.")
     assert "individual" in ECOLOGICAL_FALLACY
 
 

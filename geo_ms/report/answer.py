@@ -17,7 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["ECOLOGICAL_FALLACY", "answer_sentences", "claim_cards", "fmt_num", "scope_text"]
+__all__ = [
+    "ECOLOGICAL_FALLACY",
+    "answer_sentences",
+    "claim_cards",
+    "fmt_num",
+    "scope_text",
+    "short_agreement",
+]
 
 #: The one ecological-fallacy statement near the top of the report.
 ECOLOGICAL_FALLACY = (
@@ -53,8 +60,9 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "_": "Adjusted for latitude and wealth, the cloud association: {verdict} ({est}).",
     },
 }
-_KIND = {"Pearson r": "r", "partial r": "partial r", "OLS coefficient": "adjusted coefficient",
-         "coefficient": "coefficient"}
+_KIND = {"% change in prevalence per 10 points": "% change per 10 points of cloud cover",
+         "Pearson r": "r", "partial r": "partial r", "R2": "all-sky dose coefficient",
+         "OLS coefficient": "adjusted coefficient", "coefficient": "coefficient"}
 
 
 def fmt_num(value: Any) -> str:
@@ -83,11 +91,35 @@ def estimate_text(rec: Mapping[str, Any]) -> str:
     >>> estimate_text({"test": "Pearson r of x", "estimate": 0.5, "ci_low": 0.2,
     ...                "ci_high": 0.7})
     'r = 0.5, 95 % CI 0.2 to 0.7'
+    >>> estimate_text({"test": "Pearson r of x", "estimate": 0.5, "ci_low": 0.2,
+    ...                "ci_high": 0.7, "ci_low_spatial": -0.1, "ci_high_spatial": 0.8, "n": 90})
+    'r = 0.5, spatially corrected 95 % CI -0.1 to 0.8, n = 90'
     """
     text = f"{_kind(str(rec.get('test', '')))} = {fmt_num(rec.get('estimate'))}"
-    if fmt_num(rec.get("ci_low")) != "—":
+    if fmt_num(rec.get("ci_low_spatial")) != "—":  # the interval the verdict rule uses
+        text += (f", spatially corrected 95 % CI {fmt_num(rec.get('ci_low_spatial'))} to "
+                 f"{fmt_num(rec.get('ci_high_spatial'))}")
+    elif fmt_num(rec.get("ci_low")) != "—":
         text += f", 95 % CI {fmt_num(rec.get('ci_low'))} to {fmt_num(rec.get('ci_high'))}"
+    if fmt_num(rec.get("n")) != "—":
+        text += f", n = {fmt_num(rec.get('n'))}"
     return text
+
+
+def short_agreement(text: str) -> str:
+    """The agreement count (and a sign difference), without the per-source list.
+
+    >>> short_agreement("agrees in 4 of 4 independent sources (agree: A -0.12, B +0.2); "
+    ...                 "point estimates differ in sign across independent sources "
+    ...                 "(-0.12 to +0.20); not independent: C -0.1 inconclusive")
+    'agrees in 4 of 4 independent sources; point estimates differ in sign (-0.12 to +0.20)'
+    """
+    head = text.split(" (", 1)[0].strip()
+    marker = "point estimates differ in sign across independent sources "
+    if marker in text:
+        rng = text.split(marker, 1)[1].split(")", 1)[0] + ")"
+        head += f"; point estimates differ in sign {rng}"
+    return head
 
 
 def scope_text(n: int | None, sample: bool) -> str:
@@ -157,8 +189,9 @@ def answer_sentences(claims: pd.DataFrame, *, n: int | None, sample: bool) -> li
             and c1["agreement"].strip():
         if len(out) >= 4:
             out = out[:3]
-        out.append(f"Across independent MS sources, the cloud result "
-                   f"{c1['agreement'].strip()}{f' ({scope})' if sample else ''}.")
+        out.append(f"Across independent MS sources (GBD 2016 and the Atlas of MS editions), "
+                   f"the cloud verdict {short_agreement(c1['agreement'])}"
+                   f"{f' ({scope})' if sample else ''}.")
     out.append("These data cannot say anything about an individual's risk, nor test the "
                "article's vitamin D doses.")
     if sample:
@@ -175,9 +208,9 @@ def claim_cards(claims: pd.DataFrame) -> list[dict[str, str]]:
             "claim_id": str(rec.get("claim_id", "")),
             "claim": str(rec.get("claim", "")),
             "verdict": str(rec.get("verdict", "")),
-            "number": (estimate_text(rec) if fmt_num(rec.get("estimate")) != "—"
+            "number": (estimate_text({**rec, "n": None}) if fmt_num(rec.get("estimate")) != "—"
                        else "no estimate"),
             "n": fmt_num(rec.get("n")),
-            "agreement": agreement.strip() if isinstance(agreement, str) else "",
+            "agreement": short_agreement(agreement) if isinstance(agreement, str) else "",
         })
     return cards
