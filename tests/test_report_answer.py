@@ -102,3 +102,18 @@ def test_agreement_is_shown_only_when_the_claims_carry_it() -> None:
 def test_estimate_without_ci() -> None:
     assert estimate_text({"test": "OLS coefficient of x", "estimate": 0.25}) == (
         "adjusted coefficient = 0.25")
+
+
+def test_the_uv_sentence_says_whether_uv_separates_from_latitude(tmp_path: Path) -> None:
+    base = pd.read_csv(_claims_csv(tmp_path, (0.1, -0.2, 0.3, "inconclusive")))
+    adj = pd.DataFrame({"claim_id": ["C2-adj"], "claim": ["UV adjusted"],
+                        "test": ["partial r of log prevalence with uv_index given ..."],
+                        "estimate": [-0.0904], "ci_low": [-0.229], "ci_high": [0.0518],
+                        "n": [194], "verdict": ["explained by confounding"], "caveat": ["x"]})
+    without = answer_sentences(base, n=194, sample=False)[1]
+    with_adj = answer_sentences(pd.concat([base, adj]), n=194, sample=False)[1]
+    assert without == "Less UV does go with more MS (r = -0.885, 95 % CI -0.912 to -0.852, n = 194)."
+    assert with_adj == (
+        "Less UV does go with more MS (r = -0.885, 95 % CI -0.912 to -0.852, n = 194); but "
+        "this cannot be separated from latitude and wealth (partial r = -0.0904, 95 % CI "
+        "-0.229 to 0.0518, n = 194).")

@@ -140,6 +140,13 @@ def _row(claims: pd.DataFrame, claim_id: str) -> dict[str, Any] | None:
     return None if rows.empty else rows.iloc[0].to_dict()
 
 
+#: What the adjusted UV test (C2-adj) adds to the C2 sentence.
+_UV_ADJUSTED = {
+    "explained by confounding": "but this cannot be separated from latitude and wealth",
+    "supported": "and this holds once latitude and wealth are accounted for",
+    "not supported": "but it reverses once latitude and wealth are accounted for",
+}
+
 _EUROPE = {
     "supported": "cloudier countries do have more MS",
     "not supported": "cloudier countries do not have more MS",
@@ -180,6 +187,10 @@ def answer_sentences(claims: pd.DataFrame, *, n: int | None, sample: bool) -> li
         rec = _row(claims, claim_id)
         if rec is not None:
             out.append(_sentence(claim_id, rec, where, tail))
+            adj = _row(claims, "C2-adj") if claim_id == "C2" else None
+            if adj is not None and str(adj.get("verdict")) in _UV_ADJUSTED:
+                out[-1] = (f"{out[-1][:-1]}; {_UV_ADJUSTED[str(adj['verdict'])]} "
+                           f"({estimate_text(adj)}{tail}).")
     eu = _row(claims, "C1-europe")
     c1 = _row(claims, "C1")
     if eu is not None and len(out) < 4 and not sample:  # the sample is all European
