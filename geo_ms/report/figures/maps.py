@@ -170,23 +170,62 @@ def _no_unit(name: str) -> str:
 
 
 def _project_field(field: Any) -> Any:
-    """Reproject a lat/lon field to Equal Earth (nearest neighbour, NaN outside)."""
-    import rioxarray  # noqa: F401  (registers .rio)
+    """Resample a lat/lon field onto an Equal Earth grid (nearest neighbour, NaN outside).
+
+    Every output cell is transformed back to lon/lat with pyproj and takes the value of
+    the source cell that contains it, so no cell can land in the wrong place (GDAL's
+    approximate warp shifted whole row blocks of global grids sideways).
+
+    >>> import xarray as xr
+    >>> lon = np.arange(-179.5, 180.0, 1.0)
+    >>> f = xr.DataArray(np.stack([lon, lon + 1000.0]), dims=("lat", "lon"),
+    ...                  coords={"lat": [45.0, -45.0], "lon": lon})
+    >>> p = _project_field(f)
+    >>> from pyproj import Transformer
+    >>> back = Transformer.from_crs(MAP_CRS, "EPSG:4326", always_xy=True)
+    >>> for y in (3e6, -3e6):  # each cell takes the source cell its centre falls in
+    ...     c = p.sel(x=1e6, y=y, method="nearest")
+    ...     lon_c, lat_c = back.transform(float(c.x), float(c.y))
+    ...     print(float(c) == np.floor(lon_c) + 0.5 + (1000.0 if lat_c < 0 else 0.0))
+    True
+    True
+    """
+    import xarray as xr
+    from pyproj import Transformer
 
     lat = np.asarray(field["lat"].values, dtype=float)
+    lon = np.asarray(field["lon"].values, dtype=float)
     if lat.size > 1 and lat[0] < lat[-1]:
         field = field.isel(lat=slice(None, None, -1))
-    field = field.sel(lat=slice(85, -60)).astype("float32")
-    field = field.rio.set_spatial_dims(x_dim="lon", y_dim="lat").rio.write_crs("EPSG:4326")
-    field = field.rio.write_nodata(np.nan)
-    step = abs(float(field["lon"][1] - field["lon"][0])) if field.sizes["lon"] > 1 else 1.0
+        lat = lat[::-1]
+    values = np.asarray(field.values, dtype="float32")
+    step = abs(float(lon[1] - lon[0])) if lon.size > 1 else 1.0
     res = max(step, 0.25) * 111_000.0
-    proj = field.rio.reproject(MAP_CRS, resolution=res, nodata=np.nan)
-    return proj.where(_inside_globe(proj["x"].values, proj["y"].values))
+    fwd = Transformer.from_crs("EPSG:4326", MAP_CRS, always_xy=True)
+    back = Transformer.from_crs(MAP_CRS, "EPSG:4326", always_xy=True)
+    xmax, _ = fwd.transform(180.0, 0.0)
+    _, ytop = fwd.transform(0.0, 85.0)
+    _, ybot = fwd.transform(0.0, -60.0)
+    xs = np.arange(-xmax + res / 2, xmax, res)
+    ys = np.arange(ytop - res / 2, ybot, -res)
+    gx, gy = np.meshgrid(xs, ys)
+    glon, glat = back.transform(gx, gy)
+    inside = _inside_globe(xs, ys).values & np.isfinite(glon) & np.isfinite(glat)
+    # nearest source row (lat descending) and column (lon ascending, periodic)
+    lat_asc = lat[::-1]
+    k = np.clip(np.searchsorted(lat_asc, glat), 1, max(lat.size - 1, 1))
+    k -= (np.abs(glat - lat_asc[k - 1]) < np.abs(glat - lat_asc[np.minimum(k, lat.size - 1)]))
+    row = lat.size - 1 - np.clip(k, 0, lat.size - 1)
+    half = abs(float(lat[0] - lat[1])) / 2 if lat.size > 1 else 90.0
+    inside &= (glat <= lat.max() + half) & (glat >= lat.min() - half)
+    col = np.mod(np.rint((glon - lon[0]) / step), lon.size).astype(int) if lon.size > 1 \
+        else np.zeros(glon.shape, dtype=int)
+    out = np.where(inside, values[row, col], np.nan)
+    return xr.DataArray(out, dims=("y", "x"), coords={"y": ys, "x": xs})
 
 
 def _inside_globe(x: np.ndarray, y: np.ndarray) -> Any:
-    """Mask of projected cells inside the Equal Earth outline (GDAL wraps the rest)."""
+    """Mask of projected cells inside the Equal Earth outline."""
     import xarray as xr
     from pyproj import Transformer
 
