@@ -35,11 +35,13 @@ _PRODUCTS = {
 }
 
 
-_FIGURE = """![Log MS prevalence against annual cloud cover, 194 countries](docs/img/scatter_cloud_cover_pct.png)
+_FIGURE = """![Each claim's primary test on every MS outcome: GBD 2016 and the Atlas of MS editions](docs/img/triangulation.png)
 
-*GBD 2016 MS prevalence (IHME, modelled) against CRU CL 1.0 cloud cover (New et al.
-1999), area-weighted per Natural Earth country. `make analysis` writes the full set of
-figures, `reports/latest/claims.csv`, `triangulation.csv` and the report.*"""
+*Each claim's pre-specified test on every MS outcome (filled: independent sources, GBD
+2016 prevalence — modelled — and the Atlas of MS 2020, 2013 and 2008 — reported; open:
+not independent); thin lines 95 % CIs, thick lines spatially corrected CIs. `make
+analysis` writes this figure, the full set of maps and plots, `claims.csv`,
+`triangulation.csv` and the report to `reports/latest/`.*"""
 
 
 def _num(v: Any, fmt: str = ".2f") -> str:

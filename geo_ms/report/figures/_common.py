@@ -239,11 +239,11 @@ def project(gdf: Any) -> Any:
 
 
 def world_frame(ax: Any) -> None:
-    """Equal-Earth world limits (60° S – 85° N) and a light outline of the globe."""
+    """Equal-Earth world limits (60° S – 90° N) and a light outline of the globe."""
     from pyproj import Transformer
 
     tr = Transformer.from_crs("EPSG:4326", MAP_CRS, always_xy=True)
-    lats = np.linspace(-60, 85, 60)
+    lats = np.linspace(-60, 90, 60)
     xe, _ = tr.transform(np.full_like(lats, 180.0), lats)
     xw, _ = tr.transform(np.full_like(lats, -180.0), lats)
     _, ys = tr.transform(np.zeros_like(lats), lats)
@@ -299,7 +299,8 @@ def log_ticks(axis: Any, low: float, high: float) -> list[float]:
 
 def save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str,
          crs: str | None = None) -> list[Path]:
-    """Write ``fig`` as ``<stem>.png`` (palette-optimised) and ``<stem>.svg`` atomically."""
+    """Write ``fig`` as ``<stem>.png`` (128-colour palette: the report embeds every PNG and must
+    stay under 3 MB) and ``<stem>.svg`` (full colour), atomically."""
     from PIL import Image, PngImagePlugin
 
     out = Path(out_dir)
@@ -310,7 +311,7 @@ def save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str,
         fig.savefig(buf, format="png", dpi=150)
         buf.seek(0)
         with Image.open(buf) as img:
-            pal = img.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+            pal = img.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT,
                                               dither=Image.Dither.NONE)
         info = PngImagePlugin.PngInfo()
         info.add_text("Title", title)

@@ -2,7 +2,7 @@
 
 Every map is projected to :data:`~geo_ms.report.figures._common.MAP_CRS` (an
 equal-area projection, so Greenland, Canada and Russia, where prevalence is
-highest, are not inflated), trimmed to 60° S – 85° N, and records the CRS in its
+highest, are not inflated), trimmed to 60° S – 90° N, and records the CRS in its
 PNG (``CRS`` text chunk) and SVG (``Coverage``) metadata. Titles name the quantity,
 its unit and the number of regions drawn, with the reason when it differs from the
 run's n.
@@ -204,7 +204,7 @@ def _project_field(field: Any) -> Any:
     fwd = Transformer.from_crs("EPSG:4326", MAP_CRS, always_xy=True)
     back = Transformer.from_crs(MAP_CRS, "EPSG:4326", always_xy=True)
     xmax, _ = fwd.transform(180.0, 0.0)
-    _, ytop = fwd.transform(0.0, 85.0)
+    _, ytop = fwd.transform(0.0, 90.0)
     _, ybot = fwd.transform(0.0, -60.0)
     xs = np.arange(-xmax + res / 2, xmax, res)
     ys = np.arange(ytop - res / 2, ybot, -res)
