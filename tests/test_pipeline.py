@@ -235,3 +235,18 @@ def test_any_polygons_with_a_user_table(mirror, tmp_path, monkeypatch):
     pearson = m[(m["model"] == "pearson") & (m["exposure"] == "cloud_cover_pct")]
     assert (pearson["n"] == n_cloud).any()
     assert (tmp_path / "reports/latest/report.html").exists()
+
+
+def test_main_territory_sensitivity_runs_by_default(full_run):
+    """France's UV over its whole territory includes French Guiana and Réunion; over its
+    main territory it does not. The sensitivity columns are fitted as exploratory rows."""
+    t = pd.read_csv(full_run["home"] / "data/processed/analysis_table.csv").set_index("region_id")
+    for col in ("cloud_cover_pct", "uv_index"):
+        assert f"{col}_mainterr" in t.columns
+    assert t.loc["FRA", "uv_index"] - t.loc["FRA", "uv_index_mainterr"] > 1.0
+    assert t.loc["DNK", "uv_index_mainterr"] == pytest.approx(t.loc["DNK", "uv_index"])
+    m = pd.read_csv(full_run["home"] / "data/processed/models.csv")
+    rows = m[(m["exposure"] == "cloud_cover_pct_mainterr") & (m["model"] == "pearson")
+             & (m["subset"] == "all") & (m["outcome"] == "log_prevalence")]
+    assert len(rows) == 1 and rows["role"].iloc[0] == "exploratory"
+    assert rows["q_value"].notna().all()

@@ -403,6 +403,8 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
 
     >>> data_dictionary(["cloud_cover_pct_winter"]).iloc[0]["unit"]
     '%'
+    >>> data_dictionary(["uv_index_mainterr"]).iloc[0]["method"].endswith("largest part)")
+    True
     """
     rows = []
     for col in columns:
@@ -416,7 +418,7 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
                          "method": f"{o.label} ({o.note})"})
             continue
         base, suffix = col, ""
-        m = re.search(r"_(winter|summer|m0[1-9]|m1[0-2])(_popw)?$|_popw$", col)
+        m = re.search(r"_(winter|summer|m0[1-9]|m1[0-2])(_popw)?$|_popw$|_mainterr$", col)
         if m:
             base, suffix = col[: m.start()], m.group(0)
         try:
@@ -425,6 +427,8 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
             rows.append({"column": col, "unit": "", "source": "", "method": ""})
             continue
         month = re.search(r"_m(\d\d)", suffix)
+        territory = ("; over the country's main territory only (parts within 1,000 km of "
+                     "its largest part)" if suffix == "_mainterr" else "")
         window = ("local winter (DJF north, JJA south)" if "winter" in suffix else
                   "local summer (JJA north, DJF south)" if "summer" in suffix else
                   f"calendar month {int(month.group(1))}" if month else "annual mean")
@@ -433,7 +437,7 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
         rows.append({
             "column": col, "unit": spec.units,
             "source": ", ".join(spec.datasets),
-            "method": f"{spec.description}; {spec.method}; {window}; {weight}",
+            "method": f"{spec.description}; {spec.method}; {window}; {weight}{territory}",
         })
     return pd.DataFrame(rows, columns=["column", "unit", "source", "method"])
 

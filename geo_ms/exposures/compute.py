@@ -22,8 +22,14 @@ from geo_ms.errors import ConfigError, DataSourceError, DownloadError
 from geo_ms.ingest import datasets
 from geo_ms.ingest.datasets import load_boundaries, load_raster, sample_path
 
+#: Suffix of an exposure recomputed over each country's main territory (the parts within
+#: 1,000 km of its largest part: France without French Guiana, Norway without Svalbard),
+#: the sensitivity the pipeline runs beside the whole-territory primary analysis.
+MAIN_TERRITORY_SUFFIX = "_mainterr"
+
 __all__ = [
     "COAST_TOLERANCE_DEG",
+    "MAIN_TERRITORY_SUFFIX",
     "compute_exposures",
     "exposure_columns",
     "exposure_specs",
@@ -132,6 +138,7 @@ def exposure_columns() -> set[str]:
         for suffix in ("", "_winter", "_summer", *(f"_m{m:02d}" for m in range(1, 13))):
             cols.add(s.base + suffix)
             cols.add(s.base + suffix + "_popw")
+        cols.add(s.base + MAIN_TERRITORY_SUFFIX)
     return cols
 
 

@@ -30,6 +30,7 @@ from geo_ms.pipeline.stages import (
     models_residuals,
     outcomes_missing,
     stage_exposures,
+    stage_main_territory,
     stage_models,
     stage_prevalence,
     stage_regions,
@@ -178,6 +179,7 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
         # the MS table is read (and checked) before anything is written to the outputs
         prev, pkey = stage_prevalence(ctx, regions, rkey)
         expo, ekey = stage_exposures(ctx, regions, rkey)
+        expo = stage_main_territory(ctx, expo)
         files = exposure_outputs(ctx, regions, expo)
         table = join(ctx, regions, expo, prev)
         files["analysis_table.csv"] = write_csv(table, ctx.processed / "analysis_table.csv")

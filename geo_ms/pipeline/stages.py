@@ -28,6 +28,7 @@ __all__ = [
     "primary_exposures",
     "primary_spec",
     "stage_exposures",
+    "stage_main_territory",
     "stage_models",
     "stage_prevalence",
     "stage_regions",
@@ -96,6 +97,42 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
     cities = datasets.cities_source()
     ctx.used[cities["id"]] = cities
     return table, key
+
+def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
+    """Add the primary cloud and UV exposures over each country's main territory.
+
+    The primary analysis averages each exposure over a country's whole territory
+    (France with French Guiana, Norway with Svalbard); this sensitivity recomputes the
+    primary cloud and UV columns over the parts within 1,000 km of each country's
+    largest part and adds them as ``<column>_mainterr`` (exploratory rows of
+    models.csv). Skipped on the sample, for non-country region sets, when the run
+    already uses main territories, or when ``models.main_territory_sensitivity`` is
+    false. Both stages are cached like the primary ones.
+    """
+    from dataclasses import replace
+
+    from geo_ms.exposures.aggregate import EXPOSURES
+    from geo_ms.exposures.compute import MAIN_TERRITORY_SUFFIX
+
+    rcfg, mcfg = ctx.cfg["regions"], ctx.cfg["models"]
+    if (ctx.sample or rcfg["set"] != "countries" or rcfg["main_territory"]
+            or not mcfg["main_territory_sensitivity"]):
+        return expo
+    cols = [c for c in (mcfg["primary_cloud"], mcfg["primary_uv"]) if c in expo.columns]
+    specs = [s for s in EXPOSURES if s.base in cols]
+    if not specs:
+        return expo
+    ids = {d for s in specs for d in s.datasets}
+    ecfg = {**ctx.cfg["exposures"], "windows": ["annual"], "population_weighting": False,
+            "cloud": [d for d in ctx.cfg["exposures"]["cloud"] if d in ids],
+            "uv": [d for d in ctx.cfg["exposures"]["uv"] if d in ids], "solar": []}
+    alt = replace(ctx, cfg={**ctx.cfg, "regions": {**rcfg, "main_territory": True},
+                            "exposures": ecfg})
+    ctx.say("  sensitivity: " + ", ".join(cols) + " over each country's main territory")
+    regions_mt, rkey = stage_regions(alt)
+    expo_mt, _ = stage_exposures(alt, regions_mt, rkey)
+    got = [c for c in cols if c in expo_mt.columns]
+    return expo.join(expo_mt[got].add_suffix(MAIN_TERRITORY_SUFFIX))
 
 
 def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd.DataFrame, str]:
@@ -292,7 +329,8 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
 
 
 _OTHER_CLOUD = ("cloud_fraction_modis_pct", "cloudiness_sunshine_pct", "cloud_cover_ncep_pct",
-                "cloud_cover_cruts_pct", "cloud_cover_pct_winter", "cloud_cover_pct_popw")
+                "cloud_cover_cruts_pct", "cloud_cover_pct_winter", "cloud_cover_pct_popw",
+                "cloud_cover_pct_mainterr")
 
 
 def _with_product_sensitivity(claims: pd.DataFrame, mdf: pd.DataFrame,

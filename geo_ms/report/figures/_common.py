@@ -79,7 +79,7 @@ LABELS: dict[str, str] = {
     "omi_allsky_clearsky_ratio": "OMI all-sky / clear-sky UV dose ratio",
 }
 _SUFFIXES = (("_popw", "population-weighted"), ("_winter", "local winter"),
-             ("_summer", "local summer"))
+             ("_summer", "local summer"), ("_mainterr", "main territory only"))
 _NODATA = {"facecolor": "#d9d9d9", "edgecolor": "#8c8c8c", "hatch": "////", "linewidth": 0.2}
 _SIMPLIFY_DEG = 0.05  # a 11-inch world map at 150 dpi shows ~0.2° per pixel
 _OCEAN = "Seven seas (open ocean)"
@@ -102,6 +102,8 @@ def label(column: str) -> str:
     --------
     >>> label("uv_index_popw")
     'UV index (NASA NEO, Aura/OMI), population-weighted'
+    >>> label("uv_index_mainterr")
+    'UV index (NASA NEO, Aura/OMI), main territory only'
     """
     extras = []
     base = column
