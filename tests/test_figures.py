@@ -523,7 +523,7 @@ def test_prevalence_map_on_natural_earth_boundaries(mirror: Path, tmp_path: Path
     from pyproj import Transformer
 
     _, (y_south, y_north) = Transformer.from_crs("EPSG:4326", "EPSG:8857", always_xy=True
-                                                 ).transform([0, 0], [-60, 85])
+                                                 ).transform([0, 0], [-60, 90])
     assert ax.get_ylim() == pytest.approx((y_south, y_north), rel=1e-6)  # Antarctica trimmed
     matplotlib.pyplot.close(fig)
     paths = figures.prevalence_map(tmp_path, regions, table, meta=META)
