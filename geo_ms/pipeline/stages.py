@@ -132,7 +132,14 @@ def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
     regions_mt, rkey = stage_regions(alt)
     expo_mt, _ = stage_exposures(alt, regions_mt, rkey)
     got = [c for c in cols if c in expo_mt.columns]
-    return expo.join(expo_mt[got].add_suffix(MAIN_TERRITORY_SUFFIX))
+    out = expo.join(expo_mt[got].add_suffix(MAIN_TERRITORY_SUFFIX))
+    # keep why values were blanked (min_valid_fraction) for exposures_missing.csv
+    low = dict(expo.attrs.get("low_valid_fraction", {}))
+    for col, regions in expo_mt.attrs.get("low_valid_fraction", {}).items():
+        if col in got:
+            low[col + MAIN_TERRITORY_SUFFIX] = regions
+    out.attrs = {**expo.attrs, "low_valid_fraction": low}
+    return out
 
 
 def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd.DataFrame, str]:
