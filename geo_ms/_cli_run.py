@@ -143,9 +143,16 @@ def register(app: typer.Typer) -> None:
         if not claims_csv.exists():
             raise SchemaError(f"{claims_csv}: no claims table",
                               hint="Run 'geo-ms run' first (or pass --processed FOLDER)")
+        claims = pd.read_csv(claims_csv)
+        if claims.get("outcome", pd.Series(dtype=str)).astype(str).str.contains(
+                "built-in sample").any():
+            raise SchemaError(f"{claims_csv}: the claims of a built-in sample run, not of the "
+                              "full analysis",
+                              hint="Run 'GEO_MS_DATA_MIRROR=... geo-ms run' (or with network) "
+                              "before writing the README's verdicts")
         tri_csv = processed / "triangulation.csv"
         tri = pd.read_csv(tri_csv) if tri_csv.exists() else None
-        block = verdicts_block(pd.read_csv(claims_csv), tri)
+        block = verdicts_block(claims, tri)
         if not readme.exists():
             raise SchemaError(f"{readme}: README not found", hint="Pass --readme PATH")
         text = readme.read_text(encoding="utf-8")

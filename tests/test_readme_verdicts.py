@@ -48,6 +48,19 @@ def test_cli_writes_then_checks(tmp_path):
     assert main([*args, "--check"]) == 0
 
 
+def test_a_sample_run_is_refused(tmp_path, capsys):
+    proc = tmp_path / "processed"
+    proc.mkdir()
+    _claims().assign(outcome="built-in sample prevalence").to_csv(proc / "claims.csv",
+                                                                  index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{BEGIN}\nold text\n{END}\n", encoding="utf-8")
+    assert main(["readme-verdicts", "--processed", str(proc), "--readme", str(readme)]) != 0
+    assert "old text" in readme.read_text(encoding="utf-8")
+    err = capsys.readouterr()
+    assert "claims of a built-in sample run, not of the full analysis" in err.out + err.err
+
+
 def test_missing_markers_refused():
     from geo_ms.errors import SchemaError
 
