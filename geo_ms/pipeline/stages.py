@@ -411,6 +411,7 @@ def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -
         "sources": list(ctx.used.values()),
         "missing_regions": missing,
         "n_regions": len(table),
+        "plan_hash": (ctx.cfg.get("plan") or {}).get("hash", ""),
         "config": ctx.cfg,
         "versions": versions(),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
