@@ -463,7 +463,8 @@ def stage_report(
 
     name = ctx.cfg["run"]["name"] + ("-sample" if ctx.sample else "")
     out_dir = ctx.reports / name
-    key = stage_key("report", models_key, ctx.cfg["run"], sorted(ctx.used))
+    key = stage_key("report", models_key, ctx.cfg["run"], sorted(ctx.used),
+                    (ctx.cfg.get("plan") or {}).get("hash", ""))
     stamp = out_dir / ".report-key"
     files: dict[str, Path] = {}
     t0 = time.perf_counter()
