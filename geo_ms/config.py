@@ -253,7 +253,7 @@ def _attach_plan(cfg: dict[str, Any], parts: tuple[Any, Any, Any, Any], where: s
     (hash, added and replaced ids). :func:`plan` gives the
     :class:`~geo_ms.models.plan.Plan` object."""
     from geo_ms.exposures.compute import exposure_columns
-    from geo_ms.models.plan import KNOWN_COVARIATES, sesoi_defaults, build_plan
+    from geo_ms.models.plan import KNOWN_COVARIATES, build_plan, sesoi_defaults
 
     the_plan = build_plan(parts[0], parts[1], parts[2], parts[3], where=where,
                           sesoi_defaults=sesoi_defaults(cfg["models"]))

@@ -23,7 +23,7 @@ def test_changelog_has_an_entry_with_the_default_plan_hash():
     h = default_plan().hash
     _, changelog = _sections()
     entries = re.findall(r"^- \*\*(\d{4}-\d{2}-\d{2})\*\* — hash `([0-9a-f]{64})`", changelog,
-                         flags=re.M)
+                         flags=re.MULTILINE)
     assert entries, "no changelog entry of the form '- **YYYY-MM-DD** — hash `<sha256>`'"
     assert h in [e[1] for e in entries], (
         f"the default plan's hash {h} has no changelog entry in docs/analysis_plan.md: "
@@ -36,7 +36,7 @@ def test_the_doc_states_the_hash_the_run_records():
     head, _ = _sections()
     h = load_config()["plan"]["hash"]
     assert re.search(r"\*\*Current plan hash\*\*.*?\n\n    ([0-9a-f]{64})\n", head,
-                     flags=re.S).group(1) == h
+                     flags=re.DOTALL).group(1) == h
     assert f"analysis plan {h[:12]} (the default plan)" in head
 
 

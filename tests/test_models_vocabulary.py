@@ -131,10 +131,10 @@ def test_plan_verdict_order():
 
 def test_rule_text_names_every_word():
     text = plan_rule_text(5.0, "% per 10 points", adjusted=True, max_vif=10)
-    for word in ("not identifiable between regions if the exposure's VIF given the adjustment "
-                 "set exceeds 10", "supported if", "contradicted if it excludes 0 and is "
-                 "negative", "explained by confounding", "not supported if it excludes every "
-                 "effect of 5 or more", "else inconclusive"):
+    for word in (("not identifiable between regions if the exposure's VIF given the "
+                  "adjustment set exceeds 10"), "supported if",
+                 "contradicted if it excludes 0 and is negative", "explained by confounding",
+                 "not supported if it excludes every effect of 5 or more", "else inconclusive"):
         assert word in text, word
     assert "VIF" not in plan_rule_text(0.1, "r", -1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -143,7 +144,7 @@ def test_figure_written_with_caption_and_no_overlapping_labels(tmp_path, monkeyp
     for ax in fig.axes:
         boxes = [t.get_window_extent(renderer) for t in ax.get_yticklabels() if t.get_text()]
         boxes.sort(key=lambda b: b.y0)
-        for a, b in zip(boxes, boxes[1:]):
+        for a, b in itertools.pairwise(boxes):
             assert a.y1 <= b.y0 + 0.5, "y tick labels overlap"
         # tick labels stay inside the figure
         assert all(b.x0 >= 0 for b in boxes)
