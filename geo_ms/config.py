@@ -251,14 +251,20 @@ def _attach_plan(cfg: dict[str, Any], parts: tuple[Any, Any, Any, Any], where: s
     columns against those a run can produce, and store it back as plain data:
     ``cfg["claims"]``, ``cfg["robustness"]`` (complete entries) and ``cfg["plan"]``
     (hash, added and replaced ids). :func:`plan` gives the
-    :class:`~geo_ms.models.plan.Plan` object."""
-    from geo_ms.exposures.compute import exposure_columns
+    :class:`~geo_ms.models.plan.Plan` object.
+
+    The columns are checked only when a user file declares claims (the default
+    plan's columns are checked by ``tests/test_plan.py``), so that the exposure
+    registry and xarray are imported only then."""
     from geo_ms.models.plan import KNOWN_COVARIATES, build_plan, sesoi_defaults
 
     the_plan = build_plan(parts[0], parts[1], parts[2], parts[3], where=where,
                           sesoi_defaults=sesoi_defaults(cfg["models"]))
-    the_plan.check_columns({*exposure_columns(), *KNOWN_COVARIATES,
-                            *cfg["models"]["extra_covariates"]}, where)
+    if parts[2] is not None:
+        from geo_ms.exposures.compute import exposure_columns
+
+        the_plan.check_columns({*exposure_columns(), *KNOWN_COVARIATES,
+                                *cfg["models"]["extra_covariates"]}, where)
     cfg["claims"], cfg["robustness"] = the_plan.to_config()
     cfg["plan"] = {"hash": the_plan.hash, "added": list(the_plan.added),
                    "replaced": list(the_plan.replaced)}

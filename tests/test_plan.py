@@ -159,6 +159,13 @@ def test_adjustment_column_checked_and_extra_covariates_allowed(tmp_path):
     assert plan(ok).claim("C1").adjust == ("neurologists",)
 
 
+def test_default_plan_names_only_columns_a_run_produces():
+    from geo_ms.exposures.compute import exposure_columns
+    from geo_ms.models.plan import KNOWN_COVARIATES
+
+    default_plan().check_columns({*exposure_columns(), *KNOWN_COVARIATES}, "default")
+
+
 def test_check_columns_against_a_table():
     p = default_plan()
     table_cols = {c for cl in p.claims for c in cl.columns} - {"vitd_uv_clear"}
