@@ -12,6 +12,8 @@ from PIL import Image
 
 from geo_ms.errors import SchemaError
 from geo_ms.models.speccurve import (
+    CURVE_COLUMNS,
+    curve_from_models,
     curve_summary,
     exposure_dimensions,
     specification_curve,
@@ -81,6 +83,12 @@ def test_curve_sorted_ranked_and_significance_by_hand():
     c3 = curve[curve["claim_id"] == "C3"]
     assert c3["rank"].tolist() == [1, 2]  # the NaN row is dropped
     assert c3["significance"].tolist() == ["negative", "not significant"]
+
+
+def test_curve_from_models_is_both_claims_in_the_csv_columns():
+    curve = curve_from_models(_models())
+    assert list(curve.columns) == list(CURVE_COLUMNS)
+    assert curve.groupby("claim_id")["rank"].max().to_dict() == {"C1": 3, "C3": 2}
 
 
 def test_summary_shares_by_hand():

@@ -33,6 +33,7 @@ __all__ = [
     "DIMENSIONS",
     "ESTIMANDS",
     "SPEC_COLUMNS",
+    "curve_from_models",
     "curve_summary",
     "exposure_dimensions",
     "specification_curve",
@@ -211,3 +212,19 @@ def curve_summary(curve: pd.DataFrame) -> dict[str, Any]:
 def summaries(curve: pd.DataFrame) -> Mapping[str, dict[str, Any]]:
     """:func:`curve_summary` per claim of a curve with several claims."""
     return {cid: curve_summary(sub) for cid, sub in curve.groupby("claim_id", sort=False)}
+
+
+def curve_from_models(models: pd.DataFrame, claims: tuple[str, ...] = ("C1", "C3"), *,
+                      subset: str = "all") -> pd.DataFrame:
+    """The curve of ``specification_curve.csv``: every claim of *claims* from a models
+    table, sorted and ranked per claim (columns :data:`CURVE_COLUMNS`).
+
+    >>> m = pd.DataFrame({"model": ["pearson", "ols"], "subset": "all",
+    ...                   "exposure": "cloud_cover_pct", "outcome": "log_prevalence",
+    ...                   "estimate": [-0.1, 0.01], "ci_low": [-0.3, 0.0],
+    ...                   "ci_high": [0.1, 0.02]})
+    >>> curve_from_models(m)[["claim_id", "rank"]].values.tolist()
+    [['C1', 1], ['C3', 1]]
+    """
+    parts = [specifications(models, c, subset=subset) for c in claims]
+    return specification_curve(pd.concat(parts, ignore_index=True))
