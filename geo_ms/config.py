@@ -24,7 +24,7 @@ from typing import Any
 from geo_ms.errors import ConfigError
 
 __all__ = ["CHOICES", "PATH_KEYS", "RANGES", "check_for_run", "config_hash", "default_config",
-           "load_config"]
+           "load_config", "plan"]
 
 #: Allowed values of the keys that take one of a few words.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -43,6 +43,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 RANGES: dict[str, tuple[float | None, float | None]] = {
     "exposures.min_valid_fraction": (0.0, 1.0),
     "models.min_regions": (3, None),
+    "models.max_vif": (1.0, None),
 }
 
 
@@ -116,12 +117,18 @@ def _check_outcome_ids(key: str, ids: list[Any], where: str) -> None:
 
 def _merge(base: dict[str, Any], user: dict[str, Any], where: str) -> None:
     for section, body in user.items():
+        if section in ("claims", "robustness") and section not in base:
+            raise ConfigError(f"{where}: the plan ([[claims]], [robustness]) is set in a "
+                              "configuration file, not here",
+                              hint="Write the [[claims]] entries in a TOML file and pass "
+                                   "--config FILE")
         if section not in base:
             close = difflib.get_close_matches(section, list(base), n=1)
             sugg = f" (did you mean '[{close[0]}]'?)" if close else ""
             raise ConfigError(
                 f"{where}: unknown section '[{section}]'{sugg}",
-                hint=f"Valid sections: {', '.join('[' + s + ']' for s in base)}",
+                hint=f"Valid sections: {', '.join('[' + s + ']' for s in base)}, "
+                     "[[claims]], [robustness]",
             )
         if not isinstance(body, dict):
             raise ConfigError(f"{where}: '{section}' must be a [section] table, got {body!r}",
@@ -166,12 +173,22 @@ def load_config(
     overrides
         ``{"section.key": value}`` pairs, e.g. from command-line flags.
 
+    Returns
+    -------
+    dict
+        Nested dicts of the keys, plus the analysis plan as plain data: the merged
+        ``[[claims]]`` entries (``cfg["claims"]``), ``cfg["robustness"]`` and
+        ``cfg["plan"]`` = ``{"hash", "added", "replaced"}``; :func:`plan` gives the
+        :class:`~geo_ms.models.plan.Plan`.
+
     Raises
     ------
     ConfigError
-        Unreadable file, unknown section or key, or a value of the wrong type.
+        Unreadable file, unknown section or key, or a value of the wrong type; a
+        ``[[claims]]`` entry with an unknown key or naming a column no run produces.
     """
     cfg = default_config()
+    plan_parts = (cfg.pop("claims", []), cfg.pop("robustness", {}), None, None)
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -186,6 +203,7 @@ def load_config(
         except UnicodeDecodeError:
             raise ConfigError(f"{p}: not a UTF-8 text file",
                               hint="Save the configuration as UTF-8 TOML") from None
+        plan_parts = (*plan_parts[:2], user.pop("claims", None), user.pop("robustness", None))
         _merge(cfg, user, str(p))
         _resolve_paths(cfg, user, p.parent)
     if overrides:
@@ -198,6 +216,7 @@ def load_config(
         _merge(cfg, nested, "command line")
     where = str(path) if path is not None else "configuration"
     _check_primary(cfg, where)
+    _attach_plan(cfg, plan_parts, where)
     if cfg["regions"]["set"] == "polygons" and not cfg["regions"]["file"]:
         raise ConfigError(
             f"{where}: regions.set = 'polygons' but regions.file is empty",
@@ -225,6 +244,42 @@ def _check_primary(cfg: dict[str, Any], where: str) -> None:
         raise ConfigError(
             f"{where}: 'models.extra_covariates' is set but 'models.covariates_file' is empty",
             hint="Give the covariate table with models.covariates_file = \"FILE.csv\"")
+
+
+def _attach_plan(cfg: dict[str, Any], parts: tuple[Any, Any, Any, Any], where: str) -> None:
+    """Merge the user's ``[[claims]]``/``[robustness]`` into the default plan, check its
+    columns against those a run can produce, and store it back as plain data:
+    ``cfg["claims"]``, ``cfg["robustness"]`` (complete entries) and ``cfg["plan"]``
+    (hash, added and replaced ids). :func:`plan` gives the
+    :class:`~geo_ms.models.plan.Plan` object.
+
+    The columns are checked only when a user file declares claims (the default
+    plan's columns are checked by ``tests/test_plan.py``), so that the exposure
+    registry and xarray are imported only then."""
+    from geo_ms.models.plan import KNOWN_COVARIATES, build_plan, sesoi_defaults
+
+    the_plan = build_plan(parts[0], parts[1], parts[2], parts[3], where=where,
+                          sesoi_defaults=sesoi_defaults(cfg["models"]))
+    if parts[2] is not None:
+        from geo_ms.exposures.compute import exposure_columns
+
+        the_plan.check_columns({*exposure_columns(), *KNOWN_COVARIATES,
+                                *cfg["models"]["extra_covariates"]}, where)
+    cfg["claims"], cfg["robustness"] = the_plan.to_config()
+    cfg["plan"] = {"hash": the_plan.hash, "added": list(the_plan.added),
+                   "replaced": list(the_plan.replaced)}
+
+
+def plan(cfg: dict[str, Any]) -> Any:
+    """The analysis plan (:class:`geo_ms.models.plan.Plan`) of a loaded configuration.
+
+    >>> p = plan(load_config())
+    >>> p.ids[:3], p.hash == load_config()["plan"]["hash"]
+    (('C1', 'C2', 'C2-adj'), True)
+    """
+    from geo_ms.models.plan import plan_from_config
+
+    return plan_from_config(cfg)
 
 
 def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:

@@ -172,9 +172,12 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
         Any bad input, with a message naming the file and the fix.
     """
     from geo_ms.config import check_for_run
+    from geo_ms.config import plan as analysis_plan
 
     check_for_run(cfg)
     with _session(cfg, say) as ctx:
+        the_plan = analysis_plan(cfg)
+        ctx.say(f"{the_plan.provenance()}; sha256 {the_plan.hash}")
         regions, rkey = stage_regions(ctx)
         # the MS table is read (and checked) before anything is written to the outputs
         prev, pkey = stage_prevalence(ctx, regions, rkey)

@@ -411,6 +411,7 @@ def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -
         "sources": list(ctx.used.values()),
         "missing_regions": missing,
         "n_regions": len(table),
+        "plan_hash": (ctx.cfg.get("plan") or {}).get("hash", ""),
         "config": ctx.cfg,
         "versions": versions(),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -462,7 +463,8 @@ def stage_report(
 
     name = ctx.cfg["run"]["name"] + ("-sample" if ctx.sample else "")
     out_dir = ctx.reports / name
-    key = stage_key("report", models_key, ctx.cfg["run"], sorted(ctx.used))
+    key = stage_key("report", models_key, ctx.cfg["run"], sorted(ctx.used),
+                    (ctx.cfg.get("plan") or {}).get("hash", ""))
     stamp = out_dir / ".report-key"
     files: dict[str, Path] = {}
     t0 = time.perf_counter()

@@ -15,6 +15,7 @@ in Equal Earth (EPSG:8857).
 - :mod:`~geo_ms.report.figures.partial` — added-variable plots
 - :mod:`~geo_ms.report.figures.forest` — sensitivity forest plot
 - :mod:`~geo_ms.report.figures.triangulation` — each claim across MS outcomes
+- :mod:`~geo_ms.report.figures.specification_curve` — C1 and C3 across every specification
 
 >>> source_note({"sources": [{"title": "GBD 2016", "licence": "IHME, non-commercial"}]})
 'Sources: GBD 2016. Licences and citations: see the report. Ecological data: says nothing about individual risk; GBD values are model outputs.'
