@@ -253,10 +253,16 @@ def aggregate_fields(
     """
     from geo_ms.exposures import zonal
 
-    fields = {c: align_to_dateline(f) for c, f in fields.items()}
+    from geo_ms.exposures.weights import grid_spec, regions_on_grid, spatial_dims
+
+    fields = {c: f if spatial_dims(f) == ("y", "x") else align_to_dateline(f)
+              for c, f in fields.items()}
     groups: dict[tuple, list[str]] = {}
     for col, fld in fields.items():
-        key = (fld.sizes["lat"], fld.sizes["lon"], float(fld["lat"][0]), float(fld["lon"][0]))
+        ydim, xdim = spatial_dims(fld)
+        crs = fld.rio.crs.to_wkt() if ydim == "y" and fld.rio.crs is not None else ""
+        key = (ydim, fld.sizes[ydim], fld.sizes[xdim], float(fld[ydim][0]), float(fld[xdim][0]),
+               crs)
         groups.setdefault(key, []).append(col)
     result = pd.DataFrame(index=pd.Index(regions["region_id"], name="region_id"))
     popw_columns = set(popw_columns)
@@ -266,12 +272,15 @@ def aggregate_fields(
                           compat="override")
         stack = stack.assign_coords(band=list(cols))
         stack = _keep_crs(stack, fields[cols[0]])
-        if scheduler:
+        grid_regions = regions
+        if spatial_dims(stack) == ("y", "x"):  # a projected raster: regions in its CRS
+            grid_regions = regions_on_grid(regions, grid_spec(stack))
+        if scheduler and grid_regions is regions:
             from geo_ms.exposures.dask_backend import zonal_mean_dask
 
             area = zonal_mean_dask(stack, regions, cache_dir=cache_dir, scheduler=scheduler)
         else:
-            area = zonal.zonal_mean(stack, regions, weights="area", cache_dir=cache_dir)
+            area = zonal.zonal_mean(stack, grid_regions, weights="area", cache_dir=cache_dir)
         bands = area.attrs.get("valid_fraction_bands", {})
         for c in cols:
             vals = area[c].reindex(result.index)
@@ -288,9 +297,9 @@ def aggregate_fields(
             sub = stack.sel(band=pcols)
             if population is not None:
                 pop = population_on_grid(population, sub)
-                popw = zonal.zonal_mean(sub, regions, weights=pop, cache_dir=cache_dir)
+                popw = zonal.zonal_mean(sub, grid_regions, weights=pop, cache_dir=cache_dir)
             else:
-                popw = zonal.point_weighted_mean(sub, regions, cities)
+                popw = zonal.point_weighted_mean(sub, grid_regions, cities)
             for c in pcols:
                 vals = popw[c].reindex(result.index)
                 if c in low:  # the raster misses too much of the region for any weighting
@@ -322,6 +331,12 @@ def population_on_grid(population: xr.DataArray, like: xr.DataArray) -> xr.DataA
     def step(c: xr.DataArray) -> float:
         return abs(float(c[1] - c[0])) if c.size > 1 else 0.0
 
+    if "lat" not in like.dims:
+        raise GridError(
+            f"population raster (lat/lon) cannot weight {like.name or 'the exposure'!r}, which "
+            "is in a projected CRS",
+            hint="Leave exposures.population_raster empty (city-population weights then apply) "
+                 "or reproject the exposure raster to EPSG:4326")
     if (population.sizes["lat"], population.sizes["lon"]) == (like.sizes["lat"],
                                                               like.sizes["lon"]):
         return population
@@ -393,9 +408,12 @@ def align_to_dateline(da: xr.DataArray) -> xr.DataArray:
 
 
 def _keep_crs(stack: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
-    crs = like.rio.crs or "EPSG:4326"
+    from geo_ms.exposures.weights import spatial_dims
+
+    ydim, xdim = spatial_dims(stack)
+    crs = like.rio.crs or like.attrs.get("crs_wkt") or "EPSG:4326"
     stack = stack.rio.write_crs(crs)
-    return stack.rio.set_spatial_dims(x_dim="lon", y_dim="lat")
+    return stack.rio.set_spatial_dims(x_dim=xdim, y_dim=ydim)
 
 
 def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
