@@ -248,7 +248,7 @@ def _check_user_columns(cfg: dict[str, Any], where: str) -> None:
         clash = sorted(c for c in user_columns(e["id"], monthly=e["bands"] == "months")
                        if c in taken or c.startswith("prevalence_") or c.startswith("ms_"))
         if clash:
-            what = (f"is already a column" if clash == [e["id"]]
+            what = ("is already a column" if e["id"] in clash
                     else f"would give column(s) {', '.join(clash)}, already taken")
             raise ConfigError(
                 f"{where}: [[exposures.user]] id = {e['id']!r} {what}",
