@@ -260,7 +260,8 @@ def aggregate_fields(
     groups: dict[tuple, list[str]] = {}
     for col, fld in fields.items():
         ydim, xdim = spatial_dims(fld)
-        crs = fld.rio.crs.to_wkt() if ydim == "y" and fld.rio.crs is not None else ""
+        crs = ("" if ydim != "y" else fld.rio.crs.to_wkt() if fld.rio.crs is not None
+               else str(fld.attrs.get("crs_wkt", "")))
         key = (ydim, fld.sizes[ydim], fld.sizes[xdim], float(fld[ydim][0]), float(fld[xdim][0]),
                crs)
         groups.setdefault(key, []).append(col)

@@ -328,7 +328,7 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
         else:
             cloud, _ = primary_exposures(ctx, table)
             spec = primary_spec(ctx, table)
-            exps = [c for c in table.columns if c in _exposure_cols(ctx.cfg["exposures"])]
+            exps = [c for c in table.columns if c in _exposure_cols()]
             mdf = models.fit_all(table, ctx.cfg, exposures=exps, spec=spec)
             outcome = mcfg["outcome"]
             mech = models.mechanism_test(table, outcome)
