@@ -245,7 +245,8 @@ def _check_user_columns(cfg: dict[str, Any], where: str) -> None:
 
     taken = reserved_columns()
     for e in entries:
-        clash = sorted(c for c in user_columns(e["id"], monthly=e["bands"] == "months")
+        mine = user_columns(e["id"], monthly=e["bands"] == "months")
+        clash = sorted(c for c in mine
                        if c in taken or c.startswith("prevalence_") or c.startswith("ms_"))
         if clash:
             what = ("is already a column" if e["id"] in clash
@@ -254,6 +255,7 @@ def _check_user_columns(cfg: dict[str, Any], where: str) -> None:
                 f"{where}: [[exposures.user]] id = {e['id']!r} {what}",
                 hint=f"Choose another id, e.g. \"{e['id']}_user\" (ids become columns of "
                      "exposures.csv and the analysis table)")
+        taken = taken | mine  # the next user raster may not take these either
 
 
 def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:

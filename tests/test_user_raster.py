@@ -403,3 +403,80 @@ def test_provenance_in_run_log_manifest_and_report(sample_run: dict[str, Any]) -
     assert "Packed test radiation (your raster &#39;rad_wm2&#39;, rad.tif)" in html or \
         "Packed test radiation (your raster 'rad_wm2', rad.tif)" in html
     assert "CC0-1.0 (test raster)" in html and desc in html and html.count(sha) >= 2
+
+
+def test_projected_netcdf_with_a_grid_mapping_keeps_its_crs(tmp_path: Path) -> None:
+    """A CF netCDF in EPSG:3035 (grid_mapping written by rioxarray) is aggregated in it."""
+    x = 4_000_000.0 + 10_000.0 * (np.arange(20) + 0.5)
+    y = 3_200_000.0 - 10_000.0 * (np.arange(20) + 0.5)
+    values = np.broadcast_to((x / 1000.0)[None, :], (20, 20)).copy()  # value = x in km
+    da = xr.DataArray(values, dims=("y", "x"), coords={"y": y, "x": x}, name="xkm")
+    da = da.rio.write_crs("EPSG:3035").rio.set_spatial_dims(x_dim="x", y_dim="y")
+    path = tmp_path / "xkm.nc"
+    da.to_dataset().to_netcdf(path)
+    got = _read(path, name="xkm", units="km")
+    assert got.dims == ("y", "x") and got.attrs["file_crs"] == "EPSG:3035"
+    # a region that is a rectangle in EPSG:3035, built in lon/lat from its corners'
+    # densified outline: the area-weighted mean of x over it is its centre's x
+    from pyproj import Transformer
+
+    rect = shapely.segmentize(shapely.box(4_050_000, 3_050_000, 4_130_000, 3_150_000), 500)
+    to_geo = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True)
+    xy = shapely.get_coordinates(rect)
+    lon, lat = to_geo.transform(xy[:, 0], xy[:, 1])
+    region = _regions(("r", shapely.Polygon(np.column_stack([lon, lat]))))
+    out = aggregate_fields({"xkm": got}, region)
+    assert out.loc["r", "xkm"] == pytest.approx(4_090.0, abs=0.05)
+
+
+def test_projected_raster_is_population_weighted_at_city_cells(tmp_path: Path) -> None:
+    """City-point weights in a projected CRS: each city takes the value of the EPSG:3035
+    cell that holds it (found here with pyproj), weighted by its population."""
+    from pyproj import Transformer
+
+    step, west, north = 10_000.0, 4_000_000.0, 3_200_000.0
+    values = np.arange(400.0).reshape(20, 20)
+    tif = _write_tif(tmp_path / "v.tif", values, "EPSG:3035", from_origin(west, north, step,
+                                                                          step))
+    da = _read(tif, name="v")
+    cities = pd.DataFrame({"lat": [51.0, 51.3, 40.0], "lon": [7.2, 7.5, 7.0],
+                           "population": [1000, 3000, 5000]})
+    region = _regions(("r", shapely.box(6.9, 50.7, 7.8, 51.5)))
+    out = aggregate_fields({"v": da}, region, cities=cities, popw_columns=["v"])
+    to_grid = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True)
+    x, y = to_grid.transform([7.2, 7.5], [51.0, 51.3])
+    cell = [values[int((north - yy) // step), int((xx - west) // step)] for xx, yy in zip(x, y)]
+    assert out.loc["r", "v_popw"] == pytest.approx((1000 * cell[0] + 3000 * cell[1]) / 4000)
+
+
+def test_projected_grid_around_a_pole_is_refused(tmp_path: Path) -> None:
+    from geo_ms.exposures.compute import check_overlap
+
+    tif = _write_tif(tmp_path / "arctic.tif", np.ones((10, 10)), "EPSG:3413",
+                     from_origin(-500_000.0, 500_000.0, 100_000.0, 100_000.0))
+    with pytest.raises(CRSError, match=r"arctic\.tif: raster grid in EPSG:3413: its extent "
+                                       r"contains a pole or crosses the antimeridian"):
+        check_overlap(_read(tif), _regions(("r", shapely.box(0, 80, 10, 85))),
+                      str(tmp_path / "arctic.tif"))
+
+
+def test_user_ids_are_checked_against_every_column(tmp_path: Path) -> None:
+    from geo_ms.errors import ConfigError
+
+    def cfg(body: str) -> dict[str, Any]:
+        return load_config(_toml(tmp_path / "c.toml", body))
+
+    one = '[[exposures.user]]\nid = "{}"\npath = "r.tif"\nunits = "1"\nbands = "{}"\n'
+    with pytest.raises(ConfigError, match=r"id = 'abs_latitude' is already a column$"):
+        cfg(one.format("abs_latitude", "single"))
+    with pytest.raises(ConfigError, match=r"id = 'ms_atlas2020' is already a column$"):
+        cfg(one.format("ms_atlas2020", "single"))
+    # a monthly raster "rad" makes rad_winter: a second raster may not take that id
+    with pytest.raises(ConfigError, match=r"id = 'rad_winter' is already a column$"):
+        cfg(one.format("rad", "months") + one.format("rad_winter", "single"))
+    with pytest.raises(ConfigError, match=r"id = 'rad' appears twice$"):
+        cfg(one.format("rad", "single") + one.format("rad", "single"))
+    with pytest.raises(ConfigError, match=r"table 1 has no 'units'$"):
+        cfg('[[exposures.user]]\nid = "rad"\npath = "r.tif"\n')
+    ok = cfg(one.format("rad", "months"))
+    assert ok["exposures"]["user"][0]["path"] == str((tmp_path / "r.tif").resolve())

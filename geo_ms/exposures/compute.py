@@ -294,9 +294,14 @@ def check_overlap(da: xr.DataArray, regions: Any, label: str) -> None:
     from geo_ms.errors import GridError
     from geo_ms.exposures.weights import footprint_lonlat, grid_spec
 
+    from geo_ms.errors import CRSError
+
     grid = grid_spec(da)
     if grid.projected:
-        foot = footprint_lonlat(grid)
+        try:
+            foot = footprint_lonlat(grid)
+        except CRSError as exc:
+            raise CRSError(f"{label}: {exc.message}", hint=exc.hint) from None
         where = (f"extent x {grid.extent[0]:g}..{grid.extent[2]:g}, y {grid.extent[1]:g}.."
                  f"{grid.extent[3]:g} in {da.attrs.get('file_crs', 'its CRS')}")
     else:
