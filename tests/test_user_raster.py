@@ -480,3 +480,13 @@ def test_user_ids_are_checked_against_every_column(tmp_path: Path) -> None:
         cfg('[[exposures.user]]\nid = "rad"\npath = "r.tif"\n')
     ok = cfg(one.format("rad", "months"))
     assert ok["exposures"]["user"][0]["path"] == str((tmp_path / "r.tif").resolve())
+
+
+def test_unknown_key_names_the_closest_valid_key_in_message_and_hint(tmp_path: Path) -> None:
+    from geo_ms.errors import ConfigError
+
+    body = '[[exposures.user]]\nid = "rad"\npath = "r.tif"\nunits = "1"\nvariabel = "rad"\n'
+    with pytest.raises(ConfigError, match=r"unknown key 'variabel' in \[\[exposures\.user\]\] "
+                                          r"table 1 \(did you mean 'variable'\?\)$") as info:
+        load_config(_toml(tmp_path / "c.toml", body))
+    assert info.value.hint.startswith("Write 'variable'. Valid keys: id, path, variable,")

@@ -82,7 +82,8 @@ def check_entries(entries: Any, where: str) -> list[dict[str, str]]:
                 close = difflib.get_close_matches(key, list(ENTRY_DEFAULTS), n=1, cutoff=0.5)
                 sugg = f" (did you mean '{close[0]}'?)" if close else ""
                 raise ConfigError(f"{where}: unknown key '{key}' in {label}{sugg}",
-                                  hint=f"Valid keys: {', '.join(ENTRY_DEFAULTS)}")
+                                  hint=(f"Write '{close[0]}'. " if close else "")
+                                  + f"Valid keys: {', '.join(ENTRY_DEFAULTS)}")
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: key '{key}' in {label} must be a string, got "
                                   f"{value!r}", hint=f'Write it in quotes: {key} = "{value}"')
