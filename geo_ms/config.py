@@ -247,7 +247,7 @@ def _check_user_columns(cfg: dict[str, Any], where: str) -> None:
     for e in entries:
         mine = user_columns(e["id"], monthly=e["bands"] == "months")
         clash = sorted(c for c in mine
-                       if c in taken or c.startswith("prevalence_") or c.startswith("ms_"))
+                       if c in taken or c.startswith(("prevalence_", "ms_")))
         if clash:
             what = ("is already a column" if e["id"] in clash
                     else f"would give column(s) {', '.join(clash)}, already taken")

@@ -252,7 +252,6 @@ def aggregate_fields(
     :func:`missing_report`.
     """
     from geo_ms.exposures import zonal
-
     from geo_ms.exposures.weights import grid_spec, regions_on_grid, spatial_dims
 
     fields = {c: f if spatial_dims(f) == ("y", "x") else align_to_dateline(f)

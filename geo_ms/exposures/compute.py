@@ -291,10 +291,8 @@ def check_overlap(da: xr.DataArray, regions: Any, label: str) -> None:
     """
     import shapely
 
-    from geo_ms.errors import GridError
+    from geo_ms.errors import CRSError, GridError
     from geo_ms.exposures.weights import footprint_lonlat, grid_spec
-
-    from geo_ms.errors import CRSError
 
     grid = grid_spec(da)
     if grid.projected:

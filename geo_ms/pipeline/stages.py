@@ -71,9 +71,7 @@ def stage_regions(ctx: RunContext) -> tuple[Any, str]:
 
 def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd.DataFrame, str]:
     from geo_ms.exposures import compute
-    from geo_ms.ingest import datasets
-
-    from geo_ms.ingest import user_rasters
+    from geo_ms.ingest import datasets, user_rasters
 
     ecfg = ctx.cfg["exposures"]
     specs = compute.exposure_specs(ecfg, sample=ctx.sample)
