@@ -84,6 +84,10 @@ def _check_value(key: str, default: Any, value: Any, where: str) -> Any:
                 hint="Use annual, winter, summer, or one month as m01 … m12")
     if key == "outcomes.fit":
         _check_outcome_ids(key, value, where)
+    if key == "exposures.user":
+        from geo_ms.ingest.user_rasters import check_entries
+
+        value = check_entries(value, where)
     if key in RANGES:
         lo, hi = RANGES[key]
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -158,6 +162,10 @@ def _resolve_paths(cfg: dict[str, Any], user: dict[str, Any], folder: Path) -> N
         value = user.get(section, {}).get(key)
         if value and not Path(value).is_absolute():
             cfg[section][key] = str((folder / value).resolve())
+    if "user" in user.get("exposures", {}):  # [[exposures.user]] rasters
+        for entry in cfg["exposures"]["user"]:
+            if not Path(entry["path"]).is_absolute():
+                entry["path"] = str((folder / entry["path"]).resolve())
 
 
 def load_config(
@@ -216,6 +224,7 @@ def load_config(
         _merge(cfg, nested, "command line")
     where = str(path) if path is not None else "configuration"
     _check_primary(cfg, where)
+    _check_user_columns(cfg, where)
     _attach_plan(cfg, plan_parts, where)
     if cfg["regions"]["set"] == "polygons" and not cfg["regions"]["file"]:
         raise ConfigError(
@@ -280,6 +289,28 @@ def plan(cfg: dict[str, Any]) -> Any:
     from geo_ms.models.plan import plan_from_config
 
     return plan_from_config(cfg)
+
+
+def _check_user_columns(cfg: dict[str, Any], where: str) -> None:
+    """Refuse a ``[[exposures.user]]`` id whose columns would collide with existing ones."""
+    entries = cfg["exposures"].get("user") or []
+    if not entries:
+        return
+    from geo_ms.exposures.compute import reserved_columns, user_columns
+
+    taken = reserved_columns()
+    for e in entries:
+        mine = user_columns(e["id"], monthly=e["bands"] == "months")
+        clash = sorted(c for c in mine
+                       if c in taken or c.startswith(("prevalence_", "ms_")))
+        if clash:
+            what = ("is already a column" if e["id"] in clash
+                    else f"would give column(s) {', '.join(clash)}, already taken")
+            raise ConfigError(
+                f"{where}: [[exposures.user]] id = {e['id']!r} {what}",
+                hint=f"Choose another id, e.g. \"{e['id']}_user\" (ids become columns of "
+                     "exposures.csv and the analysis table)")
+        taken = taken | mine  # the next user raster may not take these either
 
 
 def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:

@@ -371,6 +371,30 @@ def _dup_regions(d: Path, mp: pytest.MonkeyPatch) -> list[str]:
     return ["exposures", "--config", str(_regions_config(d, path))]
 
 
+def _user_raster(d: Path, entry: str, tif: Path | None = None) -> list[str]:
+    """`geo-ms exposures` on a France box with one [[exposures.user]] raster."""
+    if tif is None:
+        tif = _tif(d / "rad.tif", np.full((18, 36), 150.0))
+    regions = _polygons(d / "fr.geojson", {"fr": FRANCE_BOX})
+    body = entry if "path" in entry else f'path = "{tif.name}"\n{entry}'
+    cfg = _regions_config(d, regions, f"[[exposures.user]]\n{body}\n")
+    return ["exposures", "--config", str(cfg)]
+
+
+def _user_tif_over(d: Path, west: float, south: float, value: float = 150.0) -> Path:
+    """A 1° GeoTIFF of 4 × 4 cells with its south-west corner at (west, south)."""
+    return _tif(d / "rad.tif", np.full((4, 4), value),
+                transform=Affine(1.0, 0.0, west, 0.0, -1.0, south + 4.0))
+
+
+def _user_nodata_over_france(d: Path) -> Path:
+    """Valid cells only east of 10° E: the raster's extent covers the France box, its valid
+    cells do not."""
+    values = np.full((8, 12), -9999.0)
+    values[:, 10:] = 150.0
+    return _tif(d / "rad.tif", values, transform=Affine(1.0, 0.0, 0.0, 0.0, -1.0, 50.0))
+
+
 CORPUS: list[Case] = [
     # ---- the user prevalence table, through `geo-ms run --prevalence FILE`
     Case("prevalence-empty-file", "cli", lambda d, mp: _prev(d, ""), SchemaError,
@@ -484,6 +508,51 @@ CORPUS: list[Case] = [
     Case("raster-all-nodata", "cli",
          lambda d, mp: _population_case(d, _tif(d / "nodata.tif", np.full((18, 36), -9999.0))),
          GridError, r"nodata\.tif: every cell is nodata \(NaN\)"),
+    # ---- an [[exposures.user]] raster, through `geo-ms exposures --config FILE`
+    Case("user-raster-missing-file", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\npath = "nope.tif"\nunits = "W m-2"'),
+         FormatError, r"nope\.tif: file not found \(\[\[exposures\.user\]\] id = 'rad'\)$"),
+    Case("user-raster-unreadable-bytes", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\nunits = "W m-2"',
+                                    _text(d / "rad.tif", "id,value\n1,2\n")),
+         FormatError, r"rad\.tif: not a GeoTIFF or netCDF file \(starts with b'id,value'\)$"),
+    Case("user-raster-truncated-geotiff", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\nunits = "W m-2"', _text(
+             d / "rad.tif", "II*\x00" + "\x00" * 12)),
+         FormatError, r"rad\.tif: cannot be read as GeoTIFF \("),
+    Case("user-raster-sha256-mismatch", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\nunits = "W m-2"\nsha256 = "' + "0" * 64
+                                    + '"'),
+         ChecksumError, r"rad\.tif: sha256 [0-9a-f]{64} differs from the configured 0{64} "
+         r"\(\[\[exposures\.user\]\] id = 'rad'\)$"),
+    Case("user-raster-no-overlap", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\nunits = "W m-2"',
+                                    _user_tif_over(d, -150.0, -10.0)),
+         GridError, r"rad\.tif: the raster \(lon -150\.\.-146, lat -10\.\.-6\) overlaps none "
+         r"of the 1 regions$"),
+    Case("user-raster-no-valid-cell-in-any-region", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\nunits = "W m-2"', _user_nodata_over_france(d)),
+         GridError, r"rad\.tif: none of the 1 regions overlaps a valid cell of the raster "
+         r"\(rad\)$"),
+    Case("user-raster-all-nodata", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\nunits = "W m-2"',
+                                    _tif(d / "rad.tif", np.full((18, 36), -9999.0))),
+         GridError, r"rad\.tif: every cell is nodata \(NaN\)"),
+    Case("user-raster-months-without-12-bands", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\nunits = "W m-2"\nbands = "months"'),
+         FormatError, r'rad\.tif: has 1 band\(s\); bands = "months" needs 12$'),
+    Case("user-raster-without-crs", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\nunits = "W m-2"',
+                                    _tif(d / "rad.tif", np.full((18, 36), 150.0), crs=None)),
+         CRSError, r"rad\.tif: raster has no CRS$"),
+    Case("user-raster-id-collides-with-a-column", "cli",
+         lambda d, mp: _user_raster(d, 'id = "cloud_cover_pct"\nunits = "%"'),
+         ConfigError, r"regions\.toml: \[\[exposures\.user\]\] id = 'cloud_cover_pct' is "
+         r"already a column$"),
+    Case("user-raster-unknown-key", "cli",
+         lambda d, mp: _user_raster(d, 'id = "rad"\nunits = "W m-2"\nlicense = "CC-BY-4.0"'),
+         ConfigError, r"regions\.toml: unknown key 'license' in \[\[exposures\.user\]\] "
+         r"table 1 \(did you mean 'licence'\?\)$"),
     # ---- files a reader gets (no command takes them directly)
     Case("zip-entry-escapes-target", "api", _api_zip_escape, ArchiveError,
          r"evil\.zip: member '\.\./evil\.txt' escapes the target folder"),

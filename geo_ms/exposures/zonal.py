@@ -45,6 +45,8 @@ from geo_ms.exposures.weights import (
     coverage_weights,
     extent_share,
     grid_spec,
+    projected_cell_areas_m2,
+    spatial_dims,
     valid_fractions,
     with_valid_fraction,
 )
@@ -120,7 +122,7 @@ def zonal_mean(
     da = _north_up(_as_dataarray(da))
     grid = grid_spec(da)
     check_crs(grid, regions)
-    regions = _wrapped(regions)
+    regions = regions if grid.projected else _wrapped(regions)
     ids = _region_ids(regions, id_column)
     band_dim, labels, stack = _bands(da)
     pop = weights if isinstance(weights, xr.DataArray) else None
@@ -129,7 +131,7 @@ def zonal_mean(
             f"zonal_mean: unknown weights {weights!r}",
             hint="use weights='area' or a population DataArray on the raster's grid",
         )
-    if pop is not None or (use_cache and len(labels) > 1):
+    if pop is not None or (use_cache and len(labels) > 1) or grid.projected:
         cw = coverage_weights(da, regions, cache_dir, id_column=id_column)
         cell_w = _population_factor(pop, grid) if pop is not None else None
         out = cw.mean(stack, cell_weights=cell_w, columns=labels)
@@ -194,11 +196,18 @@ def point_weighted_mean(
     da = _north_up(_as_dataarray(da))
     grid = grid_spec(da)
     check_crs(grid, regions)
-    regions = _wrapped(regions)
+    regions = regions if grid.projected else _wrapped(regions)
     ids = _region_ids(regions, id_column)
     band_dim, labels, stack = _bands(da)
     lat = np.asarray(points["lat"], dtype=float)
     lon = np.asarray(points["lon"], dtype=float)
+    if grid.projected:  # points and regions in the raster's CRS (lat/lon hold y/x)
+        from pyproj import CRS, Transformer
+
+        to_grid = Transformer.from_crs("EPSG:4326", CRS.from_wkt(grid.crs_wkt), always_xy=True)
+        lon, lat = (np.asarray(v, dtype=float) for v in to_grid.transform(lon, lat))
+        bad = ~(np.isfinite(lon) & np.isfinite(lat))  # outside the projection's domain
+        lon, lat = np.where(bad, grid.west - grid.dx, lon), np.where(bad, grid.north + grid.dy, lat)
     pop = pd.to_numeric(points["population"], errors="coerce").to_numpy(dtype=float)
     row = np.floor((grid.north - lat) / grid.dy).astype(int)
     col = np.floor((lon - grid.west) / grid.dx).astype(int)
@@ -274,7 +283,8 @@ def _wrapped(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _bands(da: xr.DataArray) -> tuple[str | None, list[Any], np.ndarray]:
     """Band dim name, column labels and the (bands, ny, nx) float array."""
-    others = [d for d in da.dims if d not in ("lat", "lon")]
+    ydim, xdim = spatial_dims(da)
+    others = [d for d in da.dims if d not in (ydim, xdim)]
     if len(others) > 1:
         raise GridError(
             f"raster {da.name!r}: more than one non-spatial dim {tuple(others)}",
@@ -282,12 +292,12 @@ def _bands(da: xr.DataArray) -> tuple[str | None, list[Any], np.ndarray]:
         )
     if not others:
         name = da.name if da.name is not None else "value"
-        return None, [name], _floating(da.transpose("lat", "lon").values)[None]
+        return None, [name], _floating(da.transpose(ydim, xdim).values)[None]
     dim = others[0]
     labels = (
         list(da[dim].values.tolist()) if dim in da.coords else list(range(1, da.sizes[dim] + 1))
     )
-    stack = _floating(da.transpose(dim, "lat", "lon").values)
+    stack = _floating(da.transpose(dim, ydim, xdim).values)
     return str(dim), labels, stack
 
 
@@ -312,18 +322,21 @@ def _population_factor(pop: xr.DataArray, grid: GridSpec) -> np.ndarray:
             f"values' grid {grid.token()}",
             hint="aggregate the population to the raster's grid (counts: coarsen(...).sum())",
         )
-    if len([d for d in pop.dims if d not in ("lat", "lon")]):
+    ydim, xdim = grid.dims
+    if len([d for d in pop.dims if d not in (ydim, xdim)]):
         raise GridError(
-            f"population raster {pop.name!r}: must be 2-D (lat, lon), has {tuple(pop.dims)}",
+            f"population raster {pop.name!r}: must be 2-D ({ydim}, {xdim}), has {tuple(pop.dims)}",
             hint="select one year: pop.sel(time=...)",
         )
-    p = np.asarray(pop.transpose("lat", "lon").values, dtype=float)
+    p = np.asarray(pop.transpose(ydim, xdim).values, dtype=float)
     p = np.where(np.isfinite(p) & (p > 0), p, 0.0)
     units = str(pop.attrs.get("units", "")).replace(" ", "").lower()
     if any(u.replace(" ", "") in units for u in _DENSITY_UNITS):
         return p  # density: f·A·density
     # counts: f·A·P/A = f·P. exactextract's A is the spherical area rounded to float32,
     # so divide by the same rounded value to recover f·P to double precision.
+    if grid.projected:
+        return p / projected_cell_areas_m2(grid).reshape(grid.ny, grid.nx)
     area = cell_areas_m2(grid).astype(np.float32).astype(float)
     return p / area[:, None]
 

@@ -191,8 +191,11 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
         if len(miss):
             ctx.say(f"  {len(miss)} Atlas value(s) are not fitted: see "
                     f"{files['outcomes_missing.csv']}")
+        from geo_ms.exposures.compute import user_specs
+
         files["analysis_table.md"] = write_dictionary(
-            list(table.columns), ctx.processed / "analysis_table.md", "analysis_table.csv")
+            list(table.columns), ctx.processed / "analysis_table.md", "analysis_table.csv",
+            tuple(user_specs(cfg["exposures"])))
         jkey = stage_key("join", ekey, pkey, rkey)
         mdf, claims, mkey = stage_models(ctx, table, jkey)
         files["models.csv"] = write_csv(mdf, ctx.processed / "models.csv")

@@ -71,12 +71,16 @@ def stage_regions(ctx: RunContext) -> tuple[Any, str]:
 
 def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd.DataFrame, str]:
     from geo_ms.exposures import compute
-    from geo_ms.ingest import datasets
+    from geo_ms.ingest import datasets, user_rasters
 
     ecfg = ctx.cfg["exposures"]
     specs = compute.exposure_specs(ecfg, sample=ctx.sample)
-    sources = datasets.sources_for([d for s in specs for d in s.datasets])
-    key = stage_key("exposures", regions_key, ecfg, [s.base for s in specs], sources)
+    sources = datasets.sources_for([d for s in specs if s.kind != "user" for d in s.datasets])
+    # [[exposures.user]] rasters: missing files and sha256 mismatches stop the run here;
+    # each file's sha256 (of its bytes) is part of the stage key
+    user_sources = user_rasters.sources(ecfg)
+    key = stage_key("exposures", regions_key, ecfg, [s.base for s in specs], sources,
+                    [u["sha256"] for u in user_sources])
     with Stage(ctx, "exposures", key) as st:
         out = st.path("exposures.csv")
         low_file = st.path("low_valid_fraction.json")  # why values were blanked
@@ -90,10 +94,17 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
                                                scheduler=ctx.cfg["compute"]["scheduler"])
             write_csv(table, out, index=True)
             atomic_write_text(low_file, json.dumps(
-                {k: table.attrs[k] for k in ("low_valid_fraction", "min_valid_fraction")
-                 if k in table.attrs}))
+                {k: table.attrs[k] for k in ("low_valid_fraction", "min_valid_fraction",
+                                             "user_rasters") if k in table.attrs}))
     for s in sources:
         ctx.used[s["id"]] = s
+    prov = table.attrs.get("user_rasters", {})
+    for u in user_sources:
+        p = prov.get(u["id"].removeprefix("user:"), {})
+        line = user_rasters.describe(u, p)
+        ctx.say(f"  your raster {u['id'].removeprefix('user:')}: {line}")
+        ctx.used[u["id"]] = {**u, **{f"file_{k}": v for k, v in p.items()},
+                             "citation": f"your own raster ([[exposures.user]]): {line}"}
     cities = datasets.cities_source()
     ctx.used[cities["id"]] = cities
     return table, key
@@ -119,13 +130,15 @@ def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
             or not mcfg["main_territory_sensitivity"]):
         return expo
     cols = [c for c in (mcfg["primary_cloud"], mcfg["primary_uv"]) if c in expo.columns]
+    user = [e for e in ctx.cfg["exposures"].get("user") or [] if e["id"] in cols]
     specs = [s for s in EXPOSURES if s.base in cols]
-    if not specs:
+    if not specs and not user:
         return expo
     ids = {d for s in specs for d in s.datasets}
     ecfg = {**ctx.cfg["exposures"], "windows": ["annual"], "population_weighting": False,
             "cloud": [d for d in ctx.cfg["exposures"]["cloud"] if d in ids],
-            "uv": [d for d in ctx.cfg["exposures"]["uv"] if d in ids], "solar": []}
+            "uv": [d for d in ctx.cfg["exposures"]["uv"] if d in ids], "solar": [],
+            "user": user}
     alt = replace(ctx, cfg={**ctx.cfg, "regions": {**rcfg, "main_territory": True},
                             "exposures": ecfg})
     ctx.say("  sensitivity: " + ", ".join(cols) + " over each country's main territory")
@@ -374,10 +387,10 @@ def _with_subset_claims(claims: pd.DataFrame, mdf: pd.DataFrame, table: pd.DataF
     return pd.concat([claims, eu], ignore_index=True)
 
 
-def _exposure_cols() -> set[str]:
+def _exposure_cols(ecfg: dict[str, Any] | None = None) -> set[str]:
     from geo_ms.exposures import compute
 
-    return compute.exposure_columns()
+    return compute.exposure_columns(ecfg)
 
 
 def primary_exposures(ctx: RunContext, table: pd.DataFrame) -> tuple[str, str]:
@@ -474,7 +487,8 @@ def stage_report(
     else:
         ctx.say("[stage] report: running")
         ctx.cached["report"] = False
-        exposure_cols = [c for c in table.columns if c in compute.exposure_columns()]
+        exposure_cols = [c for c in table.columns
+                         if c in compute.exposure_columns(ctx.cfg["exposures"])]
         missing = _missing_regions(table, ctx.cfg["models"]["outcome"], exposure_cols[:3])
         omi = None if ctx.sample else compute.omi_agreement()
         if omi:
@@ -551,8 +565,11 @@ def exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[
     with atomic_path(ctx.processed / "exposures.parquet", suffix=".parquet") as tmp:
         expo_gdf.to_parquet(tmp, index=False)  # GeoParquet (geometry as WKB, "geo" metadata)
     files["exposures.parquet"] = ctx.processed / "exposures.parquet"
+    from geo_ms.exposures.compute import user_specs
+
     files["exposures.md"] = write_dictionary(
-        list(full.columns), ctx.processed / "exposures.md", "exposures.csv")
+        list(full.columns), ctx.processed / "exposures.md", "exposures.csv",
+        tuple(user_specs(ctx.cfg["exposures"])))
     from geo_ms.exposures.aggregate import missing_report
 
     miss = missing_report(expo, regions)

@@ -27,6 +27,7 @@ READERS: dict[str, tuple[str, str]] = {
     "read_neo_geotiff": ("geotiff", "rasters"),
     "read_geotiff": ("geotiff", "raster"),
     "read_modis_cloud_json": ("modis_json", "raster"),
+    "read_user_raster": ("user_raster", "raster"),
     # tables
     "read_gbd_ddf": ("gbd", "table"),
     "read_gbd_results_csv": ("gbd", "table"),
@@ -64,6 +65,7 @@ __all__ = [
     "read_prevalence_table",
     "read_sunshine_cities",
     "read_temis",
+    "read_user_raster",
 ]
 
 
