@@ -14,6 +14,7 @@ from geo_ms.models.primary import (
     annotate_models,
     claim_estimate,
     outcome_columns,
+    primary_outcome_column,
     primary_spec,
 )
 
@@ -95,3 +96,178 @@ def test_missing_covariate_column_is_inconclusive():
     out = claim_estimate(d, "C2-adj", "prevalence_per_100k")
     assert out["verdict"] == "inconclusive" and np.isnan(out["estimate"])
     assert out["detail"] == "no column abs_latitude, log_gdp_per_capita in the analysis table"
+
+
+# ---- issue 16, item 1: the primary outcome is the column the claims are fitted on
+
+def _two_outcome_table(n: int = 80, seed: int = 11) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(-50, 65, n)
+    d = pd.DataFrame({"region_id": [f"R{i}" for i in range(n)], "lat": lat,
+                      "lon": rng.uniform(-170, 170, n), "abs_latitude": np.abs(lat),
+                      "gdp_per_capita": np.exp(rng.normal(9, 1, n)),
+                      "cloud_cover_pct": rng.uniform(10, 90, n),
+                      "uv_index": 12 - 0.15 * np.abs(lat) + rng.normal(0, 1, n)})
+    d["prevalence_per_100k"] = np.exp(0.03 * d["cloud_cover_pct"] + rng.normal(0, 0.3, n))
+    d["ms_gbd2016_prev"] = d["prevalence_per_100k"]
+    d["ms_atlas2020"] = np.exp(-0.03 * d["cloud_cover_pct"] + rng.normal(0, 0.3, n))
+    return d
+
+
+def test_claims_are_fitted_on_the_primary_outcome_column():
+    from scipy import stats
+
+    from geo_ms.models import claims_table, fit_all
+
+    d = _two_outcome_table()
+    spec = primary_spec({"primary": {"outcome": "atlas2020"}, "models": {"n_boot": 100}})
+    r_atlas = stats.pearsonr(d["cloud_cover_pct"], np.log(d["ms_atlas2020"])).statistic
+    assert r_atlas < -0.5  # the GBD column has the opposite sign
+    assert stats.pearsonr(d["cloud_cover_pct"], np.log(d["prevalence_per_100k"])).statistic > 0.5
+    t = claims_table(None, d, spec=spec, outcome_col=primary_outcome_column(d, spec.outcome))
+    assert t.set_index("claim_id").loc["C1", "estimate"] == pytest.approx(r_atlas, abs=1e-12)
+    m = fit_all(d, {"models": {"n_boot": 50, "permutations": 9, "fixed_effects": ""}},
+                exposures=["cloud_cover_pct"], spec=spec)
+    prim = m[m["role"] == "primary"]
+    assert set(prim["outcome"]) == {"log_ms_atlas2020"}
+    assert prim.set_index("model").loc["pearson", "estimate"] == pytest.approx(r_atlas, abs=1e-12)
+
+
+def test_triangulation_puts_the_primary_outcome_first_on_its_own_column():
+    from scipy import stats
+
+    from geo_ms.models.triangulation import triangulate
+
+    d = _two_outcome_table()
+    spec = primary_spec({"primary": {"outcome": "atlas2020"}, "models": {"n_boot": 100}})
+    tri = triangulate(d, spec, ["gbd2016_prev", "atlas2020"], claims=["C1"])
+    assert tri["outcome"].tolist() == ["atlas2020", "gbd2016_prev"]
+    for oid, col in (("atlas2020", "ms_atlas2020"), ("gbd2016_prev", "ms_gbd2016_prev")):
+        r = stats.pearsonr(d["cloud_cover_pct"], np.log(d[col])).statistic
+        assert tri.set_index("outcome").loc[oid, "estimate"] == pytest.approx(r, abs=1e-12)
+
+
+def test_primary_outcome_not_fitted_is_refused_at_configuration_time():
+    with pytest.raises(ConfigError, match=r"^configuration: key 'primary.outcome' = 'atlas2020' "
+                                          r"is not fitted \(not in outcomes.fit\)$"):
+        load_config(overrides={"primary.outcome": "atlas2020",
+                               "outcomes.fit": ["gbd2016_prev", "atlas2013"]})
+    cfg = load_config(overrides={"primary.outcome": "atlas2020"})
+    assert primary_spec(cfg).outcome == "atlas2020"
+
+
+def test_primary_outcome_column_absent_is_an_error():
+    d = pd.DataFrame(columns=["prevalence_per_100k", "ms_atlas2013"])
+    assert primary_outcome_column(d, "gbd2016_prev") == "prevalence_per_100k"
+    assert primary_outcome_column(d, "atlas2013") == "ms_atlas2013"
+    with pytest.raises(ConfigError, match=r"^configuration: key 'primary.outcome' = 'atlas2020' "
+                                          r"but the analysis table has no column ms_atlas2020$"):
+        primary_outcome_column(d, "atlas2020")
+
+
+def test_models_outcome_key_is_gone():
+    with pytest.raises(ConfigError, match=r"unknown key 'models.outcome'"):
+        load_config(overrides={"models.outcome": "prevalence_per_100k"})
+
+
+# ---- issue 16, item 3: pre-specified exposures are never replaced
+
+def test_primary_exposures_have_one_configuration_home():
+    cfg = load_config(overrides={"models.primary_cloud": "cloud_fraction_modis_pct",
+                                 "models.primary_uv": "vitd_uv_clear"})
+    assert primary_spec(cfg).exposures == {"C1": "cloud_fraction_modis_pct",
+                                           "C2": "vitd_uv_clear", "C2-adj": "vitd_uv_clear",
+                                           "C3": "cloud_fraction_modis_pct"}
+    with pytest.raises(ConfigError, match=r"unknown key 'primary.c1_exposure'"):
+        load_config(overrides={"primary.c1_exposure": "cloud_cover_pct"})
+
+
+def test_missing_primary_exposure_is_an_error_not_a_substitution(tmp_path):
+    from geo_ms.pipeline.cache import RunContext
+    from geo_ms.pipeline.stages import SAMPLE_PRIMARY, primary_exposures
+
+    table = pd.DataFrame(columns=["region_id", "cloudiness_sunshine_pct", "ghi_merra2",
+                                  "uv_index", "vitd_uv_clear"])
+    ctx = RunContext(cfg=load_config(), home=tmp_path, say=lambda m: None)
+    with pytest.raises(ConfigError, match=r"^configuration: key 'models.primary_cloud' = "
+                                          r"'cloud_cover_pct' is not in the analysis table "
+                                          r"\(its product was not computed\)$"):
+        primary_exposures(ctx, table)
+    table["cloud_cover_pct"] = []
+    table = table.drop(columns=["uv_index"])
+    with pytest.raises(ConfigError, match=r"key 'models.primary_uv' = 'uv_index' is not in"):
+        primary_exposures(ctx, table)
+    ctx.sample = True  # the sample's own, declared exposures
+    assert primary_exposures(ctx, table) == SAMPLE_PRIMARY
+
+
+def test_primary_exposure_of_a_product_switched_off_is_refused():
+    from geo_ms.config import check_for_run
+
+    cfg = load_config(overrides={"models.primary_cloud": "cloud_fraction_modis_pct",
+                                 "exposures.cloud": ["cru_cl1_cloud"]})
+    with pytest.raises(ConfigError, match=r"^configuration: key 'models.primary_cloud' = "
+                                          r"'cloud_fraction_modis_pct' needs product\(s\) "
+                                          r"modis_mod08_cloud, which \[exposures\] does not "
+                                          r"switch on$"):
+        check_for_run(cfg)
+
+
+# ---- issue 16, item 2: C3's spatially corrected CI widens the coefficient's own CI
+
+def _c3_width_ratio(d: pd.DataFrame) -> float:
+    import statsmodels.api as sm
+
+    out = claim_estimate(d, "C3", "prevalence_per_100k", PrimarySpec(n_boot=50))
+    X = sm.add_constant(pd.DataFrame({"c": d["cloud_cover_pct"], "a": d["abs_latitude"],
+                                      "g": np.log(d["gdp_per_capita"])}))
+    res = sm.OLS(np.log(d["prevalence_per_100k"]), X).fit(cov_type="HC3", use_t=True)
+    lo, hi = res.conf_int().loc["c"]
+    b_lo, b_hi = (np.log1p(out[k] / 100) / 10 for k in ("ci_low_spatial", "ci_high_spatial"))
+    return float((b_hi - b_lo) / (hi - lo))
+
+
+def _c3_table(x: np.ndarray, e: np.ndarray, lon, lat, rng) -> pd.DataFrame:
+    n = x.size
+    d = pd.DataFrame({"lon": lon, "lat": lat, "abs_latitude": rng.uniform(0, 60, n),
+                      "gdp_per_capita": np.exp(rng.normal(9, 1, n)),
+                      "cloud_cover_pct": 50 + 10 * x})
+    # partial r about 0.8: a strong effect, where the old Fisher mapping was 0.6x too narrow
+    d["prevalence_per_100k"] = np.exp(0.13 * d["cloud_cover_pct"] + e)
+    return d
+
+
+def test_c3_spatial_ci_matches_hc3_on_independent_points():
+    ratios = []
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        n = 150
+        lon, lat = rng.uniform(-180, 180, n), np.degrees(np.arcsin(rng.uniform(-0.9, 0.9, n)))
+        ratios.append(_c3_width_ratio(_c3_table(rng.normal(size=n), rng.normal(size=n),
+                                                lon, lat, rng)))
+    assert 0.9 <= np.mean(ratios) <= 1.1
+
+
+def test_c3_spatial_ci_is_wider_on_an_autoregressive_field():
+    from geo_ms.models.spatial import knn_weights
+
+    ratios = []
+    for seed in range(10):
+        rng = np.random.default_rng(200 + seed)
+        n = 150
+        lon, lat = rng.uniform(-180, 180, n), np.degrees(np.arcsin(rng.uniform(-0.9, 0.9, n)))
+        A = np.eye(n) - 0.8 * knn_weights(lon, lat, k=6).full()[0]  # SAR, rho = 0.8
+        x, e = np.linalg.solve(A, rng.normal(size=n)), np.linalg.solve(A, rng.normal(size=n))
+        ratios.append(_c3_width_ratio(_c3_table(x / x.std(), e / e.std(), lon, lat, rng)))
+    assert np.mean(ratios) > 1.2
+
+
+def test_spatial_coef_ci_by_hand():
+    from scipy import stats
+
+    from geo_ms.models.primary import spatial_coef_ci
+
+    # n = 100, k = 3 regressors, n_eff = 40: SE 0.2 x sqrt(96 / 36), t on 36 df
+    b, lo, hi = spatial_coef_ci(0.5, 0.2, 100, 40.0, 3)
+    half = stats.t.ppf(0.975, 36) * 0.2 * np.sqrt(96 / 36)
+    assert (lo, hi) == pytest.approx((0.5 - half, 0.5 + half), abs=1e-12)
