@@ -54,7 +54,7 @@ def test_bh_q_values_by_hand():
     t = pd.DataFrame({
         "model": ["pearson", "spearman", "spearman", "spearman", "spearman", "vif"],
         "subset": "all",
-        "exposure": ["cloud_cover_pct", "a", "b", "c", "d", "a"],
+        "exposure": ["cloud_cover_pct", "cloud_a", "cloud_b", "cloud_c", "cloud_d", "cloud_a"],
         "outcome": "log_prevalence",
         "p_value": [0.001, 0.01, 0.04, 0.03, 0.20, np.nan], "note": ""})
     out = annotate_models(t)
@@ -271,3 +271,24 @@ def test_spatial_coef_ci_by_hand():
     b, lo, hi = spatial_coef_ci(0.5, 0.2, 100, 40.0, 3)
     half = stats.t.ppf(0.975, 36) * 0.2 * np.sqrt(96 / 36)
     assert (lo, hi) == pytest.approx((0.5 - half, 0.5 + half), abs=1e-12)
+
+
+# ---- issue 16, item 5: one multiplicity family per claim
+
+def test_bh_families_per_claim_derived_rows_inherit_diagnostics_get_none():
+    # C1 family: p = 0.01, 0.04 (m = 2) -> q = 0.02, 0.04; C3 family: p = 0.03 alone -> 0.03
+    # (its pct_per10 copy is not counted and inherits 0.03); Moran / spatial error: none
+    t = pd.DataFrame({
+        "model": ["pearson", "spearman", "ols_adj_lat_gdp", "pct_per10_adj", "moran_resid",
+                  "spatial_error", "pearson"],
+        "subset": ["europe", "all", "europe", "europe", "all", "all", "all"],
+        "exposure": ["cloud_cover_pct", "cloud_fraction_modis_pct", "cloud_cover_pct",
+                     "cloud_cover_pct", "cloud_cover_pct", "cloud_cover_pct", "abs_latitude"],
+        "outcome": "log_prevalence", "p_value": [0.01, 0.04, 0.03, 0.03, 1e-6, 1e-5, 1e-9],
+        "note": ""})
+    out = annotate_models(t)
+    assert out["family"].tolist() == ["C1", "C1", "C3", "C3", "", "", ""]
+    q = out["q_value"].tolist()
+    assert q[:4] == pytest.approx([0.02, 0.04, 0.03, 0.03], abs=1e-12)
+    assert np.isnan(q[4:]).all()
+    assert out.attrs["family_sizes"] == {"C1": 2, "C3": 1}

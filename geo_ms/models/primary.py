@@ -58,8 +58,13 @@ __all__ = [
     "CLAIM_TESTS",
     "SIDEDNESS",
     "PrimarySpec",
+    "ADJUSTED_MODELS",
+    "CRUDE_MODELS",
+    "DERIVED_MODELS",
     "annotate_models",
     "claim_estimate",
+    "claim_family",
+    "family_sizes",
     "outcome_columns",
     "primary_outcome_column",
     "primary_spec",
@@ -392,29 +397,87 @@ def _primary_keys(spec: PrimarySpec, log_outcome: str) -> set[tuple[str, str, st
     return keys
 
 
+#: Tests of an association (crude: C1 for cloud, C2 for UV / sunlight exposures).
+CRUDE_MODELS: tuple[str, ...] = ("pearson", "spearman", "ols")
+#: Tests of an association adjusted for confounders (C3 for cloud, C2-adj for UV).
+ADJUSTED_MODELS: tuple[str, ...] = ("ols_adj_lat", "ols_adj_lat_gdp", "ols_adj_lat_gdp_income",
+                                    "partial_lat", "partial_lat_gdp", "ols_adj_lat_gdp_fe")
+#: Rows derived from another row of the same subset, exposure and outcome: they are the
+#: same test re-expressed and inherit its q-value.
+DERIVED_MODELS: dict[str, str] = {"pct_per10_adj": "ols_adj_lat_gdp"}
+_UV_STEMS = ("uv_", "vitd_", "ghi", "sunshine", "radiation")
+
+
+def claim_family(model: str, exposure: str) -> str:
+    """The claim whose hypothesis a models-table row re-tests ("" for none).
+
+    Crude tests of a cloud exposure re-test C1, of a UV / sunlight exposure C2; adjusted
+    tests re-test C3 / C2-adj; derived rows belong to their parent's family. Diagnostics
+    (Moran's I, LM tests, VIFs, influence), alternative model fits (spatial error / lag),
+    the mechanism comparison and tests of |latitude| itself belong to none.
+
+    >>> claim_family("spearman", "cloud_fraction_modis_pct_winter")
+    'C1'
+    >>> claim_family("partial_lat_gdp", "vitd_uv_clear"), claim_family("pct_per10_adj", "cloud_cover_pct")
+    ('C2-adj', 'C3')
+    >>> claim_family("moran_resid", "cloud_cover_pct"), claim_family("pearson", "abs_latitude")
+    ('', '')
+    """
+    model = DERIVED_MODELS.get(model, model)
+    cloud = exposure.startswith("cloud")
+    uv = exposure.startswith(_UV_STEMS)
+    if model in CRUDE_MODELS:
+        return "C1" if cloud else "C2" if uv else ""
+    if model in ADJUSTED_MODELS:
+        return "C3" if cloud else "C2-adj" if uv else ""
+    return ""
+
+
+def family_sizes(models: pd.DataFrame) -> dict[str, int]:
+    """Number of p-values in each multiplicity family of an annotated models table.
+
+    >>> family_sizes(pd.DataFrame({"model": ["pearson", "pct_per10_adj", "ols"],
+    ...     "family": ["C1", "C3", "C1"], "role": "exploratory", "p_value": [0.1, 0.2, 0.3]}))
+    {'C1': 2}
+    """
+    if "family" not in models.columns:
+        return {}
+    fam = models["family"].fillna("").astype(str)
+    ok = ((models["role"] == "exploratory") & models["p_value"].notna() & fam.ne("")
+          & ~models["model"].isin(list(DERIVED_MODELS)))
+    return {str(k): int(v) for k, v in fam[ok].value_counts(sort=False).items()}
+
+
 def annotate_models(table: pd.DataFrame, spec: PrimarySpec | None = None,
                     log_outcome: str = "log_prevalence",
                     sidedness: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Add ``role``, ``q_value`` and each p-value's sidedness to the models table.
+    """Add ``role``, ``family``, ``q_value`` and each p-value's sidedness to the models table.
 
     ``role`` is ``primary`` for the pre-specified rows (:func:`claim_estimate`'s
     tests on the primary outcome and subset, the % per 10 points row of C3 and the
-    mechanism comparison), ``exploratory`` otherwise. ``q_value`` is the
-    Benjamini–Hochberg adjusted p-value over the exploratory rows with a p-value
-    (``statsmodels.stats.multitest.multipletests(method="fdr_bh")``); primary rows
-    keep their p-value as it is (NaN q).
+    mechanism comparison), ``exploratory`` otherwise. ``family`` is the claim the row
+    re-tests (:func:`claim_family`). ``q_value`` is the Benjamini–Hochberg adjusted
+    p-value (``statsmodels.stats.multitest.multipletests(method="fdr_bh")``) within
+    each family, over its exploratory rows with a p-value — the re-tests of that
+    claim's hypothesis across products, windows, weights, subsets and outcomes.
+    Derived rows (:data:`DERIVED_MODELS`) are not counted and take their parent's
+    q-value; primary rows keep their p-value as it is (NaN q); rows of no family
+    (diagnostics, alternative fits) get none. ``attrs["family_sizes"]`` holds the
+    number of p-values of each family.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"model": ["pearson", "spearman", "spearman", "vif"],
-    ...                   "subset": "all", "exposure": ["cloud_cover_pct", "a", "b", "a"],
-    ...                   "outcome": "log_prevalence", "p_value": [0.01, 0.01, 0.04, np.nan],
-    ...                   "note": ""})
+    >>> t = pd.DataFrame({"model": ["pearson", "spearman", "spearman", "vif", "moran_resid"],
+    ...                   "subset": "all", "exposure": ["cloud_cover_pct", "cloud_a",
+    ...                   "cloud_b", "cloud_a", "cloud_a"], "outcome": "log_prevalence",
+    ...                   "p_value": [0.01, 0.01, 0.04, np.nan, 0.001], "note": ""})
     >>> out = annotate_models(t)
     >>> out["role"].tolist()
-    ['primary', 'exploratory', 'exploratory', 'exploratory']
+    ['primary', 'exploratory', 'exploratory', 'exploratory', 'exploratory']
     >>> out["q_value"].round(3).tolist()
-    [nan, 0.02, 0.04, nan]
+    [nan, 0.02, 0.04, nan, nan]
+    >>> out.attrs["family_sizes"]
+    {'C1': 2}
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -428,11 +491,29 @@ def annotate_models(table: pd.DataFrame, spec: PrimarySpec | None = None,
                               strict=True)
     ]
     out["role"] = role
+    out["family"] = [claim_family(str(m), str(e)) for m, e in zip(out["model"], out["exposure"],
+                                                                  strict=True)]
     q = np.full(len(out), np.nan)
-    mask = (out["role"] == "exploratory").to_numpy() & out["p_value"].notna().to_numpy()
-    if mask.any():
-        q[mask] = multipletests(out.loc[mask, "p_value"].to_numpy(float), method="fdr_bh")[1]
+    derived = out["model"].isin(list(DERIVED_MODELS)).to_numpy()
+    base = ((out["role"] == "exploratory").to_numpy() & out["p_value"].notna().to_numpy()
+            & ~derived)
+    sizes: dict[str, int] = {}
+    for fam in dict.fromkeys(out["family"]):
+        if not fam:
+            continue
+        mask = base & (out["family"] == fam).to_numpy()
+        if mask.any():
+            q[mask] = multipletests(out.loc[mask, "p_value"].to_numpy(float),
+                                    method="fdr_bh")[1]
+            sizes[fam] = int(mask.sum())
     out["q_value"] = q
+    if derived.any():
+        parent = {(m, s, e, o): v for m, s, e, o, v in zip(
+            out["model"], out["subset"], out["exposure"], out["outcome"], q, strict=True)}
+        for i in np.flatnonzero(derived):
+            r = out.iloc[i]
+            out.iloc[i, out.columns.get_loc("q_value")] = parent.get(
+                (DERIVED_MODELS[r["model"]], r["subset"], r["exposure"], r["outcome"]), np.nan)
     notes = []
     for model, note in zip(out["model"], out["note"].fillna("").astype(str), strict=True):
         side = sidedness.get(str(model))
@@ -440,6 +521,7 @@ def annotate_models(table: pd.DataFrame, spec: PrimarySpec | None = None,
             note = f"{note}; {side}" if note else side
         notes.append(note)
     out["note"] = notes
+    out.attrs["family_sizes"] = sizes
     return out
 
 

@@ -477,19 +477,28 @@ def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -
 
 def _primary_meta(mdf: pd.DataFrame) -> dict[str, Any]:
     """What the report says about pre-specification and multiplicity."""
+    from geo_ms.models.primary import family_sizes
+
     n_int = int(mdf[["ci_low", "ci_high"]].notna().all(axis=1).sum())
     role = mdf["role"] if "role" in mdf.columns else pd.Series("exploratory", index=mdf.index)
     n_primary = int((role == "primary").sum())
+    sizes = family_sizes(mdf)
+    fams = ", ".join(f"{k} {v}" for k, v in sizes.items()) or "none"
     return {
         "n_intervals": n_int,
         "n_primary": n_primary,
         "n_exploratory": int(len(mdf) - n_primary),
+        "family_sizes": sizes,
         "primary_rule": (
             f"The primary analysis was fixed in the configuration before any data were read "
             f"([primary] in default_config.toml): {n_primary} row(s) of models.csv have "
             f"role = primary and are judged by the verdict rules of the claims table. The "
-            f"other {len(mdf) - n_primary} rows are exploratory; their q_value is the "
-            f"Benjamini-Hochberg false-discovery-rate adjusted p-value over that family. "
+            f"other {len(mdf) - n_primary} rows are exploratory. Each exploratory re-test of a "
+            f"claim's hypothesis (across products, windows, weights, subsets and outcomes; "
+            f"column family) has a q_value, the Benjamini-Hochberg false-discovery-rate "
+            f"adjusted p-value within that claim's family (p-values per family: {fams}); "
+            f"the % per 10 points rows take their OLS row's q_value; diagnostics (Moran's I, "
+            f"LM tests, VIFs, influence) and alternative fits (spatial error / lag) get none. "
             f"models.csv holds {n_int} confidence intervals in all."),
     }
 
