@@ -240,7 +240,9 @@ def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:
     Raises
     ------
     ConfigError
-        Sub-national regions with a national MS table, or a user source without a file.
+        Sub-national regions with a national MS table, a user source without a file, or
+        a pre-specified exposure (models.primary_cloud / primary_uv) that the configured
+        products do not make.
     """
     rset, source = cfg["regions"]["set"], cfg["prevalence"]["source"]
     if rset != "countries" and source != "user":

@@ -439,6 +439,23 @@ CORPUS: list[Case] = [
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nmin_regions = 1\n"))],
          ConfigError, r"c\.toml: key 'models\.min_regions' = 1 is out of range "
          r"\(must be at least 3\)$"),
+    Case("config-primary-outcome-not-fitted", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
+             '[primary]\noutcome = "atlas2020"\n[outcomes]\nfit = ["gbd2016_prev", '
+             '"atlas2013"]\n')))],
+         ConfigError, r"c\.toml: key 'primary\.outcome' = 'atlas2020' is not fitted "
+         r"\(not in outcomes\.fit\)$"),
+    Case("config-primary-exposure-not-made", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
+             '[models]\nprimary_cloud = "cloud_fraction_modis_pct"\n[exposures]\n'
+             'cloud = ["cru_cl1_cloud"]\n')))],
+         ConfigError, r"c\.toml: key 'models\.primary_cloud' = 'cloud_fraction_modis_pct' "
+         r"needs product\(s\) modis_mod08_cloud, which \[exposures\] does not switch on$"),
+    Case("config-primary-exposure-unknown", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml",
+                                                    '[models]\nprimary_uv = "uv_indx"\n'))],
+         ConfigError, r"c\.toml: key 'models\.primary_uv' = 'uv_indx' is not an exposure "
+         r"geo_ms makes \(did you mean 'uv_index'\?\)$"),
     Case("config-not-toml", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[run]\nname = default\n"))],
          ConfigError, r"c\.toml: not valid TOML \("),
