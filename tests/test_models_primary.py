@@ -8,7 +8,6 @@ import pytest
 
 from geo_ms.config import load_config
 from geo_ms.errors import ConfigError
-from geo_ms.models.correlation import bootstrap_ci
 from geo_ms.models.primary import (
     PrimarySpec,
     annotate_models,
@@ -65,16 +64,29 @@ def test_bh_q_values_by_hand():
     assert out["note"].iloc[0] == "p two-sided (t-test of r, n - 2 df)"
 
 
-def test_c1_estimate_uses_the_models_bootstrap():
+def test_c1_estimate_against_scipy_and_a_reference_n_eff():
+    from reference_dutilleul import ref_n_eff
+    from scipy import stats
+
     rng = np.random.default_rng(3)
     d = pd.DataFrame({"cloud_cover_pct": rng.uniform(10, 90, 70), "lon": rng.uniform(-170, 170, 70),
                       "lat": rng.uniform(-60, 60, 70)})
     d["prevalence_per_100k"] = np.exp(0.01 * d["cloud_cover_pct"] + rng.normal(0, 0.5, 70))
-    out = claim_estimate(d, "C1", "prevalence_per_100k", PrimarySpec(n_boot=300, seed=5))
+    out = claim_estimate(d, "C1", "prevalence_per_100k", PrimarySpec(n_boot=2000, seed=5))
     x, y = d["cloud_cover_pct"].to_numpy(), np.log(d["prevalence_per_100k"].to_numpy())
-    assert out["estimate"] == pytest.approx(np.corrcoef(x, y)[0, 1], abs=1e-12)
-    assert (out["ci_low"], out["ci_high"]) == bootstrap_ci(x, y, n_boot=300, seed=5)["pearson"]
-    assert 3 <= out["n_eff"] <= 70
+    assert out["estimate"] == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
+    # the percentile bootstrap CI, independently resampled by scipy: equal within
+    # Monte-Carlo error (2000 resamples each)
+    ci = stats.bootstrap((x, y), lambda a, b: stats.pearsonr(a, b).statistic, paired=True,
+                         vectorized=False, n_resamples=2000, method="percentile",
+                         random_state=9).confidence_interval
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((ci.low, ci.high), abs=0.03)
+    n_eff = ref_n_eff(x, y, d["lon"].to_numpy(), d["lat"].to_numpy())
+    assert out["n_eff"] == pytest.approx(n_eff, rel=1e-9)
+    half = stats.norm.ppf(0.975) / np.sqrt(n_eff - 3)
+    r = out["estimate"]
+    assert (out["ci_low_spatial"], out["ci_high_spatial"]) == pytest.approx(
+        (np.tanh(np.arctanh(r) - half), np.tanh(np.arctanh(r) + half)), abs=1e-12)
 
 
 def test_too_few_regions_is_inconclusive():
