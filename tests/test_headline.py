@@ -202,12 +202,12 @@ def test_c4_and_the_mechanism_by_their_rules(tables):
         X = sm.add_constant(np.column_stack([d[col], d["abs_latitude"],
                                              np.log(d["gdp_per_capita"])]))
         fits[key] = sm.OLS(y, X).fit(cov_type="HC3", use_t=True)
-    lo, hi = fits["allsky"].conf_int()[1]
+    lo, hi = np.asarray(fits["allsky"].conf_int())[1]
     delta_aic = fits["clear"].aic - fits["allsky"].aic
     want = ("not supported" if delta_aic <= -2 else
             "supported" if delta_aic >= 2 and max(lo, hi) < 0 else "inconclusive")
     row = claims.loc["C5-mechanism"]
     assert int(row["n"]) == len(d)
-    assert row["estimate"] == pytest.approx(fits["allsky"].params[1], rel=1e-9)
+    assert row["estimate"] == pytest.approx(np.asarray(fits["allsky"].params)[1], rel=1e-9)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
     assert row["verdict"] == want
