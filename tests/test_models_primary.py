@@ -271,7 +271,7 @@ def test_c3_spatial_ci_is_wider_on_an_autoregressive_field():
         A = np.eye(n) - 0.8 * knn_weights(lon, lat, k=6).full()[0]  # SAR, rho = 0.8
         x, e = np.linalg.solve(A, rng.normal(size=n)), np.linalg.solve(A, rng.normal(size=n))
         ratios.append(_c3_width_ratio(_c3_table(x / x.std(), e / e.std(), lon, lat, rng)))
-    assert np.mean(ratios) > 1.2
+    assert np.mean(ratios) > 1.5  # 2.1 here; the old Fisher mapping gave 1.2
 
 
 def test_spatial_coef_ci_by_hand():
