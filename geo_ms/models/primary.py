@@ -15,11 +15,15 @@ C3       ``ols_adj_lat_gdp`` coef.    cloud cover      confounding (crude = ols)
                                                        δ = sesoi_pct_per10
 ======== ============================ ================ =========================
 
-:func:`claim_estimate` computes one claim's test on any outcome column: the
-estimate, its iid 95 % CI (bootstrap for r, Fisher for partial r, HC3 for the
-coefficient), its spatially corrected CI (Dutilleul's effective sample size,
-:mod:`~geo_ms.models.spatial_ci`) and the verdict, which is judged on the spatially
-corrected CI when the label points allow it. :func:`annotate_models` marks the
+:func:`claim_estimate` computes one claim's test on any outcome column — the
+primary outcome's is :func:`primary_outcome_column` — : the estimate, its iid 95 % CI
+(bootstrap for r, Fisher for partial r, HC3 for the coefficient), its spatially
+corrected CI with Dutilleul's effective sample size n_eff
+(:mod:`~geo_ms.models.spatial_ci`: Fisher z on n_eff for r and partial r; for the
+coefficient the HC3 standard error inflated by ``sqrt((n-k-1)/(n_eff-k-1))`` with a t
+distribution on ``n_eff-k-1`` df, :func:`spatial_coef_ci`) and the verdict, which is
+judged on the spatially corrected CI when the label points allow it. Adjusted tests
+use :func:`~geo_ms.models.adjust.adjustment_set`. :func:`annotate_models` marks the
 primary rows of the models table, adds Benjamini–Hochberg q-values over the
 exploratory rows and states each p-value's sidedness.
 """
