@@ -776,3 +776,27 @@ def test_semicolon_cp1252_prevalence_table_runs(semicolon_cp1252_run: dict[str, 
     assert any(f["name"] == "prevalence_fr.csv" for s in manifest["sources"]
                for f in s.get("files", [])), manifest["sources"]
 
+
+
+def test_a_zero_in_an_outcome_drops_that_country_not_the_outcome() -> None:
+    # handled, not refused: the Atlas country reporting 0 is listed with its reason
+    # (outcomes_missing.csv) and the outcome is fitted on the other countries
+    from geo_ms.ingest.outcome_table import build_outcomes
+    from geo_ms.models.primary import PrimarySpec
+    from geo_ms.models.triangulation import triangulate
+
+    rng = np.random.default_rng(0)
+    ids = [f"C{i:02d}" for i in range(30)]
+    values = np.exp(rng.normal(4, 0.5, 30))
+    values[3] = 0.0
+    atlas = {2020: pd.DataFrame({"region_id": ids, "region_name": ids,
+                                 "prevalence_per_100k": values})}
+    out = build_outcomes(["atlas2020"], gbd=None, atlas=atlas)
+    assert out.atlas.loc[out.atlas["region_id"] == "C03", "note"].str.startswith(
+        "value is not above 0").all()
+    table = out.wide.assign(cloud_cover_pct=rng.uniform(10, 90, len(out.wide)),
+                            lon=rng.uniform(-170, 170, len(out.wide)),
+                            lat=rng.uniform(-60, 60, len(out.wide)),
+                            prevalence_per_100k=np.exp(rng.normal(4, 0.5, len(out.wide))))
+    tri = triangulate(table, PrimarySpec(n_boot=50), ["atlas2020"], claims=["C1"])
+    assert tri.set_index("outcome").loc["atlas2020", "n"] == 29
