@@ -93,13 +93,14 @@ def register(app: typer.Typer) -> None:
         scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address."),
     ) -> None:
         """Run the whole analysis: data → exposures → models → maps and report."""
-        from geo_ms.config import load_config
+        from geo_ms.config import check_for_run, load_config
         from geo_ms.pipeline.run import run
 
         cfg = load_config(config, _overrides(
             prevalence=prevalence, gbd_results=gbd_results, name=name, year=year, age=age,
             sex=sex, regions=regions, regions_file=regions_file, id_column=id_column,
             main_territory=main_territory, sample=sample, scheduler=scheduler))
+        check_for_run(cfg, str(config) if config is not None else "configuration")
         result = run(cfg, say=_say)
         _console.print()
         _console.print("[bold]Claims[/]", markup=True)

@@ -245,6 +245,13 @@ def _check_primary(cfg: dict[str, Any], where: str) -> None:
         raise ConfigError(
             f"{where}: key 'primary.outcome' = {outcome!r} is not a known outcome.{sugg}",
             hint=f"Use one of: {', '.join(OUTCOMES)}")
+    fit = cfg["outcomes"]["fit"]
+    # gbd2016_prev is the [prevalence] table itself (prevalence_per_100k), always joined
+    if outcome != "gbd2016_prev" and outcome not in fit:
+        raise ConfigError(
+            f"{where}: key 'primary.outcome' = {outcome!r} is not fitted (not in outcomes.fit)",
+            hint=f"Add {outcome!r} to [outcomes] fit, or choose a fitted outcome"
+                 + (f": {', '.join(fit)}" if fit else ""))
     if not isinstance(cfg["models"]["extra_covariates"], list) or not all(
             isinstance(c, str) for c in cfg["models"]["extra_covariates"]):
         raise ConfigError(f"{where}: key 'models.extra_covariates' must be a list of column "
@@ -319,7 +326,9 @@ def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:
     Raises
     ------
     ConfigError
-        Sub-national regions with a national MS table, or a user source without a file.
+        Sub-national regions with a national MS table, a user source without a file, or
+        a pre-specified exposure (models.primary_cloud / primary_uv) that the configured
+        products do not make.
     """
     rset, source = cfg["regions"]["set"], cfg["prevalence"]["source"]
     if rset != "countries" and source != "user":
@@ -328,10 +337,39 @@ def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:
             f"prevalence.source = '{source}' is national",
             hint="Give your table with --prevalence FILE (region_id = the polygons' ids, "
                  "ISO 3166-2 for admin1), or use regions.set = 'countries'")
+    _check_primary_exposures(cfg, where)
     if source in ("user", "gbd_results") and not cfg["prevalence"]["file"]:
         raise ConfigError(
             f"{where}: prevalence.source = '{source}' but prevalence.file is empty",
             hint="Give the table with --prevalence FILE (or --gbd-results FILE)")
+
+
+def _check_primary_exposures(cfg: dict[str, Any], where: str) -> None:
+    """Refuse a pre-specified exposure (models.primary_cloud / primary_uv) that the
+    configured products do not make: a missing primary exposure is never replaced."""
+    from geo_ms.exposures.aggregate import EXPOSURES
+
+    e = cfg["exposures"]
+    on = set(e["cloud"]) | set(e["uv"]) | set(e["solar"])
+    made = {s.base: s for s in EXPOSURES}
+    suffix = re.compile(r"(_mainterr)?(_winter|_summer|_m(0[1-9]|1[0-2]))?(_popw)?(_mainterr)?$")
+    for key in ("primary_cloud", "primary_uv"):
+        col = cfg["models"][key]
+        base = suffix.sub("", col) if suffix.sub("", col) in made else col
+        spec = made.get(base)
+        if spec is None:
+            close = difflib.get_close_matches(col, list(made), n=1)
+            sugg = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(
+                f"{where}: key 'models.{key}' = {col!r} is not an exposure geo_ms makes{sugg}",
+                hint=f"Use one of: {', '.join(made)} (optionally with _winter, _popw ...)")
+        off = [d for d in spec.datasets if d not in on]
+        if off:
+            raise ConfigError(
+                f"{where}: key 'models.{key}' = {col!r} needs product(s) {', '.join(off)}, "
+                "which [exposures] does not switch on",
+                hint=f"Add {', '.join(off)} to [exposures] {spec.kind}, or pre-specify an "
+                     "exposure of the products you use")
 
 
 def config_hash(cfg: dict[str, Any], sections: tuple[str, ...] | None = None) -> str:

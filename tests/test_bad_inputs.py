@@ -463,6 +463,23 @@ CORPUS: list[Case] = [
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nmin_regions = 1\n"))],
          ConfigError, r"c\.toml: key 'models\.min_regions' = 1 is out of range "
          r"\(must be at least 3\)$"),
+    Case("config-primary-outcome-not-fitted", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
+             '[primary]\noutcome = "atlas2020"\n[outcomes]\nfit = ["gbd2016_prev", '
+             '"atlas2013"]\n')))],
+         ConfigError, r"c\.toml: key 'primary\.outcome' = 'atlas2020' is not fitted "
+         r"\(not in outcomes\.fit\)$"),
+    Case("config-primary-exposure-not-made", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
+             '[models]\nprimary_cloud = "cloud_fraction_modis_pct"\n[exposures]\n'
+             'cloud = ["cru_cl1_cloud"]\n')))],
+         ConfigError, r"c\.toml: key 'models\.primary_cloud' = 'cloud_fraction_modis_pct' "
+         r"needs product\(s\) modis_mod08_cloud, which \[exposures\] does not switch on$"),
+    Case("config-primary-exposure-unknown", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml",
+                                                    '[models]\nprimary_uv = "uv_indx"\n'))],
+         ConfigError, r"c\.toml: key 'models\.primary_uv' = 'uv_indx' is not an exposure "
+         r"geo_ms makes \(did you mean 'uv_index'\?\)$"),
     Case("config-not-toml", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[run]\nname = default\n"))],
          ConfigError, r"c\.toml: not valid TOML \("),
@@ -828,3 +845,27 @@ def test_semicolon_cp1252_prevalence_table_runs(semicolon_cp1252_run: dict[str, 
     assert any(f["name"] == "prevalence_fr.csv" for s in manifest["sources"]
                for f in s.get("files", [])), manifest["sources"]
 
+
+
+def test_a_zero_in_an_outcome_drops_that_country_not_the_outcome() -> None:
+    # handled, not refused: the Atlas country reporting 0 is listed with its reason
+    # (outcomes_missing.csv) and the outcome is fitted on the other countries
+    from geo_ms.ingest.outcome_table import build_outcomes
+    from geo_ms.models.primary import PrimarySpec
+    from geo_ms.models.triangulation import triangulate
+
+    rng = np.random.default_rng(0)
+    ids = [f"C{i:02d}" for i in range(30)]
+    values = np.exp(rng.normal(4, 0.5, 30))
+    values[3] = 0.0
+    atlas = {2020: pd.DataFrame({"region_id": ids, "region_name": ids,
+                                 "prevalence_per_100k": values})}
+    out = build_outcomes(["atlas2020"], gbd=None, atlas=atlas)
+    assert out.atlas.loc[out.atlas["region_id"] == "C03", "note"].str.startswith(
+        "value is not above 0").all()
+    table = out.wide.assign(cloud_cover_pct=rng.uniform(10, 90, len(out.wide)),
+                            lon=rng.uniform(-170, 170, len(out.wide)),
+                            lat=rng.uniform(-60, 60, len(out.wide)),
+                            prevalence_per_100k=np.exp(rng.normal(4, 0.5, len(out.wide))))
+    tri = triangulate(table, PrimarySpec(n_boot=50), ["atlas2020"], claims=["C1"])
+    assert tri.set_index("outcome").loc["atlas2020", "n"] == 29

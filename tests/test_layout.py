@@ -81,3 +81,25 @@ def test_public_api_is_importable_from_the_package_root() -> None:
 
     for name in geo_ms.__all__:
         assert getattr(geo_ms, name) is not None, name
+
+
+def test_pyproject_comments_name_files_that_exist() -> None:
+    # each dependency's comment says which files use it; a bare name ("sensitivity.py")
+    # is in the folder of the path before it on the same line
+    import re
+
+    repo = ROOT.parent
+    missing = []
+    for line in (repo / "pyproject.toml").read_text().splitlines():
+        if "#" not in line or not line.strip().startswith('"'):
+            continue
+        folder = ""
+        for token in re.findall(r"[\w./*-]+\.py\b|[\w/]+/\*", line.split("#", 1)[1]):
+            if "/" in token:
+                folder = token.rsplit("/", 1)[0]
+            elif folder:
+                token = f"{folder}/{token}"
+            candidates = [repo / token, ROOT / token]
+            if not any(list(c.parent.glob(c.name)) for c in candidates):
+                missing.append(token)
+    assert missing == []

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from reference_dutilleul import ref_n_eff
 from scipy import stats
 
 from geo_ms.models.spatial import knn_weights
@@ -90,4 +91,8 @@ def test_partial_ci_matches_residual_correlation():
     rx = x - Z @ np.linalg.lstsq(Z, x, rcond=None)[0]
     ry = y - Z @ np.linalg.lstsq(Z, y, rcond=None)[0]
     assert r == pytest.approx(stats.pearsonr(rx, ry).statistic, abs=1e-12)
-    assert lo < r < hi and n_eff > 150
+    # n_eff of the residuals by the reference implementation; Fisher z on n_eff - 1 - 3
+    assert n_eff == pytest.approx(ref_n_eff(rx, ry, lon, lat), rel=1e-9)
+    half = stats.norm.ppf(0.975) / math.sqrt(n_eff - 1 - 3)
+    assert (lo, hi) == pytest.approx((math.tanh(math.atanh(r) - half),
+                                      math.tanh(math.atanh(r) + half)), abs=1e-12)

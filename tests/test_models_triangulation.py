@@ -40,16 +40,26 @@ def test_triangulation_rows_and_columns():
 
 
 def test_agreement_counts_independent_sources_only():
+    from scipy import stats
+
     d = _table()
     tri = triangulate(d, PrimarySpec(n_boot=100), claims=["C1"])
     claims = pd.DataFrame({"claim_id": ["C1", "C4"], "agreement": ["", ""]})
     text = add_agreement(claims, tri, "gbd2016_prev").set_index("claim_id").loc["C1", "agreement"]
+
+    def r(col: str) -> str:  # Pearson r by scipy on the complete cases, as the sentence rounds it
+        ok = d[col].notna()
+        return f"{stats.pearsonr(d.loc[ok, 'cloud_cover_pct'], np.log(d.loc[ok, col])).statistic:+.2f}"
+
+    # by construction: GBD and Atlas 2020 rise with cloud (supported), Atlas 2013 falls
+    # (its CI lies below 0.1: not supported), GBD incidence is GBD prevalence / e^3
     assert text == (
-        "agrees in 2 of 3 independent sources (agree: GBD 2016 prevalence, age-standardised "
-        "+0.92, Atlas of MS 2020, crude prevalence +0.86; differ: Atlas of MS 2013, crude "
-        "prevalence -0.89 not supported); point estimates differ in sign across independent "
-        "sources (-0.89 to +0.92); not independent: GBD 2016 incidence, age-standardised "
-        "+0.92 supported")
+        f"agrees in 2 of 3 independent sources (agree: GBD 2016 prevalence, age-standardised "
+        f"{r('prevalence_per_100k')}, Atlas of MS 2020, crude prevalence {r('ms_atlas2020')}; "
+        f"differ: Atlas of MS 2013, crude prevalence {r('ms_atlas2013')} not supported); point "
+        f"estimates differ in sign across independent sources ({r('ms_atlas2013')} to "
+        f"{r('prevalence_per_100k')}); not independent: GBD 2016 incidence, age-standardised "
+        f"{r('ms_gbd2016_inc')} supported")
 
 
 def test_primary_from_prevalence_column_when_ms_column_absent():

@@ -156,6 +156,28 @@ def test_outcomes_missing_names_every_unfitted_atlas_value(tmp_path: Path) -> No
     assert outcomes_missing(ctx, table, "absent").empty
 
 
+def test_a_zero_drops_one_country_with_its_reason_not_the_whole_outcome(tmp_path: Path) -> None:
+    atlas = _atlas()
+    atlas[2020].loc[1, "prevalence_per_100k"] = 0.0  # Japan reports 0
+    out = build_outcomes(["atlas2020", "atlas2020_adj"], gbd=_gbd(), atlas=atlas)
+    wide = out.wide.set_index("region_id").reindex(["NOR", "JPN", "KOS"])
+    assert wide.loc["JPN"].isna().all()
+    assert wide.loc["NOR", "ms_atlas2020"] == 250.0  # the others stay
+    reason = ("value is not above 0: the models use log prevalence, so this country is not "
+              "fitted for this outcome")
+    jpn = out.atlas[out.atlas["region_id"] == "JPN"]
+    assert jpn["note"].tolist() == [reason, reason]
+    ctx, _ = _ctx(tmp_path)
+    folder = ctx.cache / "prevalence-k0"
+    folder.mkdir(parents=True)
+    out.atlas.to_csv(folder / "outcomes_atlas.csv", index=False)
+    table = pd.DataFrame({"region_id": ["NOR", "JPN"], "cloud_cover_pct": [70.0, 60.0],
+                          "uv_index": [2.0, 5.0], "abs_latitude": [61.0, 36.0],
+                          "gdp_per_capita": [75000.0, 40000.0]})
+    miss = outcomes_missing(ctx, table, "k0")
+    assert miss[miss["region_id"] == "JPN"]["reason"].tolist() == [reason, reason]
+
+
 # --------------------------------------------------------------------------- mirror
 def test_mirror_outcome_table(mirror: Path, workdir: Path) -> None:
     out = load_outcomes(load_config())

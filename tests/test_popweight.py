@@ -182,3 +182,16 @@ def test_population_weighted_latitude_by_hand():
     assert s["eq"] == pytest.approx((1000 * 8 + 3000 * 2) / 4000, rel=REL)  # |lat| per city
     assert s["north"] == pytest.approx((1e6 * 45 + 2e6 * 55) / 3e6, rel=REL)
     assert np.isnan(s["empty"]) and s.attrs["no_city_regions"] == ["empty"]
+
+
+def test_city_on_a_border_weights_latitude_and_exposure_in_the_same_region(field):
+    # a city exactly on the border of A and B: the _popw exposure gives it to the first
+    # region that covers it (A), so the population-weighted latitude must do the same
+    reg = _regions(A=shapely.box(0, 0, 10, 10), B=shapely.box(10, 0, 20, 10))
+    cities = pd.DataFrame({"lat": [5.5, 2.5, 8.5], "lon": [10.0, 15.5, 15.5],
+                           "population": [1000, 10, 10]})
+    expo = point_weighted_mean(field, reg, cities)
+    lat = population_weighted_latitude(reg, cities)
+    assert expo.loc["A", "n_points"] == 1 and expo.loc["B", "n_points"] == 2
+    assert lat.loc["A"] == pytest.approx(5.5, rel=REL)  # the border city, in A
+    assert lat.loc["B"] == pytest.approx((2.5 * 10 + 8.5 * 10) / 20, rel=REL)

@@ -232,6 +232,24 @@ def test_cru_ts_window_outside_the_file(cru_ts_file: Path) -> None:
         read_cru_ts(cru_ts_file, years=(1991, 2020))
 
 
+def test_cru_ts_window_with_missing_months_is_refused(tmp_path: Path) -> None:
+    # January-June 2001 absent: the old reader averaged January over 2000 and 2002 only
+    # and gave a wrong climatology without a word; the window must be complete
+    time = [np.datetime64(f"{y}-{m:02d}-16") for y in (2000, 2001, 2002) for m in range(1, 13)
+            if not (y == 2001 and m <= 6)]
+    cld = np.array([30.0 + 5 * (int(str(t)[:4]) - 2000) for t in time], "float32")
+    path = tmp_path / "cru_ts4.08.gap.cld.dat.nc"
+    xr.Dataset({"cld": (("time", "lat", "lon"), np.broadcast_to(cld[:, None, None], (30, 2, 3)),
+                        {"units": "percentage"})},
+               coords={"time": time, "lat": [10.25, 10.75], "lon": [-0.25, 0.25, 0.75]}
+               ).to_netcdf(path)
+    with pytest.raises(GridError, match=r"^cld: year window 2000-2002 lacks calendar month\(s\) "
+                                        r"in 1 year\(s\): 2001: \[1, 2, 3, 4, 5, 6\]$"):
+        read_cru_ts(path, years=(2000, 2002))
+    # the complete part of the file still reads, with the right means (2002: 40)
+    assert float(read_cru_ts(path, years=(2002, 2002)).sel(month=1).mean()) == 40.0
+
+
 # ---------------------------------------------------------------- TEMIS
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 

@@ -34,6 +34,7 @@ import numpy as np
 import xarray as xr
 
 from geo_ms.errors import GridError
+from geo_ms.ingest.readers._canonical import year_window
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -278,93 +279,3 @@ def seasonal_mean(da: xr.DataArray, season: Literal["annual", "winter", "summer"
     return out
 
 
-def year_window(da_time: xr.DataArray, start: int, end: int) -> xr.DataArray:
-    """Monthly climatology of a time series over the years *start*..*end* (inclusive).
-
-    Selects the time steps whose calendar year lies in the window and averages
-    them per calendar month (plain mean over years). The computation stays lazy
-    when *da_time* is dask-backed (``da.chunk(...)``): call ``.compute()`` or
-    ``.load()`` on the result.
-
-    Parameters
-    ----------
-    da_time
-        Canonical ``(time, lat, lon)`` DataArray with a datetime-like ``time``.
-    start, end
-        First and last year of the window, e.g. the childhood years of today's
-        patients.
-
-    Returns
-    -------
-    xarray.DataArray
-        ``(month, lat, lon)`` climatology (``month`` = 1..12) with the attrs of
-        *da_time* and ``attrs["period"] = "<start>-<end>"``.
-
-    Raises
-    ------
-    GridError
-        No ``time`` dimension, ``start > end``, or the window is not fully covered
-        (a year absent, or a calendar month absent in any year of the window).
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd, xarray as xr
-    >>> t = pd.date_range("2000-01-01", periods=36, freq="MS") + pd.Timedelta(days=14)
-    >>> da = xr.DataArray(np.repeat([1.0, 2.0, 3.0], 12).reshape(36, 1, 1),
-    ...                   dims=("time", "lat", "lon"),
-    ...                   coords={"time": t, "lat": [0.0], "lon": [0.0]})
-    >>> clim = year_window(da, 2001, 2002)
-    >>> clim.dims, clim.sel(month=5).item()
-    (('month', 'lat', 'lon'), 2.5)
-    """
-    label = _label(da_time)
-    if "time" not in da_time.dims:
-        raise GridError(
-            f"{label}: year_window() needs a 'time' dimension, got dims {da_time.dims}",
-            hint="Pass a (time, lat, lon) series such as CRU TS; climatologies need no window.",
-        )
-    if start > end:
-        raise GridError(
-            f"{label}: year window start {start} is after end {end}",
-            hint="Give start <= end, e.g. year_window(da, 1961, 1990).",
-        )
-    try:
-        years = da_time["time"].dt.year
-    except (AttributeError, TypeError) as exc:
-        raise GridError(
-            f"{label}: 'time' coordinate is not datetime-like",
-            hint="Decode times when opening (xr.open_dataset(..., decode_times=True)).",
-        ) from exc
-    available = sorted(set(np.asarray(years.values).tolist()))
-    wanted = list(range(start, end + 1))
-    absent = [y for y in wanted if y not in available]
-    if absent:
-        shown = absent if len(absent) <= 6 else absent[:3] + ["..."] + absent[-2:]
-        raise GridError(
-            f"{label}: year window {start}-{end} not covered, missing year(s) {shown}",
-            hint=f"The series spans {available[0]}-{available[-1]}; choose a window inside it.",
-        )
-    sub = da_time.sel(time=(years >= start) & (years <= end))
-    sub_years = np.asarray(sub["time"].dt.year.values)
-    sub_months = np.asarray(sub["time"].dt.month.values)
-    gaps = {}  # year -> calendar months absent in that year
-    for y in wanted:
-        have = set(sub_months[sub_years == y].tolist())
-        if have != set(range(1, 13)):
-            gaps[y] = sorted(set(range(1, 13)) - have)
-    if gaps:
-        shown = "; ".join(f"{y}: {m}" for y, m in list(gaps.items())[:4])
-        more = f" (+{len(gaps) - 4} more year(s))" if len(gaps) > 4 else ""
-        raise GridError(
-            f"{label}: year window {start}-{end} lacks calendar month(s) in "
-            f"{len(gaps)} year(s): {shown}{more}",
-            hint="Use a monthly series with all 12 months in every year of the window.",
-        )
-    clim = sub.groupby("time.month").mean("time", keep_attrs=True)
-    other = [d for d in da_time.dims if d != "time"]
-    clim = clim.transpose("month", *other)
-    clim = clim.assign_coords(month=clim["month"].astype("int64"))
-    clim.attrs = dict(da_time.attrs)
-    clim.attrs["period"] = f"{start}-{end}"
-    clim.name = da_time.name
-    return clim

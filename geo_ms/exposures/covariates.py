@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from geo_ms.errors import SchemaError
+from geo_ms.exposures.zonal import points_in_regions
 
 __all__ = ["population_weighted_latitude"]
 
@@ -14,9 +15,11 @@ __all__ = ["population_weighted_latitude"]
 def population_weighted_latitude(regions: gpd.GeoDataFrame, cities: pd.DataFrame) -> pd.Series:
     """Population-weighted absolute latitude of each region from city points.
 
-    ``abs_latitude_popw = Σ pop·|lat| / Σ pop`` over the cities inside the region
+    ``abs_latitude_popw = Σ pop·|lat| / Σ pop`` over the cities of the region
     (``|lat|`` per city, so that countries straddling the equator get their mean
-    distance from it). Regions without cities get NaN and are listed in
+    distance from it). A city belongs to the first region whose polygon covers it
+    (border included), the rule of the population-weighted exposures
+    (:func:`geo_ms.exposures.zonal.points_in_regions`). Regions without cities get NaN and are listed in
     ``attrs["no_city_regions"]``.
 
     Parameters
@@ -37,10 +40,10 @@ def population_weighted_latitude(regions: gpd.GeoDataFrame, cities: pd.DataFrame
     >>> reg = gpd.GeoDataFrame({"region_id": ["A", "B"]},
     ...                        geometry=[shapely.box(0, -10, 10, 10), shapely.box(20, 0, 30, 5)],
     ...                        crs="EPSG:4326")
-    >>> cities = pd.DataFrame({"lat": [-6.0, 2.0], "lon": [5.0, 5.0],
-    ...                        "population": [100, 300]})
-    >>> population_weighted_latitude(reg, cities).tolist()
-    [3.0, nan]
+    >>> cities = pd.DataFrame({"lat": [-6.0, 2.0, 4.0], "lon": [5.0, 5.0, 20.0],
+    ...                        "population": [100, 300, 100]})
+    >>> population_weighted_latitude(reg, cities).tolist()  # (20, 4) is on B's border
+    [3.0, 4.0]
     """
     missing = [c for c in ("lat", "lon", "population") if c not in cities.columns]
     if missing:
@@ -52,18 +55,19 @@ def population_weighted_latitude(regions: gpd.GeoDataFrame, cities: pd.DataFrame
         raise SchemaError(
             "regions: no 'region_id' column", hint="build regions with geo_ms.exposures.regions"
         )
-    pts = gpd.GeoDataFrame(
-        {"population": pd.to_numeric(cities["population"], errors="coerce").to_numpy(float)},
-        geometry=gpd.points_from_xy(cities["lon"], cities["lat"]),
-        crs="EPSG:4326",
-    )
-    pts["abs_lat"] = np.abs(np.asarray(cities["lat"], dtype=float))
-    pts = pts[(pts["population"] > 0) & np.isfinite(pts["abs_lat"])]
-    reg = regions[["region_id", regions.geometry.name]]
+    lat = np.asarray(cities["lat"], dtype=float)
+    lon = np.asarray(cities["lon"], dtype=float)
+    pop = pd.to_numeric(cities["population"], errors="coerce").to_numpy(float)
+    ok = np.flatnonzero((pop > 0) & np.isfinite(lat) & np.isfinite(lon))
+    reg = regions[["region_id", regions.geometry.name]].reset_index(drop=True)
     if reg.crs is not None and not reg.crs.equals("EPSG:4326"):
         reg = reg.to_crs("EPSG:4326")
-    joined = gpd.sjoin(pts, reg, how="inner", predicate="within")
-    joined = joined.drop_duplicates(subset=None).assign(w=lambda t: t["population"] * t["abs_lat"])
+    # the same point-in-polygon rule as the population-weighted exposures (covers, first
+    # region), so that a city on a border weights both in the same region
+    pi, ri = points_in_regions(gpd.points_from_xy(lon[ok], lat[ok]), reg.geometry.to_numpy())
+    w = pop[ok][pi]
+    joined = pd.DataFrame({"region_id": reg["region_id"].to_numpy()[ri],
+                           "w": w * np.abs(lat[ok][pi]), "population": w})
     sums = joined.groupby("region_id")[["w", "population"]].sum()
     value = (sums["w"] / sums["population"]).reindex(regions["region_id"].to_numpy())
     value.index.name = "region_id"

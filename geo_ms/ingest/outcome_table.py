@@ -47,6 +47,8 @@ GBD_YEARS: tuple[int, int] = (1990, 2016)
 #: Atlas edition year → catalog dataset id.
 ATLAS_DATASETS: dict[int, str] = {2020: "atlas_ms_2020", 2013: "atlas_ms_2013",
                                   2008: "atlas_ms_2008"}
+_NOT_POSITIVE = ("value is not above 0: the models use log prevalence, so this country is "
+                 "not fitted for this outcome")
 _NO_RATIO = "no GBD 2016 age structure for this country (not a GBD location)"
 
 
@@ -198,6 +200,11 @@ def build_outcomes(
             note = note.where(value.notna(), _NO_RATIO)
         else:
             value = crude
+        # log prevalence is modelled: a value <= 0 is dropped from this outcome (one row,
+        # with its reason in outcomes_missing.csv), not the whole outcome
+        bad = value.notna() & (value <= 0)
+        note = note.where(~bad, _NOT_POSITIVE)
+        value = value.where(~bad)
         columns[oid] = value.dropna()
         long_parts.append(pd.DataFrame({"outcome": oid, "region_id": crude.index,
                                         "region_name": names.to_numpy(),

@@ -35,17 +35,25 @@ import pandas as pd
 
 from geo_ms.errors import ConfigError, SchemaError
 from geo_ms.models._table import (
+    LOG_GDP,
     MODEL_COLUMNS,
     MODEL_NAMES,
     detect_exposures,
     rows_to_frame,
     select_subset,
 )
+from geo_ms.models.adjust import adjustment_set, residualise
 from geo_ms.models.claims import VERDICTS, claims_table
 from geo_ms.models.confounding import fixed_effects, pct_per10_rows
 from geo_ms.models.correlation import correlations, pearson_p
 from geo_ms.models.mechanism import mechanism_test
-from geo_ms.models.primary import PrimarySpec, annotate_models, claim_estimate, primary_spec
+from geo_ms.models.primary import (
+    PrimarySpec,
+    annotate_models,
+    claim_estimate,
+    primary_outcome_column,
+    primary_spec,
+)
 from geo_ms.models.regression import fit_ols, partial_correlation, regressions, with_residuals
 from geo_ms.models.sensitivity import expand_exposures, loo_influence, sensitivity
 from geo_ms.models.spatial import fit_spatial, knn_weights, spatial
@@ -58,6 +66,7 @@ __all__ = [
     "VERDICTS",
     "PrimarySpec",
     "add_agreement",
+    "adjustment_set",
     "annotate_models",
     "claim_estimate",
     "claims_table",
@@ -74,8 +83,10 @@ __all__ = [
     "partial_correlation",
     "pct_per10_rows",
     "pearson_p",
+    "primary_outcome_column",
     "primary_spec",
     "regressions",
+    "residualise",
     "sensitivity",
     "spatial",
     "triangulate",
@@ -86,7 +97,6 @@ log = logging.getLogger("geo_ms.models")
 
 #: Defaults of the ``[models]`` section used by :func:`fit_all`.
 _DEFAULTS: dict[str, Any] = {
-    "outcome": "prevalence_per_100k",
     "n_boot": 2000,
     "seed": 20161,
     "knn": 6,
@@ -118,6 +128,8 @@ def fit_all(
     exposures: Sequence[str] | None = None,
     spatial_subsets: Sequence[str] = ("all",),
     spec: PrimarySpec | None = None,
+    outcome: str | None = None,
+    mechanism: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Fit every model and sensitivity analysis; return the tidy models table.
 
@@ -127,7 +139,7 @@ def fit_all(
         The joined analysis table (one row per region).
     config
         The full configuration (``geo_ms.config.load_config()``) or just its
-        ``[models]`` section: ``outcome``, ``n_boot``, ``seed``, ``knn`` (neighbours
+        ``[models]`` section: ``n_boot``, ``seed``, ``knn`` (neighbours
         of the spatial weights), ``min_subset`` (regions a continent needs to be a
         subset); optional ``min_regions`` (default 10), ``permutations`` (999) and
         ``exposures``. ``None`` uses these defaults.
@@ -140,6 +152,12 @@ def fit_all(
     spec
         The pre-specified primary analysis (default: from *config*); marks the
         primary rows.
+    outcome
+        Outcome column (default: the primary outcome's,
+        :func:`~geo_ms.models.primary.primary_outcome_column`).
+    mechanism
+        A :func:`mechanism_test` result already computed on *outcome* (computed here
+        when None).
 
     Returns
     -------
@@ -165,7 +183,6 @@ def fit_all(
             "analysis table: no exposure column (cloud_*, uv_*, vitd_*, ghi*, sunshine*)",
             hint="Add exposures with geo_ms.exposures.aggregate, or pass exposures=[...] to fit_all",
         )
-    outcome = cfg["outcome"]
     base = [e for e in exposures if e in df.columns]
     missing = [e for e in exposures if e not in df.columns]
     if missing:
@@ -179,6 +196,8 @@ def fit_all(
         full = config if isinstance(config, Mapping) and "models" in config else {
             "models": dict(config or {})}
         spec = primary_spec(full)
+    if outcome is None:
+        outcome = primary_outcome_column(df, spec.outcome)
     extra = [c for c in (cfg["extra_covariates"] or []) if c in df.columns]
     parts = [
         sensitivity(df, base, outcome, n_boot=int(cfg["n_boot"]), seed=int(cfg["seed"]),
@@ -192,7 +211,8 @@ def fit_all(
                                            extra_covariates=extra))
             except SchemaError as exc:
                 log.info("fixed effects of %s skipped: %s", e, exc)
-    mech = mechanism_test(df, outcome, min_regions=int(cfg["min_regions"]))
+    mech = mechanism if mechanism is not None else mechanism_test(
+        df, outcome, min_regions=int(cfg["min_regions"]), extra_covariates=extra)
     if mech is not None:
         parts.append(mech["rows"])
     if not {"lon", "lat"} <= set(df.columns):
@@ -206,8 +226,11 @@ def fit_all(
             if n_ok < max(int(cfg["min_regions"]), int(cfg["knn"]) + 2):
                 log.info("spatial %s (%s) skipped: %d complete region(s)", e, subset, n_ok)
                 continue
+            covs = tuple(c for c in adjustment_set(df, e, extra=extra)
+                         if c in df.columns or (c == LOG_GDP and "gdp_per_capita" in df.columns))
             parts.append(spatial(df, e, k=int(cfg["knn"]), outcome=outcome, subset=subset,
-                                 permutations=int(cfg["permutations"]), seed=int(cfg["seed"])))
+                                 covariates=covs, permutations=int(cfg["permutations"]),
+                                 seed=int(cfg["seed"])))
     parts = [p for p in parts if len(p)]
     table = pd.concat(parts, ignore_index=True) if parts else rows_to_frame([])
     bad = table["estimate"].isna()

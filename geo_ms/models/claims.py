@@ -39,7 +39,8 @@ __all__ = [
 #: Columns of the claims table.
 CLAIM_COLUMNS: tuple[str, ...] = (
     "claim_id", "claim", "outcome", "exposure", "test", "rule", "estimate", "ci_low",
-    "ci_high", "ci_low_spatial", "ci_high_spatial", "n", "verdict", "agreement", "caveat",
+    "ci_high", "ci_low_spatial", "ci_high_spatial", "n", "n_eff", "verdict", "agreement",
+    "caveat",
 )
 
 #: The article's claims, in words.
@@ -120,6 +121,7 @@ def claims_table(
     mechanism: dict[str, Any] | None = None,
     cloud_exposure: str | None = None,
     uv_exposure: str | None = None,
+    min_regions: int = 10,
 ) -> pd.DataFrame:
     """The claims of the article, each with its primary test, rule and verdict.
 
@@ -138,6 +140,8 @@ def claims_table(
         Result of :func:`geo_ms.models.mechanism.mechanism_test` (adds C5).
     cloud_exposure, uv_exposure
         Override the cloud (C1, C3) / UV (C2) exposure of *spec*.
+    min_regions
+        A claim with fewer complete regions is ``inconclusive`` (``models.min_regions``).
 
     Returns
     -------
@@ -178,7 +182,7 @@ def claims_table(
     total = len(df)
     rows = []
     for cid in ("C1", "C2", "C2-adj", "C3"):
-        est = claim_estimate(df, cid, outcome_col, spec)
+        est = claim_estimate(df, cid, outcome_col, spec, min_regions=min_regions)
         e = spec.exposures[cid]
         covs = ", ".join(spec.covariates)
         test = _TEST_TEXT[cid].format(e=e, s=spec.subset, c=covs) + ". " + est["detail"] + "."
@@ -201,7 +205,8 @@ def claims_table(
             "exposure": e, "test": test, "rule": spec.rule(cid),
             "estimate": est["estimate"], "ci_low": est["ci_low"], "ci_high": est["ci_high"],
             "ci_low_spatial": est["ci_low_spatial"], "ci_high_spatial": est["ci_high_spatial"],
-            "n": est["n"] or None, "verdict": est["verdict"], "agreement": "",
+            "n": est["n"] or None, "n_eff": est["n_eff"], "verdict": est["verdict"],
+            "agreement": "",
             "caveat": caveat.strip(),
         })
     rows.append({
@@ -209,7 +214,8 @@ def claims_table(
         "test": "None: the data are regional prevalences, not individual doses or outcomes.",
         "rule": "fixed: regional data cannot test individual dosing", "estimate": math.nan,
         "ci_low": math.nan, "ci_high": math.nan, "ci_low_spatial": math.nan,
-        "ci_high_spatial": math.nan, "n": None, "verdict": NOT_TESTABLE, "agreement": "",
+        "ci_high_spatial": math.nan, "n": None, "n_eff": math.nan, "verdict": NOT_TESTABLE,
+        "agreement": "",
         "caveat": DOSING_CAVEAT,
     })
     if mechanism is not None:

@@ -21,13 +21,13 @@ import pandas as pd
 import statsmodels.api as sm
 
 from geo_ms.models._table import (
-    LOG_GDP,
     log_outcome_name,
     make_row,
     prepare,
     rows_to_frame,
     select_subset,
 )
+from geo_ms.models.adjust import adjustment_set
 from geo_ms.models.verdicts import pct_per10
 
 __all__ = ["fixed_effects", "pct_per10_rows"]
@@ -73,9 +73,7 @@ def fixed_effects(
     if group not in df.columns:
         return rows_to_frame([])
     data = select_subset(df, subset)
-    lat_col = ("abs_latitude_popw" if "_popw" in exposure and "abs_latitude_popw" in df.columns
-               else "abs_latitude")
-    covs = [lat_col, LOG_GDP, *[c for c in extra_covariates if c != exposure]]
+    covs = list(adjustment_set(df, exposure, extra=extra_covariates))
     frame, dropped = prepare(data.loc[data[group].notna()], outcome, [exposure, *covs],
                              what=f"the fixed-effects model of {exposure}")
     counts = frame[group].astype(str).value_counts()

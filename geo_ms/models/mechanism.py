@@ -22,12 +22,14 @@ better); ``inconclusive`` otherwise.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 import statsmodels.api as sm
 
 from geo_ms.models._table import LOG_GDP, log_outcome_name, make_row, prepare, rows_to_frame
+from geo_ms.models.adjust import adjustment_set
 
 __all__ = ["CLEAR", "DERIVED", "MEASURED", "allsky_column", "mechanism_test", "mechanism_verdict"]
 
@@ -81,16 +83,19 @@ def mechanism_verdict(aic_clear: float, aic_allsky: float, coef_allsky: tuple[fl
     return "inconclusive"
 
 
-def _fit(frame: pd.DataFrame, lname: str, dose: str) -> Any:
-    X = sm.add_constant(frame[[dose, *_COVARIATES]].astype(float), has_constant="add")
+def _fit(frame: pd.DataFrame, lname: str, dose: str, covs: tuple[str, ...]) -> Any:
+    X = sm.add_constant(frame[[dose, *covs]].astype(float), has_constant="add")
     return sm.OLS(frame[lname], X).fit(cov_type="HC3", use_t=True)
 
 
 def mechanism_test(
     df: pd.DataFrame, outcome_col: str = "prevalence_per_100k", *, subset_name: str = "all",
-    min_regions: int = 10,
+    min_regions: int = 10, extra_covariates: Sequence[str] = (),
 ) -> dict[str, Any] | None:
     """Compare the clear-sky and the all-sky dose as predictors of log prevalence.
+
+    Both doses are adjusted for the same set (:func:`~geo_ms.models.adjust.adjustment_set`:
+    |latitude|, log GDP and *extra_covariates*, the user covariates).
 
     Returns
     -------
@@ -117,12 +122,14 @@ def mechanism_test(
     if allsky is None or CLEAR not in df.columns or "abs_latitude" not in df.columns or (
             "gdp_per_capita" not in df.columns and LOG_GDP not in df.columns):
         return None
-    frame, dropped = prepare(df, outcome_col, [CLEAR, allsky, *_COVARIATES],
+    covs = adjustment_set(df, CLEAR, _COVARIATES, extra_covariates)
+    frame, dropped = prepare(df, outcome_col, [CLEAR, allsky, *covs],
                              what="the mechanism test")
-    if len(frame) < min_regions:
+    if len(frame) < max(min_regions, len(covs) + 4):
         return None
     lname = log_outcome_name(outcome_col)
-    fits = {"clear": _fit(frame, lname, CLEAR), "allsky": _fit(frame, lname, allsky)}
+    adj_text = " + ".join(["|latitude|", "log GDP", *covs[len(_COVARIATES):]])
+    fits = {"clear": _fit(frame, lname, CLEAR, covs), "allsky": _fit(frame, lname, allsky, covs)}
     rows, coef, r2, aic = [], {}, {}, {}
     common = f"same {len(frame)} regions for both doses" + (
         f"; {dropped} dropped for missing values" if dropped else "")
@@ -132,7 +139,7 @@ def mechanism_test(
         lo, hi = (float(v) for v in res.conf_int(alpha=0.05).loc[dose])
         coef[key], r2[key], aic[key] = (b, lo, hi), float(res.rsquared), float(res.aic)
         sd = float(frame[dose].std(ddof=1)) / float(frame[lname].std(ddof=1))
-        note = (f"log prevalence ~ {dose} + |latitude| + log GDP, HC3; R2={r2[key]:.3f}, "
+        note = (f"log prevalence ~ {dose} + {adj_text}, HC3; R2={r2[key]:.3f}, "
                 f"AIC={aic[key]:.1f}; {common}")
         if key == "allsky":
             note += f"; all-sky dose {label}"
@@ -148,7 +155,7 @@ def mechanism_test(
         if label == "measured" else
         "The all-sky dose is derived from the clear-sky dose and the cloud field under "
         "test, so this comparison is not independent of that cloud field."))
-    test = (f"OLS of log prevalence on each dose + |latitude| + log GDP ({len(frame)} regions, "
+    test = (f"OLS of log prevalence on each dose + {adj_text} ({len(frame)} regions, "
             f"HC3): clear-sky ({CLEAR}) R2 = {r2['clear']:.3f}, AIC = {aic['clear']:.1f}, "
             f"coefficient {coef['clear'][0]:.3g} [{coef['clear'][1]:.3g}, {coef['clear'][2]:.3g}]; "
             f"all-sky {label} ({allsky}) R2 = {r2['allsky']:.3f}, AIC = {aic['allsky']:.1f}, "

@@ -15,11 +15,15 @@ C3       ``ols_adj_lat_gdp`` coef.    cloud cover      confounding (crude = ols)
                                                        δ = sesoi_pct_per10
 ======== ============================ ================ =========================
 
-:func:`claim_estimate` computes one claim's test on any outcome column: the
-estimate, its iid 95 % CI (bootstrap for r, Fisher for partial r, HC3 for the
-coefficient), its spatially corrected CI (Dutilleul's effective sample size,
-:mod:`~geo_ms.models.spatial_ci`) and the verdict, which is judged on the spatially
-corrected CI when the label points allow it. :func:`annotate_models` marks the
+:func:`claim_estimate` computes one claim's test on any outcome column — the
+primary outcome's is :func:`primary_outcome_column` — : the estimate, its iid 95 % CI
+(bootstrap for r, Fisher for partial r, HC3 for the coefficient), its spatially
+corrected CI with Dutilleul's effective sample size n_eff
+(:mod:`~geo_ms.models.spatial_ci`: Fisher z on n_eff for r and partial r; for the
+coefficient the HC3 standard error inflated by ``sqrt((n-k-1)/(n_eff-k-1))`` with a t
+distribution on ``n_eff-k-1`` df, :func:`spatial_coef_ci`) and the verdict, which is
+judged on the spatially corrected CI when the label points allow it. Adjusted tests
+use :func:`~geo_ms.models.adjust.adjustment_set`. :func:`annotate_models` marks the
 primary rows of the models table, adds Benjamini–Hochberg q-values over the
 exploratory rows and states each p-value's sidedness.
 """
@@ -34,15 +38,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import stats
 
 from geo_ms.errors import ConfigError
 from geo_ms.models._table import LOG_GDP, log_outcome_name, prepare, select_subset
+from geo_ms.models.adjust import adjustment_set
 from geo_ms.models.correlation import bootstrap_ci
 from geo_ms.models.regression import partial_correlation
 from geo_ms.models.spatial_ci import spatial_corr_ci, spatial_partial_ci
 from geo_ms.models.verdicts import (
     SESOI_PCT_PER10,
     SESOI_R,
+    coef_per_point,
     confounding_rule_text,
     confounding_verdict,
     directional_rule_text,
@@ -51,14 +58,21 @@ from geo_ms.models.verdicts import (
 )
 
 __all__ = [
+    "ADJUSTED_MODELS",
     "CLAIM_SIGNS",
     "CLAIM_TESTS",
+    "CRUDE_MODELS",
+    "DERIVED_MODELS",
     "SIDEDNESS",
     "PrimarySpec",
     "annotate_models",
     "claim_estimate",
+    "claim_family",
+    "family_sizes",
     "outcome_columns",
+    "primary_outcome_column",
     "primary_spec",
+    "spatial_coef_ci",
 ]
 
 #: Sign each claim predicts: more cloud, more MS; more UV, less MS.
@@ -141,7 +155,9 @@ class PrimarySpec:
             return confounding_rule_text(self.sesoi_r, "partial r", sign) + \
                 "; crude = C2's r; judged on the spatially corrected CIs"
         return confounding_rule_text(self.sesoi_pct_per10, "% change per 10 points of cloud",
-                                     sign) + "; judged on the spatially corrected CIs"
+                                     sign) + ("; attenuation compares the log-scale "
+                                              "coefficients; judged on the spatially corrected "
+                                              "CIs (HC3 SE inflated to Dutilleul's n_eff)")
 
 
 def primary_spec(cfg: Mapping[str, Any] | None) -> PrimarySpec:
@@ -154,6 +170,8 @@ def primary_spec(cfg: Mapping[str, Any] | None) -> PrimarySpec:
 
     >>> primary_spec(None).exposures["C3"]
     'cloud_cover_pct'
+    >>> primary_spec({"models": {"primary_uv": "vitd_uv_clear"}}).exposures["C2-adj"]
+    'vitd_uv_clear'
     >>> primary_spec({"primary": {"c1_test": "spearman"}})
     Traceback (most recent call last):
     ...
@@ -162,12 +180,10 @@ def primary_spec(cfg: Mapping[str, Any] | None) -> PrimarySpec:
     cfg = cfg or {}
     p = dict(cfg.get("primary", {}) or {})
     m = dict(cfg.get("models", {}) or {})
-    exposures = {
-        "C1": p.get("c1_exposure", _DEFAULT_EXPOSURES["C1"]),
-        "C2": p.get("c2_exposure", _DEFAULT_EXPOSURES["C2"]),
-        "C3": p.get("c3_exposure", _DEFAULT_EXPOSURES["C3"]),
-    }
-    exposures["C2-adj"] = exposures["C2"]
+    # one home for the primary exposures: models.primary_cloud (C1, C3), primary_uv (C2)
+    cloud = str(m.get("primary_cloud", _DEFAULT_EXPOSURES["C1"]))
+    uv = str(m.get("primary_uv", _DEFAULT_EXPOSURES["C2"]))
+    exposures = {"C1": cloud, "C2": uv, "C2-adj": uv, "C3": cloud}
     tests = {k: v[0] for k, v in CLAIM_TESTS.items()}
     for cid in ("C1", "C2", "C3"):
         key = f"{cid.lower()}_test"
@@ -194,7 +210,8 @@ def _nan_result(claim_id: str, spec: PrimarySpec, outcome_col: str, exposure: st
     return {"claim_id": claim_id, "outcome": outcome_col, "exposure": exposure,
             "test": spec.tests[claim_id], "n": n, "estimate": math.nan, "ci_low": math.nan,
             "ci_high": math.nan, "ci_low_spatial": math.nan, "ci_high_spatial": math.nan,
-            "n_eff": math.nan, "crude": (math.nan,) * 3, "verdict": "inconclusive",
+            "n_eff": math.nan, "n_eff_crude": math.nan, "crude": (math.nan,) * 3,
+            "verdict": "inconclusive",
             "detail": why}
 
 
@@ -249,7 +266,8 @@ def claim_estimate(
     sign = CLAIM_SIGNS[claim_id]
     data = select_subset(df, spec.subset)
     has_xy = {"lon", "lat"} <= set(data.columns)
-    covs: list[str] = [] if claim_id in ("C1", "C2") else list(spec.covariates)
+    covs: list[str] = ([] if claim_id in ("C1", "C2")
+                       else list(adjustment_set(data, exposure, spec.covariates)))
     absent = [c for c in (exposure, outcome_col, *covs) if c not in data.columns
               and not (c == LOG_GDP and "gdp_per_capita" in data.columns)]
     if absent:
@@ -260,14 +278,14 @@ def claim_estimate(
     n = len(frame)
     if n < max(min_regions, len(covs) + 4):
         return _nan_result(claim_id, spec, outcome_col, exposure, n,
-                           f"{n} complete region(s) < {min_regions}")
+                           f"{n} complete region(s) < {max(min_regions, len(covs) + 4)}")
     lname = log_outcome_name(outcome_col)
     x = frame[exposure].to_numpy(float)
     y = frame[lname].to_numpy(float)
     lon = frame["lon"].to_numpy(float) if has_xy else None
     lat = frame["lat"].to_numpy(float) if has_xy else None
     out: dict[str, Any] = {"claim_id": claim_id, "outcome": outcome_col, "exposure": exposure,
-                           "test": spec.tests[claim_id], "n": n}
+                           "test": spec.tests[claim_id], "n": n, "n_eff_crude": math.nan}
     if claim_id in ("C1", "C2"):
         r = float(np.corrcoef(x, y)[0, 1])
         lo, hi = bootstrap_ci(x, y, n_boot=spec.n_boot, seed=spec.seed)["pearson"]
@@ -283,13 +301,13 @@ def claim_estimate(
                           f"CI [{slo:.3f}, {shi:.3f}] (Dutilleul n_eff = {n_eff:.1f} of {n})")
         return out
     Z = frame[covs].to_numpy(float)
-    r_c = float(np.corrcoef(x, y)[0, 1])
-    crude_sp = (r_c, math.nan, math.nan)
-    n_eff_c = math.nan
-    if has_xy:
-        _, clo, chi, n_eff_c = spatial_corr_ci(x, y, lon, lat)
-        crude_sp = (r_c, clo, chi)
     if claim_id == "C2-adj":
+        r_c = float(np.corrcoef(x, y)[0, 1])
+        crude_sp = (r_c, math.nan, math.nan)
+        n_eff_c = math.nan
+        if has_xy:
+            _, clo, chi, n_eff_c = spatial_corr_ci(x, y, lon, lat)
+            crude_sp = (r_c, clo, chi)
         r, lo, hi, _p = partial_correlation(x, y, Z)
         slo = shi = n_eff = math.nan
         if has_xy:
@@ -299,7 +317,7 @@ def claim_estimate(
         adj = _pick_ci((r, lo, hi), (r, slo, shi))
         verdict = confounding_verdict(crude_sp, adj, expected_sign=sign, delta=spec.sesoi_r)
         out.update(estimate=r, ci_low=lo, ci_high=hi, ci_low_spatial=slo, ci_high_spatial=shi,
-                   n_eff=n_eff, crude=crude_sp, verdict=verdict,
+                   n_eff=n_eff, n_eff_crude=n_eff_c, crude=crude_sp, verdict=verdict,
                    detail=f"partial r given {', '.join(covs)} = {r:.3f}, Fisher-z 95% CI "
                           f"[{lo:.3f}, {hi:.3f}], spatially corrected [{slo:.3f}, {shi:.3f}] "
                           f"(n_eff = {n_eff:.1f}); crude r = {r_c:.3f} [{crude_sp[1]:.3f}, "
@@ -308,39 +326,68 @@ def claim_estimate(
     # C3: coefficient of the exposure with HC3 CI, in % change per 10 points
     X = sm.add_constant(frame[[exposure, *covs]].astype(float), has_constant="add")
     res = sm.OLS(frame[lname], X).fit(cov_type="HC3", use_t=True)
-    b = float(res.params[exposure])
+    b, se = float(res.params[exposure]), float(res.bse[exposure])
     blo, bhi = (float(v) for v in res.conf_int(alpha=0.05).loc[exposure])
     crude_res = sm.OLS(frame[lname], sm.add_constant(frame[[exposure]].astype(float))).fit(
         cov_type="HC3", use_t=True)
-    bc = float(crude_res.params[exposure])
+    bc, se_c = float(crude_res.params[exposure]), float(crude_res.bse[exposure])
     bclo, bchi = (float(v) for v in crude_res.conf_int(alpha=0.05).loc[exposure])
-    slo = shi = n_eff = math.nan
-    crude_pct = (pct_per10(bc), pct_per10(bclo), pct_per10(bchi))
+    k = len(covs) + 1  # regressors besides the constant
+    n_eff = n_eff_c = math.nan
+    coef_sp = crude_coef = (bc, bclo, bchi)
+    adj_coef = (b, blo, bhi)
+    slo = shi = math.nan
     if has_xy:
-        ones = np.ones((n, 1))
-        Zc = np.column_stack([ones, Z])
-        rx = x - Zc @ np.linalg.lstsq(Zc, x, rcond=None)[0]
-        ry = y - Zc @ np.linalg.lstsq(Zc, y, rcond=None)[0]
-        scale = math.sqrt(float(ry @ ry) / float(rx @ rx))
-        _, plo, phi, n_eff = spatial_partial_ci(x, y, Z, lon, lat)
-        slo, shi = pct_per10(plo * scale), pct_per10(phi * scale)
-        cscale = float(np.std(y)) / float(np.std(x))
-        crude_pct = (pct_per10(bc), pct_per10(crude_sp[1] * cscale),
-                     pct_per10(crude_sp[2] * cscale))
+        _, _, _, n_eff = spatial_partial_ci(x, y, Z, lon, lat)
+        _, _, _, n_eff_c = spatial_corr_ci(x, y, lon, lat)
+        coef_sp = spatial_coef_ci(b, se, n, n_eff, k)
+        crude_coef = spatial_coef_ci(bc, se_c, n, n_eff_c, 1)
+        adj_coef = coef_sp
+        slo, shi = pct_per10(coef_sp[1]), pct_per10(coef_sp[2])
     est = (pct_per10(b), pct_per10(blo), pct_per10(bhi))
-    adj = _pick_ci(est, (est[0], slo, shi))
-    verdict = confounding_verdict(crude_pct, adj, expected_sign=sign, delta=spec.sesoi_pct_per10)
+    crude_pct = tuple(pct_per10(v) for v in crude_coef)
+    # the rule compares coefficients (log scale): attenuation is a ratio of effects, and
+    # a ratio of % changes is not the ratio of the effects
+    verdict = confounding_verdict(crude_coef, adj_coef, expected_sign=sign,
+                                  delta=coef_per_point(spec.sesoi_pct_per10))
     out.update(estimate=est[0], ci_low=est[1], ci_high=est[2], ci_low_spatial=slo,
-               ci_high_spatial=shi, n_eff=n_eff, crude=crude_pct, verdict=verdict,
-               coef=(b, blo, bhi), r2=float(res.rsquared), aic=float(res.aic),
+               ci_high_spatial=shi, n_eff=n_eff, n_eff_crude=n_eff_c, crude=crude_pct,
+               verdict=verdict, coef=(b, blo, bhi), coef_spatial=coef_sp, coef_crude=crude_coef,
+               r2=float(res.rsquared), aic=float(res.aic),
                detail=f"OLS coefficient {b:.4g} log units per point [{blo:.4g}, {bhi:.4g}] "
                       f"(HC3), i.e. {est[0]:+.1f} % per 10 points [{est[1]:+.1f}, "
                       f"{est[2]:+.1f}]; spatially corrected [{slo:+.1f}, {shi:+.1f}] "
-                      f"(Dutilleul n_eff = {n_eff:.1f} of {n} on the residuals of "
-                      f"{', '.join(covs)}); crude {crude_pct[0]:+.1f} % [{crude_pct[1]:+.1f}, "
+                      f"(HC3 SE x sqrt((n-k-1)/(n_eff-k-1)), t on n_eff-k-1 df; Dutilleul "
+                      f"n_eff = {n_eff:.1f} of {n} on the residuals of {', '.join(covs)}); "
+                      f"crude {crude_pct[0]:+.1f} % [{crude_pct[1]:+.1f}, "
                       f"{crude_pct[2]:+.1f}] (spatially corrected, crude n_eff = "
-                      f"{n_eff_c:.1f})")
+                      f"{n_eff_c:.1f}); attenuation judged on the coefficients")
     return out
+
+
+def spatial_coef_ci(b: float, se: float, n: int, n_eff: float, k: int, *,
+                    level: float = 0.95) -> tuple[float, float, float]:
+    """A regression coefficient's CI with the sample size corrected for space.
+
+    The standard error *se* (HC3) is inflated by ``sqrt((n - k - 1) / (n_eff - k - 1))``
+    (the residual degrees of freedom with *n* and with Dutilleul's *n_eff* points; *k*
+    regressors besides the constant) and the interval uses a t distribution on
+    ``n_eff - k - 1`` degrees of freedom. With ``n_eff = n`` it is the HC3 interval;
+    with ``n_eff <= k + 1`` it is unbounded.
+
+    >>> b, lo, hi = spatial_coef_ci(1.0, 0.5, 50, 50.0, 2)
+    >>> round(hi - b, 4) == round(float(stats.t.ppf(0.975, 47)) * 0.5, 4)
+    True
+    >>> spatial_coef_ci(1.0, 0.5, 50, 3.0, 2)
+    (1.0, -inf, inf)
+    """
+    dof = n_eff - k - 1
+    if math.isnan(n_eff) or math.isnan(se):
+        return (b, math.nan, math.nan)
+    if dof <= 0:
+        return (b, -math.inf, math.inf)
+    half = float(stats.t.ppf(0.5 + level / 2.0, dof)) * se * math.sqrt((n - k - 1) / dof)
+    return (b, b - half, b + half)
 
 
 def _primary_keys(spec: PrimarySpec, log_outcome: str) -> set[tuple[str, str, str, str]]:
@@ -354,29 +401,87 @@ def _primary_keys(spec: PrimarySpec, log_outcome: str) -> set[tuple[str, str, st
     return keys
 
 
+#: Tests of an association (crude: C1 for cloud, C2 for UV / sunlight exposures).
+CRUDE_MODELS: tuple[str, ...] = ("pearson", "spearman", "ols")
+#: Tests of an association adjusted for confounders (C3 for cloud, C2-adj for UV).
+ADJUSTED_MODELS: tuple[str, ...] = ("ols_adj_lat", "ols_adj_lat_gdp", "ols_adj_lat_gdp_income",
+                                    "partial_lat", "partial_lat_gdp", "ols_adj_lat_gdp_fe")
+#: Rows derived from another row of the same subset, exposure and outcome: they are the
+#: same test re-expressed and inherit its q-value.
+DERIVED_MODELS: dict[str, str] = {"pct_per10_adj": "ols_adj_lat_gdp"}
+_UV_STEMS = ("uv_", "vitd_", "ghi", "sunshine", "radiation")
+
+
+def claim_family(model: str, exposure: str) -> str:
+    """The claim whose hypothesis a models-table row re-tests ("" for none).
+
+    Crude tests of a cloud exposure re-test C1, of a UV / sunlight exposure C2; adjusted
+    tests re-test C3 / C2-adj; derived rows belong to their parent's family. Diagnostics
+    (Moran's I, LM tests, VIFs, influence), alternative model fits (spatial error / lag),
+    the mechanism comparison and tests of |latitude| itself belong to none.
+
+    >>> claim_family("spearman", "cloud_fraction_modis_pct_winter")
+    'C1'
+    >>> claim_family("partial_lat_gdp", "vitd_uv_clear"), claim_family("pct_per10_adj", "cloud_cover_pct")
+    ('C2-adj', 'C3')
+    >>> claim_family("moran_resid", "cloud_cover_pct"), claim_family("pearson", "abs_latitude")
+    ('', '')
+    """
+    model = DERIVED_MODELS.get(model, model)
+    cloud = exposure.startswith("cloud")
+    uv = exposure.startswith(_UV_STEMS)
+    if model in CRUDE_MODELS:
+        return "C1" if cloud else "C2" if uv else ""
+    if model in ADJUSTED_MODELS:
+        return "C3" if cloud else "C2-adj" if uv else ""
+    return ""
+
+
+def family_sizes(models: pd.DataFrame) -> dict[str, int]:
+    """Number of p-values in each multiplicity family of an annotated models table.
+
+    >>> family_sizes(pd.DataFrame({"model": ["pearson", "pct_per10_adj", "ols"],
+    ...     "family": ["C1", "C3", "C1"], "role": "exploratory", "p_value": [0.1, 0.2, 0.3]}))
+    {'C1': 2}
+    """
+    if "family" not in models.columns:
+        return {}
+    fam = models["family"].fillna("").astype(str)
+    ok = ((models["role"] == "exploratory") & models["p_value"].notna() & fam.ne("")
+          & ~models["model"].isin(list(DERIVED_MODELS)))
+    return {str(k): int(v) for k, v in fam[ok].value_counts(sort=False).items()}
+
+
 def annotate_models(table: pd.DataFrame, spec: PrimarySpec | None = None,
                     log_outcome: str = "log_prevalence",
                     sidedness: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Add ``role``, ``q_value`` and each p-value's sidedness to the models table.
+    """Add ``role``, ``family``, ``q_value`` and each p-value's sidedness to the models table.
 
     ``role`` is ``primary`` for the pre-specified rows (:func:`claim_estimate`'s
     tests on the primary outcome and subset, the % per 10 points row of C3 and the
-    mechanism comparison), ``exploratory`` otherwise. ``q_value`` is the
-    Benjamini–Hochberg adjusted p-value over the exploratory rows with a p-value
-    (``statsmodels.stats.multitest.multipletests(method="fdr_bh")``); primary rows
-    keep their p-value as it is (NaN q).
+    mechanism comparison), ``exploratory`` otherwise. ``family`` is the claim the row
+    re-tests (:func:`claim_family`). ``q_value`` is the Benjamini–Hochberg adjusted
+    p-value (``statsmodels.stats.multitest.multipletests(method="fdr_bh")``) within
+    each family, over its exploratory rows with a p-value — the re-tests of that
+    claim's hypothesis across products, windows, weights, subsets and outcomes.
+    Derived rows (:data:`DERIVED_MODELS`) are not counted and take their parent's
+    q-value; primary rows keep their p-value as it is (NaN q); rows of no family
+    (diagnostics, alternative fits) get none. ``attrs["family_sizes"]`` holds the
+    number of p-values of each family.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"model": ["pearson", "spearman", "spearman", "vif"],
-    ...                   "subset": "all", "exposure": ["cloud_cover_pct", "a", "b", "a"],
-    ...                   "outcome": "log_prevalence", "p_value": [0.01, 0.01, 0.04, np.nan],
-    ...                   "note": ""})
+    >>> t = pd.DataFrame({"model": ["pearson", "spearman", "spearman", "vif", "moran_resid"],
+    ...                   "subset": "all", "exposure": ["cloud_cover_pct", "cloud_a",
+    ...                   "cloud_b", "cloud_a", "cloud_a"], "outcome": "log_prevalence",
+    ...                   "p_value": [0.01, 0.01, 0.04, np.nan, 0.001], "note": ""})
     >>> out = annotate_models(t)
     >>> out["role"].tolist()
-    ['primary', 'exploratory', 'exploratory', 'exploratory']
+    ['primary', 'exploratory', 'exploratory', 'exploratory', 'exploratory']
     >>> out["q_value"].round(3).tolist()
-    [nan, 0.02, 0.04, nan]
+    [nan, 0.02, 0.04, nan, nan]
+    >>> out.attrs["family_sizes"]
+    {'C1': 2}
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -390,11 +495,29 @@ def annotate_models(table: pd.DataFrame, spec: PrimarySpec | None = None,
                               strict=True)
     ]
     out["role"] = role
+    out["family"] = [claim_family(str(m), str(e)) for m, e in zip(out["model"], out["exposure"],
+                                                                  strict=True)]
     q = np.full(len(out), np.nan)
-    mask = (out["role"] == "exploratory").to_numpy() & out["p_value"].notna().to_numpy()
-    if mask.any():
-        q[mask] = multipletests(out.loc[mask, "p_value"].to_numpy(float), method="fdr_bh")[1]
+    derived = out["model"].isin(list(DERIVED_MODELS)).to_numpy()
+    base = ((out["role"] == "exploratory").to_numpy() & out["p_value"].notna().to_numpy()
+            & ~derived)
+    sizes: dict[str, int] = {}
+    for fam in dict.fromkeys(out["family"]):
+        if not fam:
+            continue
+        mask = base & (out["family"] == fam).to_numpy()
+        if mask.any():
+            q[mask] = multipletests(out.loc[mask, "p_value"].to_numpy(float),
+                                    method="fdr_bh")[1]
+            sizes[fam] = int(mask.sum())
     out["q_value"] = q
+    if derived.any():
+        parent = {(m, s, e, o): v for m, s, e, o, v in zip(
+            out["model"], out["subset"], out["exposure"], out["outcome"], q, strict=True)}
+        for i in np.flatnonzero(derived):
+            r = out.iloc[i]
+            out.iloc[i, out.columns.get_loc("q_value")] = parent.get(
+                (DERIVED_MODELS[r["model"]], r["subset"], r["exposure"], r["outcome"]), np.nan)
     notes = []
     for model, note in zip(out["model"], out["note"].fillna("").astype(str), strict=True):
         side = sidedness.get(str(model))
@@ -402,26 +525,64 @@ def annotate_models(table: pd.DataFrame, spec: PrimarySpec | None = None,
             note = f"{note}; {side}" if note else side
         notes.append(note)
     out["note"] = notes
+    out.attrs["family_sizes"] = sizes
     return out
+
+
+def primary_outcome_column(df: pd.DataFrame | Sequence[str], outcome_id: str) -> str:
+    """The analysis-table column of the primary outcome *outcome_id*.
+
+    ``gbd2016_prev`` is the run's own MS table, ``prevalence_per_100k`` (the configured
+    GBD 2016 prevalence, equal to ``ms_gbd2016_prev``; with ``prevalence.source =
+    "user"`` or on the built-in sample, that table); every other outcome is its own
+    column ``ms_<id>``.
+
+    Raises
+    ------
+    ConfigError
+        The column is not in the table (the outcome was not fitted, e.g. on the
+        built-in sample or a sub-national region set).
+
+    >>> primary_outcome_column(["prevalence_per_100k", "ms_atlas2020"], "atlas2020")
+    'ms_atlas2020'
+    >>> primary_outcome_column(["prevalence_per_100k", "ms_gbd2016_prev"], "gbd2016_prev")
+    'prevalence_per_100k'
+    >>> primary_outcome_column(["prevalence_per_100k"], "atlas2013")
+    Traceback (most recent call last):
+    ...
+    geo_ms.errors.ConfigError: configuration: key 'primary.outcome' = 'atlas2013' but the analysis table has no column ms_atlas2013
+    """
+    from geo_ms.ingest.outcomes import outcome_column
+
+    cols = df.columns if isinstance(df, pd.DataFrame) else list(df)
+    col = "prevalence_per_100k" if outcome_id == "gbd2016_prev" else outcome_column(outcome_id)
+    if col not in cols:
+        raise ConfigError(
+            f"configuration: key 'primary.outcome' = {outcome_id!r} but the analysis table "
+            f"has no column {col}",
+            hint="National outcomes are joined for regions.set = 'countries' with the full "
+                 "data only (not on the built-in sample); choose an outcome this run fits")
+    return col
 
 
 def outcome_columns(df: pd.DataFrame, ids: Sequence[str], primary: str) -> dict[str, str]:
     """Outcome id → analysis-table column, for the ids whose column is present.
 
-    ``ms_<id>``; the primary outcome's column is ``prevalence_per_100k`` (which always
-    holds it, and which the models table analyses) when present, else ``ms_<id>``.
+    The primary outcome's column is :func:`primary_outcome_column`'s; another
+    outcome's is ``ms_<id>`` (``gbd2016_prev`` falls back to ``prevalence_per_100k``
+    when ``ms_gbd2016_prev`` is absent). The primary outcome comes first.
 
-    >>> d = pd.DataFrame(columns=["prevalence_per_100k", "ms_atlas2020"])
-    >>> outcome_columns(d, ["gbd2016_prev", "atlas2020", "atlas2013"], "gbd2016_prev")
-    {'gbd2016_prev': 'prevalence_per_100k', 'atlas2020': 'ms_atlas2020'}
+    >>> d = pd.DataFrame(columns=["prevalence_per_100k", "ms_gbd2016_prev", "ms_atlas2020"])
+    >>> outcome_columns(d, ["gbd2016_prev", "atlas2020", "atlas2013"], "atlas2020")
+    {'atlas2020': 'ms_atlas2020', 'gbd2016_prev': 'ms_gbd2016_prev'}
     """
-    from geo_ms.ingest.outcomes import outcome_column
-
     out = {}
-    for oid in ids:
-        col = outcome_column(oid)
-        if oid == primary and "prevalence_per_100k" in df.columns:
-            out[oid] = "prevalence_per_100k"
-        elif col in df.columns:
-            out[oid] = col
+    for oid in [primary, *[i for i in ids if i != primary]]:
+        if oid != primary and f"ms_{oid}" in df.columns:
+            out[oid] = f"ms_{oid}"
+            continue
+        try:
+            out[oid] = primary_outcome_column(df, oid)
+        except ConfigError:
+            continue
     return out

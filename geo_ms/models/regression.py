@@ -38,6 +38,7 @@ from geo_ms.models._table import (
     rows_to_frame,
     select_subset,
 )
+from geo_ms.models.adjust import adjustment_set, latitude_column, residualise
 
 __all__ = [
     "MODEL_COVARIATES",
@@ -126,7 +127,7 @@ def fit_ols(
     exposure: str,
     outcome: str = "prevalence_per_100k",
     *,
-    covariates: Sequence[str] = ("abs_latitude", LOG_GDP),
+    covariates: Sequence[str] | None = None,
 ) -> Any:
     """Fit log prevalence ~ exposure + covariates by OLS with HC3 errors.
 
@@ -137,6 +138,8 @@ def fit_ols(
     covariates
         Column names; ``log_gdp_per_capita`` is derived from ``gdp_per_capita``
         and ``"income"`` adds income-group dummies (see :func:`income_dummies`).
+        Default: the exposure's adjustment set
+        (:func:`~geo_ms.models.adjust.adjustment_set`: |latitude|, log GDP).
 
     Returns
     -------
@@ -152,6 +155,8 @@ def fit_ols(
     >>> round(float(res.params["x"]), 2)
     2.06
     """
+    if covariates is None:
+        covariates = adjustment_set(df, exposure)
     needed = [c for c in covariates if c != "income"] + (
         ["income_grp"] if "income" in covariates else []
     )
@@ -214,8 +219,7 @@ def partial_correlation(
     k = Z.shape[1] - 1
     if n - k - 3 <= 0:
         return (math.nan,) * 4
-    rx = x - Z @ np.linalg.lstsq(Z, x, rcond=None)[0]
-    ry = y - Z @ np.linalg.lstsq(Z, y, rcond=None)[0]
+    rx, ry = residualise(controls, x, y)
     den = math.sqrt(float(rx @ rx) * float(ry @ ry))
     if den == 0:
         return (math.nan,) * 4
@@ -302,13 +306,11 @@ def regressions(
     """
     data = select_subset(df, subset)
     lname = log_outcome_name(outcome)
-    lat_col = ("abs_latitude_popw" if "_popw" in exposure and "abs_latitude_popw" in df.columns
-               else "abs_latitude")
+    lat_col = latitude_column(df, exposure)
     extra = tuple(c for c in extra_covariates if c != exposure)
 
     def covs_of(name: str) -> tuple[str, ...]:
-        covs = tuple(lat_col if c == "abs_latitude" else c for c in MODEL_COVARIATES[name])
-        return covs + extra if covs else covs
+        return adjustment_set(df, exposure, MODEL_COVARIATES[name], extra)
 
     todo = []
     for name in models:
@@ -380,8 +382,10 @@ def regressions(
 
 
 def with_residuals(table: pd.DataFrame, exposure: str,
-                   outcome: str = "prevalence_per_100k") -> pd.DataFrame:
-    """Return *table* with ``resid``: residuals of log outcome ~ exposure + |lat| + log GDP.
+                   outcome: str = "prevalence_per_100k", *,
+                   extra_covariates: Sequence[str] = ()) -> pd.DataFrame:
+    """Return *table* with ``resid``: residuals of log outcome ~ exposure + its adjustment
+    set (|lat|, log GDP and *extra_covariates*, :func:`~geo_ms.models.adjust.adjustment_set`).
 
     Regions outside the complete cases get NaN; when the model cannot be fitted the
     table is returned unchanged (and the reason logged).
@@ -395,7 +399,8 @@ def with_residuals(table: pd.DataFrame, exposure: str,
     False
     """
     try:
-        res = fit_ols(table, exposure, outcome)
+        res = fit_ols(table, exposure, outcome,
+                      covariates=adjustment_set(table, exposure, extra=extra_covariates))
     except (GeoMSError, ValueError, KeyError) as exc:
         log.warning("residuals not available: %s", exc)
         return table

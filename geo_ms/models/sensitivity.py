@@ -35,6 +35,7 @@ from geo_ms.models._table import (
     select_subset,
     subset_names,
 )
+from geo_ms.models.adjust import adjustment_set
 from geo_ms.models.correlation import correlations
 from geo_ms.models.regression import design_matrix, regressions
 
@@ -74,12 +75,13 @@ def expand_exposures(df: pd.DataFrame, exposures: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _adjusters(df: pd.DataFrame) -> tuple[str, tuple[str, ...]]:
+def _adjusters(df: pd.DataFrame, exposure: str,
+               extra: Sequence[str] = ()) -> tuple[str, tuple[str, ...]]:
     has_gdp = "gdp_per_capita" in df.columns or LOG_GDP in df.columns
     if "abs_latitude" in df.columns and has_gdp:
-        return "ols_adj_lat_gdp", ("abs_latitude", LOG_GDP)
+        return "ols_adj_lat_gdp", adjustment_set(df, exposure, extra=extra)
     if "abs_latitude" in df.columns:
-        return "ols_adj_lat", ("abs_latitude",)
+        return "ols_adj_lat", adjustment_set(df, exposure, ("abs_latitude",), extra)
     return "ols", ()
 
 
@@ -98,11 +100,13 @@ def loo_influence(
     *,
     subset: str = "all",
     top: int = 3,
+    extra_covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Leave-one-out influence of each region on the exposure's adjusted coefficient.
 
     The model is ``ols_adj_lat_gdp`` (or ``ols_adj_lat`` / ``ols`` when the
-    covariates are missing). ``estimate`` is the largest |DFBETAS| of the
+    covariates are missing) with the exposure's adjustment set
+    (:func:`~geo_ms.models.adjust.adjustment_set`, as in the regression table). ``estimate`` is the largest |DFBETAS| of the
     exposure (the change in its coefficient when one region is left out, in
     standard errors; > 2/sqrt(n) is the usual flag); ``note`` names the *top*
     regions with their DFBETAS and Cook's distance, and the range of the
@@ -120,7 +124,7 @@ def loo_influence(
     True
     """
     data = select_subset(df, subset)
-    model, covs = _adjusters(df)
+    model, covs = _adjusters(df, exposure, extra_covariates)
     frame, dropped = prepare(data, outcome, [exposure, *covs], what=f"the influence of {exposure}")
     lname = log_outcome_name(outcome)
     X = design_matrix(frame, exposure, covs)
@@ -214,7 +218,7 @@ def sensitivity(
         parts.append(_block(df, cols, other, "all", n_boot, seed, min_regions,
                             extra_covariates))
     for e in cols:
-        parts.append(loo_influence(df, e, outcome))
+        parts.append(loo_influence(df, e, outcome, extra_covariates=extra_covariates))
     parts = [p for p in parts if len(p)]
     if not parts:
         return rows_to_frame([])

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from geo_ms.models.adjust import residualise
+
 __all__ = [
     "autocorrelation_matrix",
     "dutilleul_n_eff",
@@ -233,8 +235,7 @@ def spatial_partial_ci(
     k = Z.shape[1] - 1
     if n - k < 4:
         return (math.nan,) * 4
-    rx = x - Z @ np.linalg.lstsq(Z, x, rcond=None)[0]
-    ry = y - Z @ np.linalg.lstsq(Z, y, rcond=None)[0]
+    rx, ry = residualise(Z[:, 1:], x, y)
     if np.ptp(rx) == 0 or np.ptp(ry) == 0:
         return (math.nan,) * 4
     r = float(np.corrcoef(rx, ry)[0, 1])

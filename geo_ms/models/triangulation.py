@@ -31,7 +31,7 @@ log = logging.getLogger("geo_ms.models")
 #: Columns of ``triangulation.csv``.
 TRIANGULATION_COLUMNS: tuple[str, ...] = (
     "claim_id", "outcome", "outcome_label", "independent", "n", "estimate", "ci_low",
-    "ci_high", "ci_low_spatial", "ci_high_spatial", "verdict",
+    "ci_high", "ci_low_spatial", "ci_high_spatial", "n_eff", "verdict",
 )
 
 #: Claims triangulated across outcomes.
@@ -90,7 +90,7 @@ def triangulate(
                 log.warning("triangulation %s on %s skipped: %s", cid, oid, exc)
                 est = {"n": 0, "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
                        "ci_low_spatial": math.nan, "ci_high_spatial": math.nan,
-                       "verdict": "inconclusive"}
+                       "n_eff": math.nan, "verdict": "inconclusive"}
             meta = OUTCOMES.get(oid)
             rows.append({
                 "claim_id": cid, "outcome": oid,
@@ -98,7 +98,8 @@ def triangulate(
                 "independent": bool(meta.independent) if meta else False,
                 "n": int(est["n"]), "estimate": est["estimate"], "ci_low": est["ci_low"],
                 "ci_high": est["ci_high"], "ci_low_spatial": est["ci_low_spatial"],
-                "ci_high_spatial": est["ci_high_spatial"], "verdict": est["verdict"],
+                "ci_high_spatial": est["ci_high_spatial"], "n_eff": est["n_eff"],
+                "verdict": est["verdict"],
             })
     return pd.DataFrame(rows, columns=list(TRIANGULATION_COLUMNS))
 

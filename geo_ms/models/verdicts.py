@@ -38,6 +38,7 @@ __all__ = [
     "SESOI_R",
     "VERDICTS",
     "VOCABULARY",
+    "coef_per_point",
     "confounding_rule_text",
     "confounding_verdict",
     "directional_rule_text",
@@ -93,6 +94,19 @@ def pct_per10(coef_log_per_point: float) -> float:
     -13.93
     """
     return 100.0 * math.expm1(10.0 * coef_log_per_point)
+
+
+def coef_per_point(pct_per_10_points: float) -> float:
+    """Log-scale coefficient per point of cloud cover from a % change per 10 points.
+
+    The inverse of :func:`pct_per10`: ``log(1 + pct / 100) / 10``.
+
+    >>> round(coef_per_point(5.0), 6)
+    0.004879
+    >>> round(pct_per10(coef_per_point(-13.93)), 10)
+    -13.93
+    """
+    return math.log1p(pct_per_10_points / 100.0) / 10.0
 
 
 def directional_verdict(
@@ -173,7 +187,15 @@ def confounding_verdict(
     """Verdict on "the association holds once confounders are accounted for".
 
     Each argument is ``(estimate, ci_low, ci_high)`` of the exposure's coefficient,
-    crude and adjusted. With ``s`` = *expected_sign*, "significant in the claimed
+    crude and adjusted, on a scale where effects are proportional — the regression
+    coefficient of log prevalence or the correlation, not the % change of
+    :func:`pct_per10`: a crude slope of 0.15 log units per point is +348 % per 10
+    points and an adjusted slope of 0.087 is +139 %, so the adjusted coefficient keeps
+    58 % of the crude one (not attenuated by half) while its % change keeps only 40 %.
+    *delta* is on the same scale (:func:`coef_per_point` converts a % change).
+
+
+    With ``s`` = *expected_sign*, "significant in the claimed
     direction" means ``s * CI`` lies entirely above 0, "against" entirely below 0.
     Evaluated in this order:
 
@@ -201,6 +223,14 @@ def confounding_verdict(
     >>> confounding_verdict((0.02, 0.01, 0.03), (-0.02, -0.03, -0.01))  # reversal
     'not supported'
     >>> confounding_verdict((-0.4, -0.5, -0.3), (-0.06, -0.15, 0.03), expected_sign=-1)
+    'explained by confounding'
+
+    Attenuation on the coefficient, not on the % change (the example above):
+
+    >>> confounding_verdict((0.15, 0.1, 0.2), (0.087, -0.01, 0.18))
+    'inconclusive'
+    >>> confounding_verdict(tuple(pct_per10(v) for v in (0.15, 0.1, 0.2)),
+    ...                     tuple(pct_per10(v) for v in (0.087, -0.01, 0.18)))
     'explained by confounding'
     """
     if _nan(*adjusted):

@@ -25,6 +25,7 @@ from geo_ms._io import atomic_write_text
 from geo_ms.errors import LockError
 from geo_ms.pipeline.cache import RunContext, RunResult, stage_key, write_csv, write_dictionary
 from geo_ms.pipeline.stages import (
+    check_primary_outcome,
     exposure_outputs,
     join,
     models_residuals,
@@ -181,6 +182,7 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
         regions, rkey = stage_regions(ctx)
         # the MS table is read (and checked) before anything is written to the outputs
         prev, pkey = stage_prevalence(ctx, regions, rkey)
+        check_primary_outcome(ctx, prev)
         expo, ekey = stage_exposures(ctx, regions, rkey)
         expo = stage_main_territory(ctx, expo)
         files = exposure_outputs(ctx, regions, expo)

@@ -21,11 +21,14 @@ from geo_ms._io import atomic_path, atomic_write_text
 from geo_ms.pipeline.cache import RunContext, Stage, stage_key, write_csv, write_dictionary
 
 __all__ = [
+    "SAMPLE_PRIMARY",
+    "check_primary_outcome",
     "exposure_outputs",
     "join",
     "models_residuals",
     "outcomes_missing",
     "primary_exposures",
+    "primary_outcome",
     "primary_spec",
     "stage_exposures",
     "stage_main_territory",
@@ -299,7 +302,7 @@ def _with_covariates(ctx: RunContext, table: pd.DataFrame) -> tuple[pd.DataFrame
 
 
 def primary_spec(ctx: RunContext, table: pd.DataFrame) -> Any:
-    """The pre-specified primary analysis, with the exposures this run can use."""
+    """The pre-specified primary analysis, with the exposures this run judges the claims on."""
     import dataclasses
 
     from geo_ms import models
@@ -310,12 +313,34 @@ def primary_spec(ctx: RunContext, table: pd.DataFrame) -> Any:
                                                 "C3": cloud})
 
 
+def primary_outcome(ctx: RunContext, table: pd.DataFrame) -> str:
+    """The analysis-table column of ``primary.outcome`` (ConfigError when absent)."""
+    from geo_ms.models import primary_outcome_column
+
+    return primary_outcome_column(table, ctx.cfg["primary"]["outcome"])
+
+
+def check_primary_outcome(ctx: RunContext, prev: pd.DataFrame) -> None:
+    """Stop before the exposures when the primary outcome is not in the MS tables.
+
+    ``primary.outcome`` is in ``outcomes.fit`` (the configuration checks that), but a
+    run skips the national outcomes on the built-in sample and on sub-national region
+    sets, and an outcome whose file is missing.
+    """
+    from geo_ms.models import primary_outcome_column
+
+    primary_outcome_column(prev, ctx.cfg["primary"]["outcome"])
+
+
 def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     from geo_ms import models
     from geo_ms.ingest.outcomes import OUTCOMES
 
     mcfg = ctx.cfg["models"]
     table, cov_hash = _with_covariates(ctx, table)
+    if ctx.sample:
+        ctx.say(f"  built-in sample: C1 and C3 are judged on {SAMPLE_PRIMARY[0]}, C2 on "
+                f"{SAMPLE_PRIMARY[1]} (the sample has no cloud-cover or UV raster)")
     key = stage_key("models", join_key, mcfg, ctx.cfg.get("primary"), ctx.cfg.get("outcomes"),
                     cov_hash)
     with Stage(ctx, "models", key) as st:
@@ -326,21 +351,28 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
         else:
             cloud, _ = primary_exposures(ctx, table)
             spec = primary_spec(ctx, table)
+            outcome = primary_outcome(ctx, table)
+            min_regions = int(mcfg["min_regions"])
+            extra = [c for c in (mcfg["extra_covariates"] or []) if c in table.columns]
             exps = [c for c in table.columns if c in _exposure_cols()]
-            mdf = models.fit_all(table, ctx.cfg, exposures=exps, spec=spec)
-            outcome = mcfg["outcome"]
-            mech = models.mechanism_test(table, outcome)
+            mech = models.mechanism_test(table, outcome, min_regions=min_regions,
+                                         extra_covariates=extra)
+            mdf = models.fit_all(table, ctx.cfg, exposures=exps, spec=spec, outcome=outcome,
+                                 mechanism=mech)
             label = OUTCOMES[spec.outcome].label if spec.outcome in OUTCOMES else spec.outcome
-            if ctx.sample or ctx.cfg["prevalence"]["source"] != "gbd2016":
+            if spec.outcome == "gbd2016_prev" and (
+                    ctx.sample or ctx.cfg["prevalence"]["source"] != "gbd2016"):
+                # prevalence_per_100k holds the run's own MS table
                 label = ("built-in sample prevalence" if ctx.sample else
                          f"prevalence table ({ctx.cfg['prevalence']['source']})")
             claims = models.claims_table(mdf, table, spec=spec, outcome_col=outcome,
-                                         outcome_label=label, mechanism=mech)
+                                         outcome_label=label, mechanism=mech,
+                                         min_regions=min_regions)
             fit_ids = (ctx.cfg.get("outcomes") or {}).get("fit") or list(OUTCOMES)
-            tri = models.triangulate(table, spec, fit_ids)
+            tri = models.triangulate(table, spec, fit_ids, min_regions=min_regions)
             claims = models.add_agreement(claims, tri, spec.outcome)
-            claims = _with_product_sensitivity(claims, mdf, cloud)
-            claims = _with_subset_claims(claims, mdf, table, spec, outcome, label)
+            claims = _with_product_sensitivity(claims, mdf, cloud, outcome)
+            claims = _with_subset_claims(claims, mdf, table, spec, outcome, label, min_regions)
             write_csv(mdf, mout)
             write_csv(claims, cout)
             write_csv(tri, tout)
@@ -354,10 +386,12 @@ _OTHER_CLOUD = ("cloud_fraction_modis_pct", "cloudiness_sunshine_pct", "cloud_co
 
 
 def _with_product_sensitivity(claims: pd.DataFrame, mdf: pd.DataFrame,
-                              cloud: str) -> pd.DataFrame:
+                              cloud: str, outcome: str = "prevalence_per_100k") -> pd.DataFrame:
     """Say in C1's caveat what the other cloud products and windows give."""
+    from geo_ms.models._table import log_outcome_name
+
     rows = mdf[(mdf["model"] == "pearson") & (mdf["subset"] == "all")
-               & (mdf["outcome"] == "log_prevalence") & mdf["exposure"].isin(_OTHER_CLOUD)
+               & (mdf["outcome"] == log_outcome_name(outcome)) & mdf["exposure"].isin(_OTHER_CLOUD)
                & (mdf["exposure"] != cloud)]
     if rows.empty:
         return claims
@@ -371,7 +405,8 @@ def _with_product_sensitivity(claims: pd.DataFrame, mdf: pd.DataFrame,
 
 
 def _with_subset_claims(claims: pd.DataFrame, mdf: pd.DataFrame, table: pd.DataFrame,
-                        spec: Any, outcome: str, label: str) -> pd.DataFrame:
+                        spec: Any, outcome: str, label: str,
+                        min_regions: int = 10) -> pd.DataFrame:
     """Append C1 and C3 judged within Europe, where the claim's proponents look."""
     import dataclasses
 
@@ -380,7 +415,8 @@ def _with_subset_claims(claims: pd.DataFrame, mdf: pd.DataFrame, table: pd.DataF
     if not (mdf["subset"] == "europe").any():
         return claims
     eu_spec = dataclasses.replace(spec, subset="europe")
-    eu = models.claims_table(mdf, table, spec=eu_spec, outcome_col=outcome, outcome_label=label)
+    eu = models.claims_table(mdf, table, spec=eu_spec, outcome_col=outcome, outcome_label=label,
+                             min_regions=min_regions)
     eu = eu[eu["claim_id"].isin(["C1", "C3"])].copy()
     eu["claim"] = eu["claim"] + " — within Europe only"
     eu["claim_id"] = eu["claim_id"] + "-europe"
@@ -393,13 +429,35 @@ def _exposure_cols(ecfg: dict[str, Any] | None = None) -> set[str]:
     return compute.exposure_columns(ecfg)
 
 
+#: The primary exposures of the built-in sample, which has no cloud-cover or UV raster:
+#: cloudiness from sunshine (C1, C3) and all-sky sunlight (C2). The console and the
+#: report's banner say so.
+SAMPLE_PRIMARY: tuple[str, str] = ("cloudiness_sunshine_pct", "ghi_merra2")
+
+
 def primary_exposures(ctx: RunContext, table: pd.DataFrame) -> tuple[str, str]:
-    """The cloud and UV/sunshine columns the claims are judged on."""
+    """The cloud and UV columns the claims are judged on (``models.primary_cloud`` /
+    ``models.primary_uv``; :data:`SAMPLE_PRIMARY` on the built-in sample).
+
+    Raises
+    ------
+    ConfigError
+        A pre-specified exposure is not in the table (its product failed or is off).
+    """
+    from geo_ms.errors import ConfigError
+
+    if ctx.sample:
+        return SAMPLE_PRIMARY
     m = ctx.cfg["models"]
-    if ctx.sample or m["primary_cloud"] not in table.columns:
-        return "cloudiness_sunshine_pct", "ghi_merra2"
-    uv = m["primary_uv"] if m["primary_uv"] in table.columns else "vitd_uv_clear"
-    return m["primary_cloud"], uv
+    for key in ("primary_cloud", "primary_uv"):
+        if m[key] not in table.columns:
+            raise ConfigError(
+                f"configuration: key 'models.{key}' = {m[key]!r} is not in the analysis table "
+                "(its product was not computed)",
+                hint="Switch on the product that makes it in [exposures] (and check that its "
+                     "data file is available: geo-ms data list), or pre-specify another "
+                     "exposure column")
+    return m["primary_cloud"], m["primary_uv"]
 
 
 def versions() -> dict[str, str]:
@@ -433,19 +491,28 @@ def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -
 
 def _primary_meta(mdf: pd.DataFrame) -> dict[str, Any]:
     """What the report says about pre-specification and multiplicity."""
+    from geo_ms.models.primary import family_sizes
+
     n_int = int(mdf[["ci_low", "ci_high"]].notna().all(axis=1).sum())
     role = mdf["role"] if "role" in mdf.columns else pd.Series("exploratory", index=mdf.index)
     n_primary = int((role == "primary").sum())
+    sizes = family_sizes(mdf)
+    fams = ", ".join(f"{k} {v}" for k, v in sizes.items()) or "none"
     return {
         "n_intervals": n_int,
         "n_primary": n_primary,
         "n_exploratory": int(len(mdf) - n_primary),
+        "family_sizes": sizes,
         "primary_rule": (
             f"The primary analysis was fixed in the configuration before any data were read "
             f"([primary] in default_config.toml): {n_primary} row(s) of models.csv have "
             f"role = primary and are judged by the verdict rules of the claims table. The "
-            f"other {len(mdf) - n_primary} rows are exploratory; their q_value is the "
-            f"Benjamini-Hochberg false-discovery-rate adjusted p-value over that family. "
+            f"other {len(mdf) - n_primary} rows are exploratory. Each exploratory re-test of a "
+            f"claim's hypothesis (across products, windows, weights, subsets and outcomes; "
+            f"column family) has a q_value, the Benjamini-Hochberg false-discovery-rate "
+            f"adjusted p-value within that claim's family (p-values per family: {fams}); "
+            f"the % per 10 points rows take their OLS row's q_value; diagnostics (Moran's I, "
+            f"LM tests, VIFs, influence) and alternative fits (spatial error / lag) get none. "
             f"models.csv holds {n_int} confidence intervals in all."),
     }
 
@@ -489,7 +556,7 @@ def stage_report(
         ctx.cached["report"] = False
         exposure_cols = [c for c in table.columns
                          if c in compute.exposure_columns(ctx.cfg["exposures"])]
-        missing = _missing_regions(table, ctx.cfg["models"]["outcome"], exposure_cols[:3])
+        missing = _missing_regions(table, primary_outcome(ctx, table), exposure_cols[:3])
         omi = None if ctx.sample else compute.omi_agreement()
         if omi:
             ctx.used["omi_omuvbd"] = datasets.sources_for(["omi_omuvbd"])[0]
@@ -585,4 +652,6 @@ def models_residuals(table: pd.DataFrame, ctx: RunContext) -> pd.DataFrame:
     from geo_ms import models
 
     cloud, _ = primary_exposures(ctx, table)
-    return models.with_residuals(table, cloud, ctx.cfg["models"]["outcome"])
+    return models.with_residuals(table, cloud, primary_outcome(ctx, table),
+                                 extra_covariates=[c for c in ctx.cfg["models"]["extra_covariates"]
+                                                   if c in table.columns])

@@ -426,6 +426,14 @@ def _method_notes(table: pd.DataFrame, meta: Mapping[str, Any]) -> list[str]:
             f"Pre-specification: {meta.get('n_primary', '—')} primary analyses were fixed "
             f"before the run; {meta.get('n_intervals', '—')} intervals are reported in all, "
             "so some of the secondary ones will exclude 0 by chance.")
+    if meta.get("family_sizes"):
+        fams = ", ".join(f"{k}: {v}" for k, v in meta["family_sizes"].items())
+        notes.append(
+            "Multiplicity: each claim's exploratory re-tests (other products, windows, "
+            "weights, subsets, outcomes) form one family, and models.csv's q_value is the "
+            f"Benjamini-Hochberg adjusted p-value within it. P-values per family: {fams}. "
+            "The % per 10 points rows take their OLS row's q-value; diagnostics and "
+            "alternative fits (Moran's I, LM tests, VIFs, spatial error / lag) have none.")
     return notes
 
 

@@ -35,6 +35,7 @@ from geo_ms.ingest.readers._canonical import (
     is_cloud_variable,
     is_dask_backed,
     normalize_units,
+    year_window,
 )
 
 __all__ = [
@@ -311,8 +312,8 @@ def read_cru_ts(
         da = da.sel(time=slice(f"{start}-01-01", f"{end}-12-31"))
         period = f"{start}-{end}"
         lname = long_name or da.attrs.get("long_name", var)
-        if climatology:
-            da = da.groupby("time.month").mean("time").compute()
+        if climatology:  # every month of every year of the window, or an error
+            da = year_window(da, start, end).compute()
             lname = f"{lname}, monthly climatology {period}"
         da, _ = _tidy_extra_dims(da, path)
         out = _finish(
