@@ -266,3 +266,78 @@ def test_interactive_map_works_offline(chromium: str, tmp_path: Path) -> None:
     print(f"map screenshot: {shot}")
     assert not re.search(r"<(script|link)\b[^>]*(src|href)=\"(https?:)?//",
                          path.read_text(encoding="utf-8"))
+
+
+#: Region names, ids and continents a polygon file may carry (issue 20, item 1).
+HOSTILE = ['"><img src=x onerror=alert(2)>', "</script><script>alert(3)</script>",
+           "<svg onload=alert(4)>", "<!--<script>alert(5)//", "' onmouseover='alert(6)",
+           "&lt;b&gt;entity&lt;/b&gt;", "Land GGG"]
+
+#: Overrides window.alert before any other script, opens each region's tooltip with
+#: mouse events, and records the tooltips' text and whether any alert ran.
+TOOLTIP_PROBE = """<script>
+window.__alerts = [];
+window.alert = function (m) { window.__alerts.push(String(m)); };
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var texts = [];
+    [].slice.call(document.querySelectorAll('path.leaflet-interactive')).forEach(function (p) {
+      var r = p.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+      ['mouseover', 'mousemove'].forEach(function (t) {
+        p.dispatchEvent(new MouseEvent(t, {bubbles: true, clientX: x, clientY: y, view: window}));
+      });
+      var tip = document.querySelector('.leaflet-tooltip');
+      texts.push(tip ? tip.textContent : '');
+      p.dispatchEvent(new MouseEvent('mouseout', {bubbles: true, clientX: x, clientY: y,
+                                                  view: window}));
+    });
+    setTimeout(function () {
+      var b = document.body;
+      b.setAttribute('data-alerts', JSON.stringify(window.__alerts));
+      b.setAttribute('data-tooltips', JSON.stringify(texts));
+      b.setAttribute('data-injected', document.querySelectorAll(
+        '.leaflet-tooltip img, .leaflet-tooltip svg, .leaflet-tooltip script').length);
+      b.setAttribute('data-probe', 'done');
+    }, 200);
+  }, 100);
+});
+</script>"""
+
+
+def _tooltips(chromium: str, html: Path, tmp: Path) -> dict[str, str]:
+    copy = tmp / f"tips_{html.name}"
+    copy.write_text(html.read_text(encoding="utf-8").replace("<head>", "<head>\n" + TOOLTIP_PROBE,
+                                                             1), encoding="utf-8")
+    result = _run(chromium, copy, tmp / "profile-tips", "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    parser = _Body()
+    parser.feed(result.stdout)
+    attrs = {k[5:]: v or "" for k, v in parser.attrs.items() if k.startswith("data-")}
+    assert attrs.get("probe") == "done", result.stdout[:500]
+    return attrs
+
+
+def test_map_tooltips_show_hostile_names_as_text(chromium: str, tmp_path: Path) -> None:
+    """A polygon file's names are data: the tooltip shows them verbatim, none runs."""
+    regions, table, *_ = _inputs()
+    table = table.assign(name=HOSTILE, continent=HOSTILE[::-1])
+    path = interactive_map(tmp_path / "map.html", regions, table,
+                           ["prevalence_per_100k", "cloud_cover_pct"])
+    facts = _tooltips(chromium, path, tmp_path)
+    assert json.loads(facts["alerts"]) == []
+    assert facts["injected"] == "0"
+    tips = json.loads(facts["tooltips"])
+    assert len(tips) == len(IDS)
+    for tip, name, cont in zip(tips, HOSTILE, HOSTILE[::-1], strict=True):
+        assert name in tip and cont in tip, (tip, name)
+
+
+def test_map_tooltips_of_the_plain_map(chromium: str, tmp_path: Path) -> None:
+    regions, table, *_ = _inputs()
+    path = interactive_map(tmp_path / "map.html", regions, table, ["prevalence_per_100k"])
+    facts = _tooltips(chromium, path, tmp_path)
+    assert json.loads(facts["alerts"]) == []
+    tips = json.loads(facts["tooltips"])
+    # name, id, continent, then the value (AAA: 150 per 100,000)
+    assert tips[0].startswith("nameLand AAA") or "Land AAA" in tips[0], tips[0]
+    assert "AAA" in tips[0] and "Europe" in tips[0] and "150" in tips[0], tips[0]
