@@ -171,7 +171,8 @@ def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
                 prev = prev.merge(tabs.wide, on="region_id", how="outer")
                 write_csv(tabs.atlas, atlas_out)
             write_csv(prev, out)
-    _check_enough_regions(prev, regions, pcfg, ctx.cfg["models"]["min_regions"])
+    _check_enough_regions(prev, regions, pcfg, ctx.cfg["models"]["min_regions"],
+                          ctx.cfg["models"]["knn"])
     ctx.used[src["id"]] = src
     for s in osrc:
         ctx.used[s["id"]] = s
@@ -231,9 +232,10 @@ def outcomes_missing(ctx: RunContext, table: pd.DataFrame, prevalence_key: str) 
 
 
 def _check_enough_regions(prev: pd.DataFrame, regions: Any, pcfg: dict[str, Any],
-                          min_regions: int) -> None:
-    """Refuse an MS table that gives prevalence for too few regions of the region set."""
-    from geo_ms.errors import RegionMatchError
+                          min_regions: int, knn: int | None = None) -> None:
+    """Refuse an MS table that gives prevalence for too few regions of the region set,
+    and a ``models.knn`` not below the number of regions with a value."""
+    from geo_ms.errors import ConfigError, RegionMatchError
 
     known = set(regions["region_id"].astype(str))
     value = prev.get("prevalence_per_100k", pd.Series(float("nan"), index=prev.index))
@@ -247,6 +249,11 @@ def _check_enough_regions(prev: pd.DataFrame, regions: Any, pcfg: dict[str, Any]
             hint=f"Give prevalence for at least {min_regions} regions of the region set, or "
                  "lower models.min_regions in the configuration (few regions give no "
                  "usable model)")
+    if knn is not None and knn >= n:
+        raise ConfigError(
+            f"models.knn = {knn} is not below the {n} regions with an MS value (each region's "
+            "spatial neighbours are other regions)",
+            hint=f"Use models.knn = {max(1, min(6, n - 2))} (fewer neighbours than regions)")
 
 
 #: Region columns carried into exposures.csv and the analysis table.
