@@ -797,3 +797,36 @@ def test_semicolon_cp1252_prevalence_table_runs(semicolon_cp1252_run: dict[str, 
     assert any(f["name"] == "prevalence_fr.csv" for s in manifest["sources"]
                for f in s.get("files", [])), manifest["sources"]
 
+
+
+# --------------------------------------------------------------------------- formulas in CSVs
+
+
+FORMULAS = {"=HYPERLINK(\"http://evil.example\",\"open\")": FRANCE_BOX,
+            "@SUM(1+1)*cmd|' /C calc'!A0": shapely.box(10, 45, 15, 50),
+            "+1+2": shapely.box(20, 45, 25, 50), "-2+3": shapely.box(-5, 40, 0, 44),
+            "\tTAB": shapely.box(5, 50, 10, 54), "plain": shapely.box(25, 50, 30, 54)}
+
+
+def test_formula_like_names_are_neutralised_in_csv_outputs_only(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Region ids and names a spreadsheet would run as formulas (OWASP: cells starting
+    with =, +, -, @, tab or CR) get a leading apostrophe in exposures.csv and
+    exposures_missing.csv; the GeoPackage and GeoParquet keep the raw text."""
+    path = tmp_path / "f.geojson"
+    gpd.GeoDataFrame({"id": list(FORMULAS), "label": list(FORMULAS)},
+                     geometry=list(FORMULAS.values()), crs="EPSG:4326").to_file(path)
+    cfg = _regions_config(tmp_path, path, 'name_column = "label"\n')
+    res = run_cli(["exposures", "--config", str(cfg)], capsys, monkeypatch)
+    assert res.code == 0, res.err
+    raw = list(FORMULAS)
+    for csv in ("exposures.csv",):
+        got = pd.read_csv(home / "data/processed" / csv, keep_default_na=False)
+        assert got["region_id"].tolist() == ["'" + r if r != "plain" else r for r in raw]
+        assert got["name"].tolist() == got["region_id"].tolist()
+    for line in (home / "data/processed/exposures.csv").read_text().splitlines()[1:]:
+        assert line[0] in "'p\"", line  # no line starts with a formula character
+    assert gpd.read_file(home / "data/processed/exposures.gpkg")["region_id"].tolist() == raw
+    assert gpd.read_parquet(home / "data/processed/exposures.parquet")["name"].tolist() == raw

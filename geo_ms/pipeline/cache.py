@@ -20,7 +20,8 @@ import pandas as pd
 from geo_ms import __version__
 from geo_ms._io import atomic_path, atomic_write_text
 
-__all__ = ["RunContext", "RunResult", "Stage", "stage_key", "write_csv", "write_dictionary"]
+__all__ = ["RunContext", "RunResult", "Stage", "spreadsheet_safe", "stage_key", "write_csv",
+           "write_dictionary"]
 
 
 #: Bump to invalidate every cached stage (changes of stage code).
@@ -115,7 +116,50 @@ class Stage:
         self.ctx.cached[self.name] = self.hit
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with ``'`` (OWASP).
+
+    Only text cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
+    change; numbers and text that is a number (``-0.5``) stay as they are.
+
+    >>> df = pd.DataFrame({"name": ["=1+2", "@SUM(A1)", "France", "-0.5"],
+    ...                    "v": [-1.0, 2.0, 3.0, 4.0]})
+    >>> spreadsheet_safe(df)["name"].tolist()
+    ["'=1+2", "'@SUM(A1)", 'France', '-0.5']
+    """
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype != object and not pd.api.types.is_string_dtype(out[col]):
+            continue
+        s = out[col]
+        bad = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)
+                    and not _is_number(v))
+        if bad.any():
+            out[col] = s.where(~bad, "'" + s.astype(str))
+    if out.index.dtype == object:
+        out.index = [("'" + v) if isinstance(v, str) and v.startswith(FORMULA_START)
+                     and not _is_number(v) else v for v in out.index]
+        out.index.name = df.index.name
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: Path, index: bool = False) -> Path:
+    """Write *df* atomically; outputs (outside the stage cache ``.cache/``) go through
+    :func:`spreadsheet_safe`, stage-cache files keep the raw text the pipeline reads back."""
+    if ".cache" not in Path(path).parts:
+        df = spreadsheet_safe(df)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=index)
     return path
