@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import dataclasses
 import hashlib
 import http.server
@@ -352,4 +353,101 @@ def test_second_run_on_the_same_folders_gets_a_lock_error(
     finally:
         other.release()
     assert _snapshot(home) == before
+    assert _leftovers(home) == []
+
+
+# --------------------------------------------------------------------------- stale inputs
+
+
+def _pop_tif(path: Path, west_heavy: bool) -> None:
+    """A 0.5° population grid nesting in the sample's 3° MERRA-2 grid (73.5 N to 58.5 S):
+    1,000 people per cell in 0-2.5 E (or 2.5-5 E), 44-48 N, and 1 elsewhere."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import Affine
+
+    pop = np.ones((264, 720), dtype="float32")
+    cols = slice(360, 365) if west_heavy else slice(365, 370)
+    pop[51:59, cols] = 1000.0  # rows 51-58: 48-44 N
+    with rasterio.open(path, "w", driver="GTiff", width=720, height=264, count=1,
+                       dtype="float32", crs="EPSG:4326", nodata=-1.0,
+                       transform=Affine(0.5, 0.0, -180.0, 0.0, -0.5, 73.5)) as dst:
+        dst.write(pop, 1)
+
+
+def _exposures_run(home: Path, cfg: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Any]:
+    monkeypatch.setenv("GEO_MS_HOME", str(home))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["exposures", "--config", str(cfg)]) == 0
+    expo = pd.read_csv(home / "data/processed/exposures.csv", index_col="region_id")
+    return out.getvalue(), expo
+
+
+def test_input_file_overwritten_in_place_is_not_served_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """exposures.population_raster overwritten with other values (same name, same size,
+    same modification time): the exposures stage runs again and gives the values of a
+    fresh run, not the cached ones."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    monkeypatch.setenv("GEO_MS_OFFLINE", "1")
+    monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
+    monkeypatch.setattr(fetch, "network_available", lambda *a, **k: False)
+    d = tmp_path / "in"
+    d.mkdir()
+    gpd.GeoDataFrame({"id": ["fr"]}, geometry=[box(0, 44, 5, 48)], crs="EPSG:4326").to_file(
+        d / "fr.geojson")
+    pop = d / "pop.tif"
+    cfg = d / "c.toml"
+    cfg.write_text(f'[run]\nsample = "always"\n[regions]\nset = "polygons"\n'
+                   f'file = "{d / "fr.geojson"}"\nid_column = "id"\n'
+                   f'[exposures]\npopulation_raster = "{pop}"\n')
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(home)
+    _pop_tif(pop, west_heavy=True)
+    _, first = _exposures_run(home, cfg, monkeypatch)
+    stat = pop.stat()
+    _pop_tif(pop, west_heavy=False)
+    os.utime(pop, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert pop.stat().st_size == stat.st_size
+    said, second = _exposures_run(home, cfg, monkeypatch)
+    assert "[stage] exposures: running" in said, said
+    fresh_home = tmp_path / "fresh"
+    fresh_home.mkdir()
+    _, fresh = _exposures_run(fresh_home, cfg, monkeypatch)
+    col = "ghi_merra2_popw"
+    assert first.loc["fr", col] != pytest.approx(fresh.loc["fr", col], rel=1e-6)
+    assert second.loc["fr", col] == pytest.approx(fresh.loc["fr", col], rel=1e-12)
+
+
+@pytest.mark.parametrize("cut", ["mid-row", "row-boundary"])
+def test_damaged_stage_cache_is_recomputed(
+    in_sample_home: Path, capsys: pytest.CaptureFixture[str], cut: str
+) -> None:
+    """A cached stage output cut short (mid-row: pandas would raise ParserError; at a row
+    boundary: it would be read silently with rows missing) no longer matches the sha256
+    its stage recorded: the stage says so, runs again and the outputs are as before."""
+    home = in_sample_home
+    assert cli.main(["run", "--config", str(home / "fast.toml")]) == 0  # all cached now
+    before = _snapshot(home, gpkg=False)
+    [cached] = sorted((home / "data/processed/.cache").glob("exposures-*/exposures.csv"))
+    whole = cached.read_bytes()
+    lines = whole.split(b"\n")
+    if cut == "mid-row":
+        damaged = b"\n".join(lines[:5]) + b"\n" + lines[5][: len(lines[5]) // 2]
+    else:
+        damaged = b"\n".join(lines[:5]) + b"\n"
+    cached.write_bytes(damaged)
+    capsys.readouterr()
+    assert cli.main(["run", "--config", str(home / "fast.toml")]) == 0
+    out = capsys.readouterr().out
+    assert ("[stage] exposures: cached outputs damaged (they do not match their recorded "
+            "sha256); computing them again") in out
+    assert "[stage] exposures: running" in out
+    assert cached.read_bytes() == whole
+    assert _snapshot(home, gpkg=False) == before
     assert _leftovers(home) == []

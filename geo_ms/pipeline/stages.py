@@ -18,7 +18,14 @@ import pandas as pd
 
 from geo_ms import __version__
 from geo_ms._io import atomic_path, atomic_write_text
-from geo_ms.pipeline.cache import RunContext, Stage, stage_key, write_csv, write_dictionary
+from geo_ms.pipeline.cache import (
+    RunContext,
+    Stage,
+    input_file_hashes,
+    stage_key,
+    write_csv,
+    write_dictionary,
+)
 
 __all__ = [
     "exposure_outputs",
@@ -45,7 +52,7 @@ def stage_regions(ctx: RunContext) -> tuple[Any, str]:
 
     rcfg = ctx.cfg["regions"]
     src = datasets.boundaries_source(rcfg, sample=ctx.sample)
-    key = stage_key("regions", rcfg, src["sha256"])
+    key = stage_key("regions", rcfg, src["sha256"], input_file_hashes(ctx.cfg, ("regions",)))
     with Stage(ctx, "regions", key) as st:
         out = st.path("regions.parquet")
         notes_file = st.path("notes.json")
@@ -76,7 +83,8 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
     ecfg = ctx.cfg["exposures"]
     specs = compute.exposure_specs(ecfg, sample=ctx.sample)
     sources = datasets.sources_for([d for s in specs for d in s.datasets])
-    key = stage_key("exposures", regions_key, ecfg, [s.base for s in specs], sources)
+    key = stage_key("exposures", regions_key, ecfg, [s.base for s in specs], sources,
+                    input_file_hashes(ctx.cfg, ("exposures",)))
     with Stage(ctx, "exposures", key) as st:
         out = st.path("exposures.csv")
         low_file = st.path("low_valid_fraction.json")  # why values were blanked
@@ -154,7 +162,7 @@ def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
     fit = _national_outcomes(ctx, by_iso3)
     osrc = [s for s in datasets.sources_for(outcome_datasets(fit)) if s["files"]] if fit else []
     key = stage_key("prevalence", pcfg, src["sha256"], ctx.sample, regions_key, fit,
-                    [s["sha256"] for s in osrc])
+                    [s["sha256"] for s in osrc], input_file_hashes(ctx.cfg, ("prevalence",)))
     with Stage(ctx, "prevalence", key) as st:
         out, atlas_out = st.path("prevalence.csv"), st.path("outcomes_atlas.csv")
         if st.hit:
@@ -311,7 +319,7 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
     mcfg = ctx.cfg["models"]
     table, cov_hash = _with_covariates(ctx, table)
     key = stage_key("models", join_key, mcfg, ctx.cfg.get("primary"), ctx.cfg.get("outcomes"),
-                    cov_hash)
+                    cov_hash, input_file_hashes(ctx.cfg, ("models",)))
     with Stage(ctx, "models", key) as st:
         mout, cout, tout = st.path("models.csv"), st.path("claims.csv"), st.path(
             "triangulation.csv")
