@@ -76,7 +76,8 @@ def written(home: Path) -> list[str]:
 
     Allowed: the hidden stage cache ``data/processed/.cache`` holding *completed*
     stages only (a ``_done`` marker) and complete coverage-weight files, and the
-    empty run lock ``data/processed/.geo-ms.lock`` (kept on purpose, see pipeline.run).
+    empty run locks ``data/processed/.geo-ms.lock`` and ``reports/.<name>.lock`` (kept on
+    purpose, see pipeline.run).
     Not allowed: any other file, any temporary ``.part`` file, any unfinished stage.
     """
     bad: list[str] = []
@@ -85,7 +86,8 @@ def written(home: Path) -> list[str]:
             continue
         for p in sorted(top.rglob("*")):
             rel = p.relative_to(home).as_posix()
-            if rel == "data/processed/.geo-ms.lock" and p.stat().st_size == 0:
+            if (rel == "data/processed/.geo-ms.lock"
+                    or re.fullmatch(r"reports/\.[\w.-]+\.lock", rel)) and p.stat().st_size == 0:
                 continue
             if ".part" in p.name:
                 bad.append(rel)

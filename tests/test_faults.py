@@ -451,3 +451,83 @@ def test_damaged_stage_cache_is_recomputed(
     assert cached.read_bytes() == whole
     assert _snapshot(home, gpkg=False) == before
     assert _leftovers(home) == []
+
+
+def _report_files(home: Path) -> dict[str, bytes]:
+    """Every file of the published report folder reports/default-sample/."""
+    root = home / "reports/default-sample"
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_ctrl_c_in_the_report_stage_keeps_the_whole_previous_report(
+    in_sample_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rerun under the same name is interrupted in the report stage after report.html
+    was written (while the map is drawn): the published folder is still the whole
+    previous report (no new report.html beside old CSVs) and no build folder is left."""
+    from geo_ms import report as report_pkg
+
+    home = in_sample_home
+    before = _report_files(home)
+    assert {"report.html", "map.html", "claims.csv", "manifest.json", "run.log"} <= set(before)
+    drawn: list[Path] = []
+
+    def interrupted_map(path: Any, *args: Any, **kwargs: Any) -> Any:
+        drawn.append(Path(path))
+        assert (Path(path).parent / "report.html").is_file()  # the new report is half done
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_pkg, "interactive_map", interrupted_map)
+    (home / "other.toml").write_text("[run]\nsample = 'always'\n[models]\nn_boot = 203\n")
+    capsys.readouterr()
+    assert cli.main(["run", "--config", str(home / "other.toml")]) == 130
+    assert drawn and ".part" in drawn[0].parent.name  # it was building a hidden folder
+    assert _report_files(home) == before
+    assert (home / "reports/latest").resolve() == (home / "reports/default-sample").resolve()
+    assert _leftovers(home) == []
+    assert sorted(p.name for p in (home / "reports").iterdir()
+                  if not p.name.startswith(".")) == ["default-sample", "latest"]
+
+
+def test_report_folder_is_swapped_in_whole(in_sample_home: Path) -> None:
+    """A finished rerun replaces the folder in one step: the link reports/<name> points at
+    the new hidden folder, the previous one is gone, latest points at <name>."""
+    home = in_sample_home
+    link = home / "reports/default-sample"
+    (home / "third.toml").write_text("[run]\nsample = 'always'\n[models]\nn_boot = 204\n")
+    old_target = link.resolve()
+    run(load_config(home / "third.toml"), say=lambda m: None)
+    assert link.is_symlink() and link.resolve() != old_target
+    assert not old_target.exists()
+    assert (home / "reports/latest").resolve() == link.resolve()
+    manifest = (link / "manifest.json").read_text()
+    assert '"n_boot": 204' in manifest
+    hidden = [p.name for p in (home / "reports").iterdir() if p.name.startswith(".")
+              and p.is_dir()]
+    assert hidden == [link.resolve().name]
+
+
+def test_same_run_name_from_another_processed_folder_gets_a_lock_error(
+    in_sample_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs named 'default' with different processed folders: while one holds the
+    report lock, the other is refused with one line before it writes anything."""
+    home = in_sample_home
+    before = _report_files(home)
+    lock_file = home / "reports/.default.lock"
+    (home / "elsewhere.toml").write_text("[run]\nsample = 'always'\nprocessed_dir = 'p2'\n"
+                                         "[models]\nn_boot = 200\n")
+    other = FileLock(str(lock_file))
+    other.acquire(timeout=0)
+    try:
+        capsys.readouterr()
+        assert cli.main(["run", "--config", str(home / "elsewhere.toml")]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[0] == (f"error: {lock_file}: another geo-ms run is using "
+                                       f"{home / 'reports/default'}")
+        assert "another --name" in err.splitlines()[1]
+    finally:
+        other.release()
+    assert _report_files(home) == before
+    assert not (home / "p2/.cache").exists()  # refused before any stage ran

@@ -42,6 +42,7 @@ class RunContext:
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     log_lines: list[str] = field(default_factory=list)
+    builds: list[Path] = field(default_factory=list)  # unpublished report folders
 
     @property
     def processed(self) -> Path:

@@ -8,7 +8,6 @@ outputs with :class:`~geo_ms.pipeline.cache.Stage`.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from geo_ms.pipeline.cache import (
     write_csv,
     write_dictionary,
 )
+from geo_ms.pipeline.publish import start_build
 
 __all__ = [
     "exposure_outputs",
@@ -34,6 +34,7 @@ __all__ = [
     "outcomes_missing",
     "primary_exposures",
     "primary_spec",
+    "report_name",
     "stage_exposures",
     "stage_main_territory",
     "stage_models",
@@ -466,6 +467,11 @@ def _missing_regions(table: pd.DataFrame, outcome: str, exposures: list[str]) ->
     return rows
 
 
+def report_name(ctx: RunContext) -> str:
+    """The report folder's name: ``run.name``, with ``-sample`` on the built-in sample."""
+    return str(ctx.cfg["run"]["name"]) + ("-sample" if ctx.sample else "")
+
+
 def stage_report(
     ctx: RunContext, regions: Any, table: pd.DataFrame, mdf: pd.DataFrame,
     claims: pd.DataFrame, models_key: str,
@@ -475,7 +481,7 @@ def stage_report(
     from geo_ms.report import interactive_map, prose, render_report
     from geo_ms.report.figures import make_all_figures
 
-    name = ctx.cfg["run"]["name"] + ("-sample" if ctx.sample else "")
+    name = report_name(ctx)
     out_dir = ctx.reports / name
     key = stage_key("report", models_key, ctx.cfg["run"], sorted(ctx.used))
     stamp = out_dir / ".report-key"
@@ -487,6 +493,9 @@ def stage_report(
     else:
         ctx.say("[stage] report: running")
         ctx.cached["report"] = False
+        # built hidden and swapped in whole by publish_report (no mix of two runs)
+        out_dir = start_build(ctx, name)
+        stamp = out_dir / ".report-key"
         exposure_cols = [c for c in table.columns if c in compute.exposure_columns()]
         missing = _missing_regions(table, ctx.cfg["models"]["outcome"], exposure_cols[:3])
         omi = None if ctx.sample else compute.omi_agreement()
@@ -540,12 +549,6 @@ def stage_report(
         atomic_write_text(out_dir / "manifest.json", json.dumps(meta, indent=2, default=str))
         atomic_write_text(stamp, key)
     ctx.timings["report"] = round(time.perf_counter() - t0, 3)
-    latest = ctx.reports / "latest"
-    tmp = ctx.reports / ".latest.tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(out_dir.name, target_is_directory=True)
-    os.replace(tmp, latest)
     for nm in ("report.html", "report.md", "map.html"):
         files.setdefault(nm.split(".")[0] if nm != "map.html" else "map", out_dir / nm)
     return out_dir, files
