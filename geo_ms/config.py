@@ -126,6 +126,10 @@ RANGES: dict[str, Range] = {
 #: Values some range-checked keys take besides their range (``0`` = off).
 RANGE_EXTRA: dict[str, tuple[float, ...]] = {"prevalence.compare_year": (0,)}
 
+#: A dask.distributed scheduler address: optional tcp/tls scheme, host, numeric port.
+SCHEDULER = re.compile(r"((tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+                       r":(6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})")
+
 #: A run name: one path component of letters, digits, '.', '_' and '-' (reports/<name>/).
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -181,6 +185,12 @@ def _check_value(key: str, default: Any, value: Any, where: str) -> Any:
         _check_year_window(key, value, where)
     if key == "run.name":
         _check_run_name(value, where)
+    if key == "compute.scheduler" and value.strip() and not SCHEDULER.fullmatch(value.strip()):
+        raise ConfigError(
+            f"{where}: key 'compute.scheduler' = {value!r} is not a scheduler address "
+            "([tcp|tls]://host:port)",
+            hint="Write it like tcp://127.0.0.1:8786 (the address 'dask scheduler' prints), "
+                 "or leave it empty to use a local cluster")
     if key in CHOICES and value not in CHOICES[key]:
         close = difflib.get_close_matches(str(value), CHOICES[key], n=1)
         sugg = f" Did you mean '{close[0]}'?" if close else ""
@@ -273,6 +283,33 @@ def _resolve_paths(cfg: dict[str, Any], user: dict[str, Any], folder: Path) -> N
             cfg[section][key] = str((folder / value).resolve())
 
 
+def _kind(p: Path) -> str:
+    import stat
+
+    mode = p.stat().st_mode
+    return ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISBLK(mode)
+            or stat.S_ISCHR(mode) else "not a regular file")
+
+
+def _check_path_kinds(cfg: dict[str, Any], where: str) -> None:
+    """Refuse a path key naming something other than a regular file (a FIFO would block
+    the run forever, a folder or device gives an obscure error). Missing files are left
+    to the reader of each file, which names the key."""
+    for dotted in PATH_KEYS:
+        section, _, key = dotted.partition(".")
+        value = cfg.get(section, {}).get(key)
+        for v in value if isinstance(value, list) else [value]:
+            if not v:
+                continue
+            p = Path(v)
+            if p.exists() and not p.is_file():
+                raise ConfigError(
+                    f"{where}: key '{dotted}' = '{p}' is {_kind(p)}, not a regular file",
+                    hint=f"Give {dotted} the path of a file (a copy on disk, not a pipe or "
+                         "folder)")
+
+
 def load_config(
     path: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -317,6 +354,7 @@ def load_config(
             nested.setdefault(section, {})[key] = value
         _merge(cfg, nested, "command line")
     where = str(path) if path is not None else "configuration"
+    _check_path_kinds(cfg, where)
     _check_primary(cfg, where)
     if cfg["regions"]["set"] == "polygons" and not cfg["regions"]["file"]:
         raise ConfigError(

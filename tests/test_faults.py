@@ -13,10 +13,10 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import dataclasses
 import hashlib
 import http.server
+import io
 import os
 import re
 import socket
@@ -531,3 +531,121 @@ def test_same_run_name_from_another_processed_folder_gets_a_lock_error(
         other.release()
     assert _report_files(home) == before
     assert not (home / "p2/.cache").exists()  # refused before any stage ran
+
+
+# --------------------------------------------------------------------------- schedulers
+
+
+def test_scheduler_without_workers_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--scheduler` naming a running scheduler that has no worker: the run does not
+    wait forever; it stops after the connection timeout with one line naming the
+    address, and writes no output."""
+    from dask.distributed import LocalCluster
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("GEO_MS_HOME", str(home))
+    monkeypatch.setenv("GEO_MS_OFFLINE", "1")
+    monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
+    monkeypatch.setattr(fetch, "network_available", lambda *a, **k: False)
+    cluster = LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                           dashboard_address=None)
+    try:
+        address = cluster.scheduler_address
+        capsys.readouterr()
+        code = cli.main(["exposures", "--sample", "always", "--config",
+                         str(_scheduler_toml(tmp_path, address))])
+        err = capsys.readouterr().err
+    finally:
+        cluster.close()
+    assert code == 2, err
+    assert err.splitlines() == [
+        f"error: scheduler '{address}': no worker joined within 10 s",
+        (f"hint: start workers ('dask worker {address}'), or leave the scheduler option empty "
+         "to use a local cluster")]
+    assert not (home / "data/processed/exposures.csv").exists()
+
+
+def _scheduler_toml(d: Path, address: str) -> Path:
+    path = d / "sched.toml"
+    path.write_text(f'[compute]\nscheduler = "{address}"\n')
+    return path
+
+
+# --------------------------------------------------------------------------- full disk
+
+
+@pytest.mark.parametrize("blocks", [20, 1000, 1400])
+def test_full_disk_gives_one_line_and_leaves_nothing_half_written(
+    tmp_path: Path, blocks: int
+) -> None:
+    """`geo-ms run` under a file-size limit (`ulimit -f`: every write past it fails with
+    EFBIG, as on a full disk): the parquet cache, the GeoPackage (pyogrio) or a figure
+    fails depending on the limit; each gives one error line, exit 2, no traceback, no
+    temporary file and no unfinished stage or report build."""
+    import resource
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    limit = blocks * 512
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GEO_MS_DATA_MIRROR", "GEO_MS_DEBUG")}
+    env.update(GEO_MS_HOME=str(home), GEO_MS_OFFLINE="1",
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.run([sys.executable, "-m", "geo_ms.cli", "run", "--sample", "always"],
+                          cwd=home, env=env, capture_output=True, text=True, timeout=600,
+                          preexec_fn=cap, check=False)
+    lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("warning:")]
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert len(lines) == 2, lines
+    assert re.fullmatch(r"error: .+: could not be written \(.+\)", lines[0]), lines[0]
+    assert ("File too large" in lines[0] or "file-size limit" in lines[0]), lines[0]
+    assert lines[1].startswith("hint: Free some space")
+    assert _leftovers(home) == []
+    assert not [p for p in (home / "reports").glob(".*") if p.is_dir()]  # no report build
+
+
+def test_read_only_reports_folder_is_refused_before_any_stage(
+    in_sample_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reports/ cannot be written: refused before any stage runs, so data/processed is
+    not rewritten (the check runs first; as root, whose writes no mode bit stops, the
+    folder is made unwritable by putting it below a regular file)."""
+    home = in_sample_home
+    before = _snapshot(home, gpkg=False)
+    stages = sorted((home / "data/processed/.cache").iterdir())
+    (home / "blocker").write_text("a file\n")
+    (home / "ro.toml").write_text("[run]\nsample = 'always'\nreports_dir = 'blocker/reports'\n"
+                                  "[models]\nn_boot = 205\n")
+    capsys.readouterr()
+    assert cli.main(["run", "--config", str(home / "ro.toml")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"error: {home / 'blocker/reports'}: the output folder cannot be written "
+                      "(Not a directory)")
+    assert _snapshot(home, gpkg=False) == before
+    assert sorted((home / "data/processed/.cache").iterdir()) == stages  # no stage ran
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through read-only modes")
+def test_read_only_processed_folder_by_mode(in_sample_home: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    home = in_sample_home
+    processed = home / "data/processed"
+    processed.chmod(0o555)
+    try:
+        capsys.readouterr()
+        assert cli.main(["run", "--config", str(home / "fast.toml")]) == 2
+        err = capsys.readouterr().err.splitlines()
+    finally:
+        processed.chmod(0o755)
+    assert err[0] == (f"error: {processed}: the output folder cannot be written "
+                      "(Permission denied)")

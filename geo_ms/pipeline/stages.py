@@ -182,6 +182,7 @@ def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
             write_csv(prev, out)
     _check_enough_regions(prev, regions, pcfg, ctx.cfg["models"]["min_regions"],
                           ctx.cfg["models"]["knn"])
+    _check_covariates(ctx, prev, regions)
     ctx.used[src["id"]] = src
     for s in osrc:
         ctx.used[s["id"]] = s
@@ -277,6 +278,41 @@ def join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) 
     table = table.merge(expo.reset_index(), on="region_id", how="left", suffixes=("", "_expo"))
     table = table.merge(prev, on="region_id", how="left", suffixes=("", "_prev"))
     return table
+
+
+def _check_covariates(ctx: RunContext, prev: pd.DataFrame, regions: Any) -> None:
+    """Refuse a covariate table (``models.covariates_file``) the models cannot use, before
+    any output is written: ids matching no region with an MS value, a column with values
+    for fewer than ``models.min_regions`` of them, or a constant column."""
+    from geo_ms.errors import SchemaError
+    from geo_ms.ingest.readers.covariates import read_covariate_table
+
+    m = ctx.cfg["models"]
+    if not m.get("covariates_file"):
+        return
+    path = Path(m["covariates_file"])
+    cov = read_covariate_table(path, columns=m.get("extra_covariates") or None)
+    value = pd.to_numeric(prev.get("prevalence_per_100k"), errors="coerce")
+    with_ms = set(prev.loc[value.notna(), "region_id"].astype(str)) & set(
+        regions["region_id"].astype(str))
+    rows = cov[cov["region_id"].isin(with_ms)]
+    if rows.empty:
+        raise SchemaError(
+            f"{path}: none of its {len(cov)} region id(s) is a region with an MS value (e.g. "
+            f"{', '.join(cov['region_id'].astype(str).head(3))})",
+            hint="Use the region set's ids in region_id (ISO3 for countries, e.g. FRA)")
+    for c in (c for c in rows.columns if c != "region_id"):
+        got = rows[c].dropna()
+        if len(got) < m["min_regions"]:
+            raise SchemaError(
+                f"{path}: column '{c}' has values for {len(got)} of the {len(with_ms)} regions "
+                f"with an MS value, fewer than models.min_regions = {m['min_regions']}",
+                hint=f"Give '{c}' for more regions, or drop it from models.extra_covariates")
+        if got.nunique() < 2:
+            raise SchemaError(
+                f"{path}: column '{c}' is constant ({got.iloc[0]:g}) over the {len(got)} "
+                "regions with an MS value: a model cannot adjust for it",
+                hint=f"Drop '{c}' from models.extra_covariates (or give its varying values)")
 
 
 def _with_covariates(ctx: RunContext, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:

@@ -83,7 +83,7 @@ def _colour(value: Any, scale: dict[str, Any]) -> str:
         return _NODATA_COLOUR
     lo, hi = scale["vmin"], scale["vmax"]
     if scale["kind"] == "log":
-        frac = (math.log(value) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        frac = (math.log(max(value, lo)) - math.log(lo)) / (math.log(hi) - math.log(lo))
     else:
         frac = (value - lo) / (hi - lo) if hi > lo else 0.5
     return _hex_colour(frac, scale["cmap"])
@@ -272,7 +272,11 @@ def _prepare(regions: Any, table: pd.DataFrame, columns: list[str], tolerance: f
 
 def _clean(value: Any) -> Any:
     if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else round(float(value), 6)
+        if not math.isfinite(value):
+            return None
+        short = round(float(value), 6)
+        # a tiny value (1e-9 per 100,000) keeps six significant digits, never becomes 0
+        return short if short != 0 or value == 0 else float(f"{float(value):.6g}")
     if isinstance(value, np.integer):
         return int(value)
     return None if value is pd.NA else value
