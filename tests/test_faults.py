@@ -649,3 +649,57 @@ def test_read_only_processed_folder_by_mode(in_sample_home: Path,
         processed.chmod(0o755)
     assert err[0] == (f"error: {processed}: the output folder cannot be written "
                       "(Permission denied)")
+
+
+# --------------------------------------------------------------------------- mirror misses
+
+
+def test_file_missing_from_the_mirror_says_so_then_fails_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GEO_MS_DATA_MIRROR is set but lacks a catalogued file: one warning line says the
+    file is downloaded from its host instead; with the host unreachable, one error line
+    names the file and the URL, exit 2, nothing cached."""
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/grid.bin"
+    home = tmp_path / "home"
+    mirror = tmp_path / "mirror"
+    home.mkdir()
+    mirror.mkdir()
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("GEO_MS_HOME", str(home))
+    monkeypatch.setenv("GEO_MS_DATA_MIRROR", str(mirror))
+    monkeypatch.delenv("GEO_MS_OFFLINE", raising=False)
+    monkeypatch.setattr(fetch, "RETRY_WAIT", 0.0)
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    cat = tmp_path / "catalog.toml"
+    cat.write_text(catalog.default_catalog_path().read_text(encoding="utf-8") + f"""
+[[dataset]]
+id = "mirrords"
+title = "test file meant to be in the mirror"
+kind = "cloud"
+format = "bin"
+reader = "read_cf_netcdf"
+licence = "public domain"
+citation = "Test (2024)."
+
+[[dataset.files]]
+name = "grid.bin"
+url = "{url}"
+sha256 = "{SHA}"
+mirror_path = "mirrords/grid.bin"
+""", encoding="utf-8")
+    monkeypatch.setattr(catalog, "default_catalog_path", lambda: cat)
+    capsys.readouterr()
+    assert cli.main(["data", "fetch", "mirrords"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"warning: MirrorMissWarning: mirrords/grid.bin: not in the data mirror "
+                      f"({mirror / 'mirrords/grid.bin'}); downloading it from {url}")
+    assert err[1] == (f"error: mirrords/grid.bin: download from {url} failed (cannot connect - "
+                      "no network?)")
+    assert err[2].startswith("hint: ") and len(err) == 3, err
+    assert _cache_files(home) == []
