@@ -703,3 +703,25 @@ mirror_path = "mirrords/grid.bin"
                       "no network?)")
     assert err[2].startswith("hint: ") and len(err) == 3, err
     assert _cache_files(home) == []
+
+
+def test_report_folder_of_an_older_geo_ms_is_replaced_by_the_link(tmp_path: Path) -> None:
+    """reports/<name> as a real folder (written before reports were swapped in whole)
+    gives way to the link at the first publication; nothing of it is left."""
+    import types
+
+    from geo_ms.pipeline.publish import publish_report, start_build
+
+    reports = tmp_path / "reports"
+    (reports / "x").mkdir(parents=True)
+    (reports / "x/claims.csv").write_text("old")
+    ctx = types.SimpleNamespace(reports=reports, builds=[])
+    build = start_build(ctx, "x")
+    (build / "report.html").write_text("new")
+    final, files = publish_report(ctx, build, "x", {"html": build / "report.html"})
+    assert final == reports / "x" and final.is_symlink()
+    assert sorted(p.name for p in final.iterdir()) == ["report.html"]
+    assert files == {"html": reports / "x/report.html"}
+    assert (reports / "latest/report.html").read_text() == "new"
+    assert sorted(p.name for p in reports.iterdir()) == sorted(
+        [".x~" + build.name.split("~")[1].removesuffix(".part"), "latest", "x"])
