@@ -417,3 +417,16 @@ def test_run_with_hostile_names_runs_no_script(chromium: str, hostile_run: Path,
     assert json.loads(parser.attrs.get("data-alerts") or "null") == []
     text = result.stdout.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     assert '"><img src=x onerror=alert(2)>' in text  # shown as text in the influence list
+
+
+@pytest.mark.mirror
+def test_default_run_map_tooltips_run_no_script(chromium: str, full_run: dict,
+                                                tmp_path: Path) -> None:
+    """The map of the default analysis on the mirror: every region's tooltip opens with
+    its name as text and no script runs."""
+    facts = _tooltips(chromium, full_run["third"].report_dir / "map.html", tmp_path)
+    assert json.loads(facts["alerts"]) == []
+    assert facts["injected"] == "0"
+    tips = json.loads(facts["tooltips"])
+    assert len(tips) > 150 and all(tips), tips[:5]
+    assert any(t.startswith("nameFrance") or "France" in t for t in tips)
