@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,12 +25,14 @@ from typing import Any
 from geo_ms._io import atomic_write_text
 from geo_ms.errors import LockError
 from geo_ms.pipeline.cache import RunContext, RunResult, stage_key, write_csv, write_dictionary
+from geo_ms.pipeline.publish import discard_builds, publish_report
 from geo_ms.pipeline.stages import (
     check_primary_outcome,
     exposure_outputs,
     join,
     models_residuals,
     outcomes_missing,
+    report_name,
     stage_exposures,
     stage_main_territory,
     stage_models,
@@ -103,11 +106,44 @@ log = logging.getLogger("geo_ms.pipeline.run")
 # --------------------------------------------------------------------------- run
 
 
-@contextlib.contextmanager
-def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunContext]:
-    """Lock the output folders, decide sample vs full data, and yield the context."""
+def _check_writable(folder: Path, key: str) -> None:
+    """Refuse an output folder that cannot be written, before any stage runs."""
+    import tempfile
+
+    from geo_ms.errors import OutputError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".geo-ms-write-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(
+            f"{folder}: the output folder cannot be written ({exc.strerror or exc})",
+            hint=f"Make it writable (chmod u+w), or set {key} to a writable folder; nothing "
+                 "was changed") from None
+
+
+def _lock(lock_path: Path, what: str, hint: str) -> Any:
     from filelock import FileLock, Timeout
 
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise LockError(f"{lock_path}: another geo-ms run is using {what}", hint=hint) from None
+    return lock
+
+
+@contextlib.contextmanager
+def _session(cfg: dict[str, Any], say: Callable[[str], None],
+             reports: bool = False) -> Iterator[RunContext]:
+    """Check and lock the output folders, decide sample vs full data, yield the context.
+
+    *reports*: the run writes ``reports/<run.name>/``; that folder is checked and locked
+    too (``reports/.<run.name>.lock``), so two runs of the same name, even with
+    different processed folders, cannot overwrite each other's report.
+    """
     from geo_ms.ingest import datasets
 
     lines: list[str] = []
@@ -120,19 +156,18 @@ def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunCon
 
     ctx = RunContext(cfg=cfg, home=project_home(), say=say_and_log)
     ctx.log_lines = lines
-    ctx.processed.mkdir(parents=True, exist_ok=True)
-    ctx.reports.mkdir(parents=True, exist_ok=True)
-    lock_path = ctx.processed / ".geo-ms.lock"
-    lock = FileLock(str(lock_path))
+    _check_writable(ctx.processed, "run.processed_dir")
+    if reports:
+        _check_writable(ctx.reports, "run.reports_dir")
+    locks = [_lock(ctx.processed / ".geo-ms.lock", str(ctx.processed),
+                   "Wait for it to finish: the lock frees itself when that run ends "
+                   "(do not delete the lock file).")]
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise LockError(
-            f"{lock_path}: another geo-ms run is using {ctx.processed}",
-            hint="Wait for it to finish: the lock frees itself when that run ends "
-                 "(do not delete the lock file).",
-        ) from None
-    try:
+        if reports:
+            name = cfg["run"]["name"]
+            locks.append(_lock(ctx.reports / f".{name}.lock", str(ctx.reports / name),
+                               "Wait for it to finish, or give this run another --name "
+                               "(do not delete the lock file)."))
         ctx.sample, ctx.sample_reason = datasets.decide_sample(cfg["run"]["sample"])
         if ctx.sample:
             ctx.say("!" * 78)
@@ -142,11 +177,11 @@ def _session(cfg: dict[str, Any], say: Callable[[str], None]) -> Iterator[RunCon
             ctx.say("!" * 78)
         yield ctx
     finally:
+        discard_builds(ctx)  # a report folder that was not published
         # release only: deleting the file would let a second run lock a new file
         # while a third still holds the old one (filelock's documented caveat)
-        lock.release()
-
-
+        for lock in reversed(locks):
+            lock.release()
 
 
 def run_exposures(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> dict[str, Path]:
@@ -176,7 +211,7 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
     from geo_ms.config import plan as analysis_plan
 
     check_for_run(cfg)
-    with _session(cfg, say) as ctx:
+    with _session(cfg, say, reports=True) as ctx:
         the_plan = analysis_plan(cfg)
         ctx.say(f"{the_plan.provenance()}; sha256 {the_plan.hash}")
         regions, rkey = stage_regions(ctx)
@@ -211,6 +246,7 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
         ctx.say("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
         ctx.say(f"stage seconds: {ctx.timings}")
         files["run.log"] = atomic_write_text(out_dir / "run.log", "\n".join(ctx.log_lines) + "\n")
+        out_dir, files = publish_report(ctx, out_dir, report_name(ctx), files)
         return RunResult(out_dir, files, ctx.sample, claims, ctx.timings, ctx.cached)
 
 
