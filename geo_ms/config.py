@@ -149,8 +149,16 @@ def _resolve_paths(cfg: dict[str, Any], user: dict[str, Any], folder: Path) -> N
     for dotted in PATH_KEYS:
         section, key = dotted.split(".")
         value = user.get(section, {}).get(key)
+        if dotted == "exposures.population_raster" and value and _is_catalog_id(value):
+            continue  # a catalog id, not a path
         if value and not Path(value).is_absolute():
             cfg[section][key] = str((folder / value).resolve())
+
+
+def _is_catalog_id(value: str) -> bool:
+    from geo_ms.ingest.catalog import load_catalog
+
+    return value in load_catalog()
 
 
 def load_config(

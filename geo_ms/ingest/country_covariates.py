@@ -52,6 +52,7 @@ from geo_ms.errors import ConfigError, DownloadError
 
 __all__ = [
     "COUNTRY_COVARIATES",
+    "VALUE_COLUMNS",
     "CountryCovariates",
     "covariate_datasets",
     "load_country_covariates",
