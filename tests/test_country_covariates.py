@@ -148,6 +148,9 @@ def test_mirror_default_coverage(mirror, monkeypatch):
     assert t.loc["USA", "physicians_per_1000"] == 2.61 and t.loc["USA", "physicians_year"] == 2018
     assert t.loc["AFG", "migrant_share_pct"] == pytest.approx(0.37, abs=0.005)
     assert t.loc["USA", "ancestry_europe_share"] == pytest.approx(0.76, abs=0.005)
+    assert cov.remapped["world_migration_matrix"] == {
+        "ZAR": ["COD"], "CIL": ["COK"], "TMP": ["TLS"], "ROM": ["ROU"], "OAN": ["TWN"],
+        "YUG": ["SRB", "MNE"]}
     assert cov.unmapped == {"world_migration_matrix": [], "wdi_health_expenditure": ["CHI"],
                             "wdi_physicians": ["CHI"],
                             "undesa_migrant_stock_2020": ["830 Channel Islands"]}

@@ -112,6 +112,9 @@ class CountryCovariates:
         ``{dataset id: [codes]}``: codes of a source with no ISO3 code (left out).
     skipped
         ``{dataset id: why}``: sources that could not be obtained (their columns absent).
+    remapped
+        ``{dataset id: {code: [iso3, ...]}}``: source codes translated to other ISO3 codes
+        (the World Migration Matrix's World Bank codes).
     """
 
     table: pd.DataFrame
@@ -119,6 +122,7 @@ class CountryCovariates:
     absent: dict[str, str] = field(default_factory=dict)
     unmapped: dict[str, list[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    remapped: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 def covariate_datasets() -> tuple[str, ...]:
@@ -181,6 +185,7 @@ def load_country_covariates(
     wmm = get("world_migration_matrix")
     if wmm is not None:
         out.unmapped["world_migration_matrix"] = list(wmm.attrs.get("unmapped", []))
+        out.remapped["world_migration_matrix"] = dict(wmm.attrs.get("remapped", {}))
         cols = {}
         for col, key in (("ancestry_europe_share", "ancestry_europe"),
                          ("ancestry_north_europe_share", "ancestry_north_europe")):

@@ -61,16 +61,20 @@ def stage_country_covariates(ctx: RunContext, regions: Any, regions_key: str,
             ids = set(regions["region_id"].astype(str))
             table = cov.table[cov.table["region_id"].isin(ids)].reset_index(drop=True)
             missing = missing_covariates(cov, regions)
-            notes = {"unmapped": cov.unmapped, "skipped": cov.skipped}
+            notes = {"unmapped": cov.unmapped, "skipped": cov.skipped,
+                     "remapped": cov.remapped}
             write_csv(table, out)
             write_csv(missing, miss_out)
             atomic_write_text(notes_out, json.dumps(notes))
     for did, why in notes["skipped"].items():
         ctx.say(f"  covariates: {did} not available ({why}); its columns are absent")
-    unmapped = {k: v for k, v in notes["unmapped"].items() if v}
-    if unmapped:
-        ctx.say("  covariates: codes without an ISO3 code (left out): " + "; ".join(
-            f"{k}: {', '.join(v)}" for k, v in unmapped.items()))
+    for did, codes in notes.get("remapped", {}).items():
+        if codes:
+            ctx.say(f"  covariates: {did} codes mapped to ISO3: " + ", ".join(
+                f"{c}→{'+'.join(v)}" for c, v in codes.items()))
+    ctx.say("  covariates: codes without an ISO3 code (left out): " + ("; ".join(
+        f"{k}: {', '.join(v) if v else 'none'}" for k, v in notes["unmapped"].items())
+        or "none"))
     for s in sources:
         if s["id"] not in notes["skipped"]:
             ctx.used[s["id"]] = s
