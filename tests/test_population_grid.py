@@ -120,6 +120,16 @@ def test_unavailable_grid_falls_back_to_city_points(workdir, monkeypatch):
     assert population_source(ecfg)["sha256"] in ("", None)
 
 
+def test_misspelt_catalog_id_names_the_closest(tmp_path):
+    from geo_ms.errors import ConfigError
+    from geo_ms.exposures.compute import population_grid
+
+    ecfg = {"population_weighting": True, "population_raster": str(tmp_path / "gpw_pop_2020_30mn")}
+    with pytest.raises(ConfigError, match=r"gpw_pop_2020_30mn': neither a catalog dataset nor an "
+                                          r"existing file \(did you mean 'gpw_pop_2020_30min'\?\)$"):
+        population_grid(ecfg)
+
+
 def test_path_source_is_keyed_by_its_bytes(tmp_path):
     from geo_ms.exposures.compute import population_source
 

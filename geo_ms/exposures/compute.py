@@ -254,6 +254,8 @@ def population_grid(ecfg: dict[str, Any], say: Callable[[str], None] = print,
 
     Raises
     ------
+    ConfigError
+        Neither a catalog id nor an existing file (the closest catalog id is named).
     FormatError, CRSError, GridError
         A path that is not a readable geographic GeoTIFF.
     """
@@ -268,8 +270,23 @@ def population_grid(ecfg: dict[str, Any], say: Callable[[str], None] = print,
                 f"{POINT_WEIGHTS} instead")
             return None, None
         return da, datasets.sources_for([value])[0]
+    from pathlib import Path
+
     from geo_ms.ingest.readers import read_geotiff
 
+    if not Path(value).exists():
+        import difflib
+
+        from geo_ms.ingest.catalog import list_datasets
+
+        ids = [d.id for d in list_datasets("population") if d.reader == "read_geotiff"]
+        close = difflib.get_close_matches(Path(value).name, ids, n=1)
+        sugg = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(
+            f"exposures.population_raster = {value!r}: neither a catalog dataset nor an "
+            f"existing file{sugg}",
+            hint=f"Give a population catalog id ({', '.join(ids)}) or the path of a "
+                 "persons-per-cell GeoTIFF")
     src = population_source(ecfg)
     da = read_geotiff(value, name="population", units="people", source=str(src["id"]))
     return da, src
