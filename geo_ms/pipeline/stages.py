@@ -74,8 +74,8 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
     from geo_ms.ingest import datasets
 
     ecfg = ctx.cfg["exposures"]
-    if ctx.sample:  # the built-in sample has no population grid: city points
-        ecfg = {**ecfg, "population_raster": ""}
+    if ctx.sample and compute.is_catalog_id(str(ecfg["population_raster"] or "")):
+        ecfg = {**ecfg, "population_raster": ""}  # the sample has no catalog grid: city points
     specs = compute.exposure_specs(ecfg, sample=ctx.sample)
     sources = datasets.sources_for([d for s in specs for d in s.datasets])
     pop_src = compute.population_source(ecfg)  # the grid's bytes enter the key
