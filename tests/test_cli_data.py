@@ -53,8 +53,8 @@ def test_list_by_kind(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
     assert err.splitlines() == [
         "error: unknown dataset kind 'rain'",
-        "hint: Use one of: prevalence, cloud, uv, solar, boundaries, population, points, "
-        "covariate.",
+        ("hint: Use one of: prevalence, cloud, uv, solar, boundaries, population, points, "
+         "covariate."),
     ]
 
 

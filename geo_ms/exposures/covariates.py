@@ -83,7 +83,7 @@ def population_weighted_latitude(regions: gpd.GeoDataFrame, cities: pd.DataFrame
     return value
 
 
-def grid_weighted_latitude(regions: gpd.GeoDataFrame, population: "xr.DataArray", *,
+def grid_weighted_latitude(regions: gpd.GeoDataFrame, population: xr.DataArray, *,
                            cache_dir: Any = None) -> pd.Series:
     """Population-weighted absolute latitude of each region from a population grid.
 

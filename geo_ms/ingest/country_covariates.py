@@ -64,28 +64,28 @@ __all__ = [
 COUNTRY_COVARIATES: dict[str, tuple[str, str, str]] = {
     "ancestry_europe_share": (
         "1", "world_migration_matrix",
-        "share of the year-2000 population whose ancestors lived in 1500 in a source country "
-        "of covariates.ancestry_europe (default: UN M49 Europe); World Migration Matrix v1.1 "
-        "(Putterman & Weil 2010); all-zero rows = no data"),
+        ("share of the year-2000 population whose ancestors lived in 1500 in a source country "
+         "of covariates.ancestry_europe (default: UN M49 Europe); World Migration Matrix v1.1 "
+         "(Putterman & Weil 2010); all-zero rows = no data")),
     "ancestry_north_europe_share": (
         "1", "world_migration_matrix",
-        "the same share for covariates.ancestry_north_europe (default: UN M49 Northern and "
-        "Western Europe)"),
+        ("the same share for covariates.ancestry_north_europe (default: UN M49 Northern and "
+         "Western Europe)")),
     "log_health_expenditure_pc": (
         "ln(current US$)", "wdi_health_expenditure",
-        "natural log of current health expenditure per capita (WDI SH.XPD.CHEX.PC.CD, WHO "
-        "GHED), each country's latest value in covariates.health_expenditure_years"),
+        ("natural log of current health expenditure per capita (WDI SH.XPD.CHEX.PC.CD, WHO "
+         "GHED), each country's latest value in covariates.health_expenditure_years")),
     "health_expenditure_year": ("year", "wdi_health_expenditure",
                                 "year of log_health_expenditure_pc's value"),
     "physicians_per_1000": (
         "per 1,000 people", "wdi_physicians",
-        "physicians per 1,000 people (WDI SH.MED.PHYS.ZS, WHO), each country's latest value "
-        "in covariates.physicians_years"),
+        ("physicians per 1,000 people (WDI SH.MED.PHYS.ZS, WHO), each country's latest value "
+         "in covariates.physicians_years")),
     "physicians_year": ("year", "wdi_physicians", "year of physicians_per_1000's value"),
     "migrant_share_pct": (
         "%", "undesa_migrant_stock_2020",
-        "international migrant stock as % of the total population, both sexes, in "
-        "covariates.migrant_stock_year (UN DESA International Migrant Stock 2020, Table 3)"),
+        ("international migrant stock as % of the total population, both sexes, in "
+         "covariates.migrant_stock_year (UN DESA International Migrant Stock 2020, Table 3)")),
 }
 
 #: Value columns (not the ``*_year`` companions), in order.

@@ -93,13 +93,15 @@ def read_world_migration_matrix(path: str | os.PathLike[str]) -> pd.DataFrame:
     FormatError
         Missing or unreadable file, or no ``wbcode`` column.
     """
+    from python_calamine import CalamineError
+
     path = Path(path)
     try:
         raw = pd.read_excel(path, sheet_name=0, engine="calamine")
     except FileNotFoundError:
         raise FormatError(f"{path}: the World Migration Matrix does not exist",
                           hint="Fetch it with 'geo-ms data fetch world_migration_matrix'") from None
-    except Exception as exc:  # calamine raises its own error types for damaged files
+    except (CalamineError, OSError) as exc:  # a damaged or foreign file
         raise FormatError(f"{path}: cannot be read as an Excel workbook ({exc})",
                           hint="Delete the file and fetch it again "
                                "('geo-ms data fetch world_migration_matrix')") from None

@@ -69,6 +69,8 @@ def read_undesa_migrant_stock(path: str | os.PathLike[str], *,
     FormatError
         Missing or unreadable workbook, no such sheet, or no header row.
     """
+    from python_calamine import CalamineError
+
     path = Path(path)
     try:
         raw = pd.read_excel(path, sheet_name=sheet, header=None, engine="calamine")
@@ -79,7 +81,7 @@ def read_undesa_migrant_stock(path: str | os.PathLike[str], *,
         raise FormatError(f"{path}: no sheet {sheet!r} ({exc})",
                           hint="Give the 'by destination and sex' workbook of International "
                                "Migrant Stock 2020 unchanged") from None
-    except Exception as exc:  # calamine's own errors for damaged files
+    except (CalamineError, OSError) as exc:  # a damaged or foreign file
         raise FormatError(f"{path}: cannot be read as an Excel workbook ({exc})",
                           hint="Delete the file and fetch it again") from None
     return migrant_stock_from_frame(raw, f"{path} [{sheet}]")
