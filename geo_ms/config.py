@@ -121,6 +121,8 @@ RANGES: dict[str, Range] = {
                             "small is 0.1", lo_open=True, hi_open=True, below=0.1, above=0.5),
     "models.sesoi_pct_per10": Range(0.0, 100.0, "smallest % change per 10 points of cloud "
                                     "cover", lo_open=True, hi_open=True, below=5.0, above=50.0),
+    "covariates.migrant_stock_year": Range(1990, 2020, "a year of UN DESA International "
+                                           "Migrant Stock 2020: 1990, 1995, ..., 2020"),
     "models.max_vif": Range(1.0, None, "variance inflation factor above which an exposure's effect is not identifiable between regions"),
 }
 
@@ -290,6 +292,8 @@ def _resolve_paths(cfg: dict[str, Any], user: dict[str, Any], folder: Path) -> N
     for dotted in PATH_KEYS:
         section, key = dotted.split(".")
         value = user.get(section, {}).get(key)
+        if dotted == "exposures.population_raster" and value and _is_catalog_id(value):
+            continue  # a catalog id, not a path
         if value and not Path(value).is_absolute():
             cfg[section][key] = str((folder / value).resolve())
     if "user" in user.get("exposures", {}):  # [[exposures.user]] rasters
@@ -323,6 +327,12 @@ def _check_path_kinds(cfg: dict[str, Any], where: str) -> None:
                     f"{where}: key '{dotted}' = '{p}' is {_kind(p)}, not a regular file",
                     hint=f"Give {dotted} the path of a file (a copy on disk, not a pipe or "
                          "folder)")
+
+
+def _is_catalog_id(value: str) -> bool:
+    from geo_ms.ingest.catalog import load_catalog
+
+    return value in load_catalog()
 
 
 def load_config(

@@ -216,10 +216,11 @@ def write_csv(df: pd.DataFrame, path: Path, index: bool = False) -> Path:
 
 
 def write_dictionary(columns: list[str], path: Path, title: str,
-                     specs: tuple[Any, ...] = ()) -> Path:
+                     specs: tuple[Any, ...] = (), *,
+                     population_weights: str | None = None) -> Path:
     from geo_ms.exposures.aggregate import data_dictionary
 
-    dd = data_dictionary(columns, specs)
+    dd = data_dictionary(columns, specs, population_weights=population_weights)
     lines = [f"# {title}: data dictionary", "", "| column | unit | source | method |",
              "|---|---|---|---|"]
     lines += [f"| `{r.column}` | {r.unit} | {r.source} | {r.method} |" for r in dd.itertuples()]

@@ -25,6 +25,7 @@ from typing import Any
 from geo_ms._io import atomic_write_text
 from geo_ms.errors import LockError
 from geo_ms.pipeline.cache import RunContext, RunResult, stage_key, write_csv, write_dictionary
+from geo_ms.pipeline.covariates import join_country_covariates, stage_country_covariates
 from geo_ms.pipeline.publish import discard_builds, publish_report
 from geo_ms.pipeline.stages import (
     check_primary_outcome,
@@ -218,10 +219,13 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
         # the MS table is read (and checked) before anything is written to the outputs
         prev, pkey = stage_prevalence(ctx, regions, rkey)
         check_primary_outcome(ctx, prev)
+        cov, cov_missing, ckey = stage_country_covariates(ctx, regions, rkey)
         expo, ekey = stage_exposures(ctx, regions, rkey)
         expo = stage_main_territory(ctx, expo)
         files = exposure_outputs(ctx, regions, expo)
-        table = join(ctx, regions, expo, prev)
+        table = join_country_covariates(join(ctx, regions, expo, prev), cov)
+        files["covariates_missing.csv"] = write_csv(
+            cov_missing, ctx.processed / "covariates_missing.csv")
         files["analysis_table.csv"] = write_csv(table, ctx.processed / "analysis_table.csv")
         miss = outcomes_missing(ctx, table, pkey)
         files["outcomes_missing.csv"] = write_csv(miss, ctx.processed / "outcomes_missing.csv")
@@ -232,8 +236,9 @@ def run(cfg: dict[str, Any], *, say: Callable[[str], None] = print) -> RunResult
 
         files["analysis_table.md"] = write_dictionary(
             list(table.columns), ctx.processed / "analysis_table.md", "analysis_table.csv",
-            tuple(user_specs(cfg["exposures"])))
-        jkey = stage_key("join", ekey, pkey, rkey)
+            tuple(user_specs(cfg["exposures"])),
+            population_weights=expo.attrs.get("population_weights"))
+        jkey = stage_key("join", ekey, pkey, rkey, ckey)
         mdf, claims, mkey = stage_models(ctx, table, jkey)
         files["models.csv"] = write_csv(mdf, ctx.processed / "models.csv")
         files["claims.csv"] = write_csv(claims, ctx.processed / "claims.csv")

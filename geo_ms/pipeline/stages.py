@@ -85,14 +85,18 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
     from geo_ms.ingest import datasets, user_rasters
 
     ecfg = ctx.cfg["exposures"]
+    if ctx.sample and compute.is_catalog_id(str(ecfg["population_raster"] or "")):
+        ecfg = {**ecfg, "population_raster": ""}  # the sample has no catalog grid: city points
     specs = compute.exposure_specs(ecfg, sample=ctx.sample)
     sources = datasets.sources_for([d for s in specs if s.kind != "user" for d in s.datasets])
+    pop_src = compute.population_source(ecfg)  # the grid's bytes enter the key
     # [[exposures.user]] rasters: missing files and sha256 mismatches stop the run here;
     # each file's sha256 (of its bytes) is part of the stage key
     user_sources = user_rasters.sources(ecfg)
     key = stage_key("exposures", regions_key, ecfg, [s.base for s in specs], sources,
                     [u["sha256"] for u in user_sources],
-                    input_file_hashes(ctx.cfg, ("exposures",)))
+                    input_file_hashes(ctx.cfg, ("exposures",)),
+                    pop_src and pop_src.get("sha256"))
     with Stage(ctx, "exposures", key) as st:
         out = st.path("exposures.csv")
         low_file = st.path("low_valid_fraction.json")  # why values were blanked
@@ -107,7 +111,7 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
             write_csv(table, out, index=True)
             atomic_write_text(low_file, json.dumps(
                 {k: table.attrs[k] for k in ("low_valid_fraction", "min_valid_fraction",
-                                             "user_rasters") if k in table.attrs}))
+                                             "user_rasters", "population_weights") if k in table.attrs}))
     for s in sources:
         ctx.used[s["id"]] = s
     prov = table.attrs.get("user_rasters", {})
@@ -117,9 +121,12 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
         ctx.say(f"  your raster {u['id'].removeprefix('user:')}: {line}")
         ctx.used[u["id"]] = {**u, **{f"file_{k}": v for k, v in p.items()},
                              "citation": f"your own raster ([[exposures.user]]): {line}"}
+    if pop_src and pop_src.get("sha256") and "abs_latitude_popw" in table.columns:
+        ctx.used[pop_src["id"]] = pop_src
     cities = datasets.cities_source()
     ctx.used[cities["id"]] = cities
     return table, key
+
 
 def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
     """Add the primary cloud and UV exposures over each country's main territory.
@@ -288,9 +295,18 @@ COVARIATES = ("region_id", "iso3", "name", "continent", "region_un", "subregion"
                "label_y")
 
 
-def join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+def _region_covariates(regions: Any, expo: pd.DataFrame) -> pd.DataFrame:
+    """The region columns of :data:`COVARIATES`; when the exposures bring the population
+    grid's ``abs_latitude_popw``, the city-point one is kept as ``abs_latitude_popw_cities``."""
     covars = [c for c in COVARIATES if c in regions.columns]
     table = pd.DataFrame(regions[covars]).rename(columns={"label_x": "lon", "label_y": "lat"})
+    if "abs_latitude_popw" in expo.columns and "abs_latitude_popw" in table.columns:
+        table = table.rename(columns={"abs_latitude_popw": "abs_latitude_popw_cities"})
+    return table
+
+
+def join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+    table = _region_covariates(regions, expo)
     table = table.merge(expo.reset_index(), on="region_id", how="left", suffixes=("", "_expo"))
     table = table.merge(prev, on="region_id", how="left", suffixes=("", "_prev"))
     return table
@@ -675,9 +691,9 @@ def stage_report(
 
 def exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[str, Path]:
     files: dict[str, Path] = {}
-    covars = [c for c in COVARIATES if c in regions.columns and c not in expo.columns]
-    full = pd.DataFrame(regions[covars]).merge(expo.reset_index(), on="region_id", how="left")
-    full = full.rename(columns={"label_x": "lon", "label_y": "lat"})
+    full = _region_covariates(regions, expo)
+    full = full[[c for c in full.columns if c == "region_id" or c not in expo.columns]]
+    full = full.merge(expo.reset_index(), on="region_id", how="left")
     files["exposures.csv"] = write_csv(full, ctx.processed / "exposures.csv")
     expo_gdf = regions[["region_id", "geometry"]].merge(full, on="region_id")
     with atomic_path(ctx.processed / "exposures.gpkg") as tmp:
@@ -690,7 +706,8 @@ def exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[
 
     files["exposures.md"] = write_dictionary(
         list(full.columns), ctx.processed / "exposures.md", "exposures.csv",
-        tuple(user_specs(ctx.cfg["exposures"])))
+        tuple(user_specs(ctx.cfg["exposures"])),
+        population_weights=expo.attrs.get("population_weights"))
     from geo_ms.exposures.aggregate import missing_report
 
     miss = missing_report(expo, regions)
