@@ -451,6 +451,62 @@ def _missing_regions(table: pd.DataFrame, outcome: str, exposures: list[str]) ->
     return rows
 
 
+def _figure_inputs(ctx: RunContext, regions: Any) -> tuple[Any, dict[str, Any], Any]:
+    """What the static maps draw, cached on its inputs: the regions projected and
+    simplified for maps, the report's rasters projected to Equal Earth, and the OMI
+    agreement (statistics and projected ratio field), or None without the OMI file.
+
+    Loading the rasters (SHA-256 checks, readers, annual means), reprojecting them cell
+    by cell and simplifying the 1:10m polygons are the same for every report of the
+    same data, whatever the models say: a second report (another model option, a new
+    figure) reads them from ``.cache/figinputs-<key>/``.
+    """
+    import geopandas as gpd
+    import xarray as xr
+
+    from geo_ms.exposures import compute
+    from geo_ms.ingest import datasets
+    from geo_ms.report.figures import map_regions, project_raster
+    from geo_ms.report.figures._common import MAP_TOLERANCE_M
+
+    omi_src = [] if ctx.sample else datasets.sources_for(["omi_omuvbd"])
+    key = stage_key("figinputs", ctx.cfg["regions"], ctx.cfg["exposures"], ctx.sample,
+                    MAP_TOLERANCE_M, sorted((k, str(v.get("sha256", ""))) for k, v in
+                                            ctx.used.items()),
+                    [str(s.get("sha256", "")) for s in omi_src])
+    with Stage(ctx, "figinputs", key) as st:
+        index = st.path("index.json")
+        if st.hit:
+            names = json.loads(index.read_text())
+            maps = gpd.read_parquet(st.path("map_regions.parquet"))
+            maps.attrs["map_tolerance_m"] = MAP_TOLERANCE_M
+            rasters = {n: xr.load_dataarray(st.path(f"raster_{i}.nc"))
+                       for i, n in enumerate(names["rasters"])}
+            omi = None
+            if names["omi"]:
+                omi = (names["omi"], xr.load_dataarray(st.path("omi_ratio.nc")))
+        else:
+            maps = map_regions(regions[["region_id", "geometry"]])
+            rasters = {n: project_raster(r) for n, r in
+                       compute.report_rasters(ctx.cfg["exposures"], sample=ctx.sample).items()}
+            omi_raw = None if ctx.sample else compute.omi_agreement()
+            omi = None
+            if omi_raw:
+                day = omi_raw[1].copy()
+                day.attrs["period"] = "a single day, 2024-10-01 (not a climatology)"
+                day.attrs["long_name"] = "OMI all-sky / clear-sky erythemal daily UV dose"
+                omi = (json.loads(json.dumps(omi_raw[0], default=float)), project_raster(day))
+                omi[1].to_netcdf(st.path("omi_ratio.nc"))
+            maps.to_parquet(st.path("map_regions.parquet"), index=False)
+            for i, r in enumerate(rasters.values()):
+                r.to_netcdf(st.path(f"raster_{i}.nc"))
+            atomic_write_text(index, json.dumps({"rasters": list(rasters),
+                                                 "omi": omi[0] if omi else None}, default=float))
+    if omi:
+        ctx.used["omi_omuvbd"] = omi_src[0]
+    return maps, rasters, omi
+
+
 def stage_report(
     ctx: RunContext, regions: Any, table: pd.DataFrame, mdf: pd.DataFrame,
     claims: pd.DataFrame, models_key: str,
@@ -458,11 +514,19 @@ def stage_report(
     from geo_ms.exposures import compute
     from geo_ms.ingest import datasets
     from geo_ms.report import interactive_map, prose, render_report
-    from geo_ms.report.figures import make_all_figures
+    from geo_ms.report.figures import (
+        FigureJob,
+        available_workers,
+        exposure_raster_map,
+        figure_jobs,
+        render,
+    )
 
+    rcfg = ctx.cfg["report"]
+    formats = ("png", "svg") if rcfg["svg"] else ("png",)
     name = ctx.cfg["run"]["name"] + ("-sample" if ctx.sample else "")
     out_dir = ctx.reports / name
-    key = stage_key("report", models_key, ctx.cfg["run"], sorted(ctx.used))
+    key = stage_key("report", models_key, ctx.cfg["run"], rcfg["svg"], sorted(ctx.used))
     stamp = out_dir / ".report-key"
     files: dict[str, Path] = {}
     t0 = time.perf_counter()
@@ -474,15 +538,13 @@ def stage_report(
         ctx.cached["report"] = False
         exposure_cols = [c for c in table.columns if c in compute.exposure_columns()]
         missing = _missing_regions(table, ctx.cfg["models"]["outcome"], exposure_cols[:3])
-        omi = None if ctx.sample else compute.omi_agreement()
-        if omi:
-            ctx.used["omi_omuvbd"] = datasets.sources_for(["omi_omuvbd"])[0]
+        map_gdf, rasters, omi = _figure_inputs(ctx, regions)
         if "sunshine_hours_cities" in table.columns and "sunshine_cities" not in ctx.used:
             ctx.used["sunshine_cities"] = datasets.sources_for(["sunshine_cities"])[0] | {
                 "years": "1991–2020 (SARAH-3 base period)"}
         meta = _meta(ctx, table, missing)
-        rasters = compute.report_rasters(ctx.cfg["exposures"], sample=ctx.sample)
         fig_dir = out_dir / "figures"
+        fig_dir.mkdir(parents=True, exist_ok=True)
         cloud, uv = primary_exposures(ctx, table)
         meta["primary_cloud"], meta["primary_uv"] = cloud, uv
         tri = ctx.processed / "triangulation.csv"
@@ -495,22 +557,20 @@ def stage_report(
         if omi:
             meta["omi_agreement"] = omi[0]
         shown = [cloud, "cloud_fraction_modis_pct", "cloudiness_sunshine_pct", uv]
-        figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta, cloud=cloud,
-                                exposures=list(dict.fromkeys(shown)))
+        jobs = figure_jobs(fig_dir, map_gdf, table, key_models, rasters, meta, cloud=cloud,
+                           exposures=list(dict.fromkeys(shown)), formats=formats)
         if omi:
-            from geo_ms.report.figures import exposure_raster_map
-
-            day = omi[1].copy()
-            day.attrs["period"] = "a single day, 2024-10-01 (not a climatology)"
-            day.attrs["long_name"] = "OMI all-sky / clear-sky erythemal daily UV dose"
-            figs += exposure_raster_map(fig_dir, day, regions, meta=meta,
-                                        stem="omi_allsky_ratio")
+            jobs.append(FigureJob(exposure_raster_map, (fig_dir, omi[1], map_gdf),
+                                  {"meta": meta, "stem": "omi_allsky_ratio",
+                                   "formats": formats}, cost=3.0))
         tri_csv = ctx.processed / "triangulation.csv"
         if tri_csv.exists() and pd.read_csv(tri_csv)["estimate"].notna().any():
             from geo_ms.report.figures.triangulation import triangulation_figure
 
             # the key figure of the report comes first
-            figs = [*triangulation_figure(pd.read_csv(tri_csv), fig_dir, meta), *figs]
+            jobs.insert(0, FigureJob(triangulation_figure, (pd.read_csv(tri_csv), fig_dir, meta),
+                                     {"formats": formats}, cost=2.0))
+        figs = render(jobs, available_workers(rcfg["workers"]))
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
         # one layer per column, each repeating the borders: keep the map light
