@@ -1095,8 +1095,7 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "  GDAL reads use 1. The machine has 2 cores shared with other jobs (`load` in the",
         "  JSON is the 1-minute load average at the end of each case).",
         "",
-        "- Country case: the baseline's two strategies are timed once, then "
-        f"{ROUNDS} rounds",
+        f"- Country case: the baseline's two strategies are timed once, then {ROUNDS} rounds",
         "  interleave each geo_ms mode with exactextract's faster strategy (a fresh process",
         "  each), so load from other jobs hits both sides; `seconds` and `baseline (s)` are the",
         "  medians of the rounds, `spread` the range of the rounds relative to the median",

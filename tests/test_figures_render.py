@@ -114,3 +114,4 @@ def test_the_map_draws_the_simplified_polygons() -> None:
     drawn = fig.axes[0].collections[0].get_paths()
     vertices = sum(len(p.vertices) for p in drawn)
     assert vertices < 100  # 401 border points each before simplification
+

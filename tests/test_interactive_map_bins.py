@@ -38,7 +38,7 @@ def _squares(nx: int = 80, ny: int = 75) -> tuple[gpd.GeoDataFrame, pd.DataFrame
 
 
 def _json_block(page: str, block: str) -> object:
-    m = re.search(rf'<script type="application/json" id="{block}">(.*?)</script>', page, re.S)
+    m = re.search(rf'<script type="application/json" id="{block}">(.*?)</script>', page, re.DOTALL)
     assert m is not None, block
     return json.loads(m.group(1))
 

@@ -7,6 +7,7 @@ same values, same column indices, same row pointers, same extent shares.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -57,7 +58,7 @@ def test_chunks_are_contiguous_cover_every_region_and_balance_cost() -> None:
     reg = _blobs()
     chunks = region_chunks(reg, _grid(0.5), 8)
     assert chunks[0].start == 0 and chunks[-1].stop == len(reg)
-    assert all(a.stop == b.start for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(a.stop == b.start for a, b in itertools.pairwise(chunks))
     assert 2 <= len(chunks) <= 8
     one = region_chunks(reg, _grid(0.5), 1)
     assert one == [slice(0, len(reg))]

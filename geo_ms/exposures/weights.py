@@ -25,6 +25,7 @@ that hashes the grid (shape, transform, CRS) and the regions (ids + WKB).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import warnings
 import zipfile
@@ -45,9 +46,9 @@ from geo_ms.errors import CRSError, GridError, SchemaError
 
 __all__ = [
     "EARTH_RADIUS_M",
+    "PARALLEL_MIN_REGIONS",
     "CoverageWeights",
     "GridSpec",
-    "PARALLEL_MIN_REGIONS",
     "band_sums",
     "build_parallel",
     "build_workers",
@@ -571,7 +572,7 @@ def region_chunks(regions: Any, grid: GridSpec, n_chunks: int) -> list[slice]:
     cost = np.cumsum(shapely.get_num_coordinates(geoms) + cells)
     cuts = np.searchsorted(cost, cost[-1] * np.arange(1, n_chunks) / n_chunks, side="right")
     edges = np.unique(np.concatenate([[0], np.clip(cuts, 1, n), [n]]))
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
 
 
 #: Regions per worker below which the weights are built serially.

@@ -451,6 +451,43 @@ def _missing_regions(table: pd.DataFrame, outcome: str, exposures: list[str]) ->
     return rows
 
 
+def _map_input(regions: Any) -> list[Any]:
+    """The regions as the static maps draw them (a job of :func:`_figure_inputs`)."""
+    from geo_ms.report.figures import map_regions
+
+    return [map_regions(regions)]
+
+
+def _raster_input(dataset_id: str) -> list[tuple[str, Any]]:
+    """One report raster, read and projected for the maps; [] when unavailable."""
+    from geo_ms.exposures import compute
+    from geo_ms.report.figures import project_raster
+
+    got = compute.report_raster(dataset_id)
+    return [] if got is None else [(got[0], project_raster(got[1]))]
+
+
+def _omi_input() -> list[Any]:
+    """The OMI agreement statistics and its projected ratio field; [] without OMI."""
+    from geo_ms.exposures import compute
+    from geo_ms.report.figures import project_raster
+
+    got = compute.omi_agreement()
+    if not got:
+        return []
+    day = got[1].copy()
+    day.attrs["period"] = "a single day, 2024-10-01 (not a climatology)"
+    day.attrs["long_name"] = "OMI all-sky / clear-sky erythemal daily UV dose"
+    return [json.loads(json.dumps(got[0], default=float)), project_raster(day)]
+
+
+def _map_html(path: Path, regions: Any, table: pd.DataFrame, columns: list[str]) -> list[Path]:
+    """Write map.html (a job drawn beside the figures)."""
+    from geo_ms.report import interactive_map
+
+    return [interactive_map(path, regions, table, columns)]
+
+
 def _figure_inputs(ctx: RunContext, regions: Any) -> tuple[Any, dict[str, Any], Any]:
     """What the static maps draw, cached on its inputs: the regions projected and
     simplified for maps, the report's rasters projected to Equal Earth, and the OMI
@@ -466,7 +503,7 @@ def _figure_inputs(ctx: RunContext, regions: Any) -> tuple[Any, dict[str, Any], 
 
     from geo_ms.exposures import compute
     from geo_ms.ingest import datasets
-    from geo_ms.report.figures import map_regions, project_raster
+    from geo_ms.report.figures import FigureJob, available_workers, render
     from geo_ms.report.figures._common import MAP_TOLERANCE_M
 
     omi_src = [] if ctx.sample else datasets.sources_for(["omi_omuvbd"])
@@ -485,17 +522,19 @@ def _figure_inputs(ctx: RunContext, regions: Any) -> tuple[Any, dict[str, Any], 
             omi = None
             if names["omi"]:
                 omi = (names["omi"], xr.load_dataarray(st.path("omi_ratio.nc")))
-        else:
-            maps = map_regions(regions[["region_id", "geometry"]])
-            rasters = {n: project_raster(r) for n, r in
-                       compute.report_rasters(ctx.cfg["exposures"], sample=ctx.sample).items()}
-            omi_raw = None if ctx.sample else compute.omi_agreement()
+        else:  # each input in a worker process: reading the rasters dominates
+            ids = compute.report_raster_ids(ctx.cfg["exposures"], sample=ctx.sample)
+            jobs = [FigureJob(_map_input, (regions[["region_id", "geometry"]],), cost=1.0),
+                    *(FigureJob(_raster_input, (did,), cost=2.0) for did in ids)]
+            if not ctx.sample:
+                jobs.append(FigureJob(_omi_input, (), cost=2.0))
+            got = render(jobs, available_workers(ctx.cfg["report"]["workers"]), flat=False)
+            maps = got[0][0]
+            maps.attrs["map_tolerance_m"] = MAP_TOLERANCE_M
+            rasters = dict(item for part in got[1:1 + len(ids)] for item in part)
             omi = None
-            if omi_raw:
-                day = omi_raw[1].copy()
-                day.attrs["period"] = "a single day, 2024-10-01 (not a climatology)"
-                day.attrs["long_name"] = "OMI all-sky / clear-sky erythemal daily UV dose"
-                omi = (json.loads(json.dumps(omi_raw[0], default=float)), project_raster(day))
+            if not ctx.sample and got[-1]:
+                omi = (got[-1][0], got[-1][1])
                 omi[1].to_netcdf(st.path("omi_ratio.nc"))
             maps.to_parquet(st.path("map_regions.parquet"), index=False)
             for i, r in enumerate(rasters.values()):
@@ -513,7 +552,7 @@ def stage_report(
 ) -> tuple[Path, dict[str, Path]]:
     from geo_ms.exposures import compute
     from geo_ms.ingest import datasets
-    from geo_ms.report import interactive_map, prose, render_report
+    from geo_ms.report import prose, render_report
     from geo_ms.report.figures import (
         FigureJob,
         available_workers,
@@ -570,13 +609,17 @@ def stage_report(
             # the key figure of the report comes first
             jobs.insert(0, FigureJob(triangulation_figure, (pd.read_csv(tri_csv), fig_dir, meta),
                                      {"formats": formats}, cost=2.0))
-        figs = render(jobs, available_workers(rcfg["workers"]))
-        files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
-                                   figures=figs, meta=meta))
         # one layer per column, each repeating the borders: keep the map light
         value_cols = [c for c in ("prevalence_per_100k", cloud, uv, "resid")
                       if c in table.columns]
-        files["map"] = interactive_map(out_dir / "map.html", regions, table, value_cols)
+        # map.html is written by a worker beside the figures
+        jobs.append(FigureJob(_map_html, (out_dir / "map.html", regions, table, value_cols),
+                              cost=2.5))
+        done = render(jobs, available_workers(rcfg["workers"]), flat=False)
+        figs = [p for part in done[:-1] for p in part]
+        files["map"] = done[-1][0]
+        files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
+                                   figures=figs, meta=meta))
         for nm in ("analysis_table.csv", "models.csv", "claims.csv", "exposures.csv",
                    "triangulation.csv"):
             src = ctx.processed / nm

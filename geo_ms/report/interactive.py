@@ -289,8 +289,8 @@ def binned_layer(gdf: Any, columns: Sequence[str], max_features: int = MAX_MAP_R
             out[c] = np.where(w > 0, agg[f"{c}__wv"].to_numpy() / np.where(w > 0, w, 1), np.nan)
     geoms = shapely.box(west, south, west + size, south + size)
     binned = gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
-    binned.attrs["binned"] = {"size_deg": size, "regions": int(len(gdf)),
-                              "bins": int(len(binned))}
+    binned.attrs["binned"] = {"size_deg": size, "regions": len(gdf),
+                              "bins": len(binned)}
     return binned
 
 

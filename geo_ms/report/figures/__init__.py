@@ -43,8 +43,8 @@ from geo_ms.report.figures._common import (
     map_regions,
     source_note,
 )
-from geo_ms.report.figures.forest import ESTIMANDS, forest_plot
 from geo_ms.report.figures._pool import FigureJob, available_workers, render
+from geo_ms.report.figures.forest import ESTIMANDS, forest_plot
 from geo_ms.report.figures.maps import (
     exposure_choropleth,
     exposure_raster_map,

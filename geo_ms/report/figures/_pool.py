@@ -66,19 +66,37 @@ def _outcome(job: FigureJob) -> tuple[str, Any]:
         return "error", (type(exc), exc.message, exc.hint)
 
 
+def _in_worker(job: FigureJob) -> tuple[str, Any]:
+    """Run *job* in a worker process, with dask computing synchronously there.
+
+    The worker is one of the cores already; and in the pipeline, a report raster read
+    with dask's threaded scheduler in a forked worker waited forever (observed on the
+    mirror run: the worker stuck in ``dask.local.queue_get`` reading the TEMIS netCDF).
+    """
+    try:
+        import dask
+    except ImportError:  # pragma: no cover - dask is a dependency
+        return _outcome(job)
+    with dask.config.set(scheduler="synchronous"):
+        return _outcome(job)
+
+
 def _run_index(i: int) -> tuple[str, Any]:
-    return _outcome(_JOBS[i])
+    return _in_worker(_JOBS[i])
 
 
-def render(jobs: Sequence[FigureJob], workers: int = 1) -> list[Any]:
+def render(jobs: Sequence[FigureJob], workers: int = 1, *, flat: bool = True) -> list[Any]:
     """Run ``jobs``; return their results (lists of paths) concatenated in job order.
 
     Parameters
     ----------
     jobs
-        The figures to draw.
+        The figures to draw (or any picklable work: preparing their inputs, writing
+        the interactive map).
     workers
         Worker processes; 1 (or a single job) draws in this process.
+    flat
+        Concatenate the jobs' results (lists); ``False``: one result per job.
 
     Returns
     -------
@@ -96,7 +114,7 @@ def render(jobs: Sequence[FigureJob], workers: int = 1) -> list[Any]:
         _JOBS = jobs
         try:
             with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-                futures = {i: pool.submit(_run_index, i) if fork else pool.submit(_outcome, jobs[i])
+                futures = {i: pool.submit(_run_index, i) if fork else pool.submit(_in_worker, jobs[i])
                            for i in order}
                 outcomes = [futures[i].result() for i in range(len(jobs))]
         finally:
@@ -106,5 +124,8 @@ def render(jobs: Sequence[FigureJob], workers: int = 1) -> list[Any]:
         if state == "error":
             cls, message, hint = value
             raise cls(message, hint=hint)
-        out.extend(value)
+        if flat:
+            out.extend(value)
+        else:
+            out.append(value)
     return out

@@ -22,12 +22,12 @@ from matplotlib.figure import Figure
 
 from geo_ms.errors import GridError, SchemaError
 from geo_ms.report.figures._common import (
+    DEFAULT_FORMATS,
     MAP_CRS,
     OUTCOME,
     colorbar,
     label,
     log_ticks,
-    DEFAULT_FORMATS,
     map_regions,
     n_note,
     new_figure,
