@@ -1220,6 +1220,12 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 + (f", serial runs {[round(t, 2) for t in r['baseline_runs']]}"
                    if r.get("baseline_runs") else "")
                 + f"; load {r.get('load_avg_1min')}")
+        lines.append(
+            "- Whether a second core was free, checked once by hand (2026-12-04 11:40 UTC, "
+            "load 5.3): two serial builds started together took 4.39 and 4.58 s against "
+            "2.02 s for one alone, so the other jobs left this benchmark about one core and "
+            "a second process could not help then; the 2-process build pays a fork and the "
+            "transfer of the 27 MB matrix on top.")
         last = [r for r in wts if "speedup_2_vs_1_workers" in r]
         if last:
             lines.append(f"- LocalCluster speed-up of 2 workers over 1: "
