@@ -27,6 +27,7 @@ from benchmarks.run import (
     max_rel_diff,
     render_readme,
     scaled_baseline,
+    spread,
     synthetic_stack,
     tessellate,
 )
@@ -147,5 +148,24 @@ def test_readme_says_which_targets_were_missed():
            "baseline_strategies_seconds": {"feature-sequential": 9.0, "raster-sequential": 8.0},
            "target": "ratio >= 3", "target_met": False}
     text = render_readme([rec], {"date": "2026-01-01T00:00:00Z"})
-    assert "| `country_48bands_0.1deg` | warm_file | 4 | 900 | 8 | 9 / 8 | 2 | 1.0e-12 | " \
+    assert "| `country_48bands_0.1deg` | warm_file | 4 | 900 | 8 | 9 / 8 | 2 | – | 1.0e-12 | " \
         "ratio >= 3: **missed** |" in text
+
+
+def test_readme_gives_each_records_spread_and_the_weights_lever():
+    rec = {"name": "country_48bands_0.1deg", "mode": "cold_file", "seconds": 2.0,
+           "peak_rss_mb": 900.0, "baseline": "exactextract", "baseline_seconds": 4.0,
+           "ratio": 2.0, "max_rel_diff": 0.0, "threads": {"geo_ms": 2, "exactextract": 1},
+           "runs": [1.8, 2.0, 2.2], "spread": spread([1.8, 2.0, 2.2]),
+           "baseline_runs": [3.0, 4.0, 5.0], "baseline_spread": spread([3.0, 4.0, 5.0])}
+    build = {"name": "weights_countries_0.1deg", "mode": "processes_2_vs_1", "seconds": 1.5,
+             "peak_rss_mb": 500.0, "baseline": "the serial build", "baseline_seconds": 2.7,
+             "ratio": 1.8, "max_rel_diff": 0.0, "identical_to_serial": True, "nnz": 2230291,
+             "runs": [1.5], "baseline_runs": [2.7], "load_avg_1min": 1.0}
+    text = render_readme([rec, build], {"date": "2026-01-01T00:00:00Z"})
+    # (2.2 - 1.8) / 2.0 = 20 % range, ±10 %; (5 - 3) / 4 = 50 %, ±25 %
+    assert "| 2 | ±10 % / ±25 % | 0 |" in text
+    assert "## Cold runs: the weights build is the lever" in text
+    assert "- processes_2_vs_1: 1.50 s against 2.70 s (the serial build): 1.80×; identical " \
+        "to the serial build: yes" in text
+    assert "2,230,291 non-zeros" in text

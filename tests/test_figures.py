@@ -104,7 +104,8 @@ def _raster(ascending: bool = False) -> xr.DataArray:
 def all_figures(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     out = tmp_path_factory.mktemp("figs")
     paths = figures.make_all_figures(out, _regions(), _table(), _models(),
-                                     {"cloud_cover": _raster()}, META)
+                                     {"cloud_cover": _raster()}, META, formats=("png", "svg"),
+                                     workers=2)
     return out, paths
 
 
@@ -400,7 +401,8 @@ def test_added_variable_slope_equals_full_regression_coefficient() -> None:
 
 
 def test_partial_regression_titles_state_the_slopes(tmp_path: Path) -> None:
-    paths = figures.partial_regression_plots(tmp_path, _table(), ["cloud_cover_pct"], meta=META)
+    paths = figures.partial_regression_plots(tmp_path, _table(), ["cloud_cover_pct"], meta=META,
+                                             formats=("png", "svg"))
     svg_text = paths[1].read_text()
     frame = scatter._fit_frame(_table(), "cloud_cover_pct", "prevalence_per_100k",
                                ["abs_latitude", "gdp_per_capita"])
@@ -487,7 +489,9 @@ def test_forest_plot_rejects_unknown_value(tmp_path: Path) -> None:
 
 def test_failed_save_leaves_previous_figure_intact(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    figures.forest_plot(tmp_path, _models(), meta=META)
+    from PIL import Image
+
+    figures.forest_plot(tmp_path, _models(), meta=META, formats=("png", "svg"))
     before = (tmp_path / "forest_plot.png").read_bytes()
 
     def boom(self: object, *args: object, **kwargs: object) -> None:
@@ -495,9 +499,11 @@ def test_failed_save_leaves_previous_figure_intact(tmp_path: Path,
             Path(args[0]).write_bytes(b"half")  # a half-written temporary file
         raise OSError("disk full")
 
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", boom)
-    with pytest.raises(OSError, match="disk full"):
-        figures.forest_plot(tmp_path, _models().iloc[:2], meta=META)
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", boom)  # the SVG
+    monkeypatch.setattr(Image.Image, "save", boom)  # the PNG
+    for fmt in ("png", "svg"):
+        with pytest.raises(OSError, match="disk full"):
+            figures.forest_plot(tmp_path, _models().iloc[:2], meta=META, formats=(fmt,))
     assert (tmp_path / "forest_plot.png").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["forest_plot.png", "forest_plot.svg"]
 
@@ -526,6 +532,6 @@ def test_prevalence_map_on_natural_earth_boundaries(mirror: Path, tmp_path: Path
                                                  ).transform([0, 0], [-60, 90])
     assert ax.get_ylim() == pytest.approx((y_south, y_north), rel=1e-6)  # Antarctica trimmed
     matplotlib.pyplot.close(fig)
-    paths = figures.prevalence_map(tmp_path, regions, table, meta=META)
+    paths = figures.prevalence_map(tmp_path, regions, table, meta=META, formats=("png", "svg"))
     assert [p.name for p in paths] == ["prevalence_map.png", "prevalence_map.svg"]
     assert paths[0].stat().st_size > 50_000

@@ -72,7 +72,7 @@ def test_triangulation_figure(tmp_path):
     from geo_ms.report.figures.triangulation import triangulation_figure
 
     tri = triangulate(_table(), PrimarySpec(n_boot=100))
-    paths = triangulation_figure(tri, tmp_path, {"sources": []})
+    paths = triangulation_figure(tri, tmp_path, {"sources": []}, formats=("png", "svg"))
     names = sorted(p.name for p in paths)
     assert names == ["triangulation.png", "triangulation.svg"]
     svg = (tmp_path / "triangulation.svg").read_text()

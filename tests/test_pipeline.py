@@ -29,7 +29,7 @@ def test_full_run_writes_every_output(full_run):
         assert (rep / name).exists(), name
     pngs = list((rep / "figures").glob("*.png"))
     svgs = list((rep / "figures").glob("*.svg"))
-    assert len(pngs) >= 8 and len(svgs) >= 8
+    assert len(pngs) >= 8 and svgs == []  # SVG only when report.svg asks for it
     assert (home / "reports/latest").resolve() == rep.resolve()
 
 
@@ -128,7 +128,7 @@ def test_models_and_claims(full_run):
     assert m.loc[m["role"] == "exploratory", "q_value"].notna().sum() > 1000
     tri = pd.read_csv(full_run["home"] / "data/processed/triangulation.csv")
     assert {"C1", "C2", "C2-adj", "C3"} <= set(tri["claim_id"])
-    assert (full_run["first"].report_dir / "figures/triangulation.svg").exists()
+    assert (full_run["first"].report_dir / "figures/triangulation.png").exists()
 
 
 def test_second_run_is_cached_and_quick(full_run):
@@ -140,7 +140,8 @@ def test_second_run_is_cached_and_quick(full_run):
 def test_one_changed_option_recomputes_only_what_depends_on_it(full_run):
     third = full_run["third"]  # models.knn changed
     assert third.cached == {"regions": True, "prevalence": True, "covariates": True,
-                            "exposures": True, "models": False, "report": False}
+                            "exposures": True, "models": False, "figinputs": True,
+                            "report": False}
 
 
 def test_manifest_names_sources_and_licences(full_run):

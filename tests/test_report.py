@@ -262,7 +262,7 @@ def test_triangulation_figure_is_the_key_figure_when_drawn(tmp_path: Path,
 
     tri = tmp_path / "figures" / "triangulation.png"
     tri.parent.mkdir()
-    shutil.copy(figure_paths[4], tri)  # any PNG will do: the stem decides
+    shutil.copy(figure_paths[-1], tri)  # any PNG will do: the stem decides
     html = _render(tmp_path, [*figure_paths, tri])["html"].read_text(encoding="utf-8")
     key = html.split('id="key-figure"', 1)[1].split("</section>", 1)[0]
     assert 'id="fig-triangulation"' in key

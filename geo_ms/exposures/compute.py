@@ -41,6 +41,8 @@ __all__ = [
     "omi_agreement",
     "population_grid",
     "population_source",
+    "report_raster",
+    "report_raster_ids",
     "report_rasters",
     "reserved_columns",
     "sunshine_hours",
@@ -485,16 +487,28 @@ def sunshine_hours(regions: Any, cities: pd.DataFrame | None = None) -> pd.Serie
     return out
 
 
-def report_rasters(ecfg: dict[str, Any], *, sample: bool = False) -> dict[str, xr.DataArray]:
-    """Annual-mean fields to map in the report: ``{column: (lat, lon) DataArray}``."""
+def report_raster_ids(ecfg: dict[str, Any], *, sample: bool = False) -> list[str]:
+    """Catalog ids of the fields the report maps (the first two cloud and UV products)."""
+    return ["merra2_ghi"] if sample else [*ecfg["cloud"][:2], *ecfg["uv"][:2]]
+
+
+def report_raster(dataset_id: str) -> tuple[str, xr.DataArray] | None:
+    """One field to map in the report: ``(column, (lat, lon) annual mean)``, or None
+    when the dataset is not available."""
     from geo_ms.exposures.climatology import annual_mean
 
-    ids = ["merra2_ghi"] if sample else [*ecfg["cloud"][:2], *ecfg["uv"][:2]]
+    try:
+        da = load_raster(dataset_id)
+    except DownloadError:
+        return None
+    return str(da.name or dataset_id), annual_mean(da) if "month" in da.dims else da
+
+
+def report_rasters(ecfg: dict[str, Any], *, sample: bool = False) -> dict[str, xr.DataArray]:
+    """Annual-mean fields to map in the report: ``{column: (lat, lon) DataArray}``."""
     out: dict[str, xr.DataArray] = {}
-    for did in ids:
-        try:
-            da = load_raster(did)
-        except DownloadError:
-            continue
-        out[str(da.name or did)] = annual_mean(da) if "month" in da.dims else da
+    for did in report_raster_ids(ecfg, sample=sample):
+        got = report_raster(did)
+        if got is not None:
+            out[got[0]] = got[1]
     return out

@@ -150,7 +150,9 @@ def zonal_mean_dask(
     cache_dir
         Where the coverage weights are cached on disk.
     client
-        A :class:`dask.distributed.Client` to compute on.
+        A :class:`dask.distributed.Client` to compute on; coverage weights not yet
+        cached are built on its workers too, in chunks of regions
+        (:func:`geo_ms.exposures.weights.build_parallel`).
     scheduler
         Address of a scheduler to connect to when no *client* is given. With neither,
         stacks of :data:`LARGE_INPUT_BYTES` or more run on a local cluster and
@@ -164,12 +166,26 @@ def zonal_mean_dask(
         ``attrs["path"] = "dask"``.
     """
     da = _north_up(_as_dataarray(da))
+    owned = None
+    if client is None and (scheduler or "").strip():
+        client = owned = get_client(scheduler)
+    try:
+        return _zonal_mean_dask(da, regions, weights, cache_dir, id_column, client)
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+def _zonal_mean_dask(da: xr.DataArray, regions: Any, weights: CoverageWeights | None,
+                     cache_dir: str | os.PathLike[str] | None, id_column: str,
+                     client: Any) -> pd.DataFrame:
     if weights is None:
         from geo_ms.exposures.zonal import _wrapped  # parts beyond ±180°, as zonal_mean
 
         regions = _wrapped(regions)
+    # with a scheduler the weights (when not cached) are built on its workers too
     cw = weights if weights is not None else coverage_weights(
-        da, regions, cache_dir, id_column=id_column
+        da, regions, cache_dir, id_column=id_column, client=client
     )
     band_dim, labels, stack = _dask_bands(da)
     if (stack.shape[1], stack.shape[2]) != (cw.grid.ny, cw.grid.nx):
@@ -188,16 +204,14 @@ def zonal_mean_dask(
             f"north {cw.grid.north:g}, cell {cw.grid.dx:g}x{cw.grid.dy:g})",
             hint="compute coverage_weights() for this raster's grid",
         )
-    owned = None
-    if client is None and (scheduler or "").strip():
-        client = owned = get_client(scheduler)
-    elif client is None and stack.size * 8 >= LARGE_INPUT_BYTES:
-        client = owned = get_client(None, processes=False)
+    local = None
+    if client is None and stack.size * 8 >= LARGE_INPUT_BYTES:
+        client = local = get_client(None, processes=False)
     try:
         num, den, area_valid = weighted_sums(stack, cw, client=client)
     finally:
-        if owned is not None:
-            owned.close()
+        if local is not None:
+            local.close()
     total = np.asarray(cw.matrix.sum(axis=1), dtype=float).ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)

@@ -36,6 +36,7 @@ that hashes the grid (shape, transform, CRS) and the regions (ids + WKB).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import warnings
 import zipfile
@@ -56,9 +57,12 @@ from geo_ms.errors import CRSError, GridError, SchemaError
 
 __all__ = [
     "EARTH_RADIUS_M",
+    "PARALLEL_MIN_REGIONS",
     "CoverageWeights",
     "GridSpec",
     "band_sums",
+    "build_parallel",
+    "build_workers",
     "cell_areas_m2",
     "check_crs",
     "coverage_weights",
@@ -66,6 +70,7 @@ __all__ = [
     "grid_spec",
     "projected_cell_areas_m2",
     "region_areas_m2",
+    "region_chunks",
     "regions_on_grid",
     "spatial_dims",
     "valid_fractions",
@@ -665,6 +670,8 @@ def coverage_weights(
     cache_dir: str | os.PathLike[str] | None = None,
     *,
     id_column: str = "region_id",
+    workers: int | None = None,
+    client: Any | None = None,
 ) -> CoverageWeights:
     """Exact coverage weights of *regions* on *grid_like*'s grid (computed once).
 
@@ -677,10 +684,18 @@ def coverage_weights(
         GeoDataFrame with a unique *id_column*, in the raster's CRS.
     cache_dir
         Folder for ``coverage_<key>.npz`` files; ``None`` keeps them in memory only.
+    workers
+        Worker processes that build the weights, each over its own chunks of regions
+        (:func:`build_parallel`); ``None``: one per available core when there are at
+        least :data:`PARALLEL_MIN_REGIONS` regions per worker, else 1 (serial).
+    client
+        A :class:`dask.distributed.Client`: the chunks are built on its workers
+        instead (the ``--scheduler`` path).
 
     Returns
     -------
     CoverageWeights
+        The same matrix, bit for bit, however many workers built it.
     """
     da = _as_dataarray(grid_like)
     grid = grid_spec(_north_up(da))
@@ -700,7 +715,7 @@ def coverage_weights(
             warnings.warn(f"{path}: unreadable or stale weights cache, recomputing", stacklevel=2)
             cw = None
     if cw is None:
-        cw = _compute(grid, regions, ids, key)
+        cw = build_parallel(grid, regions, ids, key, workers=workers, client=client)
         cw.attrs["cache"] = "computed"
         if path is not None:
             cw.save(path)
@@ -760,6 +775,131 @@ def _compute(grid: GridSpec, regions: Any, ids: list[Any], key: str) -> Coverage
     m.eliminate_zeros()
     share = extent_share(grid, regions)
     return CoverageWeights(matrix=m, region_ids=ids, grid=grid, key=key, share=share)
+
+
+def build_workers(n_regions: int, workers: int | None = None) -> int:
+    """Worker processes for building the weights of *n_regions* regions.
+
+    ``workers`` (> 0) as given, else one per available core, at most one per
+    :data:`PARALLEL_MIN_REGIONS` regions (starting a process costs more than building a
+    few regions' weights).
+
+    >>> build_workers(10), build_workers(10, 3), build_workers(10_000, 1)
+    (1, 3, 1)
+    """
+    if workers is not None and workers > 0:
+        return int(workers)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, n_regions // PARALLEL_MIN_REGIONS))
+
+
+def region_chunks(regions: Any, grid: GridSpec, n_chunks: int) -> list[slice]:
+    """Split the regions' rows into up to *n_chunks* contiguous runs of similar cost.
+
+    A region's cost is estimated as its vertices plus the grid cells of its bounding
+    box (what exactextract walks); runs are contiguous so that stacking the chunks'
+    rows gives the serial matrix.
+
+    >>> import geopandas as gpd, shapely
+    >>> g = GridSpec(ny=10, nx=10, west=0.0, north=10.0, dx=1.0, dy=1.0, crs_wkt="")
+    >>> reg = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 9, 9)] + [shapely.box(0, 0, 1, 1)] * 9)
+    >>> region_chunks(reg, g, 2)
+    [slice(0, 1, None), slice(1, 10, None)]
+    """
+    geoms = np.asarray(regions.geometry.to_numpy(), dtype=object)
+    n = len(geoms)
+    if n == 0:
+        return []
+    bounds = np.nan_to_num(shapely.bounds(geoms), nan=0.0)
+    cells = ((bounds[:, 2] - bounds[:, 0]) / grid.dx + 1) * ((bounds[:, 3] - bounds[:, 1])
+                                                            / grid.dy + 1)
+    cost = np.cumsum(shapely.get_num_coordinates(geoms) + cells)
+    cuts = np.searchsorted(cost, cost[-1] * np.arange(1, n_chunks) / n_chunks, side="right")
+    edges = np.unique(np.concatenate([[0], np.clip(cuts, 1, n), [n]]))
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+#: Regions per worker below which the weights are built serially.
+PARALLEL_MIN_REGIONS = 32
+#: Chunks per worker: small enough that a slow chunk (Russia, Canada) does not leave
+#: the other worker idle for long, large enough to keep the per-call overhead small.
+_CHUNKS_PER_WORKER = 4
+#: The chunks of the running :func:`build_parallel`, inherited by forked workers.
+_BUILD: list[tuple[GridSpec, Any, list[Any], str]] = []
+
+
+def _build_chunk(i: int) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    cw = _compute(*_BUILD[i])
+    return cw.matrix, cw.share
+
+
+def _compute_part(grid: GridSpec, regions: Any, ids: list[Any],
+                  key: str) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    cw = _compute(grid, regions, ids, key)
+    return cw.matrix, cw.share
+
+
+def build_parallel(grid: GridSpec, regions: Any, ids: list[Any], key: str, *,
+                   workers: int | None = None, client: Any | None = None) -> CoverageWeights:
+    """Build the weights of *regions* in chunks of regions, in parallel; stack the rows.
+
+    Each chunk is the serial build (one exactextract pass over its regions) in a worker
+    process of this machine (forked: the regions are not copied) or, with a
+    dask.distributed *client*, on the cluster's workers. A region's row depends on that
+    region and the grid only, so the stacked matrix equals the serial one exactly.
+    Building the weights is what a cold run waits for (one exactextract pass over all
+    regions); it is the lever that makes a first run faster on several cores.
+
+    >>> import geopandas as gpd, shapely
+    >>> from pyproj import CRS
+    >>> g = GridSpec(ny=4, nx=4, west=0.0, north=4.0, dx=1.0, dy=1.0,
+    ...              crs_wkt=CRS.from_epsg(4326).to_wkt())
+    >>> reg = gpd.GeoDataFrame({"region_id": list("abcd")}, crs="EPSG:4326",
+    ...     geometry=[shapely.box(i, 0, i + 0.5, 3.5) for i in range(4)])
+    >>> one = build_parallel(g, reg, list("abcd"), "k", workers=1)
+    >>> two = build_parallel(g, reg, list("abcd"), "k", workers=2)
+    >>> (one.matrix != two.matrix).nnz, two.attrs["build_workers"]
+    (0, 2)
+    """
+    global _BUILD
+    n_workers = build_workers(len(ids), workers) if client is None else max(
+        1, len(client.scheduler_info().get("workers", {})) if workers is None else workers)
+    if n_workers <= 1 and client is None:
+        cw = _compute(grid, regions, ids, key)
+        cw.attrs["build_workers"] = 1
+        return cw
+    chunks = region_chunks(regions, grid, n_workers * _CHUNKS_PER_WORKER)
+    args = [(grid, regions.iloc[c], ids[c], key) for c in chunks]
+    if client is not None:
+        futures = [client.submit(_compute_part, *a, pure=False) for a in args]
+        parts = client.gather(futures)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if fork else "spawn")
+        _BUILD = args
+        try:
+            with ProcessPoolExecutor(min(n_workers, len(args)), mp_context=ctx) as pool:
+                parts = list(pool.map(_build_chunk, range(len(args))) if fork
+                             else pool.map(_compute_part, *zip(*args, strict=True)))
+        finally:
+            _BUILD = []
+    index_dtype = np.int32 if max(grid.ny * grid.nx, sum(m.nnz for m, _ in parts)) < 2**31 \
+        else np.int64
+    matrix = sp.vstack([m for m, _ in parts], format="csr")
+    matrix = sp.csr_matrix((matrix.data, matrix.indices.astype(index_dtype),
+                            matrix.indptr.astype(index_dtype)), shape=matrix.shape)
+    shares = [np.ones(m.shape[0]) if sh is None else sh for m, sh in parts]
+    share = np.concatenate(shares) if shares else None
+    cw = CoverageWeights(matrix=matrix, region_ids=ids, grid=grid, key=key, share=share)
+    cw.attrs["build_workers"] = n_workers
+    cw.attrs["build_chunks"] = len(args)
+    return cw
 
 
 def region_areas_m2(geoms: Any, max_segment_deg: float = 0.25) -> np.ndarray:

@@ -605,18 +605,121 @@ def report_name(ctx: RunContext) -> str:
     return str(ctx.cfg["run"]["name"]) + ("-sample" if ctx.sample else "")
 
 
+def _map_input(regions: Any) -> list[Any]:
+    """The regions as the static maps draw them (a job of :func:`_figure_inputs`)."""
+    from geo_ms.report.figures import map_regions
+
+    return [map_regions(regions)]
+
+
+def _raster_input(dataset_id: str) -> list[tuple[str, Any]]:
+    """One report raster, read and projected for the maps; [] when unavailable."""
+    from geo_ms.exposures import compute
+    from geo_ms.report.figures import project_raster
+
+    got = compute.report_raster(dataset_id)
+    return [] if got is None else [(got[0], project_raster(got[1]))]
+
+
+def _omi_input() -> list[Any]:
+    """The OMI agreement statistics and its projected ratio field; [] without OMI."""
+    from geo_ms.exposures import compute
+    from geo_ms.report.figures import project_raster
+
+    got = compute.omi_agreement()
+    if not got:
+        return []
+    day = got[1].copy()
+    day.attrs["period"] = "a single day, 2024-10-01 (not a climatology)"
+    day.attrs["long_name"] = "OMI all-sky / clear-sky erythemal daily UV dose"
+    return [json.loads(json.dumps(got[0], default=float)), project_raster(day)]
+
+
+def _map_html(path: Path, regions: Any, table: pd.DataFrame, columns: list[str]) -> list[Path]:
+    """Write map.html (a job drawn beside the figures)."""
+    from geo_ms.report import interactive_map
+
+    return [interactive_map(path, regions, table, columns)]
+
+
+def _figure_inputs(ctx: RunContext, regions: Any) -> tuple[Any, dict[str, Any], Any]:
+    """What the static maps draw, cached on its inputs: the regions projected and
+    simplified for maps, the report's rasters projected to Equal Earth, and the OMI
+    agreement (statistics and projected ratio field), or None without the OMI file.
+
+    Loading the rasters (SHA-256 checks, readers, annual means), reprojecting them cell
+    by cell and simplifying the 1:10m polygons are the same for every report of the
+    same data, whatever the models say: a second report (another model option, a new
+    figure) reads them from ``.cache/figinputs-<key>/``.
+    """
+    import geopandas as gpd
+    import xarray as xr
+
+    from geo_ms.exposures import compute
+    from geo_ms.ingest import datasets
+    from geo_ms.report.figures import FigureJob, available_workers, render
+    from geo_ms.report.figures._common import MAP_TOLERANCE_M
+
+    omi_src = [] if ctx.sample else datasets.sources_for(["omi_omuvbd"])
+    key = stage_key("figinputs", ctx.cfg["regions"], ctx.cfg["exposures"], ctx.sample,
+                    MAP_TOLERANCE_M, sorted((k, str(v.get("sha256", ""))) for k, v in
+                                            ctx.used.items()),
+                    [str(s.get("sha256", "")) for s in omi_src])
+    with Stage(ctx, "figinputs", key) as st:
+        index = st.path("index.json")
+        if st.hit:
+            names = json.loads(index.read_text())
+            maps = gpd.read_parquet(st.path("map_regions.parquet"))
+            maps.attrs["map_tolerance_m"] = MAP_TOLERANCE_M
+            rasters = {n: xr.load_dataarray(st.path(f"raster_{i}.nc"))
+                       for i, n in enumerate(names["rasters"])}
+            omi = None
+            if names["omi"]:
+                omi = (names["omi"], xr.load_dataarray(st.path("omi_ratio.nc")))
+        else:  # each input in a worker process: reading the rasters dominates
+            ids = compute.report_raster_ids(ctx.cfg["exposures"], sample=ctx.sample)
+            jobs = [FigureJob(_map_input, (regions[["region_id", "geometry"]],), cost=1.0),
+                    *(FigureJob(_raster_input, (did,), cost=2.0) for did in ids)]
+            if not ctx.sample:
+                jobs.append(FigureJob(_omi_input, (), cost=2.0))
+            got = render(jobs, available_workers(ctx.cfg["report"]["workers"]), flat=False)
+            maps = got[0][0]
+            maps.attrs["map_tolerance_m"] = MAP_TOLERANCE_M
+            rasters = dict(item for part in got[1:1 + len(ids)] for item in part)
+            omi = None
+            if not ctx.sample and got[-1]:
+                omi = (got[-1][0], got[-1][1])
+                omi[1].to_netcdf(st.path("omi_ratio.nc"))
+            maps.to_parquet(st.path("map_regions.parquet"), index=False)
+            for i, r in enumerate(rasters.values()):
+                r.to_netcdf(st.path(f"raster_{i}.nc"))
+            atomic_write_text(index, json.dumps({"rasters": list(rasters),
+                                                 "omi": omi[0] if omi else None}, default=float))
+    if omi:
+        ctx.used["omi_omuvbd"] = omi_src[0]
+    return maps, rasters, omi
+
+
 def stage_report(
     ctx: RunContext, regions: Any, table: pd.DataFrame, mdf: pd.DataFrame,
     claims: pd.DataFrame, models_key: str,
 ) -> tuple[Path, dict[str, Path]]:
     from geo_ms.exposures import compute
     from geo_ms.ingest import datasets
-    from geo_ms.report import interactive_map, prose, render_report
-    from geo_ms.report.figures import make_all_figures
+    from geo_ms.report import prose, render_report
+    from geo_ms.report.figures import (
+        FigureJob,
+        available_workers,
+        exposure_raster_map,
+        figure_jobs,
+        render,
+    )
 
+    rcfg = ctx.cfg["report"]
+    formats = ("png", "svg") if rcfg["svg"] else ("png",)
     name = report_name(ctx)
     out_dir = ctx.reports / name
-    key = stage_key("report", models_key, ctx.cfg["run"], sorted(ctx.used),
+    key = stage_key("report", models_key, ctx.cfg["run"], rcfg["svg"], sorted(ctx.used),
                     (ctx.cfg.get("plan") or {}).get("hash", ""))
     stamp = out_dir / ".report-key"
     files: dict[str, Path] = {}
@@ -633,15 +736,13 @@ def stage_report(
         exposure_cols = [c for c in table.columns
                          if c in compute.exposure_columns(ctx.cfg["exposures"])]
         missing = _missing_regions(table, primary_outcome(ctx, table), exposure_cols[:3])
-        omi = None if ctx.sample else compute.omi_agreement()
-        if omi:
-            ctx.used["omi_omuvbd"] = datasets.sources_for(["omi_omuvbd"])[0]
+        map_gdf, rasters, omi = _figure_inputs(ctx, regions)
         if "sunshine_hours_cities" in table.columns and "sunshine_cities" not in ctx.used:
             ctx.used["sunshine_cities"] = datasets.sources_for(["sunshine_cities"])[0] | {
                 "years": "1991–2020 (SARAH-3 base period)"}
         meta = _meta(ctx, table, missing)
-        rasters = compute.report_rasters(ctx.cfg["exposures"], sample=ctx.sample)
         fig_dir = out_dir / "figures"
+        fig_dir.mkdir(parents=True, exist_ok=True)
         cloud, uv = primary_exposures(ctx, table)
         meta["primary_cloud"], meta["primary_uv"] = cloud, uv
         tri = ctx.processed / "triangulation.csv"
@@ -654,28 +755,30 @@ def stage_report(
         if omi:
             meta["omi_agreement"] = omi[0]
         shown = [cloud, "cloud_fraction_modis_pct", "cloudiness_sunshine_pct", uv]
-        figs = make_all_figures(fig_dir, regions, table, key_models, rasters, meta, cloud=cloud,
-                                exposures=list(dict.fromkeys(shown)))
+        jobs = figure_jobs(fig_dir, map_gdf, table, key_models, rasters, meta, cloud=cloud,
+                           exposures=list(dict.fromkeys(shown)), formats=formats)
         if omi:
-            from geo_ms.report.figures import exposure_raster_map
-
-            day = omi[1].copy()
-            day.attrs["period"] = "a single day, 2024-10-01 (not a climatology)"
-            day.attrs["long_name"] = "OMI all-sky / clear-sky erythemal daily UV dose"
-            figs += exposure_raster_map(fig_dir, day, regions, meta=meta,
-                                        stem="omi_allsky_ratio")
+            jobs.append(FigureJob(exposure_raster_map, (fig_dir, omi[1], map_gdf),
+                                  {"meta": meta, "stem": "omi_allsky_ratio",
+                                   "formats": formats}, cost=3.0))
         tri_csv = ctx.processed / "triangulation.csv"
         if tri_csv.exists() and pd.read_csv(tri_csv)["estimate"].notna().any():
             from geo_ms.report.figures.triangulation import triangulation_figure
 
             # the key figure of the report comes first
-            figs = [*triangulation_figure(pd.read_csv(tri_csv), fig_dir, meta), *figs]
-        files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
-                                   figures=figs, meta=meta))
+            jobs.insert(0, FigureJob(triangulation_figure, (pd.read_csv(tri_csv), fig_dir, meta),
+                                     {"formats": formats}, cost=2.0))
         # one layer per column, each repeating the borders: keep the map light
         value_cols = [c for c in ("prevalence_per_100k", cloud, uv, "resid")
                       if c in table.columns]
-        files["map"] = interactive_map(out_dir / "map.html", regions, table, value_cols)
+        # map.html is written by a worker beside the figures
+        jobs.append(FigureJob(_map_html, (out_dir / "map.html", regions, table, value_cols),
+                              cost=2.5))
+        done = render(jobs, available_workers(rcfg["workers"]), flat=False)
+        figs = [p for part in done[:-1] for p in part]
+        files["map"] = done[-1][0]
+        files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
+                                   figures=figs, meta=meta))
         for nm in ("analysis_table.csv", "models.csv", "claims.csv", "exposures.csv",
                    "triangulation.csv"):
             src = ctx.processed / nm

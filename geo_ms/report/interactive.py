@@ -9,7 +9,9 @@ switch (``#geo-ms-layers``) restyles that one layer per value column in JavaScri
 a small colour table (``<script type="application/json" id="geo-ms-colours">``,
 region id → fill colour per column), so each geometry is embedded once however many
 columns are mapped. The per-region values are also embedded as a JSON block
-(``<script type="application/json" id="geo-ms-data">``) for reuse.
+(``<script type="application/json" id="geo-ms-data">``) for reuse. Above
+:data:`MAX_MAP_REGIONS` regions (or an estimated 4.5 MB) the layer shows square bins
+of area-weighted means instead (:func:`binned_layer`), so the page stays under 5 MB.
 
 >>> _hex_colour(0.0, "viridis")
 '#440154'
@@ -34,7 +36,7 @@ import pandas as pd
 from geo_ms._io import atomic_write_text
 from geo_ms.errors import CRSError, FormatError, SchemaError
 
-__all__ = ["interactive_map"]
+__all__ = ["MAX_MAP_REGIONS", "MAX_PAGE_BYTES", "binned_layer", "interactive_map", "page_bytes"]
 
 _NODATA_COLOUR = "#c8c8c8"
 _BACKGROUND = "#eef3f7"
@@ -270,6 +272,114 @@ def _prepare(regions: Any, table: pd.DataFrame, columns: list[str], tolerance: f
     return gdf
 
 
+#: Above this many regions the map shows square bins instead of the regions.
+MAX_MAP_REGIONS = 5_000
+#: Pages estimated above this size (bytes) draw bins whatever the region count.
+MAX_PAGE_BYTES = 4_500_000
+#: Bin sizes tried, finest first (degrees).
+_BIN_SIZES = (0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 15.0, 30.0)
+
+
+def binned_layer(gdf: Any, columns: Sequence[str], max_features: int = MAX_MAP_REGIONS) -> Any:
+    """Regions aggregated into square lon/lat bins: what the map draws for many regions.
+
+    Each region goes to the bin of its representative point (a point inside it); a bin's
+    value per column is the area-weighted mean over its regions with a value (spherical
+    areas, as the zonal statistics use: :func:`geo_ms.exposures.weights.region_areas_m2`). The finest bin size of :data:`_BIN_SIZES` giving at most
+    *max_features* bins is used. Every feature is then a square of 5 vertices and a
+    handful of numbers, so the page size stops growing with the region count (~50,000
+    admin-2 units or grid cells would otherwise write tens of MB).
+
+    Returns a GeoDataFrame (EPSG:4326) with ``region_id`` (the bin's south-west corner),
+    ``name`` (how many regions it holds), ``n_regions`` and the columns;
+    ``attrs["binned"]`` holds the bin size and the counts.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> g = gpd.GeoDataFrame({"region_id": ["a", "b", "c"], "v": [1.0, 4.0, 10.0]},
+    ...     geometry=[shapely.box(0, 0, 0.1, 0.1), shapely.box(0.1, 0, 0.3, 0.1),
+    ...               shapely.box(50, 50, 50.1, 50.1)], crs="EPSG:4326")
+    >>> b = binned_layer(g, ["v"], max_features=2)
+    >>> b[["region_id", "n_regions"]].values.tolist(), b.attrs["binned"]["size_deg"]
+    ([['0°, 0°', 2], ['50°, 50°', 1]], 0.25)
+    >>> round(float(b["v"].iloc[0]), 6)  # (1·1 + 4·2) / 3 with b twice the area of a
+    3.0
+    """
+    import geopandas as gpd
+    import shapely
+
+    from geo_ms.exposures.weights import region_areas_m2
+
+    pts = shapely.point_on_surface(np.asarray(gdf.geometry.values, dtype=object))
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    area = region_areas_m2(gdf.geometry.to_numpy())
+    for size in _BIN_SIZES:
+        ix = np.floor((np.clip(x, -180, 179.999999) + 180) / size).astype(np.int64)
+        iy = np.floor((np.clip(y, -90, 89.999999) + 90) / size).astype(np.int64)
+        key = ix * 100_000 + iy
+        if np.unique(key).size <= max_features:
+            break
+    frame = pd.DataFrame({"key": key, "ix": ix, "iy": iy, "w": area})
+    for c in columns:
+        v = pd.to_numeric(gdf[c], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(v)
+        frame[f"{c}__wv"] = np.where(ok, v * area, 0.0)
+        frame[f"{c}__w"] = np.where(ok, area, 0.0)
+    agg = frame.groupby("key", sort=True).agg(
+        ix=("ix", "first"), iy=("iy", "first"), n_regions=("w", "size"),
+        **{f"{c}__wv": (f"{c}__wv", "sum") for c in columns},
+        **{f"{c}__w": (f"{c}__w", "sum") for c in columns})
+    west = -180.0 + agg["ix"].to_numpy() * size
+    south = -90.0 + agg["iy"].to_numpy() * size
+    out = pd.DataFrame({
+        "region_id": [f"{s:g}°, {w:g}°" for s, w in zip(south, west, strict=True)],
+        "name": [f"{n} region{'s' if n != 1 else ''} (bin of {size:g}°)"
+                 for n in agg["n_regions"]],
+        "n_regions": agg["n_regions"].to_numpy(),
+    })
+    for c in columns:
+        w = agg[f"{c}__w"].to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[c] = np.where(w > 0, agg[f"{c}__wv"].to_numpy() / np.where(w > 0, w, 1), np.nan)
+    geoms = shapely.box(west, south, west + size, south + size)
+    binned = gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
+    binned.attrs["binned"] = {"size_deg": size, "regions": len(gdf),
+                              "bins": len(binned)}
+    return binned
+
+
+def page_bytes(gdf: Any, columns: Sequence[str]) -> float:
+    """Estimated size of the page for *gdf*: fixed part, vertices and per-region data.
+
+    Calibrated on pages this module wrote (245 countries, 1,500 and 4,000 squares with
+    four value columns): ~195 kB of Leaflet and styles, ~19 bytes per vertex, ~300
+    bytes per region plus ~45 per value column (tooltip values, colours, data block).
+
+    >>> import geopandas as gpd, shapely
+    >>> g = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)] * 1000)
+    >>> round(page_bytes(g, ["a", "b"]) / 1e6, 2)
+    0.68
+    """
+    import shapely
+
+    coords = float(shapely.get_num_coordinates(np.asarray(gdf.geometry.values)).sum())
+    return 195_000 + 19.0 * coords + (300 + 45 * len(columns)) * len(gdf)
+
+
+def _binned_note(info: dict[str, Any]) -> str:
+    """A fixed banner saying that the map shows bins, not the regions."""
+    from html import escape
+
+    text = (f"{info['regions']:,} regions are shown as {info['bins']:,} square bins of "
+            f"{info['size_deg']:g}° (area-weighted means of the regions whose interior point "
+            "falls in each bin); every region's values are in analysis_table.csv.")
+    return ('<div id="geo-ms-binned" style="position:fixed;left:50%;top:10px;'
+            "transform:translateX(-50%);z-index:1000;background:rgba(255,255,255,.94);"
+            "padding:4px 9px;border-radius:4px;font:12px/1.4 system-ui,sans-serif;"
+            f'max-width:60vw;box-shadow:0 1px 4px rgba(0,0,0,.3)">{escape(text)}</div>')
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):
@@ -290,6 +400,7 @@ def interactive_map(
     *,
     simplify_tolerance: float = 0.05,
     title: str = "geo_ms: MS prevalence, exposures and residuals by region",
+    max_regions: int = MAX_MAP_REGIONS,
 ) -> Path:
     """Write a self-contained, offline Leaflet map of per-region values.
 
@@ -309,6 +420,11 @@ def interactive_map(
         Douglas–Peucker tolerance in degrees to keep the file small (0 disables).
     title
         Page title.
+    max_regions
+        Above this many regions, or when the page would exceed ~4.5 MB
+        (:func:`page_bytes`), the map draws square bins of area-weighted means
+        (:func:`binned_layer`, at most *max_regions* bins) instead of the regions and
+        says so in a banner: the page stays under 5 MB, also for 50,000 regions.
 
     Returns
     -------
@@ -331,7 +447,10 @@ def interactive_map(
     if not columns:
         raise SchemaError("interactive_map: no value_columns given",
                           hint="Pass at least one column of the analysis table to map.")
-    gdf = _prepare(regions, table, columns, simplify_tolerance)
+    many = len(regions) > max_regions
+    gdf = _prepare(regions, table, columns, 0.0 if many else simplify_tolerance)
+    if len(gdf) > max_regions or page_bytes(gdf, columns) > MAX_PAGE_BYTES:
+        gdf = binned_layer(gdf, columns, max_regions)
     scales = {c: _scale(c, gdf[c]) for c in columns}
     props = [c for c in gdf.columns if c != "geometry"]
     features = []
@@ -375,6 +494,8 @@ def interactive_map(
     fmap.fit_bounds([[max(miny, -60.0), minx], [min(maxy, 85.0), maxx]])
     html_root = fmap.get_root().html
     html_root.add_child(Element(_legend_html(scales)), name="geo_ms_legend")
+    if "binned" in gdf.attrs:
+        html_root.add_child(Element(_binned_note(gdf.attrs["binned"])), name="geo_ms_binned")
     html_root.add_child(Element(_switch_html(columns)), name="geo_ms_layers")
     colour_json = _safe_json(colours)
     html_root.add_child(

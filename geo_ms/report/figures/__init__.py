@@ -1,15 +1,18 @@
 """Static figures of the analysis, by kind: maps, scatter, added-variable and forest plots.
 
 Every public function draws one figure with matplotlib (a bare ``Figure``, no pyplot
-state, so any backend and notebooks are unaffected), writes it as **PNG and SVG**
-through :func:`geo_ms._io.atomic_path` and returns the written paths. Each figure
+state, so any backend and notebooks are unaffected), writes it once per format asked
+for (``formats``: PNG by default, SVG on request) through
+:func:`geo_ms._io.atomic_path` and returns the written paths; :func:`make_all_figures`
+can draw a run's figures in parallel worker processes (:mod:`._pool`). Each figure
 carries a footnote naming its data sources and caveats, and stores its title and
 caption in the file metadata (PNG ``Title``/``Description`` text chunks), which
 :func:`geo_ms.report.render.render_report` reads back as the caption. Titles and
 axis labels come from one data dictionary (:data:`LABELS`); static maps are drawn
-in Equal Earth (EPSG:8857).
+in Equal Earth (EPSG:8857) from polygons simplified there (:func:`map_regions`).
 
-- :mod:`~geo_ms.report.figures._common` — labels, footnote, projection, saving
+- :mod:`~geo_ms.report.figures._common` — labels, footnote, projection, map polygons, saving
+- :mod:`~geo_ms.report.figures._pool` — figures as jobs, drawn in worker processes
 - :mod:`~geo_ms.report.figures.maps` — prevalence, exposure, raster, residual maps
 - :mod:`~geo_ms.report.figures.scatter` — prevalence against one exposure
 - :mod:`~geo_ms.report.figures.partial` — added-variable plots
@@ -23,7 +26,7 @@ in Equal Earth (EPSG:8857).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +34,23 @@ import pandas as pd
 
 from geo_ms.report.figures._common import (
     CAVEAT,
+    DEFAULT_FORMATS,
+    FORMATS,
     LABELS,
     MAP_CRS,
     OUTCOME,
+    check_formats,
     label,
-    regions_4326,
+    map_regions,
     source_note,
 )
+from geo_ms.report.figures._pool import FigureJob, available_workers, render
 from geo_ms.report.figures.forest import ESTIMANDS, forest_plot
 from geo_ms.report.figures.maps import (
     exposure_choropleth,
     exposure_raster_map,
     prevalence_map,
+    project_raster,
     residual_map,
 )
 from geo_ms.report.figures.partial import CONTROLS, partial_regression_plots
@@ -50,15 +58,24 @@ from geo_ms.report.figures.scatter import scatter_with_fit
 
 __all__ = [
     "CAVEAT",
+    "DEFAULT_FORMATS",
+    "FORMATS",
     "LABELS",
     "MAP_CRS",
+    "FigureJob",
+    "available_workers",
+    "check_formats",
     "exposure_choropleth",
     "exposure_raster_map",
+    "figure_jobs",
     "forest_plot",
     "label",
     "make_all_figures",
+    "map_regions",
     "partial_regression_plots",
     "prevalence_map",
+    "project_raster",
+    "render",
     "residual_map",
     "scatter_with_fit",
     "source_note",
@@ -94,6 +111,55 @@ def _complete(table: pd.DataFrame, exposure: str, controls: list[str] | tuple[()
     return int(ok.sum())
 
 
+def figure_jobs(
+    out_dir: str | Path,
+    regions: Any,
+    table: pd.DataFrame,
+    models: pd.DataFrame,
+    rasters: Mapping[str, Any],
+    meta: Mapping[str, Any] | None,
+    *,
+    cloud: str | None = None,
+    exposures: list[str] | None = None,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+) -> list[FigureJob]:
+    """The figures of :func:`make_all_figures`, as jobs for :func:`render` (same order).
+
+    ``regions`` are prepared once for every map (:func:`map_regions`: projected and
+    simplified) and each raster is projected once (:func:`project_raster`; rasters
+    already projected, e.g. from a cache, are used as they are).
+    """
+    out = Path(out_dir)
+    formats = check_formats(formats)
+    regions = map_regions(regions)
+    kw: dict[str, Any] = {"meta": meta, "formats": formats}
+    jobs = [FigureJob(prevalence_map, (out, regions, table), kw, cost=2.0)]
+    for name, raster in rasters.items():
+        jobs.append(FigureJob(exposure_raster_map, (out, project_raster(raster), regions),
+                              {**kw, "stem": f"raster_{name}"}, cost=3.0))
+    exposures = [e for e in exposures if e in table.columns] if exposures else _exposures(
+        table, models)
+    for exp in exposures:
+        jobs.append(FigureJob(exposure_choropleth, (out, regions, table, exp), kw, cost=2.0))
+    for exp in [e for e in exposures if _complete(table, e, ()) >= 3]:
+        jobs.append(FigureJob(scatter_with_fit, (out, table, exp), kw))
+    controls = [c for c in CONTROLS if c in table.columns]
+    fit = [e for e in exposures if _complete(table, e, controls) >= len(controls) + 3]
+    if fit:
+        jobs.append(FigureJob(partial_regression_plots, (out, table, fit),
+                              {**kw, "controls": controls}))
+    if "resid" in table.columns and table["resid"].notna().any():
+        x = cloud or (exposures[0] if exposures else "the exposure")
+        model = f"OLS: log prevalence ~ {label(x)} + |latitude| + log GDP per capita"
+        jobs.append(FigureJob(residual_map, (out, regions, table), {**kw, "model": model},
+                              cost=2.0))
+    if models is not None and len(models):
+        forest = models[models["model"].isin(list(ESTIMANDS))] if "model" in models else models
+        jobs.append(FigureJob(forest_plot, (out, forest if len(forest) else models), kw,
+                              cost=2.5))
+    return jobs
+
+
 def make_all_figures(
     out_dir: str | Path,
     regions: Any,
@@ -104,6 +170,8 @@ def make_all_figures(
     *,
     cloud: str | None = None,
     exposures: list[str] | None = None,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    workers: int = 1,
 ) -> list[Path]:
     """Draw every figure of the report into ``out_dir``; return all written paths.
 
@@ -125,32 +193,17 @@ def make_all_figures(
         The cloud column of the residual model (default: the first exposure).
     exposures
         Exposure columns to draw (default: up to four from the models table).
+    formats
+        Formats to write, ``"png"`` and/or ``"svg"``: each figure is drawn once and
+        saved once per format.
+    workers
+        Worker processes drawing the figures in parallel (1: in this process).
 
     Returns
     -------
     list of Path
-        PNG and SVG paths, in drawing order.
+        The written paths, in drawing order (per figure, one per format).
     """
-    out = Path(out_dir)
-    regions = regions_4326(regions)
-    paths = prevalence_map(out, regions, table, meta=meta)
-    for name, raster in rasters.items():
-        paths += exposure_raster_map(out, raster, regions, meta=meta, stem=f"raster_{name}")
-    exposures = [e for e in exposures if e in table.columns] if exposures else _exposures(
-        table, models)
-    for exp in exposures:
-        paths += exposure_choropleth(out, regions, table, exp, meta=meta)
-    for exp in [e for e in exposures if _complete(table, e, ()) >= 3]:
-        paths += scatter_with_fit(out, table, exp, meta=meta)
-    controls = [c for c in CONTROLS if c in table.columns]
-    fit = [e for e in exposures if _complete(table, e, controls) >= len(controls) + 3]
-    if fit:
-        paths += partial_regression_plots(out, table, fit, controls=controls, meta=meta)
-    if "resid" in table.columns and table["resid"].notna().any():
-        x = cloud or (exposures[0] if exposures else "the exposure")
-        model = f"OLS: log prevalence ~ {label(x)} + |latitude| + log GDP per capita"
-        paths += residual_map(out, regions, table, meta=meta, model=model)
-    if models is not None and len(models):
-        forest = models[models["model"].isin(list(ESTIMANDS))] if "model" in models else models
-        paths += forest_plot(out, forest if len(forest) else models, meta=meta)
-    return paths
+    jobs = figure_jobs(out_dir, regions, table, models, rasters, meta, cloud=cloud,
+                       exposures=exposures, formats=formats)
+    return render(jobs, workers)

@@ -8,7 +8,7 @@ at the top says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from geo_ms.errors import SchemaError
-from geo_ms.report.figures._common import label, new_figure, require, save, source_note
+from geo_ms.report.figures._common import (
+    DEFAULT_FORMATS,
+    label,
+    new_figure,
+    require,
+    save,
+    source_note,
+)
 
 __all__ = ["ESTIMANDS", "forest_plot"]
 
@@ -155,6 +162,7 @@ def forest_plot(
     value: str | None = None,
     meta: Mapping[str, Any] | None = None,
     stem: str = "forest_plot",
+    formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> list[Path]:
     """Forest plot of the model estimates with 95 % CIs, one panel per estimand.
 
@@ -169,10 +177,13 @@ def forest_plot(
         are drawn as they are and regression coefficients standardised (CIs scaled by
         the same factor), so that exposures in different units share a panel.
 
+    formats
+        Formats to write, ``"png"`` and/or ``"svg"``.
+
     Returns
     -------
     list of Path
-        The PNG and SVG paths.
+        The paths written, one per format in ``formats``.
     """
     if value not in (None, "estimate", "std_estimate"):
         raise SchemaError(f"forest_plot: value={value!r} is not a models column",
@@ -182,4 +193,4 @@ def forest_plot(
                 "One panel per estimand; each row one exposure (window, weighting) and "
                 "subset, with its n when fewer regions have the exposure or belong to the "
                 "subset; bars are 95 % confidence intervals; the dashed line marks no "
-                "association.")
+                "association.", formats=formats)

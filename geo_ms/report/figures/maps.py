@@ -11,7 +11,7 @@ run's n.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +22,16 @@ from matplotlib.figure import Figure
 
 from geo_ms.errors import GridError, SchemaError
 from geo_ms.report.figures._common import (
+    DEFAULT_FORMATS,
     MAP_CRS,
     OUTCOME,
     colorbar,
     label,
     log_ticks,
+    map_regions,
     n_note,
     new_figure,
     nodata_patch,
-    project,
-    regions_4326,
     require,
     run_n,
     save,
@@ -39,19 +39,20 @@ from geo_ms.report.figures._common import (
     world_frame,
 )
 
-__all__ = ["exposure_choropleth", "exposure_raster_map", "prevalence_map", "residual_map"]
+__all__ = ["exposure_choropleth", "exposure_raster_map", "prevalence_map", "project_raster",
+           "residual_map"]
 
 #: Model whose residuals the residual map shows (geo_ms.models.with_residuals).
 RESIDUAL_MODEL = "OLS: log prevalence ~ cloud cover + |latitude| + log GDP per capita"
 
 
 def _joined(regions: Any, table: pd.DataFrame, columns: list[str]) -> Any:
-    """Left-join ``table[columns]`` onto ``regions`` by ``region_id``; Equal Earth."""
-    regions = regions_4326(regions)
+    """Left-join ``table[columns]`` onto the map regions by ``region_id``; Equal Earth."""
+    regions = map_regions(regions)
     require(table, ["region_id", *columns], "analysis table")
     values = table[["region_id", *columns]].drop_duplicates("region_id")
     keep = [c for c in regions.columns if c not in columns or c in ("region_id", "geometry")]
-    return project(regions[keep].merge(values, on="region_id", how="left"))
+    return regions[keep].merge(values, on="region_id", how="left")
 
 
 def _choropleth(gdf: Any, column: str, ok: Any, norm: Any, cmap: str, note: str,
@@ -95,6 +96,7 @@ def prevalence_map(
     column: str = OUTCOME,
     meta: Mapping[str, Any] | None = None,
     stem: str = "prevalence_map",
+    formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> list[Path]:
     """World choropleth of MS prevalence on a logarithmic colour scale (Equal Earth).
 
@@ -115,16 +117,19 @@ def prevalence_map(
         Run metadata for the source footnote (see :func:`source_note`).
     stem
         File name stem.
+    formats
+        Formats to write, ``"png"`` and/or ``"svg"``.
 
     Returns
     -------
     list of Path
-        The PNG and SVG paths.
+        The paths written, one per format in ``formats``.
     """
     fig = _draw_prevalence_map(regions, table, column, source_note(meta))
     return save(fig, out_dir, stem, f"{label(column)} by region",
                 "Colour scale is logarithmic; hatched grey regions have no data. "
-                "Equal Earth projection.", crs=MAP_CRS)
+                "Equal Earth projection.", crs=MAP_CRS,
+                formats=formats)
 
 
 def _annual_field(raster: Any) -> tuple[Any, str]:
@@ -237,12 +242,40 @@ def _inside_globe(x: np.ndarray, y: np.ndarray) -> Any:
     return xr.DataArray(inside, dims=("y", "x"), coords={"y": y, "x": x})
 
 
-def _draw_raster_map(raster: Any, regions: Any, note: str) -> Figure:
+def project_raster(raster: Any) -> Any:
+    """A raster as the raster maps draw it: its annual (or time) mean on an Equal Earth grid.
+
+    The result (dims ``y, x``, metres in :data:`MAP_CRS`) keeps the raster's name and
+    attributes and records what was averaged (``attrs["map_averaged"]``: ``"month"``,
+    ``"time"`` or ``""``) and the period words of the map's title
+    (``attrs["map_period"]``), so a pipeline can cache it with the other figure inputs
+    and :func:`exposure_raster_map` draws it without reprojecting.
+
+    >>> import xarray as xr
+    >>> f = xr.DataArray(np.ones((2, 2, 4)), dims=("month", "lat", "lon"), name="c",
+    ...                  coords={"month": [1, 2], "lat": [45.0, -45.0],
+    ...                          "lon": [-135.0, -45.0, 45.0, 135.0]}, attrs={"units": "%"})
+    >>> p = project_raster(f)
+    >>> p.dims, p.name, p.attrs["map_averaged"], p.attrs["units"], project_raster(p) is p
+    (('y', 'x'), 'c', 'month', '%', True)
+    """
+    if raster.attrs.get("map_crs") == MAP_CRS and tuple(raster.dims) == ("y", "x"):
+        return raster
+    averaged = "month" if "month" in raster.dims else "time" if "time" in raster.dims else ""
     field, period = _annual_field(raster)
     if not np.isfinite(np.asarray(field.values, dtype=float)).any():
         raise GridError(f"raster {raster.name!r}: no valid cells",
                         hint="Check the reader's nodata handling.")
     proj = _project_field(field)
+    proj.name = raster.name
+    proj.attrs = {**raster.attrs, "map_crs": MAP_CRS, "map_averaged": averaged,
+                  "map_period": period}
+    return proj
+
+
+def _draw_raster_map(raster: Any, regions: Any, note: str) -> Figure:
+    proj = project_raster(raster)
+    period = str(proj.attrs.get("map_period", ""))
     x = np.asarray(proj["x"].values)
     y = np.asarray(proj["y"].values)
     dx = abs(float(x[1] - x[0])) if x.size > 1 else 1.0
@@ -256,7 +289,7 @@ def _draw_raster_map(raster: Any, regions: Any, note: str) -> Figure:
                       origin="upper" if y[0] > y[-1] else "lower", cmap="cividis",
                       interpolation="nearest")
     if regions is not None:
-        project(regions_4326(regions)).boundary.plot(ax=ax, color="black", linewidth=0.25)
+        map_regions(regions).boundary.plot(ax=ax, color="black", linewidth=0.25)
     world_frame(ax)
     units = _unit(str(raster.attrs.get("units", "")))
     name = str(raster.attrs.get("long_name") or label(str(raster.name or "raster")))
@@ -273,6 +306,7 @@ def exposure_raster_map(
     *,
     meta: Mapping[str, Any] | None = None,
     stem: str | None = None,
+    formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> list[Path]:
     """Map an exposure raster (its annual mean if monthly) with region borders, Equal Earth.
 
@@ -281,35 +315,42 @@ def exposure_raster_map(
     out_dir
         Output folder.
     raster
-        Canonical DataArray (dims ``lat, lon`` or ``month/time, lat, lon``); a single
-        field's ``attrs["period"]`` (e.g. "one day, 2024-10-01") is its caption.
+        Canonical DataArray (dims ``lat, lon`` or ``month/time, lat, lon``), or one
+        already prepared by :func:`project_raster`; a single field's
+        ``attrs["period"]`` (e.g. "one day, 2024-10-01") is its caption.
     regions
-        Optional GeoDataFrame whose borders are drawn on top.
+        Optional GeoDataFrame whose borders are drawn on top (see
+        :func:`~geo_ms.report.figures._common.map_regions`).
     meta
         Run metadata for the footnote; the raster's ``citation`` attr is added.
     stem
         File name stem (default ``raster_<name>``).
+    formats
+        Formats to write, ``"png"`` and/or ``"svg"``.
 
     Returns
     -------
     list of Path
-        The PNG and SVG paths.
+        The paths written, one per format in ``formats``.
     """
     citation = raster.attrs.get("citation")
     extra = f"Raster: {citation}." if citation else None
     fig = _draw_raster_map(raster, regions, source_note(meta, extra))
     name = str(raster.name or "raster")
     title = str(raster.attrs.get("long_name") or label(name))
-    if "month" in raster.dims:
+    averaged = raster.attrs.get("map_averaged") if raster.attrs.get("map_crs") == MAP_CRS \
+        else "month" if "month" in raster.dims else "time" if "time" in raster.dims else ""
+    if averaged == "month":
         caption = "Gridded exposure; the 12 monthly climatology values are averaged."
-    elif "time" in raster.dims:
+    elif averaged == "time":
         caption = "Gridded exposure averaged over its time steps."
     else:
         period = raster.attrs.get("period")
         caption = (f"Gridded field of {period}." if period
                    else "Gridded field as provided (a single field, no averaging).")
     return save(fig, out_dir, stem or f"raster_{name}", f"{title} (gridded)",
-                caption + " Equal Earth projection.", crs=MAP_CRS)
+                caption + " Equal Earth projection.", crs=MAP_CRS,
+                formats=formats)
 
 
 def _draw_choropleth(regions: Any, table: pd.DataFrame, column: str, note: str) -> Figure:
@@ -337,6 +378,7 @@ def exposure_choropleth(
     *,
     meta: Mapping[str, Any] | None = None,
     stem: str | None = None,
+    formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> list[Path]:
     """Choropleth of a regional exposure on a linear scale (Equal Earth).
 
@@ -348,16 +390,19 @@ def exposure_choropleth(
         Exposure column of ``table``.
     stem
         File name stem (default ``choropleth_<column>``).
+    formats
+        Formats to write, ``"png"`` and/or ``"svg"``.
 
     Returns
     -------
     list of Path
-        The PNG and SVG paths.
+        The paths written, one per format in ``formats``.
     """
     fig = _draw_choropleth(regions, table, column, source_note(meta))
     return save(fig, out_dir, stem or f"choropleth_{column}", f"{label(column)} by region",
                 "Area-weighted regional mean of the gridded exposure; hatched grey regions "
-                "have no valid cells. Equal Earth projection.", crs=MAP_CRS)
+                "have no valid cells. Equal Earth projection.", crs=MAP_CRS,
+                formats=formats)
 
 
 def _draw_residual_map(regions: Any, table: pd.DataFrame, column: str, note: str,
@@ -388,6 +433,7 @@ def residual_map(
     meta: Mapping[str, Any] | None = None,
     stem: str = "residual_map",
     model: str = RESIDUAL_MODEL,
+    formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> list[Path]:
     """Choropleth of model residuals (log units), diverging colormap centred at 0.
 
@@ -399,13 +445,16 @@ def residual_map(
         Residual column of ``table``.
     model
         The model whose residuals these are (named in the title).
+    formats
+        Formats to write, ``"png"`` and/or ``"svg"``.
 
     Returns
     -------
     list of Path
-        The PNG and SVG paths.
+        The paths written, one per format in ``formats``.
     """
     fig = _draw_residual_map(regions, table, column, source_note(meta), model)
     return save(fig, out_dir, stem, f"Residuals in log units of {model}",
                 "Residuals in log units (observed minus predicted log prevalence); the "
-                "colour scale is symmetric about 0. Equal Earth projection.", crs=MAP_CRS)
+                "colour scale is symmetric about 0. Equal Earth projection.", crs=MAP_CRS,
+                formats=formats)

@@ -12,7 +12,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from geo_ms.errors import SchemaError
-from geo_ms.report.figures._common import OUTCOME, label, new_figure, run_n, save, source_note
+from geo_ms.report.figures._common import (
+    DEFAULT_FORMATS,
+    OUTCOME,
+    label,
+    new_figure,
+    run_n,
+    save,
+    source_note,
+)
 from geo_ms.report.figures.scatter import _fit_frame
 
 __all__ = ["CONTROLS", "partial_regression_plots"]
@@ -76,6 +84,7 @@ def partial_regression_plots(
     controls: Sequence[str] = CONTROLS,
     meta: Mapping[str, Any] | None = None,
     stem: str = "partial_regression",
+    formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> list[Path]:
     """Added-variable (partial regression) plots of log prevalence on each exposure.
 
@@ -98,10 +107,13 @@ def partial_regression_plots(
     controls
         Control columns; ``gdp_per_capita`` is log-transformed.
 
+    formats
+        Formats to write, ``"png"`` and/or ``"svg"``.
+
     Returns
     -------
     list of Path
-        The PNG and SVG paths.
+        The paths written, one per format in ``formats``.
     """
     if not exposures:
         raise SchemaError("partial_regression_plots: no exposure columns given",
@@ -110,4 +122,4 @@ def partial_regression_plots(
     return save(fig, out_dir, stem, "Added-variable plots",
                 "Log prevalence and each exposure after removing what |latitude| and "
                 "log GDP per capita explain; the slope is the adjusted coefficient. "
-                "n is lower where a region lacks the exposure or a control.")
+                "n is lower where a region lacks the exposure or a control.", formats=formats)

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from geo_ms.errors import SchemaError
 from geo_ms.report.figures._common import (
+    DEFAULT_FORMATS,
     OUTCOME,
     continent_of,
     label,
@@ -158,6 +159,7 @@ def scatter_with_fit(
     n_labels: int = 5,
     meta: Mapping[str, Any] | None = None,
     stem: str | None = None,
+    formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> list[Path]:
     """Scatter of log prevalence against an exposure with the OLS line and its 95 % band.
 
@@ -178,14 +180,17 @@ def scatter_with_fit(
     stem
         File name stem (default ``scatter_<exposure>``).
 
+    formats
+        Formats to write, ``"png"`` and/or ``"svg"``.
+
     Returns
     -------
     list of Path
-        The PNG and SVG paths.
+        The paths written, one per format in ``formats``.
     """
     fig = _draw_scatter(table, exposure, outcome, n_labels, source_note(meta))
     return save(fig, out_dir, stem or f"scatter_{exposure}",
                 f"{label(outcome)} vs {label(exposure)}",
                 "OLS of log prevalence on the exposure with its 95 % confidence band; "
                 f"labels mark the {n_labels} largest studentised residuals and the extreme "
-                "points." + _definition(exposure))
+                "points." + _definition(exposure), formats=formats)

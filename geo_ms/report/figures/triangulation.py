@@ -5,13 +5,13 @@ labels from :data:`geo_ms.ingest.outcomes.OUTCOMES`): the iid 95 % CI as a thin
 line, the spatially corrected CI as a thick line, the estimate as a marker — filled
 for the independent sources (GBD prevalence and the crude Atlas editions), open for
 the others (GBD incidence, the age-adjusted Atlas rates) — and the verdict written
-beside it. Written as ``triangulation.png`` and ``.svg``, atomically.
+beside it. Written as ``triangulation.png`` (and ``.svg`` when asked), atomically.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from geo_ms.errors import SchemaError
-from geo_ms.report.figures._common import save, source_note
+from geo_ms.report.figures._common import DEFAULT_FORMATS, save, source_note
 
 __all__ = ["triangulation_figure"]
 
@@ -36,8 +36,9 @@ _NEEDED = ("claim_id", "outcome", "outcome_label", "independent", "estimate", "c
 
 def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
                          meta: Mapping[str, Any] | None = None,
-                         stem: str = "triangulation") -> list[Path]:
-    """Draw the forest plot per claim across outcomes; return the PNG and SVG paths.
+                         stem: str = "triangulation",
+                         formats: Sequence[str] = DEFAULT_FORMATS) -> list[Path]:
+    """Draw the forest plot per claim across outcomes; return the paths written.
 
     Parameters
     ----------
@@ -47,6 +48,10 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
         Folder of the figures (created if needed).
     meta
         Run metadata (its ``sources`` name the data in the caption).
+    stem
+        File name stem.
+    formats
+        Formats to write, ``"png"`` and/or ``"svg"`` (one file each).
 
     Raises
     ------
@@ -108,4 +113,5 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
     fig.subplots_adjust(left=0.3, right=0.82, top=1 - 0.3 / height,
                         bottom=(caption_in + 0.25) / height, hspace=0.45)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return save(fig, out_dir, stem, "Triangulation across MS outcomes", caption)
+    return save(fig, out_dir, stem, "Triangulation across MS outcomes", caption,
+                formats=formats)
