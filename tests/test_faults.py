@@ -463,22 +463,25 @@ def _report_files(home: Path) -> dict[str, bytes]:
 def test_ctrl_c_in_the_report_stage_keeps_the_whole_previous_report(
     in_sample_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A rerun under the same name is interrupted in the report stage after report.html
-    was written (while the map is drawn): the published folder is still the whole
-    previous report (no new report.html beside old CSVs) and no build folder is left."""
+    """A rerun under the same name is interrupted in the report stage right after
+    report.html was written (before the tables and manifest.json are copied): the
+    published folder is still the whole previous report (no new report.html beside old
+    CSVs) and no build folder is left."""
     from geo_ms import report as report_pkg
 
     home = in_sample_home
     before = _report_files(home)
     assert {"report.html", "map.html", "claims.csv", "manifest.json", "run.log"} <= set(before)
     drawn: list[Path] = []
+    real_render = report_pkg.render_report
 
-    def interrupted_map(path: Any, *args: Any, **kwargs: Any) -> Any:
-        drawn.append(Path(path))
-        assert (Path(path).parent / "report.html").is_file()  # the new report is half done
+    def interrupted_render(out_dir: Any, *args: Any, **kwargs: Any) -> Any:
+        out = real_render(out_dir, *args, **kwargs)
+        drawn.append(Path(out_dir) / "map.html")
+        assert (Path(out_dir) / "report.html").is_file()  # the new report is half done
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report_pkg, "interactive_map", interrupted_map)
+    monkeypatch.setattr(report_pkg, "render_report", interrupted_render)
     (home / "other.toml").write_text("[run]\nsample = 'always'\n[models]\nn_boot = 203\n")
     capsys.readouterr()
     assert cli.main(["run", "--config", str(home / "other.toml")]) == 130
