@@ -44,6 +44,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "exposures.min_valid_fraction": (0.0, 1.0),
     "models.min_regions": (3, None),
     "models.max_vif": (1.0, None),
+    "outcomes.min_plausible_per_100k": (0.0, None),
 }
 
 
