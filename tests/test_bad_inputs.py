@@ -851,8 +851,8 @@ def test_a_zero_in_an_outcome_drops_that_country_not_the_outcome() -> None:
     # handled, not refused: the Atlas country reporting 0 is listed with its reason
     # (outcomes_missing.csv) and the outcome is fitted on the other countries
     from geo_ms.ingest.outcome_table import build_outcomes
-    from geo_ms.models.primary import PrimarySpec
-    from geo_ms.models.triangulation import triangulate
+    from geo_ms.models.plan import Claim, Plan
+    from geo_ms.models.run_plan import run_plan
 
     rng = np.random.default_rng(0)
     ids = [f"C{i:02d}" for i in range(30)]
@@ -867,5 +867,7 @@ def test_a_zero_in_an_outcome_drops_that_country_not_the_outcome() -> None:
                             lon=rng.uniform(-170, 170, len(out.wide)),
                             lat=rng.uniform(-60, 60, len(out.wide)),
                             prevalence_per_100k=np.exp(rng.normal(4, 0.5, len(out.wide))))
-    tri = triangulate(table, PrimarySpec(n_boot=50), ["atlas2020"], claims=["C1"])
+    plan = Plan((Claim("C1", "t", "cloud_cover_pct", "positive", "pearson", sesoi=0.1),))
+    tri = run_plan(table, plan, n_boot=0, robustness=False).triangulation
+    tri = tri[tri["sample"] == "all"]
     assert tri.set_index("outcome").loc["atlas2020", "n"] == 29

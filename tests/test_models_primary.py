@@ -126,37 +126,21 @@ def _two_outcome_table(n: int = 80, seed: int = 11) -> pd.DataFrame:
     return d
 
 
-def test_claims_are_fitted_on_the_primary_outcome_column():
+def test_models_are_fitted_on_the_primary_outcome_column():
     from scipy import stats
 
-    from geo_ms.models import claims_table, fit_all
+    from geo_ms.models import fit_all
 
     d = _two_outcome_table()
     spec = primary_spec({"primary": {"outcome": "atlas2020"}, "models": {"n_boot": 100}})
     r_atlas = stats.pearsonr(d["cloud_cover_pct"], np.log(d["ms_atlas2020"])).statistic
     assert r_atlas < -0.5  # the GBD column has the opposite sign
     assert stats.pearsonr(d["cloud_cover_pct"], np.log(d["prevalence_per_100k"])).statistic > 0.5
-    t = claims_table(None, d, spec=spec, outcome_col=primary_outcome_column(d, spec.outcome))
-    assert t.set_index("claim_id").loc["C1", "estimate"] == pytest.approx(r_atlas, abs=1e-12)
     m = fit_all(d, {"models": {"n_boot": 50, "permutations": 9, "fixed_effects": ""}},
                 exposures=["cloud_cover_pct"], spec=spec)
     prim = m[m["role"] == "primary"]
     assert set(prim["outcome"]) == {"log_ms_atlas2020"}
     assert prim.set_index("model").loc["pearson", "estimate"] == pytest.approx(r_atlas, abs=1e-12)
-
-
-def test_triangulation_puts_the_primary_outcome_first_on_its_own_column():
-    from scipy import stats
-
-    from geo_ms.models.triangulation import triangulate
-
-    d = _two_outcome_table()
-    spec = primary_spec({"primary": {"outcome": "atlas2020"}, "models": {"n_boot": 100}})
-    tri = triangulate(d, spec, ["gbd2016_prev", "atlas2020"], claims=["C1"])
-    assert tri["outcome"].tolist() == ["atlas2020", "gbd2016_prev"]
-    for oid, col in (("atlas2020", "ms_atlas2020"), ("gbd2016_prev", "ms_gbd2016_prev")):
-        r = stats.pearsonr(d["cloud_cover_pct"], np.log(d[col])).statistic
-        assert tri.set_index("outcome").loc[oid, "estimate"] == pytest.approx(r, abs=1e-12)
 
 
 def test_primary_outcome_not_fitted_is_refused_at_configuration_time():

@@ -142,3 +142,56 @@ def test_default_plan_rows_carry_its_hash(table):
     plan = Plan(tuple(c for c in default_plan().claims if c.id in ("C1", "C4")))
     res = run_plan(t, plan, n_boot=0, robustness=False, plan_hash=default_plan().hash)
     assert (res.claims["plan_hash"] == default_plan().hash).all()
+
+
+def _planted(seed: int = 8, n: int = 150, cloud_effect: float = 0.0) -> pd.DataFrame:
+    # cloud and UV follow latitude; prevalence follows latitude (and cloud if asked)
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(-45, 65, n)
+    cloud = 40 + 0.5 * np.abs(lat) + rng.normal(0, 5, n)
+    return pd.DataFrame({
+        "region_id": [f"C{i}" for i in range(n)], "abs_latitude": np.abs(lat),
+        "gdp_per_capita": np.exp(rng.normal(9, 1, n)), "lon": rng.uniform(-170, 170, n),
+        "lat": lat, "cloud_cover_pct": cloud,
+        "prevalence_per_100k": np.exp(1 + 0.05 * np.abs(lat) + cloud_effect * cloud
+                                      + rng.normal(0, 0.4, n))})
+
+
+def _headline(table: pd.DataFrame) -> pd.DataFrame:
+    plan = Plan(tuple(c for c in default_plan().claims if c.id in ("C1", "C3", "C4")))
+    res = run_plan(table, plan, n_boot=200, robustness=False)
+    return res.claims[res.claims["headline"].astype(bool)].set_index("claim_id")
+
+
+def test_planted_confounding_is_explained():
+    # crude cloud association strong, nothing left after |latitude| and log GDP
+    t = _headline(_planted())
+    assert t.loc["C1", "verdict"] == "supported"
+    assert t.loc["C3", "verdict"] == "explained by confounding"
+    assert t.loc["C3", "vif"] < 10 and t.loc["C1", "n"] == 150
+    assert t.loc["C4", "verdict"] == "not testable with regional data"
+
+
+def test_planted_cloud_effect_survives_adjustment():
+    from geo_ms.models.verdicts import pct_per10
+
+    # + 2 % per point of cloud = 100 (exp(0.2) - 1) = 22.1 % per 10 points
+    t = _headline(_planted(seed=3, n=200, cloud_effect=0.02))
+    assert t.loc["C3", "verdict"] == "supported"
+    assert t.loc["C3", "ci_low"] < pct_per10(0.02) < t.loc["C3", "ci_high"]
+    assert t.loc["C3", "ci_low_spatial"] < pct_per10(0.02) < t.loc["C3", "ci_high_spatial"]
+
+
+def test_planted_reverse_effect_is_contradicted():
+    t = _headline(_planted(seed=5, n=200, cloud_effect=-0.03))
+    assert t.loc["C3", "verdict"] == "contradicted"
+    assert t.loc["C3", "ci_high_spatial"] < 0
+
+
+def test_a_zero_outcome_value_is_refused_with_the_column_named():
+    from geo_ms.errors import SchemaError
+
+    d = _planted()
+    d.loc[0, "prevalence_per_100k"] = 0.0
+    with pytest.raises(SchemaError, match=r"column 'prevalence_per_100k' has 1 value\(s\) <= 0"):
+        _headline(d)

@@ -54,7 +54,7 @@ from geo_ms.models.verdicts import (
 from geo_ms.models.verdicts import vif as vif_of
 
 __all__ = ["REGISTRY", "Estimate", "nested_dose_test", "ols_adjusted", "partial", "pearson",
-           "run_test", "verdict"]
+           "run_test", "subset_of", "verdict"]
 
 _NAN3 = (math.nan, math.nan, math.nan)
 
@@ -123,9 +123,28 @@ def verdict(est: Estimate, claim: Any, *, max_vif: float = MAX_VIF) -> str:
     return v
 
 
+def subset_of(table: pd.DataFrame, claim: Any) -> tuple[pd.DataFrame | None, str]:
+    """The claim's subset of *table*, or None with the reason (e.g. no ``continent``
+    column for ``europe``).
+
+    >>> from geo_ms.models.plan import Claim
+    >>> subset_of(pd.DataFrame({"x": [1]}), Claim("C", "t", "x", "positive", "pearson",
+    ...                                           subset="europe"))[1][:55]
+    "analysis table: missing column(s) 'continent' needed fo"
+    """
+    from geo_ms.errors import SchemaError
+
+    try:
+        return select_subset(table, claim.subset), ""
+    except SchemaError as exc:
+        return None, str(exc.args[0] if exc.args else exc)
+
+
 def _frame(table: pd.DataFrame, claim: Any, outcome_col: str, exposure: str,
            covs: Sequence[str]) -> tuple[pd.DataFrame | None, str]:
-    data = select_subset(table, claim.subset)
+    data, why = subset_of(table, claim)
+    if data is None:
+        return None, why
     has_xy = {"lon", "lat"} <= set(data.columns)
     absent = [c for c in (exposure, outcome_col, *covs) if c not in data.columns
               and not (c == LOG_GDP and "gdp_per_capita" in data.columns)]
@@ -342,7 +361,9 @@ def nested_dose_test(table: pd.DataFrame, claim: Any, outcome_col: str, *,
     allsky = exposure or claim.exposure
     covs = list(claim.adjust if adjust is None else adjust)
     covs += [c for c in extra if c not in covs and c != allsky]
-    data = select_subset(table, claim.subset)
+    data, why = subset_of(table, claim)
+    if data is None:
+        return Estimate(detail=why)
     absent = [c for c in (allsky, claim.clear_sky, outcome_col, *covs) if c not in data.columns
               and not (c == LOG_GDP and "gdp_per_capita" in data.columns)]
     if absent:

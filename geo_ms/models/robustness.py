@@ -38,10 +38,10 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from geo_ms.models._table import LOG_GDP, log_outcome_name, prepare, select_subset
+from geo_ms.models._table import LOG_GDP, log_outcome_name, prepare
 from geo_ms.models.adjust import adjustment_set, residualise
 from geo_ms.models.nested_dose import LOG_CLEAR, LOG_CLOUD_FACTOR
-from geo_ms.models.registry import Estimate, run_test, verdict
+from geo_ms.models.registry import Estimate, run_test, subset_of, verdict
 from geo_ms.models.verdicts import MAX_VIF, pct_per10
 from geo_ms.models.verdicts import vif as vif_of
 
@@ -94,7 +94,9 @@ def design(table: pd.DataFrame, claim: Any, outcome_col: str, *,
     frame, x_name, covariates, why
         *frame* None with *why* when a column is missing.
     """
-    data = select_subset(table, claim.subset)
+    data, why = subset_of(table, claim)
+    if data is None:
+        return None, "", [], why
     if claim.test == "nested_dose":
         covs = list(claim.adjust) + [c for c in extra if c not in claim.adjust]
         need = [claim.exposure, claim.clear_sky, *covs]

@@ -137,7 +137,8 @@ def set_aside_low_rates(table: pd.DataFrame, floor: float,
     """Blank reported rates below *floor* per 100,000; list them with the reason.
 
     Only reported outcomes (:func:`outcome_kind`) are screened: a rate of 0.009 per
-    100,000 is a reporting artefact, not a prevalence.
+    100,000 is a reporting artefact, not a prevalence. A value <= 0 is always set aside
+    (its logarithm is undefined). ``low_reported_rates`` puts back the values > 0.
 
     Returns
     -------
@@ -160,14 +161,16 @@ def set_aside_low_rates(table: pd.DataFrame, floor: float,
         if outcome_kind(oid) != "reported" or col not in out.columns:
             continue
         v = pd.to_numeric(out[col], errors="coerce")
-        low = v.notna() & (v < floor)
+        low = v.notna() & ((v < floor) | (v <= 0))
         for i in np.flatnonzero(low.to_numpy()):
             r = out.iloc[i]
+            why = ("not above 0 (no logarithm)" if v.iloc[i] <= 0 else
+                   f"below outcomes.min_plausible_per_100k = {floor:g} (implausibly low "
+                   "reported rate; set aside, put back by the robustness member "
+                   "low_reported_rates)")
             rows.append({"outcome": oid, "region_id": r.get("region_id", i),
                          "region_name": r.get("name", ""), "value": float(v.iloc[i]),
-                         "reason": f"below outcomes.min_plausible_per_100k = {floor:g} "
-                                   "(implausibly low reported rate; set aside, put back by "
-                                   "the robustness member low_reported_rates)"})
+                         "reason": why})
         out.loc[low, col] = np.nan
     return out, pd.DataFrame(rows, columns=cols)
 
@@ -288,6 +291,7 @@ def run_plan(
 
     raw = table
     table, set_aside = set_aside_low_rates(raw, min_plausible)
+    put_back = set_aside_low_rates(raw, 0.0)[0]  # the low rates back, values <= 0 still out
     kw = {"extra": tuple(extra), "min_regions": min_regions}
     gbd_col = outcome_column(table, CO_PRIMARY[0])
     rep_col = outcome_column(table, CO_PRIMARY[1])
@@ -359,8 +363,9 @@ def run_plan(
                 continue
             if members:
                 results = member_results(
-                    table, claim, col, members, common=common, raw=raw,
-                    set_aside=int((set_aside["outcome"] == oid).sum()), main=est,
+                    table, claim, col, members, common=common, raw=put_back,
+                    set_aside=int(((set_aside["outcome"] == oid) & (set_aside["value"] > 0))
+                                  .sum()), main=est,
                     fe_column=fe_column, knn=knn, max_vif=max_vif,
                     cached=({"common_sample": ests[(claim.id, oid, "common")]}
                             if (claim.id, oid, "common") in ests else None), **kw)
