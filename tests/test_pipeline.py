@@ -151,8 +151,8 @@ def test_second_run_is_cached_and_quick(full_run):
 
 def test_one_changed_option_recomputes_only_what_depends_on_it(full_run):
     third = full_run["third"]  # models.knn changed
-    assert third.cached == {"regions": True, "prevalence": True, "exposures": True,
-                            "models": False, "report": False}
+    assert third.cached == {"regions": True, "prevalence": True, "covariates": True,
+                            "exposures": True, "models": False, "report": False}
 
 
 def test_manifest_names_sources_and_licences(full_run):

@@ -8,7 +8,6 @@ outputs with :class:`~geo_ms.pipeline.cache.Stage`.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from pathlib import Path
@@ -18,7 +17,15 @@ import pandas as pd
 
 from geo_ms import __version__
 from geo_ms._io import atomic_path, atomic_write_text
-from geo_ms.pipeline.cache import RunContext, Stage, stage_key, write_csv, write_dictionary
+from geo_ms.pipeline.cache import (
+    RunContext,
+    Stage,
+    input_file_hashes,
+    stage_key,
+    write_csv,
+    write_dictionary,
+)
+from geo_ms.pipeline.publish import start_build
 
 __all__ = [
     "SAMPLE_PRIMARY",
@@ -30,6 +37,7 @@ __all__ = [
     "primary_exposures",
     "primary_outcome",
     "primary_spec",
+    "report_name",
     "run_plan_exposures",
     "stage_exposures",
     "stage_main_territory",
@@ -49,7 +57,7 @@ def stage_regions(ctx: RunContext) -> tuple[Any, str]:
 
     rcfg = ctx.cfg["regions"]
     src = datasets.boundaries_source(rcfg, sample=ctx.sample)
-    key = stage_key("regions", rcfg, src["sha256"])
+    key = stage_key("regions", rcfg, src["sha256"], input_file_hashes(ctx.cfg, ("regions",)))
     with Stage(ctx, "regions", key) as st:
         out = st.path("regions.parquet")
         notes_file = st.path("notes.json")
@@ -78,13 +86,18 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
     from geo_ms.ingest import datasets, user_rasters
 
     ecfg = ctx.cfg["exposures"]
+    if ctx.sample and compute.is_catalog_id(str(ecfg["population_raster"] or "")):
+        ecfg = {**ecfg, "population_raster": ""}  # the sample has no catalog grid: city points
     specs = compute.exposure_specs(ecfg, sample=ctx.sample)
     sources = datasets.sources_for([d for s in specs if s.kind != "user" for d in s.datasets])
+    pop_src = compute.population_source(ecfg)  # the grid's bytes enter the key
     # [[exposures.user]] rasters: missing files and sha256 mismatches stop the run here;
     # each file's sha256 (of its bytes) is part of the stage key
     user_sources = user_rasters.sources(ecfg)
     key = stage_key("exposures", regions_key, ecfg, [s.base for s in specs], sources,
-                    [u["sha256"] for u in user_sources])
+                    [u["sha256"] for u in user_sources],
+                    input_file_hashes(ctx.cfg, ("exposures",)),
+                    pop_src and pop_src.get("sha256"))
     with Stage(ctx, "exposures", key) as st:
         out = st.path("exposures.csv")
         low_file = st.path("low_valid_fraction.json")  # why values were blanked
@@ -99,7 +112,7 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
             write_csv(table, out, index=True)
             atomic_write_text(low_file, json.dumps(
                 {k: table.attrs[k] for k in ("low_valid_fraction", "min_valid_fraction",
-                                             "user_rasters") if k in table.attrs}))
+                                             "user_rasters", "population_weights") if k in table.attrs}))
     for s in sources:
         ctx.used[s["id"]] = s
     prov = table.attrs.get("user_rasters", {})
@@ -109,9 +122,12 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
         ctx.say(f"  your raster {u['id'].removeprefix('user:')}: {line}")
         ctx.used[u["id"]] = {**u, **{f"file_{k}": v for k, v in p.items()},
                              "citation": f"your own raster ([[exposures.user]]): {line}"}
+    if pop_src and pop_src.get("sha256") and "abs_latitude_popw" in table.columns:
+        ctx.used[pop_src["id"]] = pop_src
     cities = datasets.cities_source()
     ctx.used[cities["id"]] = cities
     return table, key
+
 
 def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
     """Add the primary cloud and UV exposures over each country's main territory.
@@ -171,7 +187,7 @@ def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
     fit = _national_outcomes(ctx, by_iso3)
     osrc = [s for s in datasets.sources_for(outcome_datasets(fit)) if s["files"]] if fit else []
     key = stage_key("prevalence", pcfg, src["sha256"], ctx.sample, regions_key, fit,
-                    [s["sha256"] for s in osrc])
+                    [s["sha256"] for s in osrc], input_file_hashes(ctx.cfg, ("prevalence",)))
     with Stage(ctx, "prevalence", key) as st:
         out, atlas_out = st.path("prevalence.csv"), st.path("outcomes_atlas.csv")
         if st.hit:
@@ -188,7 +204,9 @@ def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
                 prev = prev.merge(tabs.wide, on="region_id", how="outer")
                 write_csv(tabs.atlas, atlas_out)
             write_csv(prev, out)
-    _check_enough_regions(prev, regions, pcfg, ctx.cfg["models"]["min_regions"])
+    _check_enough_regions(prev, regions, pcfg, ctx.cfg["models"]["min_regions"],
+                          ctx.cfg["models"]["knn"])
+    _check_covariates(ctx, prev, regions)
     ctx.used[src["id"]] = src
     for s in osrc:
         ctx.used[s["id"]] = s
@@ -257,9 +275,10 @@ def outcomes_missing(ctx: RunContext, table: pd.DataFrame, prevalence_key: str) 
 
 
 def _check_enough_regions(prev: pd.DataFrame, regions: Any, pcfg: dict[str, Any],
-                          min_regions: int) -> None:
-    """Refuse an MS table that gives prevalence for too few regions of the region set."""
-    from geo_ms.errors import RegionMatchError
+                          min_regions: int, knn: int | None = None) -> None:
+    """Refuse an MS table that gives prevalence for too few regions of the region set,
+    and a ``models.knn`` not below the number of regions with a value."""
+    from geo_ms.errors import ConfigError, RegionMatchError
 
     known = set(regions["region_id"].astype(str))
     value = prev.get("prevalence_per_100k", pd.Series(float("nan"), index=prev.index))
@@ -273,6 +292,11 @@ def _check_enough_regions(prev: pd.DataFrame, regions: Any, pcfg: dict[str, Any]
             hint=f"Give prevalence for at least {min_regions} regions of the region set, or "
                  "lower models.min_regions in the configuration (few regions give no "
                  "usable model)")
+    if knn is not None and knn >= n:
+        raise ConfigError(
+            f"models.knn = {knn} is not below the {n} regions with an MS value (each region's "
+            "spatial neighbours are other regions)",
+            hint=f"Use models.knn = {max(1, min(6, n - 2))} (fewer neighbours than regions)")
 
 
 #: Region columns carried into exposures.csv and the analysis table.
@@ -281,12 +305,56 @@ COVARIATES = ("region_id", "iso3", "name", "continent", "region_un", "subregion"
                "label_y")
 
 
-def join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+def _region_covariates(regions: Any, expo: pd.DataFrame) -> pd.DataFrame:
+    """The region columns of :data:`COVARIATES`; when the exposures bring the population
+    grid's ``abs_latitude_popw``, the city-point one is kept as ``abs_latitude_popw_cities``."""
     covars = [c for c in COVARIATES if c in regions.columns]
     table = pd.DataFrame(regions[covars]).rename(columns={"label_x": "lon", "label_y": "lat"})
+    if "abs_latitude_popw" in expo.columns and "abs_latitude_popw" in table.columns:
+        table = table.rename(columns={"abs_latitude_popw": "abs_latitude_popw_cities"})
+    return table
+
+
+def join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+    table = _region_covariates(regions, expo)
     table = table.merge(expo.reset_index(), on="region_id", how="left", suffixes=("", "_expo"))
     table = table.merge(prev, on="region_id", how="left", suffixes=("", "_prev"))
     return table
+
+
+def _check_covariates(ctx: RunContext, prev: pd.DataFrame, regions: Any) -> None:
+    """Refuse a covariate table (``models.covariates_file``) the models cannot use, before
+    any output is written: ids matching no region with an MS value, a column with values
+    for fewer than ``models.min_regions`` of them, or a constant column."""
+    from geo_ms.errors import SchemaError
+    from geo_ms.ingest.readers.covariates import read_covariate_table
+
+    m = ctx.cfg["models"]
+    if not m.get("covariates_file"):
+        return
+    path = Path(m["covariates_file"])
+    cov = read_covariate_table(path, columns=m.get("extra_covariates") or None)
+    value = pd.to_numeric(prev.get("prevalence_per_100k"), errors="coerce")
+    with_ms = set(prev.loc[value.notna(), "region_id"].astype(str)) & set(
+        regions["region_id"].astype(str))
+    rows = cov[cov["region_id"].isin(with_ms)]
+    if rows.empty:
+        raise SchemaError(
+            f"{path}: none of its {len(cov)} region id(s) is a region with an MS value (e.g. "
+            f"{', '.join(cov['region_id'].astype(str).head(3))})",
+            hint="Use the region set's ids in region_id (ISO3 for countries, e.g. FRA)")
+    for c in (c for c in rows.columns if c != "region_id"):
+        got = rows[c].dropna()
+        if len(got) < m["min_regions"]:
+            raise SchemaError(
+                f"{path}: column '{c}' has values for {len(got)} of the {len(with_ms)} regions "
+                f"with an MS value, fewer than models.min_regions = {m['min_regions']}",
+                hint=f"Give '{c}' for more regions, or drop it from models.extra_covariates")
+        if got.nunique() < 2:
+            raise SchemaError(
+                f"{path}: column '{c}' is constant ({got.iloc[0]:g}) over the {len(got)} "
+                "regions with an MS value: a model cannot adjust for it",
+                hint=f"Drop '{c}' from models.extra_covariates (or give its varying values)")
 
 
 def _with_covariates(ctx: RunContext, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -352,7 +420,8 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
         ctx.say(f"  built-in sample: C1 and C3 are judged on {SAMPLE_PRIMARY[0]}, C2 on "
                 f"{SAMPLE_PRIMARY[1]} (the sample has no cloud-cover or UV raster)")
     key = stage_key("models", join_key, mcfg, ctx.cfg.get("primary"), ctx.cfg.get("outcomes"),
-                    cov_hash, (ctx.cfg.get("plan") or {}).get("hash", ""))
+                    cov_hash, input_file_hashes(ctx.cfg, ("models",)),
+                    (ctx.cfg.get("plan") or {}).get("hash", ""))
     names = ("models.csv", "claims.csv", "triangulation.csv", "robustness.csv", "influence.csv",
              "specification_curve.csv")
     with Stage(ctx, "models", key) as st:
@@ -561,6 +630,11 @@ def _missing_regions(table: pd.DataFrame, outcome: str, exposures: list[str]) ->
     return rows
 
 
+def report_name(ctx: RunContext) -> str:
+    """The report folder's name: ``run.name``, with ``-sample`` on the built-in sample."""
+    return str(ctx.cfg["run"]["name"]) + ("-sample" if ctx.sample else "")
+
+
 def stage_report(
     ctx: RunContext, regions: Any, table: pd.DataFrame, mdf: pd.DataFrame,
     claims: pd.DataFrame, models_key: str,
@@ -570,7 +644,7 @@ def stage_report(
     from geo_ms.report import interactive_map, prose, render_report
     from geo_ms.report.figures import make_all_figures
 
-    name = ctx.cfg["run"]["name"] + ("-sample" if ctx.sample else "")
+    name = report_name(ctx)
     out_dir = ctx.reports / name
     key = stage_key("report", models_key, ctx.cfg["run"], sorted(ctx.used),
                     (ctx.cfg.get("plan") or {}).get("hash", ""))
@@ -583,6 +657,9 @@ def stage_report(
     else:
         ctx.say("[stage] report: running")
         ctx.cached["report"] = False
+        # built hidden and swapped in whole by publish_report (no mix of two runs)
+        out_dir = start_build(ctx, name)
+        stamp = out_dir / ".report-key"
         exposure_cols = [c for c in table.columns
                          if c in compute.exposure_columns(ctx.cfg["exposures"])]
         missing = _missing_regions(table, primary_outcome(ctx, table), exposure_cols[:3])
@@ -637,12 +714,6 @@ def stage_report(
         atomic_write_text(out_dir / "manifest.json", json.dumps(meta, indent=2, default=str))
         atomic_write_text(stamp, key)
     ctx.timings["report"] = round(time.perf_counter() - t0, 3)
-    latest = ctx.reports / "latest"
-    tmp = ctx.reports / ".latest.tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(out_dir.name, target_is_directory=True)
-    os.replace(tmp, latest)
     for nm in ("report.html", "report.md", "map.html"):
         files.setdefault(nm.split(".")[0] if nm != "map.html" else "map", out_dir / nm)
     return out_dir, files
@@ -650,9 +721,9 @@ def stage_report(
 
 def exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[str, Path]:
     files: dict[str, Path] = {}
-    covars = [c for c in COVARIATES if c in regions.columns and c not in expo.columns]
-    full = pd.DataFrame(regions[covars]).merge(expo.reset_index(), on="region_id", how="left")
-    full = full.rename(columns={"label_x": "lon", "label_y": "lat"})
+    full = _region_covariates(regions, expo)
+    full = full[[c for c in full.columns if c == "region_id" or c not in expo.columns]]
+    full = full.merge(expo.reset_index(), on="region_id", how="left")
     files["exposures.csv"] = write_csv(full, ctx.processed / "exposures.csv")
     expo_gdf = regions[["region_id", "geometry"]].merge(full, on="region_id")
     with atomic_path(ctx.processed / "exposures.gpkg") as tmp:
@@ -665,7 +736,8 @@ def exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[
 
     files["exposures.md"] = write_dictionary(
         list(full.columns), ctx.processed / "exposures.md", "exposures.csv",
-        tuple(user_specs(ctx.cfg["exposures"])))
+        tuple(user_specs(ctx.cfg["exposures"])),
+        population_weights=expo.attrs.get("population_weights"))
     from geo_ms.exposures.aggregate import missing_report
 
     miss = missing_report(expo, regions)
