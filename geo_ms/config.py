@@ -34,9 +34,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "prevalence.sex": ("both", "male", "female"),
     "regions.set": ("countries", "admin1", "polygons"),
     "primary.subset": ("all", "europe", "abs_lat_gt_35"),
-    "primary.c1_test": ("pearson",),
-    "primary.c2_test": ("pearson",),
-    "primary.c3_test": ("ols_adj_lat_gdp",),
 }
 
 def _num(x: float) -> str:

@@ -13,7 +13,8 @@ sample size written from its formula (Dutilleul 1993):
   bootstrap CI of r against scipy's percentile bootstrap, within Monte-Carlo error);
 - the effective sample size n_eff and the spatially corrected CI (Fisher z on n_eff for
   r; HC3 SE × sqrt((n-k-1)/(n_eff-k-1)) with t on n_eff-k-1 df for the coefficient);
-- the exposure's VIF given |latitude| and log GDP;
+- the exposure's VIF given |latitude| and log GDP (the population grid's
+  population-weighted |latitude| when the run has the grid);
 - the verdict, by the plan's rules as docs/analysis_plan.md states them;
 - the direction count on the common sample (no vote counting).
 
@@ -129,11 +130,15 @@ def recompute(table: pd.DataFrame, column: str, claim: str) -> dict:
         return {"n": len(d), "estimate": r, "ci": (boot.low, boot.high), "ci_tol": 0.05,
                 "spatial": sp, "n_eff": n_eff, "vif": math.nan,
                 "verdict": plan_rule(sp, s, DELTA_R)}
-    d = complete(table, column, [x_name, "abs_latitude", "gdp_per_capita"])
+    # |latitude| of the people (the population grid's) when the run has the grid, else
+    # of the label point
+    lat_col = ("abs_latitude_popw" if "abs_latitude_popw_cities" in table.columns
+               else "abs_latitude")
+    d = complete(table, column, [x_name, lat_col, "gdp_per_capita"])
     n = len(d)
     x, y = d[x_name].to_numpy(), np.log(d[column].to_numpy())
     lon, lat = d["lon"].to_numpy(), d["lat"].to_numpy()
-    Z = sm.add_constant(np.column_stack([d["abs_latitude"], np.log(d["gdp_per_capita"])]))
+    Z = sm.add_constant(np.column_stack([d[lat_col], np.log(d["gdp_per_capita"])]))
     fx = sm.OLS(x, Z).fit()
     rx, ry = fx.resid, sm.OLS(y, Z).fit().resid
     vif = 1.0 / (1.0 - fx.rsquared)

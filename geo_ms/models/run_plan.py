@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo_ms.ingest.outcomes import OUTCOMES
-from geo_ms.models.plan import CO_PRIMARY, SESOI_UNITS, TESTS, Claim, Plan
+from geo_ms.models.plan import CO_PRIMARY, SESOI_UNITS, TESTS, Claim, Plan, default_plan
 from geo_ms.models.registry import Estimate, run_test, verdict
 from geo_ms.models.robustness import influence, member_results
 from geo_ms.models.verdicts import (
@@ -49,6 +49,7 @@ __all__ = [
     "outcome_kind",
     "run_plan",
     "set_aside_low_rates",
+    "with_latitude",
 ]
 
 #: Columns of ``claims.csv`` (meanings: docs/analysis_plan.md).
@@ -175,6 +176,21 @@ def set_aside_low_rates(table: pd.DataFrame, floor: float,
     return out, pd.DataFrame(rows, columns=cols)
 
 
+def with_latitude(plan: Plan, column: str) -> Plan:
+    """*plan* with ``abs_latitude`` replaced by *column* in every adjustment set.
+
+    >>> p = with_latitude(default_plan(), "abs_latitude_popw")
+    >>> p.claim("C3").adjust, p.claim("C1").adjust
+    (('abs_latitude_popw', 'log_gdp_per_capita'), ())
+    """
+    import dataclasses
+
+    claims = tuple(dataclasses.replace(c, adjust=tuple(column if a == "abs_latitude" else a
+                                                       for a in c.adjust))
+                   for c in plan.claims)
+    return dataclasses.replace(plan, claims=claims)
+
+
 def direction_text(rows: pd.DataFrame, sign: int) -> str:
     """``direction: k of m sources exclude 0 in the claimed direction, j in the opposite
     one; estimates from a to b`` over *rows* (one per source, judged CIs).
@@ -244,6 +260,7 @@ def run_plan(
     fit_ids: Sequence[str] | None = None,
     robustness: bool = True,
     plan_hash: str | None = None,
+    latitude: str = "abs_latitude",
 ) -> PlanResult:
     """Every claim of *plan* on its outcomes and samples, with robustness and influence.
 
@@ -268,6 +285,10 @@ def run_plan(
     plan_hash
         The hash written to ``plan_hash`` (default ``plan.hash``; a run that swaps the
         built-in sample's stand-in exposures keeps its configuration's hash).
+    latitude
+        The |latitude| column that stands for ``abs_latitude`` in every adjustment set:
+        ``abs_latitude_popw`` when the run has a population grid (people, not the map
+        label point), else ``abs_latitude``.
 
     Examples
     --------
@@ -284,6 +305,8 @@ def run_plan(
     [['gbd2016_prev', 'all', 60, 'supported'], ['atlas2020', 'all', 30, 'supported'], ['gbd2016_prev', 'common', 30, 'supported']]
     """
     labels = {oid: o.label for oid, o in OUTCOMES.items()} | dict(labels or {})
+    if latitude != "abs_latitude" and latitude in table.columns:
+        plan = with_latitude(plan, latitude)
     kinds = dict(kinds or {})
 
     def kind(oid: str) -> str:

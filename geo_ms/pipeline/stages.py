@@ -37,6 +37,7 @@ __all__ = [
     "primary_exposures",
     "primary_outcome",
     "primary_spec",
+    "plan_latitude",
     "report_name",
     "run_plan_exposures",
     "stage_exposures",
@@ -459,7 +460,8 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
                 seed=int(mcfg["seed"]), min_regions=min_regions, knn=int(mcfg["knn"]),
                 fe_column=mcfg["fixed_effects"] or "subregion",
                 labels={"gbd2016_prev": label}, kinds={"gbd2016_prev": gbd_kind},
-                fit_ids=fit_ids, plan_hash=analysis_plan(ctx.cfg).hash)
+                fit_ids=fit_ids, plan_hash=analysis_plan(ctx.cfg).hash,
+                latitude=plan_latitude(table))
             claims = _with_product_sensitivity(res.claims, mdf, cloud, outcome)
             try:
                 curve = curve_from_models(mdf)
@@ -475,6 +477,21 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
     for nm in names[2:]:
         write_csv(frames[nm], ctx.processed / nm)
     return frames["models.csv"], frames["claims.csv"], key
+
+
+def plan_latitude(table: pd.DataFrame) -> str:
+    """The |latitude| of the claims' adjustment sets: the population grid's
+    ``abs_latitude_popw`` when the run has the grid (the city-point value is then kept
+    as ``abs_latitude_popw_cities``), else the label point's ``abs_latitude``.
+
+    >>> plan_latitude(pd.DataFrame(columns=["abs_latitude", "abs_latitude_popw"]))
+    'abs_latitude'
+    >>> plan_latitude(pd.DataFrame(columns=["abs_latitude", "abs_latitude_popw",
+    ...                                     "abs_latitude_popw_cities"]))
+    'abs_latitude_popw'
+    """
+    grid = {"abs_latitude_popw", "abs_latitude_popw_cities"} <= set(table.columns)
+    return "abs_latitude_popw" if grid else "abs_latitude"
 
 
 def run_plan_exposures(ctx: RunContext, table: pd.DataFrame) -> Any:
