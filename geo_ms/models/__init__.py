@@ -57,9 +57,9 @@ from geo_ms.models.primary import (
     primary_spec,
 )
 from geo_ms.models.regression import fit_ols, partial_correlation, regressions, with_residuals
+from geo_ms.models.run_plan import run_plan
 from geo_ms.models.sensitivity import expand_exposures, loo_influence, sensitivity
 from geo_ms.models.spatial import fit_spatial, knn_weights, spatial
-from geo_ms.models.run_plan import run_plan
 from geo_ms.models.verdicts import VERDICTS, confounding_verdict, directional_verdict
 
 __all__ = [

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo_ms.ingest.outcomes import OUTCOMES
-from geo_ms.models.plan import CO_PRIMARY, SESOI_UNITS, TESTS, Claim, Plan, default_plan
+from geo_ms.models.plan import CO_PRIMARY, SESOI_UNITS, TESTS, Claim, Plan
 from geo_ms.models.registry import Estimate, run_test, verdict
 from geo_ms.models.robustness import influence, member_results
 from geo_ms.models.verdicts import (
@@ -179,6 +179,7 @@ def set_aside_low_rates(table: pd.DataFrame, floor: float,
 def with_latitude(plan: Plan, column: str) -> Plan:
     """*plan* with ``abs_latitude`` replaced by *column* in every adjustment set.
 
+    >>> from geo_ms.models.plan import default_plan
     >>> p = with_latitude(default_plan(), "abs_latitude_popw")
     >>> p.claim("C3").adjust, p.claim("C1").adjust
     (('abs_latitude_popw', 'log_gdp_per_capita'), ())
