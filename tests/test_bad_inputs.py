@@ -519,15 +519,18 @@ CORPUS: list[Case] = [
          r"\(not in outcomes\.fit\)$"),
     Case("config-primary-exposure-not-made", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
-             '[models]\nprimary_cloud = "cloud_fraction_modis_pct"\n[exposures]\n'
-             'cloud = ["cru_cl1_cloud"]\n')))],
-         ConfigError, r"c\.toml: key 'models\.primary_cloud' = 'cloud_fraction_modis_pct' "
-         r"needs product\(s\) modis_mod08_cloud, which \[exposures\] does not switch on$"),
+             '[exposures]\ncloud = ["cru_cl1_cloud"]\n[[claims]]\nid = "C1"\ntext = "t"\n'
+             'direction = "positive"\ntest = "pearson"\n'
+             'exposure = "cloud_fraction_modis_pct"\n')))],
+         ConfigError, r"c\.toml: \[\[claims\]\] entry 'C1': exposure "
+         r"'cloud_fraction_modis_pct' needs product\(s\) modis_mod08_cloud, which "
+         r"\[exposures\] does not switch on$"),
     Case("config-primary-exposure-unknown", "cli",
-         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml",
-                                                    '[models]\nprimary_uv = "uv_indx"\n'))],
-         ConfigError, r"c\.toml: key 'models\.primary_uv' = 'uv_indx' is not an exposure "
-         r"geo_ms makes \(did you mean 'uv_index'\?\)$"),
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
+             '[[claims]]\nid = "C2"\ntext = "t"\ndirection = "negative"\n'
+             'test = "pearson"\nexposure = "uv_indx"\n')))],
+         ConfigError, r"c\.toml: \[\[claims\]\] entry 'C2': exposure 'uv_indx' is not a "
+         r"column of the table \(did you mean 'uv_index'\?\)$"),
     # ---- issue 20: out-of-range settings and unsafe run names
     Case("config-sesoi-r-above-1", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nsesoi_r = 2.0\n"))],

@@ -167,12 +167,21 @@ def test_models_outcome_key_is_gone():
 
 # ---- issue 16, item 3: pre-specified exposures are never replaced
 
-def test_primary_exposures_have_one_configuration_home():
-    cfg = load_config(overrides={"models.primary_cloud": "cloud_fraction_modis_pct",
-                                 "models.primary_uv": "vitd_uv_clear"})
+_C1_MODIS = ('[[claims]]\nid = "C1"\ntext = "t"\ndirection = "positive"\ntest = "pearson"\n'
+             'exposure = "cloud_fraction_modis_pct"\n')
+
+
+def test_primary_exposures_have_one_configuration_home(tmp_path):
+    # the claims' exposures are their [[claims]] entries; the old [models] keys are gone
+    toml = tmp_path / "c.toml"
+    toml.write_text(_C1_MODIS + '[[claims]]\nid = "C2"\ntext = "t"\ndirection = "negative"\n'
+                    'test = "pearson"\nexposure = "vitd_uv_clear"\n', encoding="utf-8")
+    cfg = load_config(toml)
     assert primary_spec(cfg).exposures == {"C1": "cloud_fraction_modis_pct",
-                                           "C2": "vitd_uv_clear", "C2-adj": "vitd_uv_clear",
-                                           "C3": "cloud_fraction_modis_pct"}
+                                           "C2": "vitd_uv_clear", "C2-adj": "uv_index",
+                                           "C3": "cloud_cover_pct"}
+    with pytest.raises(ConfigError, match=r"unknown key 'models.primary_cloud'"):
+        load_config(overrides={"models.primary_cloud": "cloud_cover_pct"})
     with pytest.raises(ConfigError, match=r"unknown key 'primary.c1_exposure'"):
         load_config(overrides={"primary.c1_exposure": "cloud_cover_pct"})
 
@@ -184,27 +193,28 @@ def test_missing_primary_exposure_is_an_error_not_a_substitution(tmp_path):
     table = pd.DataFrame(columns=["region_id", "cloudiness_sunshine_pct", "ghi_merra2",
                                   "uv_index", "vitd_uv_clear"])
     ctx = RunContext(cfg=load_config(), home=tmp_path, say=lambda m: None)
-    with pytest.raises(ConfigError, match=r"^configuration: key 'models.primary_cloud' = "
-                                          r"'cloud_cover_pct' is not in the analysis table "
-                                          r"\(its product was not computed\)$"):
+    with pytest.raises(ConfigError, match=r"^configuration: \[\[claims\]\] entry 'C1': "
+                                          r"exposure 'cloud_cover_pct' is not in the analysis "
+                                          r"table \(its product was not computed\)$"):
         primary_exposures(ctx, table)
     table["cloud_cover_pct"] = []
     table = table.drop(columns=["uv_index"])
-    with pytest.raises(ConfigError, match=r"key 'models.primary_uv' = 'uv_index' is not in"):
+    with pytest.raises(ConfigError, match=r"entry 'C2': exposure 'uv_index' is not in"):
         primary_exposures(ctx, table)
     ctx.sample = True  # the sample's own, declared exposures
     assert primary_exposures(ctx, table) == SAMPLE_PRIMARY
 
 
-def test_primary_exposure_of_a_product_switched_off_is_refused():
+def test_primary_exposure_of_a_product_switched_off_is_refused(tmp_path):
     from geo_ms.config import check_for_run
 
-    cfg = load_config(overrides={"models.primary_cloud": "cloud_fraction_modis_pct",
-                                 "exposures.cloud": ["cru_cl1_cloud"]})
-    with pytest.raises(ConfigError, match=r"^configuration: key 'models.primary_cloud' = "
-                                          r"'cloud_fraction_modis_pct' needs product\(s\) "
-                                          r"modis_mod08_cloud, which \[exposures\] does not "
-                                          r"switch on$"):
+    toml = tmp_path / "c.toml"
+    toml.write_text(_C1_MODIS, encoding="utf-8")
+    cfg = load_config(toml, overrides={"exposures.cloud": ["cru_cl1_cloud"]})
+    with pytest.raises(ConfigError, match=r"^configuration: \[\[claims\]\] entry 'C1': "
+                                          r"exposure 'cloud_fraction_modis_pct' needs "
+                                          r"product\(s\) modis_mod08_cloud, which "
+                                          r"\[exposures\] does not switch on$"):
         check_for_run(cfg)
 
 

@@ -150,7 +150,9 @@ def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
     if (ctx.sample or rcfg["set"] != "countries" or rcfg["main_territory"]
             or not mcfg["main_territory_sensitivity"]):
         return expo
-    cols = [c for c in (mcfg["primary_cloud"], mcfg["primary_uv"]) if c in expo.columns]
+    from geo_ms.config import claim_exposures
+
+    cols = [c for c in claim_exposures(ctx.cfg) if c in expo.columns]
     user = [e for e in ctx.cfg["exposures"].get("user") or [] if e["id"] in cols]
     specs = [s for s in EXPOSURES if s.base in cols]
     if not specs and not user:
@@ -551,28 +553,30 @@ SAMPLE_PRIMARY: tuple[str, str] = ("cloudiness_sunshine_pct", "ghi_merra2")
 
 
 def primary_exposures(ctx: RunContext, table: pd.DataFrame) -> tuple[str, str]:
-    """The cloud and UV columns the claims are judged on (``models.primary_cloud`` /
-    ``models.primary_uv``; :data:`SAMPLE_PRIMARY` on the built-in sample).
+    """The cloud and UV columns the claims are judged on: C1's and C2's ``exposure`` in
+    the plan (:func:`geo_ms.config.claim_exposures`; :data:`SAMPLE_PRIMARY` on the
+    built-in sample).
 
     Raises
     ------
     ConfigError
-        A pre-specified exposure is not in the table (its product failed or is off).
+        A claim's exposure is not in the table (its product failed or is off).
     """
+    from geo_ms.config import claim_exposures
     from geo_ms.errors import ConfigError
 
     if ctx.sample:
         return SAMPLE_PRIMARY
-    m = ctx.cfg["models"]
-    for key in ("primary_cloud", "primary_uv"):
-        if m[key] not in table.columns:
+    cols = claim_exposures(ctx.cfg)
+    for cid, col in zip(("C1", "C2"), cols, strict=True):
+        if col not in table.columns:
             raise ConfigError(
-                f"configuration: key 'models.{key}' = {m[key]!r} is not in the analysis table "
-                "(its product was not computed)",
+                f"configuration: [[claims]] entry '{cid}': exposure {col!r} is not in the "
+                "analysis table (its product was not computed)",
                 hint="Switch on the product that makes it in [exposures] (and check that its "
-                     "data file is available: geo-ms data list), or pre-specify another "
+                     "data file is available: geo-ms data list), or give the claim another "
                      "exposure column")
-    return m["primary_cloud"], m["primary_uv"]
+    return cols
 
 
 def versions() -> dict[str, str]:
