@@ -195,3 +195,31 @@ def test_a_zero_outcome_value_is_refused_with_the_column_named():
     d.loc[0, "prevalence_per_100k"] = 0.0
     with pytest.raises(SchemaError, match=r"column 'prevalence_per_100k' has 1 value\(s\) <= 0"):
         _headline(d)
+
+
+def test_specification_rows_on_the_reported_outcome():
+    import statsmodels.api as sm
+
+    from geo_ms.models.run_plan import specification_rows
+    from geo_ms.models.speccurve import curve_from_models
+
+    d = _planted(seed=2, n=90, cloud_effect=0.01).rename(
+        columns={"prevalence_per_100k": "ms_atlas2020"})
+    rows = specification_rows(d, ["cloud_cover_pct"], "ms_atlas2020").set_index("model")
+    y = np.log(d["ms_atlas2020"])
+    X = sm.add_constant(pd.concat([d[["cloud_cover_pct", "abs_latitude"]],
+                                   np.log(d["gdp_per_capita"]).rename("lg")], axis=1))
+    res = sm.OLS(y, X).fit(cov_type="HC3", use_t=True)
+    assert rows.loc["ols_adj_lat_gdp", "estimate"] == pytest.approx(res.params["cloud_cover_pct"],
+                                                                     rel=1e-10)
+    assert (rows.loc["ols_adj_lat_gdp", "ci_low"], rows.loc["ols_adj_lat_gdp", "ci_high"]) == \
+        pytest.approx(tuple(res.conf_int().loc["cloud_cover_pct"]), rel=1e-10)
+    Z = sm.add_constant(d[["abs_latitude"]])
+    rx = sm.OLS(d["cloud_cover_pct"], Z).fit().resid
+    ry = sm.OLS(y, Z).fit().resid
+    assert rows.loc["partial_lat", "estimate"] == pytest.approx(np.corrcoef(rx, ry)[0, 1],
+                                                                 abs=1e-12)
+    assert (rows["outcome"] == "log_ms_atlas2020").all()
+    curve = curve_from_models(rows.reset_index())
+    assert set(curve["outcome"]) == {"log_ms_atlas2020"}
+    assert len(curve[curve["claim_id"] == "C1"]) == 3 and len(curve[curve["claim_id"] == "C3"]) == 3

@@ -49,6 +49,7 @@ __all__ = [
     "outcome_kind",
     "run_plan",
     "set_aside_low_rates",
+    "specification_rows",
     "with_latitude",
 ]
 
@@ -487,3 +488,69 @@ def _with_direction(claims: pd.DataFrame, tri: pd.DataFrame, plan: Plan) -> pd.D
         mask = (claims["claim_id"] == claim.id) & (claims["sample"] == "all")
         claims.loc[mask, "agreement"] = text
     return claims
+
+
+def specification_rows(table: pd.DataFrame, exposures: Sequence[str], outcome_col: str, *,
+                       latitude: str = "abs_latitude", min_regions: int = 10) -> pd.DataFrame:
+    """Models-table rows of C1's and C3's specifications on another outcome column.
+
+    For each exposure: Pearson r and the partial r given |latitude| (and log GDP) with
+    Fisher CIs (``pearson``, ``partial_lat``, ``partial_lat_gdp``), and the OLS
+    coefficient crude, given |latitude| and given |latitude| + log GDP with HC3 CIs
+    (``ols``, ``ols_adj_lat``, ``ols_adj_lat_gdp``): the rows
+    :func:`geo_ms.models.speccurve.specifications` reads, so that the specification curve
+    also spans the reported outcome (``models.csv`` is fitted on one outcome). iid CIs,
+    as in ``models.csv``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> d = pd.DataFrame({"cloud": rng.uniform(10, 90, 40), "abs_latitude": rng.uniform(0, 60, 40),
+    ...                   "gdp_per_capita": np.exp(rng.normal(9, 1, 40))})
+    >>> d["ms_atlas2020"] = np.exp(0.02 * d["cloud"] + rng.normal(0, 0.3, 40))
+    >>> rows = specification_rows(d, ["cloud"], "ms_atlas2020")
+    >>> rows["model"].tolist()
+    ['pearson', 'partial_lat', 'partial_lat_gdp', 'ols', 'ols_adj_lat', 'ols_adj_lat_gdp']
+    >>> bool(abs(rows["estimate"].iloc[0] - np.corrcoef(d["cloud"], np.log(d["ms_atlas2020"]))[0, 1]) < 1e-12)
+    True
+    """
+    import statsmodels.api as sm
+
+    from geo_ms.models._table import LOG_GDP, log_outcome_name, prepare
+    from geo_ms.models.regression import partial_correlation
+    from geo_ms.models.spatial_ci import fisher_ci
+
+    lname = log_outcome_name(outcome_col)
+    sets = {"": [], "_lat": [latitude], "_lat_gdp": [latitude, LOG_GDP]}
+    rows = []
+    for x in exposures:
+        for suffix, covs in sets.items():
+            if x not in table.columns or any(c not in table.columns and not (
+                    c == LOG_GDP and "gdp_per_capita" in table.columns) for c in covs):
+                continue
+            frame, _ = prepare(table, outcome_col, [x, *covs], what="the specification curve")
+            n = len(frame)
+            if n < max(min_regions, len(covs) + 4):
+                continue
+            xv, yv = frame[x].to_numpy(float), frame[lname].to_numpy(float)
+            if covs:
+                r, lo, hi, _p = partial_correlation(xv, yv, frame[covs].to_numpy(float))
+            else:
+                r = float(np.corrcoef(xv, yv)[0, 1])
+                lo, hi = fisher_ci(r, float(n))
+            rows.append({"model": "pearson" if not covs else f"partial{suffix}", "subset": "all",
+                         "exposure": x, "outcome": lname, "n": n, "estimate": r,
+                         "ci_low": lo, "ci_high": hi})
+            res = sm.OLS(frame[lname], sm.add_constant(frame[[x, *covs]].astype(float),
+                                                       has_constant="add")).fit(
+                cov_type="HC3", use_t=True)
+            blo, bhi = (float(v) for v in res.conf_int().loc[x])
+            rows.append({"model": "ols" if not covs else f"ols_adj{suffix}", "subset": "all",
+                         "exposure": x, "outcome": lname, "n": n,
+                         "estimate": float(res.params[x]), "ci_low": blo, "ci_high": bhi})
+    order = {"pearson": 0, "partial_lat": 1, "partial_lat_gdp": 2, "ols": 3, "ols_adj_lat": 4,
+             "ols_adj_lat_gdp": 5}
+    out = pd.DataFrame(rows, columns=["model", "subset", "exposure", "outcome", "n", "estimate",
+                                      "ci_low", "ci_high"])
+    return out.sort_values(["exposure", "model"], key=lambda c: c.map(order) if c.name == "model"
+                           else c, kind="stable").reset_index(drop=True)

@@ -466,7 +466,21 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
                 latitude=plan_latitude(table))
             claims = _with_product_sensitivity(res.claims, mdf, cloud, outcome)
             try:
-                curve = curve_from_models(mdf)
+                # the curve spans the reported outcome too (models.csv is fitted on one)
+                from geo_ms.models.run_plan import set_aside_low_rates, specification_rows
+
+                atlas = "ms_atlas2020"
+                extra_rows = None
+                if atlas in table.columns:
+                    floored, _ = set_aside_low_rates(
+                        table, float(ctx.cfg["outcomes"]["min_plausible_per_100k"]))
+                    clouds = sorted(set(mdf.loc[mdf["model"] == "pearson", "exposure"]
+                                        .astype(str)).intersection(table.columns))
+                    extra_rows = specification_rows(
+                        floored, [c for c in clouds if c.startswith("cloud")], atlas,
+                        latitude=plan_latitude(table), min_regions=min_regions)
+                curve = curve_from_models(pd.concat([mdf, extra_rows], ignore_index=True)
+                                          if extra_rows is not None else mdf)
             except Exception as exc:  # noqa: BLE001 - the curve is descriptive
                 ctx.say(f"  specification curve skipped: {exc}")
                 curve = pd.DataFrame()
