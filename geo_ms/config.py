@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 from geo_ms.errors import ConfigError
 
 __all__ = ["CHOICES", "PATH_KEYS", "RANGES", "RANGE_EXTRA", "RUN_NAME", "Range",
-           "check_for_run", "config_hash", "default_config", "load_config", "plan"]
+           "check_for_run", "claim_exposures", "config_hash", "default_config", "load_config",
+           "plan"]
 
 #: Allowed values of the keys that take one of a few words.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -34,9 +35,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "prevalence.sex": ("both", "male", "female"),
     "regions.set": ("countries", "admin1", "polygons"),
     "primary.subset": ("all", "europe", "abs_lat_gt_35"),
-    "primary.c1_test": ("pearson",),
-    "primary.c2_test": ("pearson",),
-    "primary.c3_test": ("ols_adj_lat_gdp",),
 }
 
 def _num(x: float) -> str:
@@ -124,6 +122,9 @@ RANGES: dict[str, Range] = {
     "covariates.migrant_stock_year": Range(1990, 2020, "a year of UN DESA International "
                                            "Migrant Stock 2020: 1990, 1995, ..., 2020"),
     "models.max_vif": Range(1.0, None, "variance inflation factor above which an exposure's effect is not identifiable between regions"),
+    "outcomes.min_plausible_per_100k": Range(
+        0.0, None, "reported MS rate per 100,000 below which a value is set aside as "
+                   "implausible (0 = keep every value > 0)"),
 }
 
 #: Values some range-checked keys take besides their range (``0`` = off).
@@ -495,8 +496,7 @@ def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:
     ------
     ConfigError
         Sub-national regions with a national MS table, a user source without a file, or
-        a pre-specified exposure (models.primary_cloud / primary_uv) that the configured
-        products do not make.
+        a claim's exposure whose product the configuration switches off.
     """
     rset, source = cfg["regions"]["set"], cfg["prevalence"]["source"]
     if rset != "countries" and source != "user":
@@ -512,32 +512,42 @@ def check_for_run(cfg: dict[str, Any], where: str = "configuration") -> None:
             hint="Give the table with --prevalence FILE (or --gbd-results FILE)")
 
 
+def claim_exposures(cfg: dict[str, Any]) -> tuple[str, str]:
+    """The cloud and UV exposure columns of the run: C1's and C2's ``exposure`` in the
+    plan (one configuration home: the ``[[claims]]`` entries). C3 and C2-adj name their
+    own, by default the same columns.
+
+    >>> claim_exposures(load_config())
+    ('cloud_cover_pct', 'uv_index')
+    """
+    the_plan = plan(cfg)
+    return the_plan.claim("C1").exposure, the_plan.claim("C2").exposure
+
+
 def _check_primary_exposures(cfg: dict[str, Any], where: str) -> None:
-    """Refuse a pre-specified exposure (models.primary_cloud / primary_uv) that the
-    configured products do not make: a missing primary exposure is never replaced."""
+    """Refuse a claim's built-in exposure whose product the configuration switches off:
+    a missing exposure is never replaced. Columns geo_ms does not make (a user raster, a
+    covariate) are checked against the table when the claims are run."""
     from geo_ms.exposures.aggregate import EXPOSURES
 
     e = cfg["exposures"]
     on = set(e["cloud"]) | set(e["uv"]) | set(e["solar"])
     made = {s.base: s for s in EXPOSURES}
     suffix = re.compile(r"(_mainterr)?(_winter|_summer|_m(0[1-9]|1[0-2]))?(_popw)?(_mainterr)?$")
-    for key in ("primary_cloud", "primary_uv"):
-        col = cfg["models"][key]
-        base = suffix.sub("", col) if suffix.sub("", col) in made else col
-        spec = made.get(base)
-        if spec is None:
-            close = difflib.get_close_matches(col, list(made), n=1)
-            sugg = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(
-                f"{where}: key 'models.{key}' = {col!r} is not an exposure geo_ms makes{sugg}",
-                hint=f"Use one of: {', '.join(made)} (optionally with _winter, _popw ...)")
-        off = [d for d in spec.datasets if d not in on]
-        if off:
-            raise ConfigError(
-                f"{where}: key 'models.{key}' = {col!r} needs product(s) {', '.join(off)}, "
-                "which [exposures] does not switch on",
-                hint=f"Add {', '.join(off)} to [exposures] {spec.kind}, or pre-specify an "
-                     "exposure of the products you use")
+    for claim in plan(cfg).claims:
+        if not claim.testable:
+            continue
+        for key, col in (("exposure", claim.exposure), ("clear_sky", claim.clear_sky)):
+            spec = made.get(suffix.sub("", col)) if col else None
+            if spec is None:
+                continue
+            off = [d for d in spec.datasets if d not in on]
+            if off:
+                raise ConfigError(
+                    f"{where}: [[claims]] entry '{claim.id}': {key} {col!r} needs product(s) "
+                    f"{', '.join(off)}, which [exposures] does not switch on",
+                    hint=f"Add {', '.join(off)} to [exposures] {spec.kind}, or give the claim "
+                         "an exposure of the products you use")
 
 
 def config_hash(cfg: dict[str, Any], sections: tuple[str, ...] | None = None) -> str:

@@ -519,15 +519,18 @@ CORPUS: list[Case] = [
          r"\(not in outcomes\.fit\)$"),
     Case("config-primary-exposure-not-made", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
-             '[models]\nprimary_cloud = "cloud_fraction_modis_pct"\n[exposures]\n'
-             'cloud = ["cru_cl1_cloud"]\n')))],
-         ConfigError, r"c\.toml: key 'models\.primary_cloud' = 'cloud_fraction_modis_pct' "
-         r"needs product\(s\) modis_mod08_cloud, which \[exposures\] does not switch on$"),
+             '[exposures]\ncloud = ["cru_cl1_cloud"]\n[[claims]]\nid = "C1"\ntext = "t"\n'
+             'direction = "positive"\ntest = "pearson"\n'
+             'exposure = "cloud_fraction_modis_pct"\n')))],
+         ConfigError, r"c\.toml: \[\[claims\]\] entry 'C1': exposure "
+         r"'cloud_fraction_modis_pct' needs product\(s\) modis_mod08_cloud, which "
+         r"\[exposures\] does not switch on$"),
     Case("config-primary-exposure-unknown", "cli",
-         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml",
-                                                    '[models]\nprimary_uv = "uv_indx"\n'))],
-         ConfigError, r"c\.toml: key 'models\.primary_uv' = 'uv_indx' is not an exposure "
-         r"geo_ms makes \(did you mean 'uv_index'\?\)$"),
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
+             '[[claims]]\nid = "C2"\ntext = "t"\ndirection = "negative"\n'
+             'test = "pearson"\nexposure = "uv_indx"\n')))],
+         ConfigError, r"c\.toml: \[\[claims\]\] entry 'C2': exposure 'uv_indx' is not a "
+         r"column of the table \(did you mean 'uv_index'\?\)$"),
     # ---- issue 20: out-of-range settings and unsafe run names
     Case("config-sesoi-r-above-1", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nsesoi_r = 2.0\n"))],
@@ -1002,8 +1005,8 @@ def test_a_zero_in_an_outcome_drops_that_country_not_the_outcome() -> None:
     # handled, not refused: the Atlas country reporting 0 is listed with its reason
     # (outcomes_missing.csv) and the outcome is fitted on the other countries
     from geo_ms.ingest.outcome_table import build_outcomes
-    from geo_ms.models.primary import PrimarySpec
-    from geo_ms.models.triangulation import triangulate
+    from geo_ms.models.plan import Claim, Plan
+    from geo_ms.models.run_plan import run_plan
 
     rng = np.random.default_rng(0)
     ids = [f"C{i:02d}" for i in range(30)]
@@ -1018,7 +1021,9 @@ def test_a_zero_in_an_outcome_drops_that_country_not_the_outcome() -> None:
                             lon=rng.uniform(-170, 170, len(out.wide)),
                             lat=rng.uniform(-60, 60, len(out.wide)),
                             prevalence_per_100k=np.exp(rng.normal(4, 0.5, len(out.wide))))
-    tri = triangulate(table, PrimarySpec(n_boot=50), ["atlas2020"], claims=["C1"])
+    plan = Plan((Claim("C1", "t", "cloud_cover_pct", "positive", "pearson", sesoi=0.1),))
+    tri = run_plan(table, plan, n_boot=0, robustness=False).triangulation
+    tri = tri[tri["sample"] == "all"]
     assert tri.set_index("outcome").loc["atlas2020", "n"] == 29
 
 

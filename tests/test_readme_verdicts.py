@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from geo_ms.cli import main
-from geo_ms.models.claims import claims_table
-from geo_ms.models.primary import PrimarySpec
+from geo_ms.models.plan import default_plan
+from geo_ms.models.run_plan import run_plan
 from geo_ms.report.readme import BEGIN, END, replace_block, verdicts_block
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -24,7 +24,9 @@ def _claims() -> pd.DataFrame:
                       "cloud_cover_pct": rng.uniform(20, 80, 60),
                       "uv_index": 12 - 0.15 * np.abs(lat) + rng.normal(0, 1, 60)})
     d["prevalence_per_100k"] = np.exp(0.05 * d["abs_latitude"] + rng.normal(0, .3, 60))
-    return claims_table(None, d, spec=PrimarySpec(n_boot=100), outcome_label="GBD test")
+    claims = run_plan(d, default_plan(), n_boot=100, robustness=False,
+                      labels={"gbd2016_prev": "GBD test"}).claims
+    return claims[claims["headline"].astype(bool)].reset_index(drop=True)
 
 
 def test_block_sentences():

@@ -34,10 +34,12 @@ __all__ = [
     "join",
     "models_residuals",
     "outcomes_missing",
+    "plan_latitude",
     "primary_exposures",
     "primary_outcome",
     "primary_spec",
     "report_name",
+    "run_plan_exposures",
     "stage_exposures",
     "stage_main_territory",
     "stage_models",
@@ -148,7 +150,9 @@ def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
     if (ctx.sample or rcfg["set"] != "countries" or rcfg["main_territory"]
             or not mcfg["main_territory_sensitivity"]):
         return expo
-    cols = [c for c in (mcfg["primary_cloud"], mcfg["primary_uv"]) if c in expo.columns]
+    from geo_ms.config import claim_exposures
+
+    cols = [c for c in claim_exposures(ctx.cfg) if c in expo.columns]
     user = [e for e in ctx.cfg["exposures"].get("user") or [] if e["id"] in cols]
     specs = [s for s in EXPOSURES if s.base in cols]
     if not specs and not user:
@@ -233,7 +237,9 @@ def outcomes_missing(ctx: RunContext, table: pd.DataFrame, prevalence_key: str) 
 
     Written to ``outcomes_missing.csv`` (``outcome, region_id, region_name, value,
     reason``): not in the region set, no value of the primary cloud or UV exposure, no
-    covariate for the adjusted models, or no GBD age structure for the adjustment.
+    covariate for the adjusted models, no GBD age structure for the adjustment, or a
+    reported rate below ``outcomes.min_plausible_per_100k`` (set aside; the robustness
+    member ``low_reported_rates`` puts it back).
     """
     path = ctx.cache / f"prevalence-{prevalence_key}" / "outcomes_atlas.csv"
     cols = ["outcome", "region_id", "region_name", "value", "reason"]
@@ -241,11 +247,18 @@ def outcomes_missing(ctx: RunContext, table: pd.DataFrame, prevalence_key: str) 
         return pd.DataFrame(columns=cols)
     atlas = pd.read_csv(path, dtype={"region_id": str, "note": str}, keep_default_na=False,
                         na_values={"value": [""]})
+    from geo_ms.models.run_plan import set_aside_low_rates
+
     cloud, uv = primary_exposures(ctx, table)
     rows = table.set_index("region_id")
+    floor = float(ctx.cfg["outcomes"]["min_plausible_per_100k"])
+    low = {(o, str(i)): why for o, i, why in set_aside_low_rates(table, floor)[1][
+        ["outcome", "region_id", "reason"]].itertuples(index=False)}
     out = []
     for r in atlas.itertuples(index=False):
         reasons = [r.note] if r.note else []
+        if (r.outcome, str(r.region_id)) in low:
+            reasons.append(low[(r.outcome, str(r.region_id))])
         if r.region_id not in rows.index:
             reasons.append(f"{r.region_id} is not in the region set")
         else:
@@ -410,13 +423,19 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
         ctx.say(f"  built-in sample: C1 and C3 are judged on {SAMPLE_PRIMARY[0]}, C2 on "
                 f"{SAMPLE_PRIMARY[1]} (the sample has no cloud-cover or UV raster)")
     key = stage_key("models", join_key, mcfg, ctx.cfg.get("primary"), ctx.cfg.get("outcomes"),
-                    cov_hash, input_file_hashes(ctx.cfg, ("models",)))
+                    cov_hash, input_file_hashes(ctx.cfg, ("models",)),
+                    (ctx.cfg.get("plan") or {}).get("hash", ""))
+    names = ("models.csv", "claims.csv", "triangulation.csv", "robustness.csv", "influence.csv",
+             "specification_curve.csv")
     with Stage(ctx, "models", key) as st:
-        mout, cout, tout = st.path("models.csv"), st.path("claims.csv"), st.path(
-            "triangulation.csv")
+        paths = {nm: st.path(nm) for nm in names}
         if st.hit:
-            mdf, claims, tri = pd.read_csv(mout), pd.read_csv(cout), pd.read_csv(tout)
+            frames = {nm: pd.read_csv(p) for nm, p in paths.items()}
         else:
+            from geo_ms.config import plan as analysis_plan
+            from geo_ms.models.run_plan import run_plan
+            from geo_ms.models.speccurve import curve_from_models
+
             cloud, _ = primary_exposures(ctx, table)
             spec = primary_spec(ctx, table)
             outcome = primary_outcome(ctx, table)
@@ -427,25 +446,88 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
                                          extra_covariates=extra)
             mdf = models.fit_all(table, ctx.cfg, exposures=exps, spec=spec, outcome=outcome,
                                  mechanism=mech)
-            label = OUTCOMES[spec.outcome].label if spec.outcome in OUTCOMES else spec.outcome
-            if spec.outcome == "gbd2016_prev" and (
-                    ctx.sample or ctx.cfg["prevalence"]["source"] != "gbd2016"):
+            label = OUTCOMES["gbd2016_prev"].label
+            gbd_kind = "modelled"
+            if ctx.sample or ctx.cfg["prevalence"]["source"] != "gbd2016":
                 # prevalence_per_100k holds the run's own MS table
                 label = ("built-in sample prevalence" if ctx.sample else
                          f"prevalence table ({ctx.cfg['prevalence']['source']})")
-            claims = models.claims_table(mdf, table, spec=spec, outcome_col=outcome,
-                                         outcome_label=label, mechanism=mech,
-                                         min_regions=min_regions)
+                gbd_kind = ("modelled" if ctx.cfg["prevalence"]["source"] == "gbd_results"
+                            and not ctx.sample else "reported")
             fit_ids = (ctx.cfg.get("outcomes") or {}).get("fit") or list(OUTCOMES)
-            tri = models.triangulate(table, spec, fit_ids, min_regions=min_regions)
-            claims = models.add_agreement(claims, tri, spec.outcome)
-            claims = _with_product_sensitivity(claims, mdf, cloud, outcome)
-            claims = _with_subset_claims(claims, mdf, table, spec, outcome, label, min_regions)
-            write_csv(mdf, mout)
-            write_csv(claims, cout)
-            write_csv(tri, tout)
-    write_csv(tri, ctx.processed / "triangulation.csv")
-    return mdf, claims, key
+            res = run_plan(
+                table, run_plan_exposures(ctx, table),
+                min_plausible=float(ctx.cfg["outcomes"]["min_plausible_per_100k"]),
+                max_vif=float(mcfg["max_vif"]), extra=extra, n_boot=int(mcfg["n_boot"]),
+                seed=int(mcfg["seed"]), min_regions=min_regions, knn=int(mcfg["knn"]),
+                fe_column=mcfg["fixed_effects"] or "subregion",
+                labels={"gbd2016_prev": label}, kinds={"gbd2016_prev": gbd_kind},
+                fit_ids=fit_ids, plan_hash=analysis_plan(ctx.cfg).hash,
+                latitude=plan_latitude(table))
+            claims = _with_product_sensitivity(res.claims, mdf, cloud, outcome)
+            try:
+                # the curve spans the reported outcome too (models.csv is fitted on one)
+                from geo_ms.models.run_plan import set_aside_low_rates, specification_rows
+
+                atlas = "ms_atlas2020"
+                extra_rows = None
+                if atlas in table.columns:
+                    floored, _ = set_aside_low_rates(
+                        table, float(ctx.cfg["outcomes"]["min_plausible_per_100k"]))
+                    clouds = sorted(set(mdf.loc[mdf["model"] == "pearson", "exposure"]
+                                        .astype(str)).intersection(table.columns))
+                    extra_rows = specification_rows(
+                        floored, [c for c in clouds if c.startswith("cloud")], atlas,
+                        latitude=plan_latitude(table), min_regions=min_regions)
+                curve = curve_from_models(pd.concat([mdf, extra_rows], ignore_index=True)
+                                          if extra_rows is not None else mdf)
+            except Exception as exc:  # noqa: BLE001 - the curve is descriptive
+                ctx.say(f"  specification curve skipped: {exc}")
+                curve = pd.DataFrame()
+            frames = {"models.csv": mdf, "claims.csv": claims,
+                      "triangulation.csv": res.triangulation,
+                      "robustness.csv": res.robustness, "influence.csv": res.influence,
+                      "specification_curve.csv": curve}
+            for nm, frame in frames.items():
+                write_csv(frame, paths[nm])
+    for nm in names[2:]:
+        write_csv(frames[nm], ctx.processed / nm)
+    return frames["models.csv"], frames["claims.csv"], key
+
+
+def plan_latitude(table: pd.DataFrame) -> str:
+    """The |latitude| of the claims' adjustment sets: the population grid's
+    ``abs_latitude_popw`` when the run has the grid (the city-point value is then kept
+    as ``abs_latitude_popw_cities``), else the label point's ``abs_latitude``.
+
+    >>> plan_latitude(pd.DataFrame(columns=["abs_latitude", "abs_latitude_popw"]))
+    'abs_latitude'
+    >>> plan_latitude(pd.DataFrame(columns=["abs_latitude", "abs_latitude_popw",
+    ...                                     "abs_latitude_popw_cities"]))
+    'abs_latitude_popw'
+    """
+    grid = {"abs_latitude_popw", "abs_latitude_popw_cities"} <= set(table.columns)
+    return "abs_latitude_popw" if grid else "abs_latitude"
+
+
+def run_plan_exposures(ctx: RunContext, table: pd.DataFrame) -> Any:
+    """The run's analysis plan, with the built-in sample's stand-in exposures.
+
+    The sample has no cloud-cover or UV raster: its claims on ``cloud_cover_pct`` are
+    judged on :data:`SAMPLE_PRIMARY` [0] and those on ``uv_index`` on [1] (the console
+    and the report's banner say so).
+    """
+    import dataclasses
+
+    from geo_ms.config import plan as analysis_plan
+
+    the_plan = analysis_plan(ctx.cfg)
+    if not ctx.sample:
+        return the_plan
+    swap = {"cloud_cover_pct": SAMPLE_PRIMARY[0], "uv_index": SAMPLE_PRIMARY[1]}
+    claims = tuple(dataclasses.replace(c, exposure=swap.get(c.exposure, c.exposure))
+                   for c in the_plan.claims)
+    return dataclasses.replace(the_plan, claims=claims)
 
 
 _OTHER_CLOUD = ("cloud_fraction_modis_pct", "cloudiness_sunshine_pct", "cloud_cover_ncep_pct",
@@ -466,29 +548,10 @@ def _with_product_sensitivity(claims: pd.DataFrame, mdf: pd.DataFrame,
     parts = [f"{r.exposure} r = {r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
              for r in rows.itertuples()]
     claims = claims.copy()
-    i = claims.index[claims["claim_id"] == "C1"]
+    i = claims.index[(claims["claim_id"] == "C1") & claims["headline"].astype(bool)]
     claims.loc[i, "caveat"] = (claims.loc[i, "caveat"] + " Other cloud products and "
                                "windows (Pearson, all regions): " + "; ".join(parts) + ".")
     return claims
-
-
-def _with_subset_claims(claims: pd.DataFrame, mdf: pd.DataFrame, table: pd.DataFrame,
-                        spec: Any, outcome: str, label: str,
-                        min_regions: int = 10) -> pd.DataFrame:
-    """Append C1 and C3 judged within Europe, where the claim's proponents look."""
-    import dataclasses
-
-    from geo_ms import models
-
-    if not (mdf["subset"] == "europe").any():
-        return claims
-    eu_spec = dataclasses.replace(spec, subset="europe")
-    eu = models.claims_table(mdf, table, spec=eu_spec, outcome_col=outcome, outcome_label=label,
-                             min_regions=min_regions)
-    eu = eu[eu["claim_id"].isin(["C1", "C3"])].copy()
-    eu["claim"] = eu["claim"] + " — within Europe only"
-    eu["claim_id"] = eu["claim_id"] + "-europe"
-    return pd.concat([claims, eu], ignore_index=True)
 
 
 def _exposure_cols(ecfg: dict[str, Any] | None = None) -> set[str]:
@@ -504,28 +567,30 @@ SAMPLE_PRIMARY: tuple[str, str] = ("cloudiness_sunshine_pct", "ghi_merra2")
 
 
 def primary_exposures(ctx: RunContext, table: pd.DataFrame) -> tuple[str, str]:
-    """The cloud and UV columns the claims are judged on (``models.primary_cloud`` /
-    ``models.primary_uv``; :data:`SAMPLE_PRIMARY` on the built-in sample).
+    """The cloud and UV columns the claims are judged on: C1's and C2's ``exposure`` in
+    the plan (:func:`geo_ms.config.claim_exposures`; :data:`SAMPLE_PRIMARY` on the
+    built-in sample).
 
     Raises
     ------
     ConfigError
-        A pre-specified exposure is not in the table (its product failed or is off).
+        A claim's exposure is not in the table (its product failed or is off).
     """
+    from geo_ms.config import claim_exposures
     from geo_ms.errors import ConfigError
 
     if ctx.sample:
         return SAMPLE_PRIMARY
-    m = ctx.cfg["models"]
-    for key in ("primary_cloud", "primary_uv"):
-        if m[key] not in table.columns:
+    cols = claim_exposures(ctx.cfg)
+    for cid, col in zip(("C1", "C2"), cols, strict=True):
+        if col not in table.columns:
             raise ConfigError(
-                f"configuration: key 'models.{key}' = {m[key]!r} is not in the analysis table "
-                "(its product was not computed)",
+                f"configuration: [[claims]] entry '{cid}': exposure {col!r} is not in the "
+                "analysis table (its product was not computed)",
                 hint="Switch on the product that makes it in [exposures] (and check that its "
-                     "data file is available: geo-ms data list), or pre-specify another "
+                     "data file is available: geo-ms data list), or give the claim another "
                      "exposure column")
-    return m["primary_cloud"], m["primary_uv"]
+    return cols
 
 
 def versions() -> dict[str, str]:
