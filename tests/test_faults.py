@@ -476,7 +476,7 @@ def test_ctrl_c_in_the_report_stage_keeps_the_whole_previous_report(
     real_render = report_pkg.render_report
 
     def interrupted_render(out_dir: Any, *args: Any, **kwargs: Any) -> Any:
-        out = real_render(out_dir, *args, **kwargs)
+        real_render(out_dir, *args, **kwargs)
         drawn.append(Path(out_dir) / "map.html")
         assert (Path(out_dir) / "report.html").is_file()  # the new report is half done
         raise KeyboardInterrupt
