@@ -291,7 +291,10 @@ def _claims(claims: pd.DataFrame) -> list[dict[str, Any]]:
             "caveat": _text(rec["caveat"]),
             "rule": _text(rec.get("rule")) or _text(rec["test"]),
             "ci_spatial": _fmt_ci(rec.get("ci_low_spatial"), rec.get("ci_high_spatial")),
-            "agreement": _text(rec.get("agreement")),
+            "outcome": answer.outcome_name(rec) if _text(rec.get("outcome")) else "",
+            "sample": _text(rec.get("sample")),
+            "robustness": _text(rec.get("robustness")),
+            "provenance": _text(rec.get("provenance")),
         })
     return rows
 
@@ -319,16 +322,24 @@ def _context(out_dir: Path, table: pd.DataFrame, models: pd.DataFrame, claims: p
     config = meta.get("config")
     coverage = _coverage(table)
     sample = bool(meta.get("sample"))
-    claims = _with_agreement(claims, meta.get("triangulation"))
     key = _key_figure(figs, meta)
-    others = [f for f in figs if f is not key]
+    curve_fig = next((f for f in figs if f["name"] == "specification-curve"), None)
+    others = [f for f in figs if f is not key and f is not curve_fig]
+    curve = _frame(meta.get("specification_curve"))
+    cards = answer.claim_cards(claims, influence=_frame(meta.get("influence")))
+    plan_line = _text(meta.get("plan_provenance"))
     return {
         "answer": answer.answer_sentences(claims, n=coverage["n_outcome"] or None,
-                                          sample=sample),
+                                          sample=sample, plan_line=plan_line, curve=curve),
+        "answer_head": answer.header_lines(claims, plan_line),
+        "answer_blocks": answer.answer_blocks(claims, n=coverage["n_outcome"] or None,
+                                              sample=sample),
+        "curve_sentences": answer.curve_sentences(curve),
+        "curve_figure": curve_fig,
+        "cannot_say": answer.CANNOT_SAY,
         "ecological": answer.ECOLOGICAL_FALLACY,
-        "cards": answer.claim_cards(claims),
-        "has_agreement": "agreement" in claims and claims["agreement"].astype(str)
-        .str.strip().ne("").any() and claims["agreement"].notna().any(),
+        "cards": cards,
+        "has_agreement": any(c["agreement"] for c in cards),
         "key_figure": key,
         "notes": _method_notes(table, meta),
         "title": meta.get("title") or "Is MS more common in cloudier countries?",
@@ -355,6 +366,14 @@ def _context(out_dir: Path, table: pd.DataFrame, models: pd.DataFrame, claims: p
     }
 
 
+def _frame(records: Any) -> pd.DataFrame | None:
+    """A table passed in the metadata (list of records or a DataFrame), else None."""
+    if records is None:
+        return None
+    frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    return None if frame.empty else frame
+
+
 def _key_figure(figs: list[dict[str, Any]], meta: Mapping[str, Any]) -> dict[str, Any] | None:
     """The triangulation figure when drawn, else the primary cloud scatter, else a scatter."""
     by_name = {f["name"]: f for f in figs}
@@ -363,26 +382,6 @@ def _key_figure(figs: list[dict[str, Any]], meta: Mapping[str, Any]) -> dict[str
         if name in by_name:
             return by_name[name]
     return next((f for f in figs if f["name"].startswith("scatter")), None)
-
-
-def _with_agreement(claims: pd.DataFrame, triangulation: Any) -> pd.DataFrame:
-    """Claims with ``agreement`` (from claims.csv, else counted from triangulation rows)."""
-    if "agreement" in claims or not triangulation:
-        return claims
-    tri = pd.DataFrame(list(triangulation))
-    if not {"claim_id", "verdict"} <= set(tri.columns):
-        return claims
-    if "independent" in tri:
-        tri = tri[tri["independent"].astype(str).str.lower().isin(["true", "1", "yes"])]
-    out = claims.copy()
-    texts = []
-    for rec in out.to_dict("records"):
-        rows = tri[tri["claim_id"].astype(str) == str(rec["claim_id"])]
-        same = int((rows["verdict"].astype(str) == str(rec["verdict"])).sum())
-        texts.append(f"agrees in {same} of {len(rows)} independent sources" if len(rows)
-                     else "")
-    out["agreement"] = texts
-    return out
 
 
 def _names(table: pd.DataFrame, mask: Any) -> list[str]:
