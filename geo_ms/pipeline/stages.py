@@ -532,6 +532,27 @@ def _missing_regions(table: pd.DataFrame, outcome: str, exposures: list[str]) ->
     return rows
 
 
+def _plan_report_inputs(ctx: RunContext, meta: dict[str, Any], fig_dir: Path) -> list[Path]:
+    """Put the plan line, the specification curve and the influence table into the
+    report's metadata; draw the specification curve; return its figure files."""
+    from geo_ms.config import plan as analysis_plan
+
+    meta["plan_provenance"] = analysis_plan(ctx.cfg).provenance()
+    figs: list[Path] = []
+    curve_csv = ctx.processed / "specification_curve.csv"
+    if curve_csv.exists():
+        curve = pd.read_csv(curve_csv)
+        if curve["estimate"].notna().any():
+            from geo_ms.report.figures.specification_curve import specification_curve_figure
+
+            meta["specification_curve"] = curve
+            figs = specification_curve_figure(curve, fig_dir, meta)
+    influence_csv = ctx.processed / "influence.csv"
+    if influence_csv.exists():
+        meta["influence"] = pd.read_csv(influence_csv)
+    return figs
+
+
 def stage_report(
     ctx: RunContext, regions: Any, table: pd.DataFrame, mdf: pd.DataFrame,
     claims: pd.DataFrame, models_key: str,
@@ -594,14 +615,18 @@ def stage_report(
 
             # the key figure of the report comes first
             figs = [*triangulation_figure(pd.read_csv(tri_csv), fig_dir, meta), *figs]
+        figs += _plan_report_inputs(ctx, meta, fig_dir)
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
+        for k in ("specification_curve", "influence"):  # tables, not manifest entries
+            meta.pop(k, None)
         # one layer per column, each repeating the borders: keep the map light
         value_cols = [c for c in ("prevalence_per_100k", cloud, uv, "resid")
                       if c in table.columns]
         files["map"] = interactive_map(out_dir / "map.html", regions, table, value_cols)
         for nm in ("analysis_table.csv", "models.csv", "claims.csv", "exposures.csv",
-                   "triangulation.csv"):
+                   "triangulation.csv", "robustness.csv", "influence.csv",
+                   "specification_curve.csv"):
             src = ctx.processed / nm
             if src.exists():
                 write_csv(pd.read_csv(src), out_dir / nm)
