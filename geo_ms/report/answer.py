@@ -33,6 +33,7 @@ __all__ = [
     "claim_cards",
     "curve_sentences",
     "differ_sentence",
+    "display_claim",
     "estimate_text",
     "fmt_pct",
     "fmt_r",
@@ -117,6 +118,15 @@ _SHORT_OUTCOME = {"gbd2016_prev": "GBD 2016", "atlas2020": "Atlas of MS 2020",
                   "atlas2013": "Atlas of MS 2013", "atlas2008": "Atlas of MS 2008"}
 
 _MINUS = "\u2212"
+
+
+def display_claim(text: str) -> str:
+    """A claim's text as the report prints it (C2's built-in text names UV only).
+
+    >>> display_claim("Less sunshine / UV goes with more MS"), display_claim("x")
+    ('Less UV goes with more MS', 'x')
+    """
+    return _DISPLAY_TEXT.get(text, text)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -566,10 +576,9 @@ def claim_cards(claims: pd.DataFrame, *, influence: pd.DataFrame | None = None
                 "influential": (_influential(influence, cid, r)
                                 if _text(r.get("robustness")) == "fragile" else ""),
             })
-        text = _text(main[0].get("claim"))
         cards.append({
             "claim_id": cid,
-            "claim": _DISPLAY_TEXT.get(text, text),
+            "claim": display_claim(_text(main[0].get("claim"))),
             "outcomes": outs,
             "samples": _other_samples(rows),
             "agreement": next((a for a in map(_agreement, main) if a), ""),
