@@ -155,10 +155,10 @@ def test_cards_give_each_outcome_and_the_influential_regions_of_a_fragile_verdic
                                    "inconclusive without Western Asia")
     assert atlas["influential"] == "United Arab Emirates (0.61), Iraq (−0.40), Libya (−0.20)"
     assert c1["samples"] == [
-        ("Common sample: GBD 2016 inconclusive, r = 0.02, 95 % CI −0.18 to 0.22, n = 98; "
-        "Atlas of MS 2020 contradicted, r = −0.33, 95 % CI −0.51 to −0.12, n = 98"),
-        ("Modelled only (no reported value): GBD 2016 contradicted, r = −0.31, 95 % CI −0.49 "
-        "to −0.11, n = 93")]
+        ("Common sample (n = 98): GBD 2016 inconclusive, r = 0.02 (−0.18 to 0.22); "
+        "Atlas of MS 2020 contradicted, r = −0.33 (−0.51 to −0.12)"),
+        ("Modelled only, no reported value (n = 93): GBD 2016 contradicted, r = −0.31 "
+        "(−0.49 to −0.11)")]
     assert c1["agreement"].startswith("direction: 1 of 2 sources")
     assert cards["C2"]["claim"] == "Less UV goes with more MS"
     assert cards["C2"]["agreement"] == ""  # vote counting is not shown

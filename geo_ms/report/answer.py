@@ -523,17 +523,40 @@ def _influential(influence: pd.DataFrame | None, claim_id: str, rec: Mapping[str
                      zip(names, sub["region_id"], sub[col], strict=True))
 
 
+def _compact(rec: Mapping[str, Any]) -> str:
+    """``r = 0.27 (−0.22 to 0.69)``: the estimate and the CI its verdict is judged on.
+
+    >>> _compact({"test": "% change per 10 points", "estimate": -14.2, "ci_low": -19.4,
+    ...           "ci_high": -7.1})
+    '−14 % (−19 to −7 %)'
+    """
+    spatial = not math.isnan(_num(rec.get("ci_low_spatial")))
+    lo, hi = ((rec.get("ci_low_spatial"), rec.get("ci_high_spatial")) if spatial
+              else (rec.get("ci_low"), rec.get("ci_high")))
+    scale = _scale(rec)
+    if scale == "pct":
+        return f"{fmt_pct(rec.get('estimate'))} ({fmt_pct(lo, unit=False)} to {fmt_pct(hi)})"
+    f = fmt_r if scale != "coefficient" else _fmt3
+    return f"{scale} = {f(rec.get('estimate'))} ({f(lo)} to {f(hi)})"
+
+
 def _other_samples(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One line per other sample: n, then each outcome's verdict and estimate."""
     out = []
-    words = {"common": "Common sample", "modelled_only": "Modelled only (no reported value)"}
+    words = {"common": "Common sample", "modelled_only": "Modelled only, no reported value"}
     by: dict[str, list[Mapping[str, Any]]] = {}
     for r in rows:
         by.setdefault(_sample_of(r), []).append(r)
     for sample, label in words.items():
+        recs = by.get(sample, [])
+        if not recs:
+            continue
+        ns = {_n(r.get("n")) for r in recs}
         parts = [f"{_SHORT_OUTCOME.get(_text(r.get('outcome_id')), outcome_name(r))} "
-                 f"{_verdict(r)}, {estimate_text(r)}" for r in by.get(sample, [])]
-        if parts:
-            out.append(f"{label}: " + "; ".join(parts))
+                 f"{_verdict(r)}, {_compact(r)}" + ("" if len(ns) == 1 else f", n = {_n(r.get('n'))}")
+                 for r in recs]
+        n = f" (n = {ns.pop()})" if len(ns) == 1 else ""
+        out.append(f"{label}{n}: " + "; ".join(parts))
     return out
 
 
