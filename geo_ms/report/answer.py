@@ -41,6 +41,7 @@ __all__ = [
     "outcome_name",
     "robustness_text",
     "scope_text",
+    "scoped",
 ]
 
 #: The one ecological-fallacy statement near the top of the report.
@@ -493,10 +494,19 @@ def answer_sentences(claims: pd.DataFrame, *, n: int | None = None, sample: bool
             out.append(b["differ"])
     out += curve_sentences(curve)
     out.append(CANNOT_SAY)
-    if sample:
-        scope = scope_text(n, True)
-        out = [s if scope in s else f"{s.rstrip('.?')} ({scope})." for s in out]
-    return out
+    return scoped(out, n, sample)
+
+
+def scoped(lines: list[str], n: int | None, sample: bool) -> list[str]:
+    """In a sample run, every line names its scope (the others are returned as they are).
+
+    >>> scoped(["Analysis plan ab."], 19, True)
+    ['Analysis plan ab (19 European countries, built-in sample; not the full analysis).']
+    """
+    if not sample:
+        return list(lines)
+    scope = scope_text(n, True)
+    return [s if scope in s else f"{s.rstrip('.?')} ({scope})." for s in lines]
 
 
 # --------------------------------------------------------------------------- cards

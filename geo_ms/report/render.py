@@ -328,15 +328,13 @@ def _context(out_dir: Path, table: pd.DataFrame, models: pd.DataFrame, claims: p
     curve = _frame(meta.get("specification_curve"))
     cards = answer.claim_cards(claims, influence=_frame(meta.get("influence")))
     plan_line = _text(meta.get("plan_provenance"))
+    n_out = coverage["n_outcome"] or None
     return {
-        "answer": answer.answer_sentences(claims, n=coverage["n_outcome"] or None,
-                                          sample=sample, plan_line=plan_line, curve=curve),
-        "answer_head": answer.header_lines(claims, plan_line),
-        "answer_blocks": answer.answer_blocks(claims, n=coverage["n_outcome"] or None,
-                                              sample=sample),
-        "curve_sentences": answer.curve_sentences(curve),
+        "answer_head": answer.scoped(answer.header_lines(claims, plan_line), n_out, sample),
+        "answer_blocks": answer.answer_blocks(claims, n=n_out, sample=sample),
+        "curve_sentences": answer.scoped(answer.curve_sentences(curve), n_out, sample),
         "curve_figure": curve_fig,
-        "cannot_say": answer.CANNOT_SAY,
+        "cannot_say": answer.scoped([answer.CANNOT_SAY], n_out, sample)[0],
         "ecological": answer.ECOLOGICAL_FALLACY,
         "cards": cards,
         "has_agreement": any(c["agreement"] for c in cards),
