@@ -539,18 +539,24 @@ def _plan_report_inputs(ctx: RunContext, meta: dict[str, Any], fig_dir: Path) ->
 
     meta["plan_provenance"] = analysis_plan(ctx.cfg).provenance()
     figs: list[Path] = []
-    curve_csv = ctx.processed / "specification_curve.csv"
-    if curve_csv.exists():
-        curve = pd.read_csv(curve_csv)
-        if curve["estimate"].notna().any():
-            from geo_ms.report.figures.specification_curve import specification_curve_figure
+    curve = _read_optional(ctx.processed / "specification_curve.csv")
+    if "estimate" in curve and curve["estimate"].notna().any():
+        from geo_ms.report.figures.specification_curve import specification_curve_figure
 
-            meta["specification_curve"] = curve
-            figs = specification_curve_figure(curve, fig_dir, meta)
-    influence_csv = ctx.processed / "influence.csv"
-    if influence_csv.exists():
-        meta["influence"] = pd.read_csv(influence_csv)
+        meta["specification_curve"] = curve
+        figs = specification_curve_figure(curve, fig_dir, meta)
+    influence = _read_optional(ctx.processed / "influence.csv")
+    if not influence.empty:
+        meta["influence"] = influence
     return figs
+
+
+def _read_optional(path: Path) -> pd.DataFrame:
+    """A table the models stage may have written empty (or not at all): empty then."""
+    try:
+        return pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
 
 
 def stage_report(
