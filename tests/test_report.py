@@ -254,12 +254,14 @@ def test_pre_specification_and_agreement_when_present(tmp_path: Path,
     html = _render(tmp_path, figure_paths, claims=claims, meta=meta)["html"].read_text(
         encoding="utf-8")
     text = _parse(html).plain
-    assert "Pre-specification: 4 primary analyses were fixed before the run; 120 intervals" \
-        in text
+    assert ("Analysis plan: 4 primary analyses are declared in the analysis plan "
+            "(docs/analysis_plan.md, its hash at the top of the Answer); the GBD 2016 results "
+            "were seen before the plan was frozen, so their verdicts are post hoc. 120 "
+            "intervals") in text
     assert f'<p class="agree">{direction}</p>' in html
     assert "agrees in 3 of 4" not in text.split("Details", 1)[0]  # no vote counting
     plain = _render(tmp_path, figure_paths)["html"].read_text(encoding="utf-8")
-    assert 'class="agree"' not in plain and "Pre-specification" not in plain
+    assert 'class="agree"' not in plain and "primary analyses are declared" not in plain
 
 
 def test_triangulation_figure_is_the_key_figure_when_drawn(tmp_path: Path,

@@ -420,9 +420,11 @@ def _method_notes(table: pd.DataFrame, meta: Mapping[str, Any]) -> list[str]:
             f"({', '.join(n for n in na_names if n not in big)}).")
     if meta.get("n_intervals") is not None or meta.get("n_primary") is not None:
         notes.append(
-            f"Pre-specification: {meta.get('n_primary', '—')} primary analyses were fixed "
-            f"before the run; {meta.get('n_intervals', '—')} intervals are reported in all, "
-            "so some of the secondary ones will exclude 0 by chance.")
+            f"Analysis plan: {meta.get('n_primary', '—')} primary analyses are declared in the "
+            "analysis plan (docs/analysis_plan.md, its hash at the top of the Answer); the "
+            "GBD 2016 results were seen before the plan was frozen, so their verdicts are "
+            f"post hoc. {meta.get('n_intervals', '—')} intervals are reported in all, so some "
+            "of the secondary ones will exclude 0 by chance.")
     if meta.get("family_sizes"):
         fams = ", ".join(f"{k}: {v}" for k, v in meta["family_sizes"].items())
         notes.append(
