@@ -75,7 +75,7 @@ def test_block_gives_each_claim_on_both_outcomes_with_the_plan_hash():
         ("  - modelled GBD 2016 (post hoc): **inconclusive**, robust — r = −0.12, spatially "
         "corrected 95 % CI −0.51 to 0.30, n = 191."),
         ("  - reported Atlas of MS 2020: **contradicted**, fragile: inconclusive with sub-region "
-        "fixed effects; inconclusive without Western Asia — r = −0.27, spatially corrected "
+        "fixed effects, or without Western Asia — r = −0.27, spatially corrected "
         "95 % CI −0.45 to −0.05, n = 98."),
         ("  - The two outcomes differ: inconclusive on the modelled GBD 2016, contradicted on "
         "the reported Atlas of MS 2020."),

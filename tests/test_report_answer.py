@@ -106,8 +106,8 @@ def test_rounding_imprecise_post_hoc_and_robustness_in_the_sentences() -> None:
                       "(−14 % per 10 points of cloud cover, 95 % CI −18 to −10 %, n = 191); "
                       "fragile: inconclusive with sub-region fixed effects.")
     fragile = next(s for s in text if s.startswith("On the reported Atlas of MS 2020, the"))
-    assert fragile.endswith("fragile: inconclusive with sub-region fixed effects; "
-                            "inconclusive without Western Asia.")
+    assert fragile.endswith("fragile: inconclusive with sub-region fixed effects, or "
+                            "without Western Asia.")
     joined = " ".join(text)
     assert "too weak" not in joined
     assert "sunshine" not in joined  # C2 names UV only
@@ -151,8 +151,8 @@ def test_cards_give_each_outcome_and_the_influential_regions_of_a_fragile_verdic
     gbd, atlas = c1["outcomes"]
     assert gbd["robustness"] == "robust"
     assert gbd["influential"] == ""  # robust: no influence list
-    assert atlas["robustness"] == ("fragile: inconclusive with sub-region fixed effects; "
-                                   "inconclusive without Western Asia")
+    assert atlas["robustness"] == ("fragile: inconclusive with sub-region fixed effects, or "
+                                   "without Western Asia")
     assert atlas["influential"] == "United Arab Emirates (0.61), Iraq (−0.40), Libya (−0.20)"
     assert c1["samples"] == [
         ("Common sample (n = 98): GBD 2016 inconclusive, r = 0.02 (−0.18 to 0.22); "

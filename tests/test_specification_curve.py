@@ -158,6 +158,10 @@ def test_figure_written_with_caption_and_no_overlapping_labels(tmp_path, monkeyp
         assert all(b.x0 >= 0 for b in boxes)
     titles = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title(loc="left")]
     assert len(titles) == 2 and all(t.x1 <= fig.bbox.x1 for t in titles)
+    # the second claim's title clears the first claim's x label
+    first_xlabel = fig.axes[1].xaxis.label.get_window_extent(renderer)
+    second_title = min(titles, key=lambda t: t.y0)
+    assert second_title.y1 < first_xlabel.y0 - 2, "claims' panels overlap"
     # the caption sits below the last panel's x tick labels and x label, not on them,
     # also when a full run's many sources make it long
     figs.clear()

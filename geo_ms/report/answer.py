@@ -306,26 +306,50 @@ def _members(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def robustness_text(rec: Mapping[str, Any]) -> str:
-    """'robust', 'fragile: inconclusive with sub-region fixed effects; …' or ''.
+    """'robust', 'fragile: <verdict> with <members>, or without <sub-regions>', or ''.
+
+    The members that differ are grouped by the verdict they give; more than two
+    sub-regions left out in turn are counted, the first three named.
 
     >>> robustness_text({"robustness": "fragile",
     ...                  "members_differing": "subregion_fe (inconclusive)"})
     'fragile: inconclusive with sub-region fixed effects'
+    >>> robustness_text({"robustness": "fragile", "members_differing":
+    ...     "popw (inconclusive); spatial_error (contradicted); " + "; ".join(
+    ...     f"leave_one_subregion_out without {g} (inconclusive)" for g in "ABCD")})
+    'fragile: inconclusive with population weights, or without any one of 4 sub-regions (A, B, C, …); contradicted with spatial error model'
     >>> robustness_text({"robustness": "robust"})
     'robust'
     """
     label = _text(rec.get("robustness"))
     if label == "robust":
         return "robust"
-    if label == "fragile":
-        parts = [(f"{v} {m}" if m.startswith("without") else f"{v} with {m}") if v else m
-                 for m, v in _members(
-            _text(rec.get("members_differing")))]
-        return "fragile: " + "; ".join(parts) if parts else "fragile"
     if label == "not assessed":
         return "robustness not assessed"
-    return ""
+    if label != "fragile":
+        return ""
+    groups: dict[str, tuple[list[str], list[str]]] = {}
+    for name, verdict in _members(_text(rec.get("members_differing"))):
+        withs, withouts = groups.setdefault(verdict, ([], []))
+        if name.startswith("without "):
+            withouts.append(name.removeprefix("without "))
+        else:
+            withs.append(name)
+    parts = []
+    for verdict, (withs, withouts) in groups.items():
+        bits = [f"with {_and(withs)}"] if withs else []
+        if 0 < len(withouts) <= 2:
+            bits.append(f"without {' or '.join(withouts)}")
+        elif withouts:
+            bits.append(f"without any one of {len(withouts)} sub-regions "
+                        f"({', '.join(withouts[:3])}, …)")
+        parts.append(" ".join(filter(None, [verdict, ", or ".join(bits)])))
+    return "fragile: " + "; ".join(parts) if parts else "fragile"
 
 
 def differ_sentence(rows: list[Mapping[str, Any]]) -> str:

@@ -203,7 +203,9 @@ def specification_curve_figure(curve: pd.DataFrame, out_dir: str | Path,
     axis_in = 0.55
     height = sum(heights) + caption_in + axis_in
     fig = Figure(figsize=(11, height))
-    outer = fig.add_gridspec(len(claims), 1, height_ratios=heights, hspace=0.25,
+    # between claims: room for the x label above and the next title (~0.8 in)
+    outer = fig.add_gridspec(len(claims), 1, height_ratios=heights,
+                             hspace=0.8 / (sum(heights) / len(heights)),
                              left=0.22, right=0.98, top=1 - 0.25 / height,
                              bottom=(caption_in + axis_in) / height)
     for i, (cid, sub) in enumerate(zip(claims, parts, strict=True)):
