@@ -9,6 +9,7 @@ import pytest
 from geo_ms.models.plan import build_plan
 from geo_ms.report.answer import (
     ECOLOGICAL_FALLACY,
+    MECHANISM_NOTE,
     ROBUSTNESS_NOTE,
     answer_blocks,
     answer_sentences,
@@ -163,6 +164,27 @@ def test_cards_give_each_outcome_and_the_influential_regions_of_a_fragile_verdic
     assert cards["C2"]["claim"] == "Less UV goes with more MS"
     assert cards["C2"]["agreement"] == ""  # vote counting is not shown
     assert "individual" in ECOLOGICAL_FALLACY
+
+
+def test_the_mechanism_card_states_its_limits_and_c4_its_caveat() -> None:
+    c5 = {"claim_id": "C5-mechanism", "claim": "Clouds act through UV and vitamin D",
+          **GBD, "sample": "all", "test": "log prevalence ~ log clear-sky dose + log cloud "
+          "factor (all-sky / clear-sky) + adjustment set; the cloud factor's coefficient",
+          "estimate": 2.314, "ci_low": 1.37, "ci_high": 3.25, "n": 191,
+          "verdict": "contradicted", "robustness": "not assessed"}
+    c4 = {"claim_id": "C4", "claim": "Vitamin D dosing", "test": "None.",
+          "verdict": "not testable with regional data",
+          "caveat": "individual dosing cannot be tested with regional data"}
+    cards = claim_cards(pd.DataFrame([c5, c4]))
+    assert cards[0]["outcomes"][0]["number"] == ("cloud-factor coefficient = 2.31, 95 % CI "
+                                                 "1.37 to 3.25, n = 191")
+    assert cards[0]["note"] == MECHANISM_NOTE
+    assert "built from the cloud field under test" in MECHANISM_NOTE
+    assert cards[1]["note"] == "individual dosing cannot be tested with regional data"
+    assert cards[1]["outcomes"][0] == {
+        "name": "", "verdict": "not testable with regional data",
+        "verdict_class": "not-testable-with-regional-data", "number": "no estimate",
+        "post_hoc": False, "robustness": "", "influential": ""}
 
 
 def test_specification_curve_shares_close_the_answer() -> None:

@@ -25,6 +25,7 @@ import pandas as pd
 __all__ = [
     "CANNOT_SAY",
     "ECOLOGICAL_FALLACY",
+    "MECHANISM_NOTE",
     "MEMBER_NAMES",
     "PRIMARY",
     "ROBUSTNESS_NOTE",
@@ -594,6 +595,21 @@ def _other_samples(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return out
 
 
+#: What the card of the nested mechanism test says plainly (issue 17, item 6).
+MECHANISM_NOTE = ("The derived all-sky dose is built from the cloud field under test; no "
+                  "measured all-sky UV climatology is in the data; ecological data cannot "
+                  "establish mediation.")
+
+
+def _card_note(rec: Mapping[str, Any]) -> str:
+    """The mechanism test's limits, or the caveat of a claim without an estimate."""
+    if _scale(rec) == "cloud-factor coefficient":
+        return MECHANISM_NOTE
+    if math.isnan(_num(rec.get("estimate"))):
+        return _text(rec.get("caveat"))
+    return ""
+
+
 def _agreement(rec: Mapping[str, Any]) -> str:
     """The agreement text, unless it counts votes ('agrees in k of m')."""
     text = _text(rec.get("agreement"))
@@ -610,8 +626,9 @@ def claim_cards(claims: pd.DataFrame, *, influence: pd.DataFrame | None = None
     -------
     list of dict
         ``claim_id``, ``claim``, ``outcomes`` (``name``, ``verdict``, ``verdict_class``,
-        ``number``, ``post_hoc``, ``robustness``, ``influential``), ``samples``
-        (lines) and ``agreement``.
+        ``number``, ``post_hoc``, ``robustness``, ``influential``), ``note`` (the
+        mechanism test's limits, or the caveat of a claim without an estimate),
+        ``samples`` (lines) and ``agreement``.
     """
     cards = []
     for cid in dict.fromkeys(claims["claim_id"].astype(str)):
@@ -620,7 +637,7 @@ def claim_cards(claims: pd.DataFrame, *, influence: pd.DataFrame | None = None
         outs = []
         for r in main:
             has_est = not math.isnan(_num(r.get("estimate")))
-            rob = robustness_text(r)
+            rob = robustness_text(r) if has_est else ""
             outs.append({
                 "name": (outcome_name(r)[:1].upper() + outcome_name(r)[1:]
                          if _outcome_key(r) else ""),
@@ -636,6 +653,7 @@ def claim_cards(claims: pd.DataFrame, *, influence: pd.DataFrame | None = None
         cards.append({
             "claim_id": cid,
             "claim": display_claim(_text(main[0].get("claim"))),
+            "note": _card_note(main[0]),
             "outcomes": outs,
             "samples": _other_samples(rows),
             "agreement": next((a for a in map(_agreement, main) if a), ""),
