@@ -172,8 +172,8 @@ def test_the_mechanism_card_states_its_limits_and_c4_its_caveat() -> None:
           "factor (all-sky / clear-sky) + adjustment set; the cloud factor's coefficient",
           "estimate": 2.314, "ci_low": 1.37, "ci_high": 3.25, "n": 191,
           "verdict": "contradicted", "robustness": "not assessed"}
-    c4 = {"claim_id": "C4", "claim": "Vitamin D dosing", "test": "None.",
-          "verdict": "not testable with regional data",
+    c4 = {"claim_id": "C4", "claim": "Vitamin D dosing", "test": "None.", "outcome": "",
+          "verdict": "not testable with regional data", "provenance": "post hoc",
           "caveat": "individual dosing cannot be tested with regional data"}
     cards = claim_cards(pd.DataFrame([c5, c4]))
     assert cards[0]["outcomes"][0]["number"] == ("cloud-factor coefficient = 2.31, 95 % CI "

@@ -645,7 +645,7 @@ def claim_cards(claims: pd.DataFrame, *, influence: pd.DataFrame | None = None
                 "verdict_class": re.sub(r"[^a-z0-9]+", "-", _verdict(r).lower()).strip("-")
                 or "none",
                 "number": estimate_text(r) if has_est else "no estimate",
-                "post_hoc": _post_hoc(r),
+                "post_hoc": _post_hoc(r) and bool(_outcome_key(r)),
                 "robustness": rob,
                 "influential": (_influential(influence, cid, r)
                                 if _text(r.get("robustness")) == "fragile" else ""),
