@@ -79,7 +79,7 @@ def test_block_gives_each_claim_on_both_outcomes_with_the_plan_hash():
         "95 % CI −0.45 to −0.05, n = 98."),
         ("  - The two outcomes differ: inconclusive on the modelled GBD 2016, contradicted on "
         "the reported Atlas of MS 2020."),
-        ("  - Common sample, across sources: direction: 1 of 2 sources exclude 0 in the claimed "
+        ("  - Across sources: 1 of 2 sources exclude 0 in the claimed "
         "direction, 0 in the opposite one; estimates from 0.02 to 0.26.")]
     assert "- **C2** Less UV goes with more MS:" in lines  # UV only
     assert ("  - modelled GBD 2016 (post hoc): **contradicted**, fragile: inconclusive with "

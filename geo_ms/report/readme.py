@@ -74,7 +74,7 @@ def _claim_lines(cid: str, rows: list[dict[str, Any]]) -> list[str]:
     agree = next((a for a in (str(r.get("agreement", "")) for r in main)
                   if a.startswith("direction")), "")
     if agree:
-        lines.append(f"  - Common sample, across sources: {agree}.")
+        lines.append(f"  - Across sources: {agree.removeprefix('direction: ')}.")
     return lines
 
 
