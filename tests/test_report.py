@@ -244,6 +244,23 @@ def test_sections_sources_coverage_and_models(report: dict[str, Path]) -> None:
     assert html.index('id="fig-prevalence-map"') < html.index('id="sensitivity"')
 
 
+def test_full_claims_give_a_claims_text_rule_and_caveat_once(tmp_path: Path,
+                                                             figure_paths: list[Path]) -> None:
+    _, _, _, claims, meta = _inputs()
+    c1 = claims.iloc[[0]].assign(rule="r rule", outcome="GBD", outcome_id="gbd2016_prev",
+                                 outcome_kind="modelled", sample="all")
+    two = pd.concat([c1, c1.assign(outcome="Atlas", outcome_id="atlas2020",
+                                   outcome_kind="reported", estimate=0.5)])
+    html = _render(tmp_path, figure_paths, claims=two, meta=meta)["html"].read_text(
+        encoding="utf-8")
+    rows = _parse(html).tables["claims-full"]
+    assert rows[1][:4] == ["C1", "Cloudier countries have more MS", "The modelled GBD 2016 (all)",
+                           "r rule"]
+    assert rows[1][-1] == "crude association"
+    assert rows[2][:4] == ["C1", "", "The reported Atlas of MS 2020 (all)", ""]
+    assert rows[2][4].startswith("0.5 ") and rows[2][-1] == ""
+
+
 def test_pre_specification_and_agreement_when_present(tmp_path: Path,
                                                       figure_paths: list[Path]) -> None:
     _, _, _, claims, meta = _inputs()

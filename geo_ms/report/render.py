@@ -119,6 +119,10 @@ def _text(value: Any) -> str:
     return "" if _missing(value) else str(value)
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -279,10 +283,19 @@ def _methods(models: pd.DataFrame, meta: Mapping[str, Any]) -> list[str]:
 
 
 def _claims(claims: pd.DataFrame) -> list[dict[str, Any]]:
+    """The full claims table's rows; a claim's text, rule and caveat are given on its
+    first row only (its outcome × sample rows repeat them)."""
     _require(claims, CLAIMS_COLUMNS, "claims table")
     rows = []
     for rec in claims.to_dict("records"):
         verdict = _text(rec["verdict"])
+        prev = rows[-1] if rows else None
+        if prev is not None and prev["claim_id"] == _text(rec["claim_id"]):
+            repeat = {k: v for k, v in (("claim", rec["claim"]), ("caveat", rec["caveat"]),
+                                        ("rule", rec.get("rule")))
+                      if _text(v) and _text(v) == prev["_" + k]}
+        else:
+            repeat = {}
         rows.append({
             "claim_id": _text(rec["claim_id"]), "claim": _text(rec["claim"]),
             "test": _text(rec["test"]), "estimate": _fmt(rec["estimate"]),
@@ -291,11 +304,15 @@ def _claims(claims: pd.DataFrame) -> list[dict[str, Any]]:
             "caveat": _text(rec["caveat"]),
             "rule": _text(rec.get("rule")) or _text(rec["test"]),
             "ci_spatial": _fmt_ci(rec.get("ci_low_spatial"), rec.get("ci_high_spatial")),
-            "outcome": answer.outcome_name(rec) if _text(rec.get("outcome")) else "",
+            "outcome": _cap(answer.outcome_name(rec)) if _text(rec.get("outcome")) else "",
             "sample": _text(rec.get("sample")),
             "robustness": _text(rec.get("robustness")),
             "provenance": _text(rec.get("provenance")),
+            "_claim": _text(rec["claim"]), "_caveat": _text(rec["caveat"]),
+            "_rule": _text(rec.get("rule")),
         })
+        for k in repeat:
+            rows[-1][k] = ""
     return rows
 
 
