@@ -39,6 +39,7 @@ __all__ = [
     "fmt_pct",
     "fmt_r",
     "header_lines",
+    "is_post_hoc",
     "outcome_name",
     "robustness_text",
     "scope_text",
@@ -282,8 +283,20 @@ def _clause(claim_id: str, rec: Mapping[str, Any]) -> str:
     return phrases.get(verdict) or verdict or "no verdict"
 
 
-def _post_hoc(rec: Mapping[str, Any]) -> bool:
-    return _text(rec.get("provenance")).lower().startswith("post hoc")
+def is_post_hoc(rec: Mapping[str, Any]) -> bool:
+    """From ``provenance``; without it, GBD 2016 results are post hoc (they were seen
+    before the plan was frozen, ``docs/analysis_plan.md``).
+
+    >>> is_post_hoc({"provenance": "first analysed under the frozen plan"})
+    False
+    >>> is_post_hoc({"outcome": "GBD 2016 prevalence, age-standardised"})
+    True
+    """
+    prov = _text(rec.get("provenance")).lower()
+    if prov:
+        return prov.startswith("post hoc")
+    return (_text(rec.get("outcome_id")).startswith("gbd")
+            or _text(rec.get("outcome")).startswith("GBD"))
 
 
 def _members(text: str) -> list[tuple[str, str]]:
@@ -372,7 +385,7 @@ def differ_sentence(rows: list[Mapping[str, Any]]) -> str:
 
 def _outcome_sentence(claim_id: str, rec: Mapping[str, Any], tail: str = "",
                       where: str = "the regions of this run") -> str:
-    lead = (f"On {outcome_name(rec)}{' (post hoc)' if _post_hoc(rec) else ''}"
+    lead = (f"On {outcome_name(rec)}{' (post hoc)' if is_post_hoc(rec) else ''}"
             if _outcome_key(rec) else f"Across {where}")
     text = f"{lead}, {_clause(claim_id, rec)} ({estimate_text(rec)}{tail})"
     rob = robustness_text(rec)
@@ -428,7 +441,7 @@ def header_lines(claims: pd.DataFrame, plan_line: str = "") -> list[str]:
         seen: dict[str, tuple[str, bool]] = {}
         for rec in claims.to_dict("records"):
             if _sample_of(rec) == "all" and _outcome_key(rec) and _text(rec.get("provenance")):
-                seen.setdefault(_outcome_key(rec), (outcome_name(rec), _post_hoc(rec)))
+                seen.setdefault(_outcome_key(rec), (outcome_name(rec), is_post_hoc(rec)))
         post = [n for n, p in seen.values() if p]
         first = [n for n, p in seen.values() if not p]
         parts = []
@@ -482,7 +495,7 @@ def answer_blocks(claims: pd.DataFrame, *, n: int | None = None,
         outs = [{"name": outcome_name(r)[:1].upper() + outcome_name(r)[1:],
                  "verdict": _verdict(r),
                  "verdict_class": re.sub(r"[^a-z0-9]+", "-", _verdict(r).lower()).strip("-"),
-                 "post_hoc": _post_hoc(r),
+                 "post_hoc": is_post_hoc(r),
                  "sentence": _outcome_sentence(cid, r, tail, where)} for r in rows]
         blocks.append({"claim_id": cid, "question": _PHRASES[cid]["question"],
                        "outcomes": outs, "differ": differ_sentence(rows)})
@@ -645,7 +658,7 @@ def claim_cards(claims: pd.DataFrame, *, influence: pd.DataFrame | None = None
                 "verdict_class": re.sub(r"[^a-z0-9]+", "-", _verdict(r).lower()).strip("-")
                 or "none",
                 "number": estimate_text(r) if has_est else "no estimate",
-                "post_hoc": _post_hoc(r) and bool(_outcome_key(r)),
+                "post_hoc": is_post_hoc(r) and bool(_outcome_key(r)),
                 "robustness": rob,
                 "influential": (_influential(influence, cid, r)
                                 if _text(r.get("robustness")) == "fragile" else ""),

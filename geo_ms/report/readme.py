@@ -50,7 +50,7 @@ report to `reports/latest/`.*"""
 def _outcome_line(rec: Mapping[str, Any]) -> str:
     """``modelled GBD 2016 (post hoc): **inconclusive**, robust — r = …``."""
     name = answer.outcome_name(rec).removeprefix("the ")
-    tag = " (post hoc)" if str(rec.get("provenance", "")).startswith("post hoc") else ""
+    tag = " (post hoc)" if answer.is_post_hoc(rec) else ""
     rob = answer.robustness_text(rec)
     rob = f", {rob}" if rob and not rob.startswith("robustness not") else ""
     has_est = answer.fmt_r(rec.get("estimate")) != "—"
