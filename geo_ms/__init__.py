@@ -33,7 +33,7 @@ _WHERE = {
     "zonal_mean": "geo_ms.exposures.zonal",
     "annual_mean": "geo_ms.exposures.climatology",
     "fit_all": "geo_ms.models",
-    "claims_table": "geo_ms.models",
+    "run_plan": "geo_ms.models",
     "load_config": "geo_ms.config",
     "run": "geo_ms.pipeline.run",
 }
@@ -41,7 +41,6 @@ _WHERE = {
 __all__ = [
     "__version__",
     "annual_mean",
-    "claims_table",
     "compute_exposures",
     "exposure_specs",
     "fit_all",
@@ -52,6 +51,7 @@ __all__ = [
     "load_raster",
     "load_regions",
     "run",
+    "run_plan",
     "zonal_mean",
 ]
 

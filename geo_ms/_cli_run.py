@@ -36,6 +36,13 @@ def verdict_lines(claims: Any, sample: bool) -> list[str]:
     ['  C1: supported — cloud [19 European countries, built-in sample; not the full analysis]']
     >>> verdict_lines(c, False)
     ['  C1: supported — cloud']
+    >>> c = pd.DataFrame({"claim_id": ["C1", "C1", "C1"], "claim": "cloud",
+    ...                   "verdict": ["contradicted", "inconclusive", "inconclusive"],
+    ...                   "outcome_id": ["gbd2016_prev", "atlas2020", "atlas2020"],
+    ...                   "outcome_kind": ["modelled", "reported", "reported"],
+    ...                   "sample": ["all", "all", "common"], "robustness": "fragile", "n": 9})
+    >>> verdict_lines(c, False)
+    ['  C1: contradicted on gbd2016_prev (modelled); inconclusive on atlas2020 (reported) [fragile] — cloud']
     """
     from geo_ms.report.answer import scope_text
 
@@ -44,6 +51,27 @@ def verdict_lines(claims: Any, sample: bool) -> list[str]:
     if sample and "n" in claims:
         ns = claims["n"].dropna()
         n = int(ns.max()) if len(ns) else None
+    if "sample" in claims and "outcome_id" in claims:
+        # claims.csv has one row per claim x outcome x sample: one line per claim, its
+        # verdict on each outcome over all regions
+        claims = claims.copy()
+        keep = claims["sample"].fillna("").astype(str).isin(["all", ""])
+        by_claim = {}
+        for r in claims[keep].itertuples():
+            by_claim.setdefault(r.claim_id, []).append(r)
+        for cid, rs in by_claim.items():
+            if len(rs) == 1 or str(rs[0].outcome_id) in ("", "nan", "<NA>"):
+                parts = str(rs[0].verdict)
+            else:
+                parts = "; ".join(f"{r.verdict} on {r.outcome_id} ({r.outcome_kind})"
+                                  for r in rs)
+            rob = str(getattr(rs[0], "robustness", "") or "")
+            line = f"  {cid}: {parts}" + (f" [{rob}]" if rob in ("robust", "fragile") else "") \
+                + f" — {rs[0].claim}"
+            if sample:
+                line += f" [{scope_text(n, True)}]"
+            lines.append(line)
+        return lines
     for r in claims.itertuples():
         line = f"  {r.claim_id}: {r.verdict} — {r.claim}"
         if sample:

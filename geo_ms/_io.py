@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "sha256_file"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "sha256_file",
+           "write_failure"]
 
 
 @contextlib.contextmanager
@@ -38,7 +40,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
 
             shutil.rmtree(target)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         if tmp.is_dir():
             import shutil
 
@@ -46,7 +48,34 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         else:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        failure = write_failure(exc)
+        if failure is not None:
+            from geo_ms.errors import OutputError
+
+            raise OutputError(f"{target}: could not be written ({failure})") from exc
         raise
+
+
+#: errno values of a write that failed for want of space, size or permission.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES,
+                          errno.EPERM})
+
+
+def write_failure(exc: BaseException) -> str | None:
+    """Why writing an output failed (full disk, size limit, permissions), or None for
+    other errors. GDAL/pyogrio report such failures without an errno; they are named.
+
+    >>> write_failure(OSError(errno.ENOSPC, "No space left on device"))
+    'No space left on device'
+    >>> write_failure(ValueError("x")) is None
+    True
+    """
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+        return os.strerror(exc.errno)
+    if type(exc).__module__.startswith("pyogrio"):
+        return (f"{' '.join(str(exc).split())}: the disk may be full or a file-size limit "
+                "reached")
+    return None
 
 
 def atomic_write_text(target: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:

@@ -131,6 +131,18 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; outputs of finished stages are kept, nothing half-written.")
         return 130
+    except OSError as exc:  # a write that failed outside geo_ms's own atomic writers
+        from geo_ms._io import write_failure
+
+        why = write_failure(exc)
+        if debug or why is None:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"[bold red]error:[/] {escape(where)}could not write an output "
+                  f"({escape(why)})", markup=True)
+        err.print("[yellow]hint:[/] Free some space or make the output folders writable, then "
+                  "run again; finished outputs are kept, nothing half-written.", markup=True)
+        return 2
     except SystemExit as exc:  # typer.Exit
         return int(exc.code or 0)
     except typer.Exit as exc:

@@ -24,6 +24,7 @@ __all__ = [
     "GeoMSError",
     "GridError",
     "LockError",
+    "OutputError",
     "RegionMatchError",
     "SchemaError",
     "UnitError",
@@ -106,3 +107,9 @@ class LockError(GeoMSError):
     """Another geo_ms run holds the lock on the same output folder."""
 
     default_hint = "Wait for the other run to finish, or remove the stale lock file if none is running."
+
+
+class OutputError(GeoMSError):
+    """An output file or folder cannot be written (permissions, a full disk, a size limit)."""
+
+    default_hint = "Free some space or make the output folders writable, then run again."

@@ -44,6 +44,7 @@ from geo_ms.errors import (
     FormatError,
     GeoMSError,
     GridError,
+    OutputError,
     RegionMatchError,
     SchemaError,
     UnitError,
@@ -76,7 +77,8 @@ def written(home: Path) -> list[str]:
 
     Allowed: the hidden stage cache ``data/processed/.cache`` holding *completed*
     stages only (a ``_done`` marker) and complete coverage-weight files, and the
-    empty run lock ``data/processed/.geo-ms.lock`` (kept on purpose, see pipeline.run).
+    empty run locks ``data/processed/.geo-ms.lock`` and ``reports/.<name>.lock`` (kept on
+    purpose, see pipeline.run).
     Not allowed: any other file, any temporary ``.part`` file, any unfinished stage.
     """
     bad: list[str] = []
@@ -85,7 +87,8 @@ def written(home: Path) -> list[str]:
             continue
         for p in sorted(top.rglob("*")):
             rel = p.relative_to(home).as_posix()
-            if rel == "data/processed/.geo-ms.lock" and p.stat().st_size == 0:
+            if (rel == "data/processed/.geo-ms.lock"
+                    or re.fullmatch(r"reports/\.[\w.-]+\.lock", rel)) and p.stat().st_size == 0:
                 continue
             if ".part" in p.name:
                 bad.append(rel)
@@ -186,8 +189,8 @@ def _population_case(d: Path, tif: Path) -> list[str]:
     return ["exposures", "--config", str(cfg)]
 
 
-def _prev(d: Path, body: str, name: str = "prev.csv") -> list[str]:
-    path = _text(d / name, body)
+def _prev(d: Path, body: str, name: str = "prev.csv", encoding: str = "utf-8") -> list[str]:
+    path = _text(d / name, body, encoding)
     return ["run", "--prevalence", str(path), "--sample", "always"]
 
 
@@ -213,6 +216,51 @@ def _cloud_nc(path: Path, values: list[list[float]], units: str, var: str = "cld
     xr.Dataset({var: (("lat", "lon"), values, {"units": units})},
                coords={"lat": [0.5, 1.5], "lon": [0.5, 1.5]}).to_netcdf(path)
     return path
+
+
+#: The 19 countries of the built-in sample (EMSP MS Barometer 2011).
+SAMPLE_IDS = ["IRL", "DNK", "SWE", "SVN", "NOR", "GBR", "DEU", "GRC", "ISL", "AUT", "FRA", "FIN",
+              "ITA", "ESP", "HUN", "LTU", "PRT", "ROU", "MLT"]
+GBD_HEADER = "measure,location,sex,age,cause,metric,year,val,upper,lower\n"
+GBD_NAMES = ["France", "Germany", "Italy", "Spain", "Norway", "Sweden", "Denmark", "Ireland",
+             "Austria", "Finland", "Greece", "Portugal"]
+
+
+def _gbd(d: Path, rows: list[str]) -> list[str]:
+    path = _text(d / "gbd.csv", GBD_HEADER + "".join(rows))
+    return ["run", "--gbd-results", str(path), "--sample", "always"]
+
+
+def _gbd_inf(d: Path, mp: pytest.MonkeyPatch) -> list[str]:
+    return _gbd(d, [f"Prevalence,{c},Both,Age-standardized,Multiple sclerosis,Rate,2016,"
+                    f"{'inf' if i == 3 else 100 + i},200,50\n" for i, c in enumerate(GBD_NAMES)])
+
+
+def _gbd_numbers_only(d: Path, mp: pytest.MonkeyPatch) -> list[str]:
+    return _gbd(d, [f"Prevalence,{c},Both,All ages,Multiple sclerosis,Number,2016,{1000 + i},"
+                    "2000,500\n" for i, c in enumerate(GBD_NAMES)])
+
+
+def _covariates(d: Path, body: str) -> list[str]:
+    table = _text(d / "cov.csv", "region_id,neurologists\n" + body)
+    cfg = _toml(d / "c.toml", f'[run]\nsample = "always"\n[models]\ncovariates_file = "{table}"\n'
+                f'extra_covariates = ["neurologists"]\n')
+    return ["run", "--config", str(cfg)]
+
+
+def _fifo(d: Path, name: str) -> Path:
+    import os
+
+    path = d / name
+    os.mkfifo(path)
+    return path
+
+
+def _blocked_dir(d: Path, key: str) -> list[str]:
+    """run.<key> below a regular file: the folder can never be created or written."""
+    _text(d / "blocker", "a file where a folder should be\n")
+    cfg = _toml(d / "c.toml", f'[run]\nsample = "always"\n{key} = "{d / "blocker" / "out"}"\n')
+    return ["run", "--config", str(cfg)]
 
 
 # --------------------------------------------------------------------------- corpus
@@ -458,7 +506,7 @@ CORPUS: list[Case] = [
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml",
                                                     "[exposures]\nmin_valid_fraction = 1.5\n"))],
          ConfigError, r"^.*c\.toml: key 'exposures\.min_valid_fraction' = 1\.5 is out of range "
-         r"\(must be between 0 and 1\)$"),
+         r"\(must be above 0 and at most 1\)$"),
     Case("config-min-regions-too-small", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nmin_regions = 1\n"))],
          ConfigError, r"c\.toml: key 'models\.min_regions' = 1 is out of range "
@@ -471,15 +519,121 @@ CORPUS: list[Case] = [
          r"\(not in outcomes\.fit\)$"),
     Case("config-primary-exposure-not-made", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
-             '[models]\nprimary_cloud = "cloud_fraction_modis_pct"\n[exposures]\n'
-             'cloud = ["cru_cl1_cloud"]\n')))],
-         ConfigError, r"c\.toml: key 'models\.primary_cloud' = 'cloud_fraction_modis_pct' "
-         r"needs product\(s\) modis_mod08_cloud, which \[exposures\] does not switch on$"),
+             '[exposures]\ncloud = ["cru_cl1_cloud"]\n[[claims]]\nid = "C1"\ntext = "t"\n'
+             'direction = "positive"\ntest = "pearson"\n'
+             'exposure = "cloud_fraction_modis_pct"\n')))],
+         ConfigError, r"c\.toml: \[\[claims\]\] entry 'C1': exposure "
+         r"'cloud_fraction_modis_pct' needs product\(s\) modis_mod08_cloud, which "
+         r"\[exposures\] does not switch on$"),
     Case("config-primary-exposure-unknown", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", (
+             '[[claims]]\nid = "C2"\ntext = "t"\ndirection = "negative"\n'
+             'test = "pearson"\nexposure = "uv_indx"\n')))],
+         ConfigError, r"c\.toml: \[\[claims\]\] entry 'C2': exposure 'uv_indx' is not a "
+         r"column of the table \(did you mean 'uv_index'\?\)$"),
+    # ---- issue 20: out-of-range settings and unsafe run names
+    Case("config-sesoi-r-above-1", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nsesoi_r = 2.0\n"))],
+         ConfigError, r"c\.toml: key 'models\.sesoi_r' = 2\.0 is out of range \(must be "
+         r"strictly between 0 and 1\)$"),
+    Case("config-n-boot-zero", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nn_boot = 0\n"))],
+         ConfigError, r"c\.toml: key 'models\.n_boot' = 0 is out of range \(must be between "
+         r"100 and 100,000\)$"),
+    Case("config-n-boot-1e9", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml",
-                                                    '[models]\nprimary_uv = "uv_indx"\n'))],
-         ConfigError, r"c\.toml: key 'models\.primary_uv' = 'uv_indx' is not an exposure "
-         r"geo_ms makes \(did you mean 'uv_index'\?\)$"),
+                                                    "[models]\nn_boot = 1_000_000_000\n"))],
+         ConfigError, r"key 'models\.n_boot' = 1000000000 is out of range \(must be between "
+         r"100 and 100,000\)$"),
+    Case("config-knn-zero", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[models]\nknn = 0\n"))],
+         ConfigError, r"c\.toml: key 'models\.knn' = 0 is out of range \(must be at least 1\)$"),
+    Case("config-knn-not-below-the-regions", "cli",
+         lambda d, mp: ["run", "--sample", "always", "--config",
+                        str(_toml(d / "c.toml", "[models]\nknn = 19\n"))],
+         ConfigError, r"^models\.knn = 19 is not below the 19 regions with an MS value"),
+    Case("config-min-valid-fraction-zero", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml",
+                                                    "[exposures]\nmin_valid_fraction = 0.0\n"))],
+         ConfigError, r"key 'exposures\.min_valid_fraction' = 0\.0 is out of range \(must be "
+         r"above 0 and at most 1\)$"),
+    Case("config-cru-ts-years-reversed", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml",
+                                                    "[exposures]\ncru_ts_years = [1990, 1961]\n"))],
+         ConfigError, r"'exposures\.cru_ts_years' = \[1990, 1961\] is not a \[first, last\] "
+         r"year window within 1901-2023$"),
+    Case("run-name-escapes-reports", "cli",
+         lambda d, mp: ["run", "--sample", "always", "--name", "../../escaped_run"],
+         ConfigError, r"^command line: run name '\.\./\.\./escaped_run' is not one folder name"),
+    Case("run-name-latest", "cli", lambda d, mp: ["run", "--sample", "always", "--name", "latest"],
+         ConfigError, r"^command line: run name 'latest' is reserved"),
+    Case("run-name-empty", "cli", lambda d, mp: ["run", "--sample", "always", "--name", ""],
+         ConfigError, r"^command line: run name '' is not one folder name"),
+    # ---- issue 20: MS tables and covariates that used to end in a traceback
+    Case("gbd-results-infinite-value", "cli", _gbd_inf, SchemaError,
+         r"gbd\.csv: column val is infinite or negative in 1 row\(s\) \(rows \[5\]: "
+         r"\['inf'\]\)$"),
+    Case("gbd-results-number-metric-only", "cli", _gbd_numbers_only, SchemaError,
+         r"gbd\.csv: no GBD prevalence rate rows for sex 'both' and age 'age_standardised' "
+         r"\(the table has: prevalence number\)$"),
+    Case("covariates-infinite-value", "cli",
+         lambda d, mp: _covariates(d, "".join(f"{c},{'inf' if i == 2 else i + 1}\n"
+                                              for i, c in enumerate(SAMPLE_IDS))),
+         SchemaError, r"cov\.csv: column 'neurologists' has infinite value\(s\): row 4: 'inf'$"),
+    Case("covariates-ids-match-no-region", "cli",
+         lambda d, mp: _covariates(d, "".join(f"X{i:02d},{i}\n" for i in range(12))),
+         SchemaError, r"cov\.csv: none of its 12 region id\(s\) is a region with an MS value "
+         r"\(e\.g\. X00, X01, X02\)$"),
+    Case("covariates-constant-column", "cli",
+         lambda d, mp: _covariates(d, "".join(f"{c},5\n" for c in SAMPLE_IDS)),
+         SchemaError, r"cov\.csv: column 'neurologists' is constant \(5\) over the 19 regions "
+         r"with an MS value: a model cannot adjust for it$"),
+    Case("prevalence-year-3000", "cli",
+         lambda d, mp: _prev(d, HEADER + "FRA,94.7,3000,no,X\n"), SchemaError,
+         r"prev\.csv: column year is outside 1900-20\d\d in row 2: '3000'$"),
+    Case("prevalence-utf16-without-bom", "cli",
+         lambda d, mp: _prev(d, HEADER + "FRA,94.7,2011,no,X\n", encoding="utf-16-le"),
+         SchemaError, r"prev\.csv: not a text table in UTF-8 or cp1252 \(it has NUL bytes: "
+         r"UTF-16 without a byte-order mark, or a binary file such as \.xlsx\)$"),
+    Case("prevalence-male-and-female-rows-only", "cli",
+         lambda d, mp: _prev(d, HEADER.replace("\n", ",sex\n") + "".join(
+             f"{c},{100 + i},2011,no,X,male\n{c},{150 + i},2011,no,X,female\n"
+             for i, c in enumerate(SAMPLE_IDS))), SchemaError,
+         r"prev\.csv: no rows with sex = 'both' \(prevalence\.sex\); the table has sex "
+         r"female, male$"),
+    Case("prevalence-two-rows-per-region-and-sex", "cli",
+         lambda d, mp: _prev(d, HEADER.replace("\n", ",sex\n") + "".join(
+             f"{c},{100 + i},2011,no,X,male\n{c},{101 + i},2011,no,X,m\n"
+             for i, c in enumerate(SAMPLE_IDS[:3]))), SchemaError,
+         r"prev\.csv: duplicated region id\(s\) DNK, IRL, SWE \(rows \[2, 3, 4, 5, 6, 7\]\)$"),
+    # ---- issue 20: paths that are not files, schedulers, output folders
+    Case("prevalence-is-a-fifo", "cli",
+         lambda d, mp: ["run", "--sample", "always", "--prevalence", str(_fifo(d, "p.csv"))],
+         ConfigError, r"key 'prevalence\.file' = '.*p\.csv' is a FIFO \(named pipe\), not a "
+         r"regular file$"),
+    Case("covariates-file-is-a-fifo", "cli",
+         lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", '[run]\nsample = "always"\n'
+                        f'[models]\ncovariates_file = "{_fifo(d, "cov.csv")}"\n'))],
+         ConfigError, r"c\.toml: key 'models\.covariates_file' = '.*cov\.csv' is a FIFO "
+         r"\(named pipe\), not a regular file$"),
+    Case("population-raster-is-a-fifo", "cli",
+         lambda d, mp: _population_case(d, _fifo(d, "pop.tif")), ConfigError,
+         r"regions\.toml: key 'exposures\.population_raster' = '.*pop\.tif' is a FIFO "
+         r"\(named pipe\), not a regular file$"),
+    Case("regions-file-is-a-folder", "cli",
+         lambda d, mp: ["exposures", "--config", str(_regions_config(d, d))], ConfigError,
+         r"regions\.toml: key 'regions\.file' = '.*' is a folder, not a regular file$"),
+    Case("scheduler-unknown-scheme", "cli",
+         lambda d, mp: ["run", "--sample", "always", "--scheduler", "garbage://x"], ConfigError,
+         r"^command line: key 'compute\.scheduler' = 'garbage://x' is not a scheduler address"),
+    Case("scheduler-port-not-a-number", "cli",
+         lambda d, mp: ["run", "--sample", "always", "--scheduler", "127.0.0.1:notaport"],
+         ConfigError, r"^command line: key 'compute\.scheduler' = '127\.0\.0\.1:notaport' is "
+         r"not a scheduler address"),
+    Case("processed-dir-not-writable", "cli", lambda d, mp: _blocked_dir(d, "processed_dir"),
+         OutputError, r"blocker/out: the output folder cannot be written \(.+\)$"),
+    Case("reports-dir-not-writable", "cli", lambda d, mp: _blocked_dir(d, "reports_dir"),
+         OutputError, r"blocker/out: the output folder cannot be written \(.+\)$"),
     Case("config-not-toml", "cli",
          lambda d, mp: ["run", "--config", str(_toml(d / "c.toml", "[run]\nname = default\n"))],
          ConfigError, r"c\.toml: not valid TOML \("),
@@ -851,8 +1005,8 @@ def test_a_zero_in_an_outcome_drops_that_country_not_the_outcome() -> None:
     # handled, not refused: the Atlas country reporting 0 is listed with its reason
     # (outcomes_missing.csv) and the outcome is fitted on the other countries
     from geo_ms.ingest.outcome_table import build_outcomes
-    from geo_ms.models.primary import PrimarySpec
-    from geo_ms.models.triangulation import triangulate
+    from geo_ms.models.plan import Claim, Plan
+    from geo_ms.models.run_plan import run_plan
 
     rng = np.random.default_rng(0)
     ids = [f"C{i:02d}" for i in range(30)]
@@ -867,5 +1021,65 @@ def test_a_zero_in_an_outcome_drops_that_country_not_the_outcome() -> None:
                             lon=rng.uniform(-170, 170, len(out.wide)),
                             lat=rng.uniform(-60, 60, len(out.wide)),
                             prevalence_per_100k=np.exp(rng.normal(4, 0.5, len(out.wide))))
-    tri = triangulate(table, PrimarySpec(n_boot=50), ["atlas2020"], claims=["C1"])
+    plan = Plan((Claim("C1", "t", "cloud_cover_pct", "positive", "pearson", sesoi=0.1),))
+    tri = run_plan(table, plan, n_boot=0, robustness=False).triangulation
+    tri = tri[tri["sample"] == "all"]
     assert tri.set_index("outcome").loc["atlas2020", "n"] == 29
+
+
+# --------------------------------------------------------------------------- formulas in CSVs
+
+
+FORMULAS = {"=HYPERLINK(\"http://evil.example\",\"open\")": FRANCE_BOX,
+            "@SUM(1+1)*cmd|' /C calc'!A0": shapely.box(10, 45, 15, 50),
+            "+1+2": shapely.box(20, 45, 25, 50), "-2+3": shapely.box(-5, 40, 0, 44),
+            "\tTAB": shapely.box(5, 50, 10, 54), "plain": shapely.box(25, 50, 30, 54)}
+
+
+def test_formula_like_names_are_neutralised_in_csv_outputs_only(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Region ids and names a spreadsheet would run as formulas (OWASP: cells starting
+    with =, +, -, @, tab or CR) get a leading apostrophe in exposures.csv and
+    exposures_missing.csv; the GeoPackage and GeoParquet keep the raw text."""
+    path = tmp_path / "f.geojson"
+    gpd.GeoDataFrame({"id": list(FORMULAS), "label": list(FORMULAS)},
+                     geometry=list(FORMULAS.values()), crs="EPSG:4326").to_file(path)
+    cfg = _regions_config(tmp_path, path, 'name_column = "label"\n')
+    res = run_cli(["exposures", "--config", str(cfg)], capsys, monkeypatch)
+    assert res.code == 0, res.err
+    raw = list(FORMULAS)
+    for csv in ("exposures.csv",):
+        got = pd.read_csv(home / "data/processed" / csv, keep_default_na=False)
+        assert got["region_id"].tolist() == ["'" + r if r != "plain" else r for r in raw]
+        assert got["name"].tolist() == got["region_id"].tolist()
+    for line in (home / "data/processed/exposures.csv").read_text().splitlines()[1:]:
+        assert line[0] in "'p\"", line  # no line starts with a formula character
+    assert gpd.read_file(home / "data/processed/exposures.gpkg")["region_id"].tolist() == raw
+    assert gpd.read_parquet(home / "data/processed/exposures.parquet")["name"].tolist() == raw
+
+
+def test_utf16_table_by_sex_with_a_tiny_value_runs(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A UTF-16 (with BOM, as Excel's 'Unicode text') table with a male and a female row
+    per country, one female value 1e-9 per 100,000, run with --sex female: the female
+    values are used (not the first row per id), the tiny value is kept and mapped."""
+    rows = "".join(f"{c}\t{100 + i}\t2011\tno\tX\tmale\n"
+                   f"{c}\t{'1e-9' if c == 'MLT' else 150 + i}\t2011\tno\tX\tfemale\n"
+                   for i, c in enumerate(SAMPLE_IDS))
+    table = _text(tmp_path / "by_sex.txt", HEADER.replace(",", "\t").replace("\n", "\tsex\n")
+                  + rows, encoding="utf-16")
+    assert table.read_bytes()[:2] == b"\xff\xfe"
+    res = run_cli(["run", "--prevalence", str(table), "--sample", "always", "--sex", "female",
+                   "--config", str(_toml(tmp_path / "fast.toml", "[models]\nn_boot = 200\n"))],
+                  capsys, monkeypatch)
+    assert res.code == 0, res.err
+    t = pd.read_csv(home / "data/processed/analysis_table.csv").set_index("region_id")
+    want = {c: 150.0 + i for i, c in enumerate(SAMPLE_IDS)} | {"MLT": 1e-9}
+    assert t.loc[SAMPLE_IDS, "prevalence_per_100k"].to_dict() == pytest.approx(want, rel=1e-12)
+    page = (home / "reports/latest/map.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="geo-ms-data">(.*?)</script>', page).group(1))
+    assert {r["region_id"]: r["prevalence_per_100k"] for r in data}["MLT"] == 1e-9

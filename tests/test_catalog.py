@@ -24,7 +24,9 @@ REQUIRED_IDS = [
     "neo_uvi_clim", "neo_modis_cloud", "modis_mod08_cloud", "temis_vitd_clear",
     "omi_omuvbd", "ncep_tcdc", "merra2_ghi", "sunshine_cities", "geonames_cities",
     "ne_admin0_10m", "ne_admin0_50m", "ne_admin0_110m", "ne_admin1_10m", "gpw_population",
-    "atlas_ms_2020", "atlas_ms_2013", "atlas_ms_2008",
+    "atlas_ms_2020", "atlas_ms_2013", "atlas_ms_2008", "gpw_pop_2020_30min",
+    "world_migration_matrix", "wdi_health_expenditure", "wdi_physicians",
+    "undesa_migrant_stock_2020",
 ]  # fmt: skip
 
 # ms/SOURCES.md §9 (copied here so the check also runs without the mirror)
@@ -82,6 +84,7 @@ def test_raster_and_boundary_hashes_match_sources_md(mirror: Path) -> None:
     text = (mirror / "rasters" / "SOURCES.md").read_text(encoding="utf-8")
     for name in ("ccld6190.zip", "crad6190.zip"):
         rasters[name] = re.search(rf"`{re.escape(name)}` ([0-9a-f]{{64}})", text)[1]
+    rasters.update(_section_hashes(text))  # "## n. `file`: ... **SHA-256:** `hash`" (GPW)
     bounds = (mirror / "boundaries" / "SOURCES.md").read_text(encoding="utf-8")
     boundary = {
         "ne_10m_admin_0_countries_deu.zip": re.search(r"SHA-256: ([0-9a-f]{64})", bounds)[1],
@@ -101,8 +104,36 @@ def test_raster_and_boundary_hashes_match_sources_md(mirror: Path) -> None:
             assert f.expected_mirror_sha256 == table[base], f.mirror_path
             checked += 1
     # 2 CRU zips + CRU nc + 2 MODIS + 12 NEO months (one file) + TEMIS + 2 OMI + MERRA-2
-    # + sunshine + 2 boundaries
-    assert checked == 24
+    # + sunshine + 2 boundaries + GPW
+    assert checked == 25
+
+
+def _section_hashes(text: str) -> dict[str, str]:
+    """``{file: sha256}`` of SOURCES.md sections headed ``## n. `file`: ...``."""
+    out = {}
+    for sec in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        name = re.match(r"\d+\. `([^`]+)`", sec)
+        sha = re.search(r"\*\*SHA-256:\*\* `([0-9a-f]{64})`", sec)
+        if name and sha:
+            out[name[1]] = sha[1]
+    return out
+
+
+def test_covariate_hashes_urls_match_sources_md(mirror: Path) -> None:
+    text = (mirror / "covariates" / "SOURCES.md").read_text(encoding="utf-8")
+    hashes = _section_hashes(text)
+    ids = ("world_migration_matrix", "wdi_health_expenditure", "wdi_physicians",
+           "undesa_migrant_stock_2020")
+    for did in ids:
+        ds = get_dataset(did)
+        assert ds.kind == "covariate"
+        (f,) = ds.files
+        folder, _, base = f.mirror_path.partition("/")
+        assert folder == "covariates"
+        assert f.sha256 == hashes[base], did
+        assert f.url.startswith("https://raw.githubusercontent.com/"), did
+        assert f"`{f.url}`" in text, did  # the pinned raw URL of SOURCES.md
+    assert len(hashes) == len(ids)
 
 
 def test_cru_entries() -> None:

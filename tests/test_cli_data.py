@@ -53,7 +53,8 @@ def test_list_by_kind(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
     assert err.splitlines() == [
         "error: unknown dataset kind 'rain'",
-        "hint: Use one of: prevalence, cloud, uv, solar, boundaries, population, points.",
+        ("hint: Use one of: prevalence, cloud, uv, solar, boundaries, population, points, "
+         "covariate."),
     ]
 
 
@@ -131,7 +132,7 @@ def test_fetch_all_without_mirror_lists_missing(
     code, out, _ = _run(capsys, "fetch", "--all")
     assert code == 0
     c = _expected_counts(mirror=False)
-    assert (c["ok"], c["missing"], c["user"]) == (4, 49, 3)  # + 3 Atlas of MS files
+    assert (c["ok"], c["missing"], c["user"]) == (4, 54, 3)  # + 3 Atlas, GPW, 4 covariates
     assert out.splitlines()[-1] == (
         f"{c['ok']} ok, {c['missing']} missing, {c['user']} user-supplied, 0 failed verification"
     )
@@ -152,7 +153,7 @@ def test_fetch_all_and_verify_with_mirror(
     code, out, _ = _run(capsys, "fetch", "--all")
     assert code == 0
     c = _expected_counts(mirror=True)
-    assert (c["ok"], c["missing"], c["user"]) == (37, 16, 3)  # + 3 Atlas of MS files
+    assert (c["ok"], c["missing"], c["user"]) == (42, 16, 3)  # + 3 Atlas, GPW, 4 covariates
     assert out.splitlines()[-1] == (
         f"{c['ok']} ok, {c['missing']} missing, {c['user']} user-supplied, 0 failed verification"
     )

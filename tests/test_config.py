@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -128,8 +129,61 @@ def test_min_valid_fraction_and_min_regions_defaults_and_ranges():
     assert load_config(overrides={"exposures.min_valid_fraction": 1})["exposures"][
         "min_valid_fraction"] == 1.0
     with pytest.raises(ConfigError, match=r"^command line: key 'exposures\.min_valid_fraction' = "
-                       r"1\.5 is out of range \(must be between 0 and 1\)$"):
+                       r"1\.5 is out of range \(must be above 0 and at most 1\)$"):
         load_config(overrides={"exposures.min_valid_fraction": 1.5})
     with pytest.raises(ConfigError, match=r"key 'models\.min_regions' = 2 is out of range "
                        r"\(must be at least 3\)$"):
         load_config(overrides={"models.min_regions": 2})
+
+
+@pytest.mark.parametrize(("key", "value", "span", "closest"), [
+    ("models.sesoi_r", 2.0, "strictly between 0 and 1", "0.5"),
+    ("models.sesoi_r", 0.0, "strictly between 0 and 1", "0.1"),
+    ("models.n_boot", 0, "between 100 and 100,000", "100"),
+    ("models.n_boot", 10**9, "between 100 and 100,000", "100000"),
+    ("models.knn", 0, "at least 1", "1"),
+    ("models.min_subset", 1, "at least 3", "3"),
+    ("models.seed", -1, "between 0 and 4,294,967,295", "0"),
+    ("models.sesoi_pct_per10", -5.0, "strictly between 0 and 100", "5.0"),
+    ("exposures.min_valid_fraction", 0.0, "above 0 and at most 1", "0.5"),
+    ("prevalence.year", 3000, "between 1950 and 2030", "2030"),
+    ("prevalence.compare_year", 5, "between 1950 and 2030, or 0", "0"),
+])
+def test_numeric_keys_out_of_range_are_refused_with_the_closest_value(
+        key: str, value: float, span: str, closest: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^command line: key '{re.escape(key)}' = "
+                       rf"{re.escape(repr(value))} is out of range \({re.escape(span)}\)$".replace(
+                           r"\(", r"\(must be ", 1)) as info:
+        load_config(overrides={key: value})
+    assert info.value.hint.startswith(f"Use {key} = {closest} (")
+
+
+def test_every_numeric_key_has_a_range() -> None:
+    from geo_ms.config import RANGES, default_config
+
+    # [[claims]] entries are checked by the plan (geo_ms/models/plan.py), not by RANGES
+    numeric = {f"{s}.{k}" for s, body in default_config().items() if isinstance(body, dict)
+               for k, v in body.items()
+               if isinstance(v, int | float) and not isinstance(v, bool)}
+    assert numeric - set(RANGES) == set()
+    assert load_config(overrides={"prevalence.compare_year": 0})["prevalence"][
+        "compare_year"] == 0
+
+
+def test_cru_ts_year_window_is_checked() -> None:
+    with pytest.raises(ConfigError, match=r"'exposures\.cru_ts_years' = \[1990, 1961\] is not a "
+                       r"\[first, last\] year window within 1901-2023$"):
+        load_config(overrides={"exposures.cru_ts_years": [1990, 1961]})
+
+
+@pytest.mark.parametrize("name", ["../../escaped_run", "latest", "", "a/b", ".", "..",
+                                  "-rf", "x" * 101, "run name", "r\u00e9sum\u00e9"])
+def test_unsafe_run_names_are_refused(name: str) -> None:
+    with pytest.raises(ConfigError, match=r"^command line: run name .* (is reserved|is not one "
+                       r"folder name)"):
+        load_config(overrides={"run.name": name})
+
+
+def test_safe_run_names_are_kept() -> None:
+    for name in ("default", "run-2026.12.04", "eu_only", "A1"):
+        assert load_config(overrides={"run.name": name})["run"]["name"] == name

@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import hashlib
 import http.server
+import io
 import os
 import re
 import socket
@@ -353,3 +354,374 @@ def test_second_run_on_the_same_folders_gets_a_lock_error(
         other.release()
     assert _snapshot(home) == before
     assert _leftovers(home) == []
+
+
+# --------------------------------------------------------------------------- stale inputs
+
+
+def _pop_tif(path: Path, west_heavy: bool) -> None:
+    """A 0.5° population grid nesting in the sample's 3° MERRA-2 grid (73.5 N to 58.5 S):
+    1,000 people per cell in 0-2.5 E (or 2.5-5 E), 44-48 N, and 1 elsewhere."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import Affine
+
+    pop = np.ones((264, 720), dtype="float32")
+    cols = slice(360, 365) if west_heavy else slice(365, 370)
+    pop[51:59, cols] = 1000.0  # rows 51-58: 48-44 N
+    with rasterio.open(path, "w", driver="GTiff", width=720, height=264, count=1,
+                       dtype="float32", crs="EPSG:4326", nodata=-1.0,
+                       transform=Affine(0.5, 0.0, -180.0, 0.0, -0.5, 73.5)) as dst:
+        dst.write(pop, 1)
+
+
+def _exposures_run(home: Path, cfg: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Any]:
+    monkeypatch.setenv("GEO_MS_HOME", str(home))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["exposures", "--config", str(cfg)]) == 0
+    expo = pd.read_csv(home / "data/processed/exposures.csv", index_col="region_id")
+    return out.getvalue(), expo
+
+
+def test_input_file_overwritten_in_place_is_not_served_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """exposures.population_raster overwritten with other values (same name, same size,
+    same modification time): the exposures stage runs again and gives the values of a
+    fresh run, not the cached ones."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    monkeypatch.setenv("GEO_MS_OFFLINE", "1")
+    monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
+    monkeypatch.setattr(fetch, "network_available", lambda *a, **k: False)
+    d = tmp_path / "in"
+    d.mkdir()
+    gpd.GeoDataFrame({"id": ["fr"]}, geometry=[box(0, 44, 5, 48)], crs="EPSG:4326").to_file(
+        d / "fr.geojson")
+    pop = d / "pop.tif"
+    cfg = d / "c.toml"
+    cfg.write_text(f'[run]\nsample = "always"\n[regions]\nset = "polygons"\n'
+                   f'file = "{d / "fr.geojson"}"\nid_column = "id"\n'
+                   f'[exposures]\npopulation_raster = "{pop}"\n')
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(home)
+    _pop_tif(pop, west_heavy=True)
+    _, first = _exposures_run(home, cfg, monkeypatch)
+    stat = pop.stat()
+    _pop_tif(pop, west_heavy=False)
+    os.utime(pop, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert pop.stat().st_size == stat.st_size
+    said, second = _exposures_run(home, cfg, monkeypatch)
+    assert "[stage] exposures: running" in said, said
+    fresh_home = tmp_path / "fresh"
+    fresh_home.mkdir()
+    _, fresh = _exposures_run(fresh_home, cfg, monkeypatch)
+    col = "ghi_merra2_popw"
+    assert first.loc["fr", col] != pytest.approx(fresh.loc["fr", col], rel=1e-6)
+    assert second.loc["fr", col] == pytest.approx(fresh.loc["fr", col], rel=1e-12)
+
+
+@pytest.mark.parametrize("cut", ["mid-row", "row-boundary"])
+def test_damaged_stage_cache_is_recomputed(
+    in_sample_home: Path, capsys: pytest.CaptureFixture[str], cut: str
+) -> None:
+    """A cached stage output cut short (mid-row: pandas would raise ParserError; at a row
+    boundary: it would be read silently with rows missing) no longer matches the sha256
+    its stage recorded: the stage says so, runs again and the outputs are as before."""
+    home = in_sample_home
+    assert cli.main(["run", "--config", str(home / "fast.toml")]) == 0  # all cached now
+    before = _snapshot(home, gpkg=False)
+    [cached] = sorted((home / "data/processed/.cache").glob("exposures-*/exposures.csv"))
+    whole = cached.read_bytes()
+    lines = whole.split(b"\n")
+    if cut == "mid-row":
+        damaged = b"\n".join(lines[:5]) + b"\n" + lines[5][: len(lines[5]) // 2]
+    else:
+        damaged = b"\n".join(lines[:5]) + b"\n"
+    cached.write_bytes(damaged)
+    capsys.readouterr()
+    assert cli.main(["run", "--config", str(home / "fast.toml")]) == 0
+    out = capsys.readouterr().out
+    assert ("[stage] exposures: cached outputs damaged (they do not match their recorded "
+            "sha256); computing them again") in out
+    assert "[stage] exposures: running" in out
+    assert cached.read_bytes() == whole
+    assert _snapshot(home, gpkg=False) == before
+    assert _leftovers(home) == []
+
+
+def _report_files(home: Path) -> dict[str, bytes]:
+    """Every file of the published report folder reports/default-sample/."""
+    root = home / "reports/default-sample"
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_ctrl_c_in_the_report_stage_keeps_the_whole_previous_report(
+    in_sample_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rerun under the same name is interrupted in the report stage after report.html
+    was written (while the map is drawn): the published folder is still the whole
+    previous report (no new report.html beside old CSVs) and no build folder is left."""
+    from geo_ms import report as report_pkg
+
+    home = in_sample_home
+    before = _report_files(home)
+    assert {"report.html", "map.html", "claims.csv", "manifest.json", "run.log"} <= set(before)
+    drawn: list[Path] = []
+
+    def interrupted_map(path: Any, *args: Any, **kwargs: Any) -> Any:
+        drawn.append(Path(path))
+        assert (Path(path).parent / "report.html").is_file()  # the new report is half done
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_pkg, "interactive_map", interrupted_map)
+    (home / "other.toml").write_text("[run]\nsample = 'always'\n[models]\nn_boot = 203\n")
+    capsys.readouterr()
+    assert cli.main(["run", "--config", str(home / "other.toml")]) == 130
+    assert drawn and ".part" in drawn[0].parent.name  # it was building a hidden folder
+    assert _report_files(home) == before
+    assert (home / "reports/latest").resolve() == (home / "reports/default-sample").resolve()
+    assert _leftovers(home) == []
+    assert sorted(p.name for p in (home / "reports").iterdir()
+                  if not p.name.startswith(".")) == ["default-sample", "latest"]
+
+
+def test_report_folder_is_swapped_in_whole(in_sample_home: Path) -> None:
+    """A finished rerun replaces the folder in one step: the link reports/<name> points at
+    the new hidden folder, the previous one is gone, latest points at <name>."""
+    home = in_sample_home
+    link = home / "reports/default-sample"
+    (home / "third.toml").write_text("[run]\nsample = 'always'\n[models]\nn_boot = 204\n")
+    old_target = link.resolve()
+    run(load_config(home / "third.toml"), say=lambda m: None)
+    assert link.is_symlink() and link.resolve() != old_target
+    assert not old_target.exists()
+    assert (home / "reports/latest").resolve() == link.resolve()
+    manifest = (link / "manifest.json").read_text()
+    assert '"n_boot": 204' in manifest
+    hidden = [p.name for p in (home / "reports").iterdir() if p.name.startswith(".")
+              and p.is_dir()]
+    assert hidden == [link.resolve().name]
+
+
+def test_same_run_name_from_another_processed_folder_gets_a_lock_error(
+    in_sample_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs named 'default' with different processed folders: while one holds the
+    report lock, the other is refused with one line before it writes anything."""
+    home = in_sample_home
+    before = _report_files(home)
+    lock_file = home / "reports/.default.lock"
+    (home / "elsewhere.toml").write_text("[run]\nsample = 'always'\nprocessed_dir = 'p2'\n"
+                                         "[models]\nn_boot = 200\n")
+    other = FileLock(str(lock_file))
+    other.acquire(timeout=0)
+    try:
+        capsys.readouterr()
+        assert cli.main(["run", "--config", str(home / "elsewhere.toml")]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[0] == (f"error: {lock_file}: another geo-ms run is using "
+                                       f"{home / 'reports/default'}")
+        assert "another --name" in err.splitlines()[1]
+    finally:
+        other.release()
+    assert _report_files(home) == before
+    assert not (home / "p2/.cache").exists()  # refused before any stage ran
+
+
+# --------------------------------------------------------------------------- schedulers
+
+
+def test_scheduler_without_workers_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--scheduler` naming a running scheduler that has no worker: the run does not
+    wait forever; it stops after the connection timeout with one line naming the
+    address, and writes no output."""
+    from dask.distributed import LocalCluster
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("GEO_MS_HOME", str(home))
+    monkeypatch.setenv("GEO_MS_OFFLINE", "1")
+    monkeypatch.delenv("GEO_MS_DATA_MIRROR", raising=False)
+    monkeypatch.setattr(fetch, "network_available", lambda *a, **k: False)
+    cluster = LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                           dashboard_address=None)
+    try:
+        address = cluster.scheduler_address
+        capsys.readouterr()
+        code = cli.main(["exposures", "--sample", "always", "--config",
+                         str(_scheduler_toml(tmp_path, address))])
+        err = capsys.readouterr().err
+    finally:
+        cluster.close()
+    assert code == 2, err
+    assert err.splitlines() == [
+        f"error: scheduler '{address}': no worker joined within 10 s",
+        (f"hint: start workers ('dask worker {address}'), or leave the scheduler option empty "
+         "to use a local cluster")]
+    assert not (home / "data/processed/exposures.csv").exists()
+
+
+def _scheduler_toml(d: Path, address: str) -> Path:
+    path = d / "sched.toml"
+    path.write_text(f'[compute]\nscheduler = "{address}"\n')
+    return path
+
+
+# --------------------------------------------------------------------------- full disk
+
+
+@pytest.mark.parametrize("blocks", [20, 1000, 1400])
+def test_full_disk_gives_one_line_and_leaves_nothing_half_written(
+    tmp_path: Path, blocks: int
+) -> None:
+    """`geo-ms run` under a file-size limit (`ulimit -f`: every write past it fails with
+    EFBIG, as on a full disk): the parquet cache, the GeoPackage (pyogrio) or a figure
+    fails depending on the limit; each gives one error line, exit 2, no traceback, no
+    temporary file and no unfinished stage or report build."""
+    import resource
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    limit = blocks * 512
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GEO_MS_DATA_MIRROR", "GEO_MS_DEBUG")}
+    env.update(GEO_MS_HOME=str(home), GEO_MS_OFFLINE="1",
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.run([sys.executable, "-m", "geo_ms.cli", "run", "--sample", "always"],
+                          cwd=home, env=env, capture_output=True, text=True, timeout=600,
+                          preexec_fn=cap, check=False)
+    lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("warning:")]
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert len(lines) == 2, lines
+    assert re.fullmatch(r"error: .+: could not be written \(.+\)", lines[0]), lines[0]
+    assert ("File too large" in lines[0] or "file-size limit" in lines[0]), lines[0]
+    assert lines[1].startswith("hint: Free some space")
+    assert _leftovers(home) == []
+    assert not [p for p in (home / "reports").glob(".*") if p.is_dir()]  # no report build
+
+
+def test_read_only_reports_folder_is_refused_before_any_stage(
+    in_sample_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reports/ cannot be written: refused before any stage runs, so data/processed is
+    not rewritten (the check runs first; as root, whose writes no mode bit stops, the
+    folder is made unwritable by putting it below a regular file)."""
+    home = in_sample_home
+    before = _snapshot(home, gpkg=False)
+    stages = sorted((home / "data/processed/.cache").iterdir())
+    (home / "blocker").write_text("a file\n")
+    (home / "ro.toml").write_text("[run]\nsample = 'always'\nreports_dir = 'blocker/reports'\n"
+                                  "[models]\nn_boot = 205\n")
+    capsys.readouterr()
+    assert cli.main(["run", "--config", str(home / "ro.toml")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"error: {home / 'blocker/reports'}: the output folder cannot be written "
+                      "(Not a directory)")
+    assert _snapshot(home, gpkg=False) == before
+    assert sorted((home / "data/processed/.cache").iterdir()) == stages  # no stage ran
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through read-only modes")
+def test_read_only_processed_folder_by_mode(in_sample_home: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    home = in_sample_home
+    processed = home / "data/processed"
+    processed.chmod(0o555)
+    try:
+        capsys.readouterr()
+        assert cli.main(["run", "--config", str(home / "fast.toml")]) == 2
+        err = capsys.readouterr().err.splitlines()
+    finally:
+        processed.chmod(0o755)
+    assert err[0] == (f"error: {processed}: the output folder cannot be written "
+                      "(Permission denied)")
+
+
+# --------------------------------------------------------------------------- mirror misses
+
+
+def test_file_missing_from_the_mirror_says_so_then_fails_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GEO_MS_DATA_MIRROR is set but lacks a catalogued file: one warning line says the
+    file is downloaded from its host instead; with the host unreachable, one error line
+    names the file and the URL, exit 2, nothing cached."""
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/grid.bin"
+    home = tmp_path / "home"
+    mirror = tmp_path / "mirror"
+    home.mkdir()
+    mirror.mkdir()
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("GEO_MS_HOME", str(home))
+    monkeypatch.setenv("GEO_MS_DATA_MIRROR", str(mirror))
+    monkeypatch.delenv("GEO_MS_OFFLINE", raising=False)
+    monkeypatch.setattr(fetch, "RETRY_WAIT", 0.0)
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    cat = tmp_path / "catalog.toml"
+    cat.write_text(catalog.default_catalog_path().read_text(encoding="utf-8") + f"""
+[[dataset]]
+id = "mirrords"
+title = "test file meant to be in the mirror"
+kind = "cloud"
+format = "bin"
+reader = "read_cf_netcdf"
+licence = "public domain"
+citation = "Test (2024)."
+
+[[dataset.files]]
+name = "grid.bin"
+url = "{url}"
+sha256 = "{SHA}"
+mirror_path = "mirrords/grid.bin"
+""", encoding="utf-8")
+    monkeypatch.setattr(catalog, "default_catalog_path", lambda: cat)
+    capsys.readouterr()
+    assert cli.main(["data", "fetch", "mirrords"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"warning: MirrorMissWarning: mirrords/grid.bin: not in the data mirror "
+                      f"({mirror / 'mirrords/grid.bin'}); downloading it from {url}")
+    assert err[1] == (f"error: mirrords/grid.bin: download from {url} failed (cannot connect - "
+                      "no network?)")
+    assert err[2].startswith("hint: ") and len(err) == 3, err
+    assert _cache_files(home) == []
+
+
+def test_report_folder_of_an_older_geo_ms_is_replaced_by_the_link(tmp_path: Path) -> None:
+    """reports/<name> as a real folder (written before reports were swapped in whole)
+    gives way to the link at the first publication; nothing of it is left."""
+    import types
+
+    from geo_ms.pipeline.publish import publish_report, start_build
+
+    reports = tmp_path / "reports"
+    (reports / "x").mkdir(parents=True)
+    (reports / "x/claims.csv").write_text("old")
+    ctx = types.SimpleNamespace(reports=reports, builds=[])
+    build = start_build(ctx, "x")
+    (build / "report.html").write_text("new")
+    final, files = publish_report(ctx, build, "x", {"html": build / "report.html"})
+    assert final == reports / "x" and final.is_symlink()
+    assert sorted(p.name for p in final.iterdir()) == ["report.html"]
+    assert files == {"html": reports / "x/report.html"}
+    assert (reports / "latest/report.html").read_text() == "new"
+    assert sorted(p.name for p in reports.iterdir()) == sorted(
+        [".x~" + build.name.split("~")[1].removesuffix(".part"), "latest", "x"])

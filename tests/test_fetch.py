@@ -432,8 +432,9 @@ def test_every_mirrored_file_fetches_and_verifies(
     monkeypatch.setenv("GEO_MS_DATA_MIRROR", str(mirror))
     specs = _mirrored_specs()
     # 8 GBD + 2 CRU zips + CRU nc + 2 MODIS + 12 NEO months + TEMIS + 2 OMI + 2 NE + 3 Atlas
+    # + GPW + 4 country covariates
     # (MERRA-2 and sunshine come from their packages first; verify_all checks their mirror copies)
-    assert len(specs) == 33
+    assert len(specs) == 38
     for ds_id, spec in specs:
         path = F.fetch_file(ds_id, spec.name, download=False)
         assert path == mirror / spec.mirror_path

@@ -20,8 +20,7 @@ from geo_ms.models.primary import (
 
 def test_default_config_declares_the_primary_analysis():
     cfg = load_config()
-    assert cfg["primary"] == {"outcome": "gbd2016_prev", "subset": "all", "c1_test": "pearson",
-                              "c2_test": "pearson", "c3_test": "ols_adj_lat_gdp"}
+    assert cfg["primary"] == {"outcome": "gbd2016_prev", "subset": "all"}
     spec = primary_spec(cfg)
     assert spec.outcome == "gbd2016_prev" and spec.subset == "all"
     assert spec.sesoi_r == 0.1 and spec.sesoi_pct_per10 == 5.0
@@ -35,10 +34,10 @@ def test_unknown_primary_outcome_refused():
         load_config(overrides={"primary.outcome": "atlas2021"})
 
 
-def test_primary_test_must_fit_the_claim():
-    with pytest.raises(ConfigError, match=r"key 'primary.c1_test' = 'spearman' is not one of "
-                                          r"pearson"):
-        load_config(overrides={"primary.c1_test": "spearman"})
+def test_claim_tests_have_one_configuration_home():
+    # the tests of the claims are the [[claims]] entries' `test` keys, not [primary]
+    with pytest.raises(ConfigError, match=r"unknown key 'primary.c1_test'"):
+        load_config(overrides={"primary.c1_test": "pearson"})
 
 
 def test_extra_covariates_need_a_file():
@@ -126,37 +125,21 @@ def _two_outcome_table(n: int = 80, seed: int = 11) -> pd.DataFrame:
     return d
 
 
-def test_claims_are_fitted_on_the_primary_outcome_column():
+def test_models_are_fitted_on_the_primary_outcome_column():
     from scipy import stats
 
-    from geo_ms.models import claims_table, fit_all
+    from geo_ms.models import fit_all
 
     d = _two_outcome_table()
     spec = primary_spec({"primary": {"outcome": "atlas2020"}, "models": {"n_boot": 100}})
     r_atlas = stats.pearsonr(d["cloud_cover_pct"], np.log(d["ms_atlas2020"])).statistic
     assert r_atlas < -0.5  # the GBD column has the opposite sign
     assert stats.pearsonr(d["cloud_cover_pct"], np.log(d["prevalence_per_100k"])).statistic > 0.5
-    t = claims_table(None, d, spec=spec, outcome_col=primary_outcome_column(d, spec.outcome))
-    assert t.set_index("claim_id").loc["C1", "estimate"] == pytest.approx(r_atlas, abs=1e-12)
     m = fit_all(d, {"models": {"n_boot": 50, "permutations": 9, "fixed_effects": ""}},
                 exposures=["cloud_cover_pct"], spec=spec)
     prim = m[m["role"] == "primary"]
     assert set(prim["outcome"]) == {"log_ms_atlas2020"}
     assert prim.set_index("model").loc["pearson", "estimate"] == pytest.approx(r_atlas, abs=1e-12)
-
-
-def test_triangulation_puts_the_primary_outcome_first_on_its_own_column():
-    from scipy import stats
-
-    from geo_ms.models.triangulation import triangulate
-
-    d = _two_outcome_table()
-    spec = primary_spec({"primary": {"outcome": "atlas2020"}, "models": {"n_boot": 100}})
-    tri = triangulate(d, spec, ["gbd2016_prev", "atlas2020"], claims=["C1"])
-    assert tri["outcome"].tolist() == ["atlas2020", "gbd2016_prev"]
-    for oid, col in (("atlas2020", "ms_atlas2020"), ("gbd2016_prev", "ms_gbd2016_prev")):
-        r = stats.pearsonr(d["cloud_cover_pct"], np.log(d[col])).statistic
-        assert tri.set_index("outcome").loc[oid, "estimate"] == pytest.approx(r, abs=1e-12)
 
 
 def test_primary_outcome_not_fitted_is_refused_at_configuration_time():
@@ -184,12 +167,21 @@ def test_models_outcome_key_is_gone():
 
 # ---- issue 16, item 3: pre-specified exposures are never replaced
 
-def test_primary_exposures_have_one_configuration_home():
-    cfg = load_config(overrides={"models.primary_cloud": "cloud_fraction_modis_pct",
-                                 "models.primary_uv": "vitd_uv_clear"})
+_C1_MODIS = ('[[claims]]\nid = "C1"\ntext = "t"\ndirection = "positive"\ntest = "pearson"\n'
+             'exposure = "cloud_fraction_modis_pct"\n')
+
+
+def test_primary_exposures_have_one_configuration_home(tmp_path):
+    # the claims' exposures are their [[claims]] entries; the old [models] keys are gone
+    toml = tmp_path / "c.toml"
+    toml.write_text(_C1_MODIS + '[[claims]]\nid = "C2"\ntext = "t"\ndirection = "negative"\n'
+                    'test = "pearson"\nexposure = "vitd_uv_clear"\n', encoding="utf-8")
+    cfg = load_config(toml)
     assert primary_spec(cfg).exposures == {"C1": "cloud_fraction_modis_pct",
-                                           "C2": "vitd_uv_clear", "C2-adj": "vitd_uv_clear",
-                                           "C3": "cloud_fraction_modis_pct"}
+                                           "C2": "vitd_uv_clear", "C2-adj": "uv_index",
+                                           "C3": "cloud_cover_pct"}
+    with pytest.raises(ConfigError, match=r"unknown key 'models.primary_cloud'"):
+        load_config(overrides={"models.primary_cloud": "cloud_cover_pct"})
     with pytest.raises(ConfigError, match=r"unknown key 'primary.c1_exposure'"):
         load_config(overrides={"primary.c1_exposure": "cloud_cover_pct"})
 
@@ -201,27 +193,28 @@ def test_missing_primary_exposure_is_an_error_not_a_substitution(tmp_path):
     table = pd.DataFrame(columns=["region_id", "cloudiness_sunshine_pct", "ghi_merra2",
                                   "uv_index", "vitd_uv_clear"])
     ctx = RunContext(cfg=load_config(), home=tmp_path, say=lambda m: None)
-    with pytest.raises(ConfigError, match=r"^configuration: key 'models.primary_cloud' = "
-                                          r"'cloud_cover_pct' is not in the analysis table "
-                                          r"\(its product was not computed\)$"):
+    with pytest.raises(ConfigError, match=r"^configuration: \[\[claims\]\] entry 'C1': "
+                                          r"exposure 'cloud_cover_pct' is not in the analysis "
+                                          r"table \(its product was not computed\)$"):
         primary_exposures(ctx, table)
     table["cloud_cover_pct"] = []
     table = table.drop(columns=["uv_index"])
-    with pytest.raises(ConfigError, match=r"key 'models.primary_uv' = 'uv_index' is not in"):
+    with pytest.raises(ConfigError, match=r"entry 'C2': exposure 'uv_index' is not in"):
         primary_exposures(ctx, table)
     ctx.sample = True  # the sample's own, declared exposures
     assert primary_exposures(ctx, table) == SAMPLE_PRIMARY
 
 
-def test_primary_exposure_of_a_product_switched_off_is_refused():
+def test_primary_exposure_of_a_product_switched_off_is_refused(tmp_path):
     from geo_ms.config import check_for_run
 
-    cfg = load_config(overrides={"models.primary_cloud": "cloud_fraction_modis_pct",
-                                 "exposures.cloud": ["cru_cl1_cloud"]})
-    with pytest.raises(ConfigError, match=r"^configuration: key 'models.primary_cloud' = "
-                                          r"'cloud_fraction_modis_pct' needs product\(s\) "
-                                          r"modis_mod08_cloud, which \[exposures\] does not "
-                                          r"switch on$"):
+    toml = tmp_path / "c.toml"
+    toml.write_text(_C1_MODIS, encoding="utf-8")
+    cfg = load_config(toml, overrides={"exposures.cloud": ["cru_cl1_cloud"]})
+    with pytest.raises(ConfigError, match=r"^configuration: \[\[claims\]\] entry 'C1': "
+                                          r"exposure 'cloud_fraction_modis_pct' needs "
+                                          r"product\(s\) modis_mod08_cloud, which "
+                                          r"\[exposures\] does not switch on$"):
         check_for_run(cfg)
 
 

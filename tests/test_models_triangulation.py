@@ -1,13 +1,14 @@
-"""Triangulation across MS outcomes, the agreement sentence and the forest figure."""
+"""Triangulation across MS outcomes (all regions and the common sample) and its figure."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from geo_ms.models.primary import PrimarySpec
-from geo_ms.models.triangulation import TRIANGULATION_COLUMNS, add_agreement, triangulate
+from geo_ms.models.plan import default_plan
+from geo_ms.models.run_plan import TRIANGULATION_COLUMNS, run_plan
 
 
 def _table(seed: int = 2, n: int = 120) -> pd.DataFrame:
@@ -18,61 +19,47 @@ def _table(seed: int = 2, n: int = 120) -> pd.DataFrame:
                       "gdp_per_capita": np.exp(rng.normal(9, 1, n)),
                       "cloud_cover_pct": rng.uniform(10, 90, n),
                       "uv_index": 12 - 0.15 * np.abs(lat) + rng.normal(0, 1, n)})
-    base = 0.03 * d["cloud_cover_pct"] + rng.normal(0, 0.3, n)
+    base = 3 + 0.03 * d["cloud_cover_pct"] + rng.normal(0, 0.3, n)
     d["prevalence_per_100k"] = np.exp(base)
     d["ms_atlas2020"] = np.exp(base + rng.normal(0, 0.2, n))
-    d["ms_atlas2013"] = np.exp(-0.03 * d["cloud_cover_pct"] + rng.normal(0, 0.3, n))
+    d.loc[d.index[100:], "ms_atlas2020"] = np.nan
+    d["ms_atlas2013"] = np.exp(5 - 0.03 * d["cloud_cover_pct"] + rng.normal(0, 0.3, n))
     d.loc[d.index[:40], "ms_atlas2013"] = np.nan
     d["ms_gbd2016_inc"] = np.exp(base - 3)
     return d
 
 
+def _tri(d: pd.DataFrame) -> pd.DataFrame:
+    plan = default_plan()
+    return run_plan(d, plan, n_boot=0, robustness=False).triangulation
+
+
 def test_triangulation_rows_and_columns():
-    tri = triangulate(_table(), PrimarySpec(n_boot=100))
-    assert tuple(tri.columns) == TRIANGULATION_COLUMNS
-    c1 = tri[tri["claim_id"] == "C1"].set_index("outcome")
-    # primary first, then the registry order of the outcomes present
-    assert c1.index.tolist() == ["gbd2016_prev", "gbd2016_inc", "atlas2020", "atlas2013"]
-    assert c1["n"].tolist() == [120, 120, 120, 80]
-    assert c1.loc["gbd2016_prev", "independent"] and not c1.loc["gbd2016_inc", "independent"]
-    assert c1["verdict"].tolist() == ["supported", "supported", "supported", "not supported"]
-    assert set(tri["claim_id"]) == {"C1", "C2", "C2-adj", "C3"}
-
-
-def test_agreement_counts_independent_sources_only():
-    from scipy import stats
-
     d = _table()
-    tri = triangulate(d, PrimarySpec(n_boot=100), claims=["C1"])
-    claims = pd.DataFrame({"claim_id": ["C1", "C4"], "agreement": ["", ""]})
-    text = add_agreement(claims, tri, "gbd2016_prev").set_index("claim_id").loc["C1", "agreement"]
-
-    def r(col: str) -> str:  # Pearson r by scipy on the complete cases, as the sentence rounds it
-        ok = d[col].notna()
-        return f"{stats.pearsonr(d.loc[ok, 'cloud_cover_pct'], np.log(d.loc[ok, col])).statistic:+.2f}"
-
-    # by construction: GBD and Atlas 2020 rise with cloud (supported), Atlas 2013 falls
-    # (its CI lies below 0.1: not supported), GBD incidence is GBD prevalence / e^3
-    assert text == (
-        f"agrees in 2 of 3 independent sources (agree: GBD 2016 prevalence, age-standardised "
-        f"{r('prevalence_per_100k')}, Atlas of MS 2020, crude prevalence {r('ms_atlas2020')}; "
-        f"differ: Atlas of MS 2013, crude prevalence {r('ms_atlas2013')} not supported); point "
-        f"estimates differ in sign across independent sources ({r('ms_atlas2013')} to "
-        f"{r('prevalence_per_100k')}); not independent: GBD 2016 incidence, age-standardised "
-        f"{r('ms_gbd2016_inc')} supported")
-
-
-def test_primary_from_prevalence_column_when_ms_column_absent():
-    d = _table().drop(columns=["ms_atlas2020", "ms_atlas2013", "ms_gbd2016_inc"])
-    tri = triangulate(d, PrimarySpec(n_boot=100), claims=["C3"])
-    assert tri["outcome"].tolist() == ["gbd2016_prev"]
+    tri = _tri(d)
+    assert tuple(tri.columns) == TRIANGULATION_COLUMNS
+    c1 = tri[(tri["claim_id"] == "C1") & (tri["sample"] == "all")].set_index("outcome")
+    # the co-primary outcomes first, then the registry order of the outcomes present
+    assert c1.index.tolist() == ["gbd2016_prev", "atlas2020", "gbd2016_inc", "atlas2013"]
+    assert c1["n"].tolist() == [120, 100, 120, 80]
+    assert c1.loc["gbd2016_prev", "independent"] and not c1.loc["gbd2016_inc", "independent"]
+    assert c1["represents_family"].tolist() == [True, True, False, False]
+    assert c1["family"].tolist() == ["GBD", "Atlas of MS", "GBD", "Atlas of MS"]
+    assert c1.loc["atlas2013", "verdict"] == "contradicted"  # built to fall with cloud
+    common = tri[(tri["claim_id"] == "C1") & (tri["sample"] == "common")].set_index("outcome")
+    both = d[d["ms_atlas2020"].notna()]
+    assert common.loc["gbd2016_prev", "n"] == 100
+    assert common.loc["gbd2016_prev", "estimate"] == pytest.approx(
+        stats.pearsonr(both["cloud_cover_pct"], np.log(both["prevalence_per_100k"])).statistic,
+        abs=1e-12)
+    assert set(tri["claim_id"]) == {"C1", "C2", "C2-adj", "C3"}  # all-region claims, not C5
 
 
 def test_triangulation_figure(tmp_path):
     from geo_ms.report.figures.triangulation import triangulation_figure
 
-    tri = triangulate(_table(), PrimarySpec(n_boot=100))
-    paths = triangulation_figure(tri, tmp_path, {"sources": []})
+    tri = _tri(_table())
+    paths = triangulation_figure(tri[tri["sample"] == "all"], tmp_path, {"sources": []})
     names = sorted(p.name for p in paths)
     assert names == ["triangulation.png", "triangulation.svg"]
     svg = (tmp_path / "triangulation.svg").read_text()
@@ -88,9 +75,14 @@ def test_triangulation_figure_needs_rows(tmp_path):
         triangulation_figure(pd.DataFrame(columns=list(TRIANGULATION_COLUMNS)), tmp_path, {})
 
 
-def test_outcome_with_a_zero_is_kept_as_inconclusive():
+def test_outcome_with_a_zero_is_set_aside_with_its_reason():
     d = _table()
     d.loc[0, "ms_atlas2020"] = 0.0
-    tri = triangulate(d, PrimarySpec(n_boot=100), claims=["C1"]).set_index("outcome")
-    assert tri.loc["atlas2020", "verdict"] == "inconclusive"
-    assert np.isnan(tri.loc["atlas2020", "estimate"]) and tri.loc["atlas2020", "n"] == 0
+    res = run_plan(d, default_plan(), n_boot=0, robustness=False)
+    tri = res.triangulation
+    row = tri[(tri["claim_id"] == "C1") & (tri["outcome"] == "atlas2020")
+              & (tri["sample"] == "all")].iloc[0]
+    assert row["n"] == 99
+    gone = res.set_aside
+    assert gone[["outcome", "region_id", "reason"]].values.tolist() == [
+        ["atlas2020", "R0", "not above 0 (no logarithm)"]]

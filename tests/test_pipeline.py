@@ -116,11 +116,23 @@ def test_models_and_claims(full_run):
     c = pd.read_csv(full_run["home"] / "data/processed/claims.csv")
     assert {"C1", "C2", "C2-adj", "C3", "C4", "C5-mechanism", "C1-europe",
             "C3-europe"} == set(c["claim_id"])
-    allowed = {"supported", "not supported", "explained by confounding", "inconclusive",
-               "not testable with regional data"}
-    c1 = c.set_index("claim_id").loc["C1", "caveat"]
+    from geo_ms.models.verdicts import VOCABULARY
+
+    c1 = c[c["headline"].astype(bool)].set_index("claim_id").loc["C1", "caveat"]
     assert "Other cloud products and windows" in c1 and "cloud_fraction_modis_pct r = " in c1
-    assert set(c["verdict"]) <= allowed
+    assert set(c["verdict"]) <= set(VOCABULARY)
+    # one row per claim x outcome x sample; the first row of a claim is its headline row
+    assert c.drop_duplicates("claim_id")["headline"].astype(bool).all()
+    assert {"all", "common", "modelled_only"} <= set(c["sample"].dropna())
+    processed = full_run["home"] / "data/processed"
+    rob = pd.read_csv(processed / "robustness.csv")
+    assert {"common_sample", "subregion_fe", "spatial_error",
+            "leave_one_subregion_out"} <= set(rob.loc[rob["status"] == "ran", "member"])
+    infl = pd.read_csv(processed / "influence.csv")
+    assert set(infl["claim_id"]) == {"C1", "C2", "C2-adj", "C3"}
+    assert (infl.groupby(["claim_id", "outcome"]).size() == 10).all()
+    curve = pd.read_csv(processed / "specification_curve.csv")
+    assert {"C1", "C3"} == set(curve["claim_id"])
     # pre-specified rows and the multiplicity control over the exploratory family
     assert {"primary", "exploratory"} == set(m["role"])
     prim = m[m["role"] == "primary"]
@@ -140,8 +152,8 @@ def test_second_run_is_cached_and_quick(full_run):
 
 def test_one_changed_option_recomputes_only_what_depends_on_it(full_run):
     third = full_run["third"]  # models.knn changed
-    assert third.cached == {"regions": True, "prevalence": True, "exposures": True,
-                            "models": False, "report": False}
+    assert third.cached == {"regions": True, "prevalence": True, "covariates": True,
+                            "exposures": True, "models": False, "report": False}
 
 
 def test_manifest_names_sources_and_licences(full_run):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import unicodedata
 from importlib import resources
@@ -285,7 +286,9 @@ def _tables(draw: st.DrawFn) -> pd.DataFrame:
             "prevalence_per_100k": draw(st.lists(
                 st.floats(0, 1000, exclude_min=True, allow_nan=False, allow_infinity=False),
                 min_size=n, max_size=n)),  # 0 is refused (cannot be log-transformed)
-            "year": draw(st.lists(st.integers(1900, 2100), min_size=n, max_size=n)),
+            # the valid years: 1900 to this year (a table cannot report the future)
+            "year": draw(st.lists(st.integers(1900, datetime.date.today().year), min_size=n,
+                                  max_size=n)),
             "age_standardised": draw(st.lists(st.booleans(), min_size=n, max_size=n)),
             "source": draw(st.lists(_TEXT, min_size=n, max_size=n)),
         }

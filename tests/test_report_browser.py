@@ -266,3 +266,167 @@ def test_interactive_map_works_offline(chromium: str, tmp_path: Path) -> None:
     print(f"map screenshot: {shot}")
     assert not re.search(r"<(script|link)\b[^>]*(src|href)=\"(https?:)?//",
                          path.read_text(encoding="utf-8"))
+
+
+#: Region names, ids and continents a polygon file may carry (issue 20, item 1).
+HOSTILE = ['"><img src=x onerror=alert(2)>', "</script><script>alert(3)</script>",
+           "<svg onload=alert(4)>", "<!--<script>alert(5)//", "' onmouseover='alert(6)",
+           "&lt;b&gt;entity&lt;/b&gt;", "Land GGG"]
+
+#: Overrides window.alert before any other script, opens each region's tooltip with
+#: mouse events, and records the tooltips' text and whether any alert ran.
+TOOLTIP_PROBE = """<script>
+window.__alerts = [];
+window.alert = function (m) { window.__alerts.push(String(m)); };
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var texts = [];
+    [].slice.call(document.querySelectorAll('path.leaflet-interactive')).forEach(function (p) {
+      var r = p.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+      ['mouseover', 'mousemove'].forEach(function (t) {
+        p.dispatchEvent(new MouseEvent(t, {bubbles: true, clientX: x, clientY: y, view: window}));
+      });
+      var tip = document.querySelector('.leaflet-tooltip');
+      texts.push(tip ? tip.textContent : '');
+      p.dispatchEvent(new MouseEvent('mouseout', {bubbles: true, clientX: x, clientY: y,
+                                                  view: window}));
+    });
+    setTimeout(function () {
+      var b = document.body;
+      b.setAttribute('data-alerts', JSON.stringify(window.__alerts));
+      b.setAttribute('data-tooltips', JSON.stringify(texts));
+      b.setAttribute('data-injected', document.querySelectorAll(
+        '.leaflet-tooltip img, .leaflet-tooltip svg, .leaflet-tooltip script').length);
+      b.setAttribute('data-probe', 'done');
+    }, 200);
+  }, 100);
+});
+</script>"""
+
+
+def _tooltips(chromium: str, html: Path, tmp: Path) -> dict[str, str]:
+    copy = tmp / f"tips_{html.name}"
+    copy.write_text(html.read_text(encoding="utf-8").replace("<head>", "<head>\n" + TOOLTIP_PROBE,
+                                                             1), encoding="utf-8")
+    result = _run(chromium, copy, tmp / "profile-tips", "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    parser = _Body()
+    parser.feed(result.stdout)
+    attrs = {k[5:]: v or "" for k, v in parser.attrs.items() if k.startswith("data-")}
+    assert attrs.get("probe") == "done", result.stdout[:500]
+    return attrs
+
+
+def test_map_tooltips_show_hostile_names_as_text(chromium: str, tmp_path: Path) -> None:
+    """A polygon file's names are data: the tooltip shows them verbatim, none runs."""
+    regions, table, *_ = _inputs()
+    table = table.assign(name=HOSTILE, continent=HOSTILE[::-1])
+    path = interactive_map(tmp_path / "map.html", regions, table,
+                           ["prevalence_per_100k", "cloud_cover_pct"])
+    facts = _tooltips(chromium, path, tmp_path)
+    assert json.loads(facts["alerts"]) == []
+    assert facts["injected"] == "0"
+    tips = json.loads(facts["tooltips"])
+    assert len(tips) == len(IDS)
+    for tip, name, cont in zip(tips, HOSTILE, HOSTILE[::-1], strict=True):
+        assert name in tip and cont in tip, (tip, name)
+
+
+def test_map_tooltips_of_the_plain_map(chromium: str, tmp_path: Path) -> None:
+    regions, table, *_ = _inputs()
+    path = interactive_map(tmp_path / "map.html", regions, table, ["prevalence_per_100k"])
+    facts = _tooltips(chromium, path, tmp_path)
+    assert json.loads(facts["alerts"]) == []
+    tips = json.loads(facts["tooltips"])
+    # name, id, continent, then the value (AAA: 150 per 100,000)
+    assert tips[0].startswith("nameLand AAA") or "Land AAA" in tips[0], tips[0]
+    assert "AAA" in tips[0] and "Europe" in tips[0] and "150" in tips[0], tips[0]
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`geo-ms run` (offline, built-in rasters) on seven European polygons whose names,
+    two ids and the MS table's source are script payloads; returns reports/latest."""
+    import contextlib
+    import csv
+    import io
+
+    from geo_ms import cli
+    from geo_ms.ingest import fetch
+
+    d = tmp_path_factory.mktemp("hostile")
+    home = d / "home"
+    home.mkdir()
+    ids = ['R1"><img src=x onerror=alert(8)>', "<b>R2</b>", "R3", "R4", "R5", "R6", "R7"]
+    boxes = [box(-5 + 5 * (i % 4), 40 + 5 * (i // 4), 5 * (i % 4), 45 + 5 * (i // 4))
+             for i in range(len(ids))]
+    gpd.GeoDataFrame({"id": ids, "label": HOSTILE}, geometry=boxes, crs="EPSG:4326").to_file(
+        d / "hostile.geojson")
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["region_id", "prevalence_per_100k", "year", "age_standardised", "source"])
+    for i, rid in enumerate(ids):
+        w.writerow([rid, 50 + 20 * i, 2011, "no", "<script>alert(9)</script> survey"])
+    (d / "prev.csv").write_text(buf.getvalue(), encoding="utf-8")
+    (d / "c.toml").write_text(
+        f'[run]\nsample = "always"\nname = "hostile"\n[prevalence]\nsource = "user"\n'
+        f'file = "{d / "prev.csv"}"\n[regions]\nset = "polygons"\n'
+        f'file = "{d / "hostile.geojson"}"\nid_column = "id"\nname_column = "label"\n'
+        f"[models]\nn_boot = 200\nmin_regions = 3\n", encoding="utf-8")
+    env = {"GEO_MS_HOME": str(home), "GEO_MS_OFFLINE": "1"}
+    old = {k: os.environ.get(k) for k in (*env, "GEO_MS_DATA_MIRROR")}
+    os.environ.update(env)
+    os.environ.pop("GEO_MS_DATA_MIRROR", None)
+    probe = fetch.network_available
+    fetch.network_available = lambda *a, **k: False  # type: ignore[assignment]
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = cli.main(["run", "--config", str(d / "c.toml")])
+    finally:
+        fetch.network_available = probe  # type: ignore[assignment]
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert code == 0, err.getvalue()[-3000:]
+    return home / "reports/latest"
+
+
+def test_run_with_hostile_names_runs_no_script(chromium: str, hostile_run: Path,
+                                               tmp_path: Path) -> None:
+    """The map and the report of a run on hostile names and sources: opening every
+    tooltip and loading the report runs no injected script; the names show as text."""
+    facts = _tooltips(chromium, hostile_run / "map.html", tmp_path)
+    assert json.loads(facts["alerts"]) == []
+    assert facts["injected"] == "0"
+    tips = json.loads(facts["tooltips"])
+    assert len(tips) == 7
+    for name in HOSTILE:
+        assert any(name in t for t in tips), (name, tips)
+    assert any('R1"><img src=x onerror=alert(8)>' in t for t in tips)
+    page = tmp_path / "report_probe.html"
+    page.write_text((hostile_run / "report.html").read_text(encoding="utf-8").replace(
+        "<head>", "<head>\n" + TOOLTIP_PROBE, 1), encoding="utf-8")
+    result = _run(chromium, page, tmp_path / "profile-report", "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    parser = _Body()
+    parser.feed(result.stdout)
+    assert parser.attrs.get("data-probe") == "done"
+    assert json.loads(parser.attrs.get("data-alerts") or "null") == []
+    text = result.stdout.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert '"><img src=x onerror=alert(2)>' in text  # shown as text in the influence list
+
+
+@pytest.mark.mirror
+def test_default_run_map_tooltips_run_no_script(chromium: str, full_run: dict,
+                                                tmp_path: Path) -> None:
+    """The map of the default analysis on the mirror: every region's tooltip opens with
+    its name as text and no script runs."""
+    facts = _tooltips(chromium, full_run["third"].report_dir / "map.html", tmp_path)
+    assert json.loads(facts["alerts"]) == []
+    assert facts["injected"] == "0"
+    tips = json.loads(facts["tooltips"])
+    assert len(tips) > 150 and all(tips), tips[:5]
+    assert any(t.startswith("nameFrance") or "France" in t for t in tips)

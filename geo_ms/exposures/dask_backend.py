@@ -90,13 +90,23 @@ def get_client(
     address = (scheduler or "").strip()
     if address:
         try:
-            return Client(address, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+            client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
             raise ConfigError(
-                f"scheduler {address!r}: cannot connect ({type(exc).__name__}: {exc})",
+                f"scheduler {address!r}: cannot connect ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())})",
                 hint="start it ('dask scheduler'), check the address, or leave the "
                 "scheduler option empty to use a local cluster",
             ) from None
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (TimeoutError, OSError) as exc:  # dask raises TimeoutError
+            client.close(timeout=2)
+            raise ConfigError(
+                f"scheduler {address!r}: no worker joined within {timeout:g} s",
+                hint="start workers ('dask worker " + address + "'), or leave the scheduler "
+                "option empty to use a local cluster") from exc
+        return client
     cores = os.cpu_count() or 1
     if n_workers is None:
         n_workers = cores if processes else 1

@@ -49,6 +49,7 @@ KINDS: tuple[str, ...] = (
     "boundaries",
     "population",
     "points",
+    "covariate",
 )
 
 #: Reader names a catalog entry may use, mapped to the module that defines them

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from geo_ms._io import sha256_file
-from geo_ms.errors import ConfigError, DataSourceError, DownloadError, GeoMSError
+from geo_ms.errors import ConfigError, DataSourceError, DownloadError, GeoMSError, SchemaError
 
 __all__ = [
     "SAMPLE_FILES",
@@ -299,7 +299,7 @@ def load_gbd(measures: tuple[str, ...] = ("prevalence",)) -> pd.DataFrame:
     return read_gbd_ddf(mapping, measures=measures)
 
 
-def _gbd_wide(gbd: pd.DataFrame, pcfg: dict[str, Any]) -> pd.DataFrame:
+def _gbd_wide(gbd: pd.DataFrame, pcfg: dict[str, Any], source: str = "GBD 2016") -> pd.DataFrame:
     sel = gbd[(gbd["measure"] == "prevalence") & (gbd["metric"] == "rate")
               & (gbd["sex"] == pcfg["sex"])]
     out = pd.DataFrame()
@@ -310,7 +310,16 @@ def _gbd_wide(gbd: pd.DataFrame, pcfg: dict[str, Any]) -> pd.DataFrame:
 
     main = col(pcfg["age"], pcfg["year"])
     if main.empty:
-        years = sorted(sel["year"].unique())
+        years = sorted(sel[sel["age"] == pcfg["age"]]["year"].unique())
+        if not years:
+            have = sorted({f"{m} {k}" for m, k in zip(gbd["measure"], gbd["metric"],
+                                                      strict=True)})
+            raise SchemaError(
+                f"{source}: no GBD prevalence rate rows for sex {pcfg['sex']!r} and age "
+                f"{pcfg['age']!r} (the table has: {', '.join(have) or 'no rows'})",
+                hint="Export the measure Prevalence with the metric Rate (per 100,000) for "
+                     "that sex and age from the GBD Results tool, or set prevalence.sex / "
+                     "prevalence.age to what the table has")
         raise ConfigError(f"prevalence.year = {pcfg['year']}: no GBD rows for that year",
                           hint=f"Choose a year in {years[0]}-{years[-1]}")
     out["prevalence_per_100k"] = main
@@ -343,24 +352,55 @@ def load_prevalence(pcfg: dict[str, Any], *, sample: bool = False,
         return _user_table(t)
     if pcfg["source"] == "user":
         out = _user_table(read_prevalence_table(pcfg["file"], known_ids=known_ids,
-                                                id_kind=id_kind))  # type: ignore[arg-type]
+                                                id_kind=id_kind),  # type: ignore[arg-type]
+                          pcfg["sex"], str(pcfg["file"]))
     elif pcfg["source"] == "gbd_results":
-        out = _gbd_wide(read_gbd_results_csv(pcfg["file"]), pcfg)
+        out = _gbd_wide(read_gbd_results_csv(pcfg["file"]), pcfg, str(pcfg["file"]))
     else:
         out = _gbd_wide(load_gbd(), pcfg)
     if pcfg.get("compare_table"):
         other = _user_table(read_prevalence_table(pcfg["compare_table"], known_ids=known_ids,
-                                                  id_kind=id_kind))  # type: ignore[arg-type]
+                                                  id_kind=id_kind),  # type: ignore[arg-type]
+                            pcfg["sex"], str(pcfg["compare_table"]))
         other = other[["region_id", "prevalence_per_100k"]].rename(
             columns={"prevalence_per_100k": "prevalence_user_per_100k"})
         out = out.merge(other, on="region_id", how="outer")
     return out
 
 
-def _user_table(t: pd.DataFrame) -> pd.DataFrame:
-    if "sex" in t.columns and t["sex"].notna().any():
-        both = t[t["sex"].fillna("both").str.lower().isin(["both", "all", ""])]
-        t = both if not both.empty else t
+def _by_sex(t: pd.DataFrame, sex: str, label: str) -> pd.DataFrame:
+    """The rows of a user table for *sex*; a table without a ``sex`` column is ``both``.
+
+    A table whose rows are of other sexes only, or with two rows for one region and
+    sex, is refused naming them (never the first row per region silently).
+
+    >>> t = pd.DataFrame({"region_id": ["FRA", "FRA"], "sex": ["male", "female"],
+    ...                   "prevalence_per_100k": [60.0, 140.0]})
+    >>> _by_sex(t, "female", "t.csv")["prevalence_per_100k"].tolist()
+    [140.0]
+    """
+    if "sex" not in t.columns:
+        return t
+    sexes = t["sex"].fillna("both").astype(str).str.lower().replace({"all": "both", "": "both"})
+    rows = t[sexes == sex]
+    if rows.empty:
+        have = ", ".join(sorted(set(sexes)))
+        raise SchemaError(
+            f"{label or 'prevalence table'}: no rows with sex = '{sex}' (prevalence.sex); the "
+            f"table has sex {have}",
+            hint=f"Set prevalence.sex (--sex) to one of {have}, or add rows for {sex}")
+    dup = rows["region_id"].duplicated(keep=False)
+    if dup.any():
+        ids = ", ".join(list(dict.fromkeys(rows.loc[dup, "region_id"].astype(str)))[:10])
+        raise SchemaError(f"{label or 'prevalence table'}: two or more rows with sex = '{sex}' "
+                          f"for region id(s) {ids}",
+                          hint="Keep one row per region and sex")
+    return rows
+
+
+def _user_table(t: pd.DataFrame, sex: str = "both", label: str = "") -> pd.DataFrame:
+    """Keep the rows of *sex* (``prevalence.sex``) of a user table (see :func:`_by_sex`)."""
+    t = _by_sex(t, sex, label)
     keep = ["region_id", "prevalence_per_100k", "year", "age_standardised", "source"]
     out = t[[c for c in keep if c in t.columns]].rename(
         columns={"year": "prevalence_year", "source": "prevalence_source",

@@ -36,6 +36,7 @@ import socket
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ __all__ = [
     "READ_TIMEOUT",
     "RETRIES",
     "STATES",
+    "MirrorMissWarning",
     "Verification",
     "cache_dir",
     "dataset_dir",
@@ -441,7 +443,16 @@ def fetch_file(
             "switched off",
             hint=_where_to_get(ds, spec, target),
         )
+    root = mirror_dir()
+    if root is not None and spec.mirror_path:
+        # right for a user with internet; say it, since the mirror was meant to serve it
+        warnings.warn(f"{ds.id}/{spec.name}: not in the data mirror ({root / spec.mirror_path});"
+                      f" downloading it from {spec.url}", MirrorMissWarning, stacklevel=2)
     return _download(ds, spec, target)
+
+
+class MirrorMissWarning(UserWarning):
+    """A file the data mirror should hold is missing there and is downloaded instead."""
 
 
 def fetch(dataset_id: str | Dataset, *, download: bool = True) -> dict[str, Path]:

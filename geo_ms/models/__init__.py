@@ -19,8 +19,11 @@ estimate, with the columns of :data:`MODEL_COLUMNS`:
 - :mod:`~geo_ms.models.primary` — the pre-specified primary analysis, roles and
   Benjamini–Hochberg q-values;
 - :mod:`~geo_ms.models.verdicts` — the verdict rules;
-- :mod:`~geo_ms.models.claims` — the article's claims with their rules and verdicts;
-- :mod:`~geo_ms.models.triangulation` — each claim's test on every MS outcome.
+- :mod:`~geo_ms.models.plan` — the analysis plan as data (``[[claims]]``, ``[robustness]``);
+- :mod:`~geo_ms.models.registry` — one function per test of the plan;
+- :mod:`~geo_ms.models.robustness` — the robustness members and influential regions;
+- :mod:`~geo_ms.models.run_plan` — every claim on both co-primary outcomes and their
+  samples, robust or fragile, and the triangulation across MS outcomes.
 
 :func:`fit_all` runs everything for a configuration.
 """
@@ -43,7 +46,6 @@ from geo_ms.models._table import (
     select_subset,
 )
 from geo_ms.models.adjust import adjustment_set, residualise
-from geo_ms.models.claims import VERDICTS, claims_table
 from geo_ms.models.confounding import fixed_effects, pct_per10_rows
 from geo_ms.models.correlation import correlations, pearson_p
 from geo_ms.models.mechanism import mechanism_test
@@ -55,21 +57,19 @@ from geo_ms.models.primary import (
     primary_spec,
 )
 from geo_ms.models.regression import fit_ols, partial_correlation, regressions, with_residuals
+from geo_ms.models.run_plan import run_plan
 from geo_ms.models.sensitivity import expand_exposures, loo_influence, sensitivity
 from geo_ms.models.spatial import fit_spatial, knn_weights, spatial
-from geo_ms.models.triangulation import add_agreement, triangulate
-from geo_ms.models.verdicts import confounding_verdict, directional_verdict
+from geo_ms.models.verdicts import VERDICTS, confounding_verdict, directional_verdict
 
 __all__ = [
     "MODEL_COLUMNS",
     "MODEL_NAMES",
     "VERDICTS",
     "PrimarySpec",
-    "add_agreement",
     "adjustment_set",
     "annotate_models",
     "claim_estimate",
-    "claims_table",
     "confounding_verdict",
     "correlations",
     "directional_verdict",
@@ -87,9 +87,9 @@ __all__ = [
     "primary_spec",
     "regressions",
     "residualise",
+    "run_plan",
     "sensitivity",
     "spatial",
-    "triangulate",
     "with_residuals",
 ]
 

@@ -163,36 +163,27 @@ class PrimarySpec:
 def primary_spec(cfg: Mapping[str, Any] | None) -> PrimarySpec:
     """The :class:`PrimarySpec` of a configuration (defaults when keys are absent).
 
-    Raises
-    ------
-    ConfigError
-        A primary test that does not fit its claim.
-
     >>> primary_spec(None).exposures["C3"]
     'cloud_cover_pct'
-    >>> primary_spec({"models": {"primary_uv": "vitd_uv_clear"}}).exposures["C2-adj"]
-    'vitd_uv_clear'
-    >>> primary_spec({"primary": {"c1_test": "spearman"}})
-    Traceback (most recent call last):
-    ...
-    geo_ms.errors.ConfigError: configuration: key 'primary.c1_test' = 'spearman' is not a test of C1
+    >>> from geo_ms.models.plan import default_plan
+    >>> claims, rob = default_plan().to_config()
+    >>> claims[2]["exposure"] = "vitd_uv_clear"  # C2-adj
+    >>> spec = primary_spec({"claims": claims, "robustness": rob})
+    >>> spec.exposures["C2-adj"], spec.exposures["C2"]
+    ('vitd_uv_clear', 'uv_index')
     """
     cfg = cfg or {}
     p = dict(cfg.get("primary", {}) or {})
     m = dict(cfg.get("models", {}) or {})
-    # one home for the primary exposures: models.primary_cloud (C1, C3), primary_uv (C2)
-    cloud = str(m.get("primary_cloud", _DEFAULT_EXPOSURES["C1"]))
-    uv = str(m.get("primary_uv", _DEFAULT_EXPOSURES["C2"]))
-    exposures = {"C1": cloud, "C2": uv, "C2-adj": uv, "C3": cloud}
+    # one home for the claims' exposures: the plan's [[claims]] entries
+    from geo_ms.models.plan import plan_from_config
+
+    the_plan = plan_from_config(cfg)
+    exposures = {cid: the_plan.claim(cid).exposure if cid in the_plan.ids
+                 else _DEFAULT_EXPOSURES[cid] for cid in _DEFAULT_EXPOSURES}
+    # the claims' tests are declared once, in the [[claims]] entries; these are the
+    # models.csv rows that carry them
     tests = {k: v[0] for k, v in CLAIM_TESTS.items()}
-    for cid in ("C1", "C2", "C3"):
-        key = f"{cid.lower()}_test"
-        if key in p:
-            if p[key] not in CLAIM_TESTS[cid]:
-                raise ConfigError(
-                    f"configuration: key 'primary.{key}' = {p[key]!r} is not a test of {cid}",
-                    hint=f"Use one of: {', '.join(CLAIM_TESTS[cid])}")
-            tests[cid] = p[key]
     extra = tuple(m.get("extra_covariates", ()) or ())
     return PrimarySpec(
         outcome=str(p.get("outcome", "gbd2016_prev")),

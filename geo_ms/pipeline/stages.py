@@ -8,7 +8,6 @@ outputs with :class:`~geo_ms.pipeline.cache.Stage`.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from pathlib import Path
@@ -18,7 +17,15 @@ import pandas as pd
 
 from geo_ms import __version__
 from geo_ms._io import atomic_path, atomic_write_text
-from geo_ms.pipeline.cache import RunContext, Stage, stage_key, write_csv, write_dictionary
+from geo_ms.pipeline.cache import (
+    RunContext,
+    Stage,
+    input_file_hashes,
+    stage_key,
+    write_csv,
+    write_dictionary,
+)
+from geo_ms.pipeline.publish import start_build
 
 __all__ = [
     "SAMPLE_PRIMARY",
@@ -27,9 +34,12 @@ __all__ = [
     "join",
     "models_residuals",
     "outcomes_missing",
+    "plan_latitude",
     "primary_exposures",
     "primary_outcome",
     "primary_spec",
+    "report_name",
+    "run_plan_exposures",
     "stage_exposures",
     "stage_main_territory",
     "stage_models",
@@ -48,7 +58,7 @@ def stage_regions(ctx: RunContext) -> tuple[Any, str]:
 
     rcfg = ctx.cfg["regions"]
     src = datasets.boundaries_source(rcfg, sample=ctx.sample)
-    key = stage_key("regions", rcfg, src["sha256"])
+    key = stage_key("regions", rcfg, src["sha256"], input_file_hashes(ctx.cfg, ("regions",)))
     with Stage(ctx, "regions", key) as st:
         out = st.path("regions.parquet")
         notes_file = st.path("notes.json")
@@ -77,13 +87,18 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
     from geo_ms.ingest import datasets, user_rasters
 
     ecfg = ctx.cfg["exposures"]
+    if ctx.sample and compute.is_catalog_id(str(ecfg["population_raster"] or "")):
+        ecfg = {**ecfg, "population_raster": ""}  # the sample has no catalog grid: city points
     specs = compute.exposure_specs(ecfg, sample=ctx.sample)
     sources = datasets.sources_for([d for s in specs if s.kind != "user" for d in s.datasets])
+    pop_src = compute.population_source(ecfg)  # the grid's bytes enter the key
     # [[exposures.user]] rasters: missing files and sha256 mismatches stop the run here;
     # each file's sha256 (of its bytes) is part of the stage key
     user_sources = user_rasters.sources(ecfg)
     key = stage_key("exposures", regions_key, ecfg, [s.base for s in specs], sources,
-                    [u["sha256"] for u in user_sources])
+                    [u["sha256"] for u in user_sources],
+                    input_file_hashes(ctx.cfg, ("exposures",)),
+                    pop_src and pop_src.get("sha256"))
     with Stage(ctx, "exposures", key) as st:
         out = st.path("exposures.csv")
         low_file = st.path("low_valid_fraction.json")  # why values were blanked
@@ -98,7 +113,7 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
             write_csv(table, out, index=True)
             atomic_write_text(low_file, json.dumps(
                 {k: table.attrs[k] for k in ("low_valid_fraction", "min_valid_fraction",
-                                             "user_rasters") if k in table.attrs}))
+                                             "user_rasters", "population_weights") if k in table.attrs}))
     for s in sources:
         ctx.used[s["id"]] = s
     prov = table.attrs.get("user_rasters", {})
@@ -108,9 +123,12 @@ def stage_exposures(ctx: RunContext, regions: Any, regions_key: str) -> tuple[pd
         ctx.say(f"  your raster {u['id'].removeprefix('user:')}: {line}")
         ctx.used[u["id"]] = {**u, **{f"file_{k}": v for k, v in p.items()},
                              "citation": f"your own raster ([[exposures.user]]): {line}"}
+    if pop_src and pop_src.get("sha256") and "abs_latitude_popw" in table.columns:
+        ctx.used[pop_src["id"]] = pop_src
     cities = datasets.cities_source()
     ctx.used[cities["id"]] = cities
     return table, key
+
 
 def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
     """Add the primary cloud and UV exposures over each country's main territory.
@@ -132,7 +150,9 @@ def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
     if (ctx.sample or rcfg["set"] != "countries" or rcfg["main_territory"]
             or not mcfg["main_territory_sensitivity"]):
         return expo
-    cols = [c for c in (mcfg["primary_cloud"], mcfg["primary_uv"]) if c in expo.columns]
+    from geo_ms.config import claim_exposures
+
+    cols = [c for c in claim_exposures(ctx.cfg) if c in expo.columns]
     user = [e for e in ctx.cfg["exposures"].get("user") or [] if e["id"] in cols]
     specs = [s for s in EXPOSURES if s.base in cols]
     if not specs and not user:
@@ -170,7 +190,7 @@ def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
     fit = _national_outcomes(ctx, by_iso3)
     osrc = [s for s in datasets.sources_for(outcome_datasets(fit)) if s["files"]] if fit else []
     key = stage_key("prevalence", pcfg, src["sha256"], ctx.sample, regions_key, fit,
-                    [s["sha256"] for s in osrc])
+                    [s["sha256"] for s in osrc], input_file_hashes(ctx.cfg, ("prevalence",)))
     with Stage(ctx, "prevalence", key) as st:
         out, atlas_out = st.path("prevalence.csv"), st.path("outcomes_atlas.csv")
         if st.hit:
@@ -187,7 +207,9 @@ def stage_prevalence(ctx: RunContext, regions: Any, regions_key: str) -> tuple[p
                 prev = prev.merge(tabs.wide, on="region_id", how="outer")
                 write_csv(tabs.atlas, atlas_out)
             write_csv(prev, out)
-    _check_enough_regions(prev, regions, pcfg, ctx.cfg["models"]["min_regions"])
+    _check_enough_regions(prev, regions, pcfg, ctx.cfg["models"]["min_regions"],
+                          ctx.cfg["models"]["knn"])
+    _check_covariates(ctx, prev, regions)
     ctx.used[src["id"]] = src
     for s in osrc:
         ctx.used[s["id"]] = s
@@ -215,7 +237,9 @@ def outcomes_missing(ctx: RunContext, table: pd.DataFrame, prevalence_key: str) 
 
     Written to ``outcomes_missing.csv`` (``outcome, region_id, region_name, value,
     reason``): not in the region set, no value of the primary cloud or UV exposure, no
-    covariate for the adjusted models, or no GBD age structure for the adjustment.
+    covariate for the adjusted models, no GBD age structure for the adjustment, or a
+    reported rate below ``outcomes.min_plausible_per_100k`` (set aside; the robustness
+    member ``low_reported_rates`` puts it back).
     """
     path = ctx.cache / f"prevalence-{prevalence_key}" / "outcomes_atlas.csv"
     cols = ["outcome", "region_id", "region_name", "value", "reason"]
@@ -223,11 +247,18 @@ def outcomes_missing(ctx: RunContext, table: pd.DataFrame, prevalence_key: str) 
         return pd.DataFrame(columns=cols)
     atlas = pd.read_csv(path, dtype={"region_id": str, "note": str}, keep_default_na=False,
                         na_values={"value": [""]})
+    from geo_ms.models.run_plan import set_aside_low_rates
+
     cloud, uv = primary_exposures(ctx, table)
     rows = table.set_index("region_id")
+    floor = float(ctx.cfg["outcomes"]["min_plausible_per_100k"])
+    low = {(o, str(i)): why for o, i, why in set_aside_low_rates(table, floor)[1][
+        ["outcome", "region_id", "reason"]].itertuples(index=False)}
     out = []
     for r in atlas.itertuples(index=False):
         reasons = [r.note] if r.note else []
+        if (r.outcome, str(r.region_id)) in low:
+            reasons.append(low[(r.outcome, str(r.region_id))])
         if r.region_id not in rows.index:
             reasons.append(f"{r.region_id} is not in the region set")
         else:
@@ -247,9 +278,10 @@ def outcomes_missing(ctx: RunContext, table: pd.DataFrame, prevalence_key: str) 
 
 
 def _check_enough_regions(prev: pd.DataFrame, regions: Any, pcfg: dict[str, Any],
-                          min_regions: int) -> None:
-    """Refuse an MS table that gives prevalence for too few regions of the region set."""
-    from geo_ms.errors import RegionMatchError
+                          min_regions: int, knn: int | None = None) -> None:
+    """Refuse an MS table that gives prevalence for too few regions of the region set,
+    and a ``models.knn`` not below the number of regions with a value."""
+    from geo_ms.errors import ConfigError, RegionMatchError
 
     known = set(regions["region_id"].astype(str))
     value = prev.get("prevalence_per_100k", pd.Series(float("nan"), index=prev.index))
@@ -263,6 +295,11 @@ def _check_enough_regions(prev: pd.DataFrame, regions: Any, pcfg: dict[str, Any]
             hint=f"Give prevalence for at least {min_regions} regions of the region set, or "
                  "lower models.min_regions in the configuration (few regions give no "
                  "usable model)")
+    if knn is not None and knn >= n:
+        raise ConfigError(
+            f"models.knn = {knn} is not below the {n} regions with an MS value (each region's "
+            "spatial neighbours are other regions)",
+            hint=f"Use models.knn = {max(1, min(6, n - 2))} (fewer neighbours than regions)")
 
 
 #: Region columns carried into exposures.csv and the analysis table.
@@ -271,12 +308,56 @@ COVARIATES = ("region_id", "iso3", "name", "continent", "region_un", "subregion"
                "label_y")
 
 
-def join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+def _region_covariates(regions: Any, expo: pd.DataFrame) -> pd.DataFrame:
+    """The region columns of :data:`COVARIATES`; when the exposures bring the population
+    grid's ``abs_latitude_popw``, the city-point one is kept as ``abs_latitude_popw_cities``."""
     covars = [c for c in COVARIATES if c in regions.columns]
     table = pd.DataFrame(regions[covars]).rename(columns={"label_x": "lon", "label_y": "lat"})
+    if "abs_latitude_popw" in expo.columns and "abs_latitude_popw" in table.columns:
+        table = table.rename(columns={"abs_latitude_popw": "abs_latitude_popw_cities"})
+    return table
+
+
+def join(ctx: RunContext, regions: Any, expo: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+    table = _region_covariates(regions, expo)
     table = table.merge(expo.reset_index(), on="region_id", how="left", suffixes=("", "_expo"))
     table = table.merge(prev, on="region_id", how="left", suffixes=("", "_prev"))
     return table
+
+
+def _check_covariates(ctx: RunContext, prev: pd.DataFrame, regions: Any) -> None:
+    """Refuse a covariate table (``models.covariates_file``) the models cannot use, before
+    any output is written: ids matching no region with an MS value, a column with values
+    for fewer than ``models.min_regions`` of them, or a constant column."""
+    from geo_ms.errors import SchemaError
+    from geo_ms.ingest.readers.covariates import read_covariate_table
+
+    m = ctx.cfg["models"]
+    if not m.get("covariates_file"):
+        return
+    path = Path(m["covariates_file"])
+    cov = read_covariate_table(path, columns=m.get("extra_covariates") or None)
+    value = pd.to_numeric(prev.get("prevalence_per_100k"), errors="coerce")
+    with_ms = set(prev.loc[value.notna(), "region_id"].astype(str)) & set(
+        regions["region_id"].astype(str))
+    rows = cov[cov["region_id"].isin(with_ms)]
+    if rows.empty:
+        raise SchemaError(
+            f"{path}: none of its {len(cov)} region id(s) is a region with an MS value (e.g. "
+            f"{', '.join(cov['region_id'].astype(str).head(3))})",
+            hint="Use the region set's ids in region_id (ISO3 for countries, e.g. FRA)")
+    for c in (c for c in rows.columns if c != "region_id"):
+        got = rows[c].dropna()
+        if len(got) < m["min_regions"]:
+            raise SchemaError(
+                f"{path}: column '{c}' has values for {len(got)} of the {len(with_ms)} regions "
+                f"with an MS value, fewer than models.min_regions = {m['min_regions']}",
+                hint=f"Give '{c}' for more regions, or drop it from models.extra_covariates")
+        if got.nunique() < 2:
+            raise SchemaError(
+                f"{path}: column '{c}' is constant ({got.iloc[0]:g}) over the {len(got)} "
+                "regions with an MS value: a model cannot adjust for it",
+                hint=f"Drop '{c}' from models.extra_covariates (or give its varying values)")
 
 
 def _with_covariates(ctx: RunContext, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -342,13 +423,19 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
         ctx.say(f"  built-in sample: C1 and C3 are judged on {SAMPLE_PRIMARY[0]}, C2 on "
                 f"{SAMPLE_PRIMARY[1]} (the sample has no cloud-cover or UV raster)")
     key = stage_key("models", join_key, mcfg, ctx.cfg.get("primary"), ctx.cfg.get("outcomes"),
-                    cov_hash)
+                    cov_hash, input_file_hashes(ctx.cfg, ("models",)),
+                    (ctx.cfg.get("plan") or {}).get("hash", ""))
+    names = ("models.csv", "claims.csv", "triangulation.csv", "robustness.csv", "influence.csv",
+             "specification_curve.csv")
     with Stage(ctx, "models", key) as st:
-        mout, cout, tout = st.path("models.csv"), st.path("claims.csv"), st.path(
-            "triangulation.csv")
+        paths = {nm: st.path(nm) for nm in names}
         if st.hit:
-            mdf, claims, tri = pd.read_csv(mout), pd.read_csv(cout), pd.read_csv(tout)
+            frames = {nm: pd.read_csv(p) for nm, p in paths.items()}
         else:
+            from geo_ms.config import plan as analysis_plan
+            from geo_ms.models.run_plan import run_plan
+            from geo_ms.models.speccurve import curve_from_models
+
             cloud, _ = primary_exposures(ctx, table)
             spec = primary_spec(ctx, table)
             outcome = primary_outcome(ctx, table)
@@ -359,25 +446,88 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
                                          extra_covariates=extra)
             mdf = models.fit_all(table, ctx.cfg, exposures=exps, spec=spec, outcome=outcome,
                                  mechanism=mech)
-            label = OUTCOMES[spec.outcome].label if spec.outcome in OUTCOMES else spec.outcome
-            if spec.outcome == "gbd2016_prev" and (
-                    ctx.sample or ctx.cfg["prevalence"]["source"] != "gbd2016"):
+            label = OUTCOMES["gbd2016_prev"].label
+            gbd_kind = "modelled"
+            if ctx.sample or ctx.cfg["prevalence"]["source"] != "gbd2016":
                 # prevalence_per_100k holds the run's own MS table
                 label = ("built-in sample prevalence" if ctx.sample else
                          f"prevalence table ({ctx.cfg['prevalence']['source']})")
-            claims = models.claims_table(mdf, table, spec=spec, outcome_col=outcome,
-                                         outcome_label=label, mechanism=mech,
-                                         min_regions=min_regions)
+                gbd_kind = ("modelled" if ctx.cfg["prevalence"]["source"] == "gbd_results"
+                            and not ctx.sample else "reported")
             fit_ids = (ctx.cfg.get("outcomes") or {}).get("fit") or list(OUTCOMES)
-            tri = models.triangulate(table, spec, fit_ids, min_regions=min_regions)
-            claims = models.add_agreement(claims, tri, spec.outcome)
-            claims = _with_product_sensitivity(claims, mdf, cloud, outcome)
-            claims = _with_subset_claims(claims, mdf, table, spec, outcome, label, min_regions)
-            write_csv(mdf, mout)
-            write_csv(claims, cout)
-            write_csv(tri, tout)
-    write_csv(tri, ctx.processed / "triangulation.csv")
-    return mdf, claims, key
+            res = run_plan(
+                table, run_plan_exposures(ctx, table),
+                min_plausible=float(ctx.cfg["outcomes"]["min_plausible_per_100k"]),
+                max_vif=float(mcfg["max_vif"]), extra=extra, n_boot=int(mcfg["n_boot"]),
+                seed=int(mcfg["seed"]), min_regions=min_regions, knn=int(mcfg["knn"]),
+                fe_column=mcfg["fixed_effects"] or "subregion",
+                labels={"gbd2016_prev": label}, kinds={"gbd2016_prev": gbd_kind},
+                fit_ids=fit_ids, plan_hash=analysis_plan(ctx.cfg).hash,
+                latitude=plan_latitude(table))
+            claims = _with_product_sensitivity(res.claims, mdf, cloud, outcome)
+            try:
+                # the curve spans the reported outcome too (models.csv is fitted on one)
+                from geo_ms.models.run_plan import set_aside_low_rates, specification_rows
+
+                atlas = "ms_atlas2020"
+                extra_rows = None
+                if atlas in table.columns:
+                    floored, _ = set_aside_low_rates(
+                        table, float(ctx.cfg["outcomes"]["min_plausible_per_100k"]))
+                    clouds = sorted(set(mdf.loc[mdf["model"] == "pearson", "exposure"]
+                                        .astype(str)).intersection(table.columns))
+                    extra_rows = specification_rows(
+                        floored, [c for c in clouds if c.startswith("cloud")], atlas,
+                        latitude=plan_latitude(table), min_regions=min_regions)
+                curve = curve_from_models(pd.concat([mdf, extra_rows], ignore_index=True)
+                                          if extra_rows is not None else mdf)
+            except Exception as exc:  # noqa: BLE001 - the curve is descriptive
+                ctx.say(f"  specification curve skipped: {exc}")
+                curve = pd.DataFrame()
+            frames = {"models.csv": mdf, "claims.csv": claims,
+                      "triangulation.csv": res.triangulation,
+                      "robustness.csv": res.robustness, "influence.csv": res.influence,
+                      "specification_curve.csv": curve}
+            for nm, frame in frames.items():
+                write_csv(frame, paths[nm])
+    for nm in names[2:]:
+        write_csv(frames[nm], ctx.processed / nm)
+    return frames["models.csv"], frames["claims.csv"], key
+
+
+def plan_latitude(table: pd.DataFrame) -> str:
+    """The |latitude| of the claims' adjustment sets: the population grid's
+    ``abs_latitude_popw`` when the run has the grid (the city-point value is then kept
+    as ``abs_latitude_popw_cities``), else the label point's ``abs_latitude``.
+
+    >>> plan_latitude(pd.DataFrame(columns=["abs_latitude", "abs_latitude_popw"]))
+    'abs_latitude'
+    >>> plan_latitude(pd.DataFrame(columns=["abs_latitude", "abs_latitude_popw",
+    ...                                     "abs_latitude_popw_cities"]))
+    'abs_latitude_popw'
+    """
+    grid = {"abs_latitude_popw", "abs_latitude_popw_cities"} <= set(table.columns)
+    return "abs_latitude_popw" if grid else "abs_latitude"
+
+
+def run_plan_exposures(ctx: RunContext, table: pd.DataFrame) -> Any:
+    """The run's analysis plan, with the built-in sample's stand-in exposures.
+
+    The sample has no cloud-cover or UV raster: its claims on ``cloud_cover_pct`` are
+    judged on :data:`SAMPLE_PRIMARY` [0] and those on ``uv_index`` on [1] (the console
+    and the report's banner say so).
+    """
+    import dataclasses
+
+    from geo_ms.config import plan as analysis_plan
+
+    the_plan = analysis_plan(ctx.cfg)
+    if not ctx.sample:
+        return the_plan
+    swap = {"cloud_cover_pct": SAMPLE_PRIMARY[0], "uv_index": SAMPLE_PRIMARY[1]}
+    claims = tuple(dataclasses.replace(c, exposure=swap.get(c.exposure, c.exposure))
+                   for c in the_plan.claims)
+    return dataclasses.replace(the_plan, claims=claims)
 
 
 _OTHER_CLOUD = ("cloud_fraction_modis_pct", "cloudiness_sunshine_pct", "cloud_cover_ncep_pct",
@@ -398,29 +548,10 @@ def _with_product_sensitivity(claims: pd.DataFrame, mdf: pd.DataFrame,
     parts = [f"{r.exposure} r = {r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
              for r in rows.itertuples()]
     claims = claims.copy()
-    i = claims.index[claims["claim_id"] == "C1"]
+    i = claims.index[(claims["claim_id"] == "C1") & claims["headline"].astype(bool)]
     claims.loc[i, "caveat"] = (claims.loc[i, "caveat"] + " Other cloud products and "
                                "windows (Pearson, all regions): " + "; ".join(parts) + ".")
     return claims
-
-
-def _with_subset_claims(claims: pd.DataFrame, mdf: pd.DataFrame, table: pd.DataFrame,
-                        spec: Any, outcome: str, label: str,
-                        min_regions: int = 10) -> pd.DataFrame:
-    """Append C1 and C3 judged within Europe, where the claim's proponents look."""
-    import dataclasses
-
-    from geo_ms import models
-
-    if not (mdf["subset"] == "europe").any():
-        return claims
-    eu_spec = dataclasses.replace(spec, subset="europe")
-    eu = models.claims_table(mdf, table, spec=eu_spec, outcome_col=outcome, outcome_label=label,
-                             min_regions=min_regions)
-    eu = eu[eu["claim_id"].isin(["C1", "C3"])].copy()
-    eu["claim"] = eu["claim"] + " — within Europe only"
-    eu["claim_id"] = eu["claim_id"] + "-europe"
-    return pd.concat([claims, eu], ignore_index=True)
 
 
 def _exposure_cols(ecfg: dict[str, Any] | None = None) -> set[str]:
@@ -436,28 +567,30 @@ SAMPLE_PRIMARY: tuple[str, str] = ("cloudiness_sunshine_pct", "ghi_merra2")
 
 
 def primary_exposures(ctx: RunContext, table: pd.DataFrame) -> tuple[str, str]:
-    """The cloud and UV columns the claims are judged on (``models.primary_cloud`` /
-    ``models.primary_uv``; :data:`SAMPLE_PRIMARY` on the built-in sample).
+    """The cloud and UV columns the claims are judged on: C1's and C2's ``exposure`` in
+    the plan (:func:`geo_ms.config.claim_exposures`; :data:`SAMPLE_PRIMARY` on the
+    built-in sample).
 
     Raises
     ------
     ConfigError
-        A pre-specified exposure is not in the table (its product failed or is off).
+        A claim's exposure is not in the table (its product failed or is off).
     """
+    from geo_ms.config import claim_exposures
     from geo_ms.errors import ConfigError
 
     if ctx.sample:
         return SAMPLE_PRIMARY
-    m = ctx.cfg["models"]
-    for key in ("primary_cloud", "primary_uv"):
-        if m[key] not in table.columns:
+    cols = claim_exposures(ctx.cfg)
+    for cid, col in zip(("C1", "C2"), cols, strict=True):
+        if col not in table.columns:
             raise ConfigError(
-                f"configuration: key 'models.{key}' = {m[key]!r} is not in the analysis table "
-                "(its product was not computed)",
+                f"configuration: [[claims]] entry '{cid}': exposure {col!r} is not in the "
+                "analysis table (its product was not computed)",
                 hint="Switch on the product that makes it in [exposures] (and check that its "
-                     "data file is available: geo-ms data list), or pre-specify another "
+                     "data file is available: geo-ms data list), or give the claim another "
                      "exposure column")
-    return m["primary_cloud"], m["primary_uv"]
+    return cols
 
 
 def versions() -> dict[str, str]:
@@ -559,6 +692,11 @@ def _read_optional(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+def report_name(ctx: RunContext) -> str:
+    """The report folder's name: ``run.name``, with ``-sample`` on the built-in sample."""
+    return str(ctx.cfg["run"]["name"]) + ("-sample" if ctx.sample else "")
+
+
 def stage_report(
     ctx: RunContext, regions: Any, table: pd.DataFrame, mdf: pd.DataFrame,
     claims: pd.DataFrame, models_key: str,
@@ -568,7 +706,7 @@ def stage_report(
     from geo_ms.report import interactive_map, prose, render_report
     from geo_ms.report.figures import make_all_figures
 
-    name = ctx.cfg["run"]["name"] + ("-sample" if ctx.sample else "")
+    name = report_name(ctx)
     out_dir = ctx.reports / name
     key = stage_key("report", models_key, ctx.cfg["run"], sorted(ctx.used),
                     (ctx.cfg.get("plan") or {}).get("hash", ""))
@@ -581,6 +719,9 @@ def stage_report(
     else:
         ctx.say("[stage] report: running")
         ctx.cached["report"] = False
+        # built hidden and swapped in whole by publish_report (no mix of two runs)
+        out_dir = start_build(ctx, name)
+        stamp = out_dir / ".report-key"
         exposure_cols = [c for c in table.columns
                          if c in compute.exposure_columns(ctx.cfg["exposures"])]
         missing = _missing_regions(table, primary_outcome(ctx, table), exposure_cols[:3])
@@ -639,12 +780,6 @@ def stage_report(
         atomic_write_text(out_dir / "manifest.json", json.dumps(meta, indent=2, default=str))
         atomic_write_text(stamp, key)
     ctx.timings["report"] = round(time.perf_counter() - t0, 3)
-    latest = ctx.reports / "latest"
-    tmp = ctx.reports / ".latest.tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(out_dir.name, target_is_directory=True)
-    os.replace(tmp, latest)
     for nm in ("report.html", "report.md", "map.html"):
         files.setdefault(nm.split(".")[0] if nm != "map.html" else "map", out_dir / nm)
     return out_dir, files
@@ -652,9 +787,9 @@ def stage_report(
 
 def exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[str, Path]:
     files: dict[str, Path] = {}
-    covars = [c for c in COVARIATES if c in regions.columns and c not in expo.columns]
-    full = pd.DataFrame(regions[covars]).merge(expo.reset_index(), on="region_id", how="left")
-    full = full.rename(columns={"label_x": "lon", "label_y": "lat"})
+    full = _region_covariates(regions, expo)
+    full = full[[c for c in full.columns if c == "region_id" or c not in expo.columns]]
+    full = full.merge(expo.reset_index(), on="region_id", how="left")
     files["exposures.csv"] = write_csv(full, ctx.processed / "exposures.csv")
     expo_gdf = regions[["region_id", "geometry"]].merge(full, on="region_id")
     with atomic_path(ctx.processed / "exposures.gpkg") as tmp:
@@ -667,7 +802,8 @@ def exposure_outputs(ctx: RunContext, regions: Any, expo: pd.DataFrame) -> dict[
 
     files["exposures.md"] = write_dictionary(
         list(full.columns), ctx.processed / "exposures.md", "exposures.csv",
-        tuple(user_specs(ctx.cfg["exposures"])))
+        tuple(user_specs(ctx.cfg["exposures"])),
+        population_weights=expo.attrs.get("population_weights"))
     from geo_ms.exposures.aggregate import missing_report
 
     miss = missing_report(expo, regions)

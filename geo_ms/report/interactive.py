@@ -23,6 +23,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
+from html import escape as html_escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def _colour(value: Any, scale: dict[str, Any]) -> str:
         return _NODATA_COLOUR
     lo, hi = scale["vmin"], scale["vmax"]
     if scale["kind"] == "log":
-        frac = (math.log(value) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        frac = (math.log(max(value, lo)) - math.log(lo)) / (math.log(hi) - math.log(lo))
     else:
         frac = (value - lo) / (hi - lo) if hi > lo else 0.5
     return _hex_colour(frac, scale["cmap"])
@@ -165,6 +166,60 @@ _SWITCH_JS = """
 """
 
 
+def _safe_json(obj: Any) -> str:
+    """JSON for a ``<script>`` block: ``<``, ``>`` and ``&`` as ``\\u`` escapes, so no
+    value (a region name like ``</script><script>…``) can close or comment out the block.
+
+    >>> _safe_json({"name": "</script>&"})
+    '{"name": "\\\\u003c/script\\\\u003e\\\\u0026"}'
+    """
+    return (json.dumps(obj, ensure_ascii=False).replace("<", "\\u003c")
+            .replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+class _TextTooltip:
+    """A Leaflet tooltip whose cells are set with ``textContent``, never ``innerHTML``.
+
+    folium's ``GeoJsonTooltip`` builds the tooltip's HTML from the raw property
+    values, so a region name such as ``"><img src=x onerror=alert(2)>`` would run as
+    script when its tooltip opens; here every label and value is text.
+    """
+
+    _JS = """
+(function () {
+  var fields = %s;
+  %s.bindTooltip(function (layer) {
+    var table = document.createElement('table');
+    fields.forEach(function (f) {
+      var row = table.insertRow(), th = document.createElement('th');
+      th.textContent = f[1];
+      row.appendChild(th);
+      var v = layer.feature.properties[f[0]];
+      row.insertCell().textContent = (v === null || v === undefined) ? '' :
+        (typeof v === 'number' ? v.toLocaleString() : String(v));
+    });
+    return table;
+  }, {sticky: true, className: 'foliumtooltip'});
+})();
+"""
+
+    @classmethod
+    def script(cls, layer_name: str, fields: list[str]) -> str:
+        """The JavaScript binding the tooltip to the layer called *layer_name*."""
+        return cls._JS % (_safe_json([[f, _label(f)] for f in fields]), layer_name)
+
+
+def _script_element(js: str) -> Any:
+    """A folium element that adds *js* to the page's script after its parent's own."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    el = MacroElement()
+    el._template = Template("{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}")
+    el.js = js  # type: ignore[attr-defined]
+    return el
+
+
 def _switch_html(columns: list[str]) -> str:
     """Radio buttons that restyle the one region layer per value column."""
     from html import escape
@@ -217,7 +272,11 @@ def _prepare(regions: Any, table: pd.DataFrame, columns: list[str], tolerance: f
 
 def _clean(value: Any) -> Any:
     if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else round(float(value), 6)
+        if not math.isfinite(value):
+            return None
+        short = round(float(value), 6)
+        # a tiny value (1e-9 per 100,000) keeps six significant digits, never becomes 0
+        return short if short != 0 or value == 0 else float(f"{float(value):.6g}")
     if isinstance(value, np.integer):
         return int(value)
     return None if value is pd.NA else value
@@ -289,7 +348,7 @@ def interactive_map(
     fmap.default_js = []
     fmap.default_css = []
     header = fmap.get_root().header
-    header.add_child(Element(f"<title>{title}</title>"), name="geo_ms_title")
+    header.add_child(Element(f"<title>{html_escape(title)}</title>"), name="geo_ms_title")
     header.add_child(Element("<style>" + _leaflet_css() + "</style>"), name="leaflet_css")
     header.add_child(Element("<script>" + _asset("leaflet.js").decode("utf-8") + "</script>"),
                      name="leaflet_js")
@@ -305,10 +364,10 @@ def interactive_map(
         name="regions",
         style_function=style,
         highlight_function=lambda f: {"weight": 2, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=tip_fields,
-                                      aliases=[_label(f) for f in tip_fields],
-                                      localize=True),
     ).add_to(fmap)
+    # after the layer's own script: the tooltip sets every cell as text
+    layer.add_child(_script_element(_TextTooltip.script(layer.get_name(), tip_fields)),
+                    name="geo_ms_tooltip")
     colours = {c: {str(rid): _colour(v, scales[c]) for rid, v in zip(gdf["region_id"], gdf[c],
                                                                     strict=True)}
                for c in columns}
@@ -317,7 +376,7 @@ def interactive_map(
     html_root = fmap.get_root().html
     html_root.add_child(Element(_legend_html(scales)), name="geo_ms_legend")
     html_root.add_child(Element(_switch_html(columns)), name="geo_ms_layers")
-    colour_json = json.dumps(colours, ensure_ascii=False).replace("</", "<\\/")
+    colour_json = _safe_json(colours)
     html_root.add_child(
         Element(f'<script type="application/json" id="geo-ms-colours">{colour_json}</script>'),
         name="geo_ms_colours",
@@ -325,7 +384,7 @@ def interactive_map(
     fmap.get_root().script.add_child(Element(_SWITCH_JS % layer.get_name()),
                                      name="geo_ms_switch")
     records = [{k: _clean(v) for k, v in rec.items()} for rec in gdf[props].to_dict("records")]
-    data_json = json.dumps(records, ensure_ascii=False).replace("</", "<\\/")
+    data_json = _safe_json(records)
     html_root.add_child(
         Element(f'<script type="application/json" id="geo-ms-data">{data_json}</script>'),
         name="geo_ms_data",

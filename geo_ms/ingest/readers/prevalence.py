@@ -22,6 +22,7 @@ naming the file, the rows or columns and the fix.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -257,7 +258,34 @@ def country_name_index() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- reading
-def _decode(raw: bytes) -> str:
+#: Earliest year a prevalence table may refer to (the latest is the current year).
+MIN_YEAR = 1900
+
+
+def _max_year() -> int:
+    import datetime
+
+    return datetime.date.today().year
+
+
+def _decode(raw: bytes, path: str | os.PathLike[str] | None = None) -> str:
+    """Text of a table: UTF-8 (with or without BOM), UTF-16/32 with a BOM, else cp1252.
+
+    >>> _decode("région,x".encode("utf-16"))
+    'région,x'
+    """
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                break
+    if b"\x00" in raw[:4096]:
+        raise SchemaError(
+            f"{path or 'table'}: not a text table in UTF-8 or cp1252 (it has NUL bytes: UTF-16 "
+            "without a byte-order mark, or a binary file such as .xlsx)",
+            hint="Save it as 'CSV UTF-8 (comma delimited)' (in Excel: File > Save As)")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -385,7 +413,7 @@ def read_prevalence_table(
             f"{path}: the prevalence table does not exist",
             hint="Check the path; see docs/prevalence_table.md for the expected CSV.",
         ) from None
-    text = _decode(raw)
+    text = _decode(raw, path)
     if not text.strip():
         raise SchemaError(
             f"{path}: the prevalence table is empty",
@@ -459,7 +487,7 @@ def _coerce(frame: pd.DataFrame, delimiter: str, id_kind: str) -> pd.DataFrame:
 #: Checks in the order their failures are reported (the first failing one is raised).
 _ORDER = (
     "column_in_dataframe", "has_rows", "region_id_present", "prevalence_number",
-    "prevalence_negative", "prevalence_zero", "prevalence_absurd", "year_whole",
+    "prevalence_negative", "prevalence_zero", "prevalence_absurd", "year_whole", "year_range",
     "age_standardised_flag", "source_present", "sex_known", "ci_low_number", "ci_high_number",
     "ci_order", "unique_ids", "known_ids",
 )  # fmt: skip
@@ -480,9 +508,10 @@ def _schema(optional: tuple[str, ...], known: frozenset[str] | None):  # -> pa.D
             check(lambda s: s != 0, "prevalence_zero"),
             check(lambda s: s <= MAX_PREVALENCE_PER_100K, "prevalence_absurd"),
         ], nullable=True),
-        "year": pa.Column(float, check(
-            lambda s: s.notna() & (s == np.floor(s)) & (s >= 1800) & (s <= 2200),
-            "year_whole", na=True), nullable=True),
+        "year": pa.Column(float, [
+            check(lambda s: s.notna() & (s == np.floor(s)), "year_whole", na=True),
+            check(lambda s: (s >= MIN_YEAR) & (s <= _max_year()), "year_range"),
+        ], nullable=True),
         "age_standardised": pa.Column(None, check(
             lambda s: s.map(lambda v: isinstance(v, bool)).astype(bool),
             "age_standardised_flag", na=True), nullable=True),
@@ -566,6 +595,10 @@ def _problem(
         "year_whole": lambda: (
             f"column year is not a whole year in {_listing(frame, mask, 'year')}",
             "Write the year the prevalence refers to as a whole number, e.g. 2016."),
+        "year_range": lambda: (
+            f"column year is outside {MIN_YEAR}-{_max_year()} in {_listing(frame, mask, 'year')}",
+            (f"Write the year the prevalence refers to, between {MIN_YEAR} and this year "
+             f"({_max_year()}), e.g. 2016.")),
         "age_standardised_flag": lambda: (
             (f"column age_standardised is not true/false in "
             f"{_listing(frame, mask, 'age_standardised')}"),

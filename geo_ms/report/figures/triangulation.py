@@ -42,7 +42,7 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
     Parameters
     ----------
     tri
-        ``triangulation.csv`` (:func:`geo_ms.models.triangulation.triangulate`).
+        ``triangulation.csv`` (:func:`geo_ms.models.run_plan.run_plan`).
     out_dir
         Folder of the figures (created if needed).
     meta
