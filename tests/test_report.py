@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -146,9 +147,17 @@ def test_html_is_self_contained_with_embedded_pngs(report: dict[str, Path],
     pngs = [p for p in figure_paths if p.suffix == ".png"]
     assert len(imgs) == len(pngs) == 3
     # the key figure (the cloud scatter) comes first, then the others in order
+    from PIL import Image
+
     for src, png in zip(imgs, [pngs[1], pngs[0], pngs[2]], strict=True):
         assert src.startswith("data:image/png;base64,")
-        assert base64.b64decode(src.split(",", 1)[1]) == png.read_bytes()
+        embedded = base64.b64decode(src.split(",", 1)[1])
+        with Image.open(png) as full, Image.open(io.BytesIO(embedded)) as shown:
+            if full.width <= render.EMBED_MAX_PX:  # embedded as drawn
+                assert embedded == png.read_bytes()
+            else:  # wider than the page: embedded at EMBED_MAX_PX, same aspect ratio
+                assert shown.width == render.EMBED_MAX_PX
+                assert shown.height == round(full.height * render.EMBED_MAX_PX / full.width)
     for tag, attrs in page.tags:
         for key in ("src", "href"):
             value = attrs.get(key) or ""

@@ -144,6 +144,36 @@ def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 # --------------------------------------------------------------------------- context
 
 
+#: Widest figure the HTML embeds, in pixels. The page column is 62rem (~1,000 CSS px):
+#: wider PNGs are embedded at this width (box-filtered, 128-colour palette), so the
+#: self-contained report stays under 3 MB; the Markdown links the full-size files.
+EMBED_MAX_PX = 1240
+
+
+def _embeddable(data: bytes, img: Any) -> tuple[bytes, int, int]:
+    """The PNG bytes the HTML embeds and their size: *data* itself when the image is at
+    most :data:`EMBED_MAX_PX` wide, else a copy downscaled to that width.
+
+    >>> from PIL import Image
+    >>> wide = Image.new("RGB", (2480, 100), "white")
+    >>> _embeddable(b"", wide)[1:]
+    (1240, 50)
+    >>> _embeddable(b"x", Image.new("RGB", (800, 600)))
+    (b'x', 800, 600)
+    """
+    from PIL import Image
+
+    width, height = img.size
+    if width <= EMBED_MAX_PX:
+        return data, width, height
+    size = (EMBED_MAX_PX, max(1, round(height * EMBED_MAX_PX / width)))
+    small = img.convert("RGB").resize(size, Image.Resampling.BOX).quantize(
+        colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    small.save(buf, format="PNG", optimize=True)
+    return buf.getvalue(), size[0], size[1]
+
+
 def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any],
                     out_dir: Path) -> list[dict[str, Any]]:
     """Read each figure's PNG (bytes, size, title, caption) in order, one per stem."""
@@ -169,9 +199,9 @@ def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any
             if not data.startswith(_PNG_MAGIC):
                 raise ValueError("no PNG signature")
             with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
                 info = dict(getattr(img, "text", {}) or {})
                 img.load()
+                embedded, width, height = _embeddable(data, img)
         except Exception as exc:
             raise FormatError(
                 f"{png}: figure is not a readable PNG ({exc})",
@@ -184,7 +214,7 @@ def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any
             "caption": info.get("Description", ""),
             "width": width,
             "height": height,
-            "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+            "data_uri": "data:image/png;base64," + base64.b64encode(embedded).decode("ascii"),
             "relpath": Path(os.path.relpath(png, out_dir)).as_posix(),
             "sensitivity": name.startswith(_SENSITIVITY_PREFIXES),
         })
