@@ -185,7 +185,8 @@ def test_sample_run_without_mirror_or_network(tmp_path, monkeypatch, capsys):
     md = (rep / "report.md").read_text(encoding="utf-8")
     answer = md.split("## Answer\n\n", 1)[1].split("\n> ", 1)[0]
     # every sentence of the Answer (not the claims' question headings) names the scope
-    sentences = [ln for ln in answer.splitlines() if ln.strip() and not ln.startswith("**C")]
+    sentences = [ln for ln in answer.splitlines()
+                 if ln.strip() and not ln.startswith(("**C", "![", "*Specification curve"))]
     assert len(sentences) >= 3
     assert all(scope in s for s in sentences), sentences
     t = pd.read_csv(tmp_path / "data/processed/analysis_table.csv").set_index("region_id")
