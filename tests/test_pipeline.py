@@ -37,8 +37,9 @@ def test_report_answers_first_in_small_files(full_run):
     rep = full_run["first"].report_dir
     md = (rep / "report.md").read_text(encoding="utf-8")
     assert md.startswith("# Is MS more common in cloudier countries?\n\n## Answer\n\n")
-    answer = md.split("## Answer\n\n", 1)[1].split("\n\n", 1)[0]
-    assert "across the 194 countries" in answer
+    answer = md.split("## Answer\n\n", 1)[1].split("## Claims", 1)[0]
+    assert answer.startswith("Analysis plan ")  # the plan hash first
+    assert "**C1 · Is MS more common in cloudier countries?**" in answer
     # the issue's limits (were 7,636,854 and 5,345,290 bytes); later figures cannot
     # silently grow them
     assert (rep / "report.html").stat().st_size <= 3_000_000
@@ -189,9 +190,11 @@ def test_sample_run_without_mirror_or_network(tmp_path, monkeypatch, capsys):
     # not a terminal: no hard wrapping, the report path stays on one line
     assert f"report: {tmp_path / 'reports'}" in out
     md = (rep / "report.md").read_text(encoding="utf-8")
-    answer = md.split("## Answer\n\n", 1)[1].split("\n\n", 1)[0]
-    sentences = re.split(r"(?<=\)\.) ", answer)  # each sample sentence ends "…analysis)."
-    assert 3 <= len(sentences) <= 5
+    answer = md.split("## Answer\n\n", 1)[1].split("\n> ", 1)[0]
+    # every sentence of the Answer (not the claims' question headings) names the scope
+    sentences = [ln for ln in answer.splitlines()
+                 if ln.strip() and not ln.startswith(("**C", "![", "*Specification curve"))]
+    assert len(sentences) >= 3
     assert all(scope in s for s in sentences), sentences
     t = pd.read_csv(tmp_path / "data/processed/analysis_table.csv").set_index("region_id")
     assert t.loc["IRL", "prevalence_per_100k"] == pytest.approx(230.6)

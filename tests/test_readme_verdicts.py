@@ -4,36 +4,99 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from geo_ms.cli import main
-from geo_ms.models.plan import default_plan
-from geo_ms.models.run_plan import run_plan
 from geo_ms.report.readme import BEGIN, END, replace_block, verdicts_block
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def _claims() -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    lat = rng.uniform(-50, 65, 60)
-    d = pd.DataFrame({"abs_latitude": np.abs(lat), "lat": lat, "lon": rng.uniform(-170, 170, 60),
-                      "gdp_per_capita": np.exp(rng.normal(9, 1, 60)),
-                      "cloud_cover_pct": rng.uniform(20, 80, 60),
-                      "uv_index": 12 - 0.15 * np.abs(lat) + rng.normal(0, 1, 60)})
-    d["prevalence_per_100k"] = np.exp(0.05 * d["abs_latitude"] + rng.normal(0, .3, 60))
-    claims = run_plan(d, default_plan(), n_boot=100, robustness=False,
-                      labels={"gbd2016_prev": "GBD test"}).claims
-    return claims[claims["headline"].astype(bool)].reset_index(drop=True)
+HASH = "fedcba9876543210" * 4
 
 
-def test_block_sentences():
+def _row(cid: str, outcome: str, sample: str, est: float, lo: float, hi: float, n: int,
+         verdict: str, robustness: str = "robust", differing: str = "",
+         agreement: str = "") -> dict:
+    gbd = outcome == "gbd2016_prev"
+    return {
+        "claim_id": cid, "claim": {"C1": "MS is more common in cloudier countries",
+                                   "C2": "Less sunshine / UV goes with more MS",
+                                   "C3": "The cloud association holds once latitude and "
+                                         "wealth are accounted for"}[cid],
+        "outcome": ("GBD 2016 prevalence, age-standardised" if gbd
+                    else "Atlas of MS 2020, crude prevalence"),
+        "outcome_id": outcome, "outcome_kind": "modelled" if gbd else "reported",
+        "sample": sample, "exposure": "uv_index" if cid == "C2" else "cloud_cover_pct",
+        "test": ("OLS ..., coefficient as % change in prevalence per 10 points of cloud cover"
+                 if cid == "C3" else "Pearson r of log prevalence"),
+        "rule": "r", "estimate": est, "ci_low": lo - 0.01, "ci_high": hi + 0.01,
+        "ci_low_spatial": lo, "ci_high_spatial": hi, "n": n, "n_eff": 20.0,
+        "verdict": verdict, "robustness": robustness, "members_differing": differing,
+        "agreement": agreement, "plan_hash": HASH,
+        "provenance": "post hoc" if gbd else "first analysed under the frozen plan",
+        "caveat": "Ecological fallacy: regional averages say nothing about an individual."}
+
+
+def _claims(c1_atlas: str = "contradicted") -> pd.DataFrame:
+    """A hand-made claims table in the layout of docs/analysis_plan.md."""
+    sign = -1 if c1_atlas == "contradicted" else 1
+    return pd.DataFrame([
+        _row("C1", "gbd2016_prev", "all", -0.1249, -0.51, 0.30, 191, "inconclusive",
+             agreement="direction: 1 of 2 sources exclude 0 in the claimed direction, 0 in "
+                       "the opposite one; estimates from 0.02 to 0.26"),
+        _row("C1", "atlas2020", "all", sign * 0.2651, *sorted((sign * 0.05, sign * 0.45)), 98,
+             c1_atlas, "fragile", "subregion_fe (inconclusive); leave_one_subregion_out "
+             "without Western Asia (inconclusive)"),
+        _row("C1", "gbd2016_prev", "common", 0.02, -0.2, 0.25, 98, "inconclusive",
+             "not assessed"),
+        _row("C2", "gbd2016_prev", "all", -0.8846, -0.98, -0.39, 194, "supported"),
+        _row("C2", "atlas2020", "all", -0.76, -0.9, -0.5, 98, "supported"),
+        _row("C3", "gbd2016_prev", "all", -13.96, -20.3, -7.2, 191, "contradicted",
+             "fragile", "subregion_fe (inconclusive)"),
+        _row("C3", "atlas2020", "all", -19.0, -38.0, 4.0, 98, "inconclusive"),
+        {"claim_id": "C4", "claim": "Vitamin D dosing", "outcome": None, "exposure": None,
+         "test": "None: the data are regional prevalences.", "estimate": None,
+         "ci_low_spatial": None, "ci_high_spatial": None, "n": None,
+         "verdict": "not testable with regional data", "plan_hash": HASH, "caveat": "x"},
+    ])
+
+
+def test_block_gives_each_claim_on_both_outcomes_with_the_plan_hash():
     block = verdicts_block(_claims())
-    assert "primary outcome GBD test" in block
-    assert "- **C4** Vitamin D dosing" in block and "**not testable with regional data**" in block
-    assert "% per 10 points of cloud cover" in block
+    lines = block.splitlines()
+    assert f"analysis plan `{HASH[:12]}` (sha256 `{HASH}`" in lines[0]
+    assert ("co-primary outcomes GBD 2016 prevalence, age-standardised (modelled, post hoc) "
+            "and Atlas of MS 2020, crude prevalence (reported, first analysed under the frozen "
+            "plan)") in lines[0]
+    c1 = lines.index("- **C1** MS is more common in cloudier countries:")
+    assert lines[c1 + 1:c1 + 5] == [
+        ("  - modelled GBD 2016 (post hoc): **inconclusive**, robust — r = −0.12, spatially "
+        "corrected 95 % CI −0.51 to 0.30, n = 191."),
+        ("  - reported Atlas of MS 2020: **contradicted**, fragile: inconclusive with sub-region "
+        "fixed effects, or without Western Asia — r = −0.27, spatially corrected "
+        "95 % CI −0.45 to −0.05, n = 98."),
+        ("  - The two outcomes differ: inconclusive on the modelled GBD 2016, contradicted on "
+        "the reported Atlas of MS 2020."),
+        ("  - Across sources: 1 of 2 sources exclude 0 in the claimed "
+        "direction, 0 in the opposite one; estimates from 0.02 to 0.26.")]
+    assert "- **C2** Less UV goes with more MS:" in lines  # UV only
+    assert ("  - modelled GBD 2016 (post hoc): **contradicted**, fragile: inconclusive with "
+            "sub-region fixed effects — −14 % per 10 points of cloud cover, spatially "
+            "corrected 95 % CI −20 to −7 %, n = 191.") in lines
+    assert ("- **C4** Vitamin D dosing: **not testable with regional data** — None: the data "
+            "are regional prevalences.") in lines
+    assert "agrees in" not in block and " of 4 " not in block  # no vote counting
+    assert sum("differ:" in line for line in lines) == 2  # C1 and C3, not C2
+
+
+def test_opposite_verdicts_flip_the_block():
+    no, yes = verdicts_block(_claims("contradicted")), verdicts_block(_claims("supported"))
+    assert "reported Atlas of MS 2020: **supported**, fragile" in yes
+    assert "reported Atlas of MS 2020: **contradicted**, fragile" in no
+    assert "r = 0.27, spatially corrected 95 % CI 0.05 to 0.45" in yes
+    assert "inconclusive on the modelled GBD 2016, supported on the reported" in yes
 
 
 def test_cli_writes_then_checks(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -146,9 +147,17 @@ def test_html_is_self_contained_with_embedded_pngs(report: dict[str, Path],
     pngs = [p for p in figure_paths if p.suffix == ".png"]
     assert len(imgs) == len(pngs) == 3
     # the key figure (the cloud scatter) comes first, then the others in order
+    from PIL import Image
+
     for src, png in zip(imgs, [pngs[1], pngs[0], pngs[2]], strict=True):
         assert src.startswith("data:image/png;base64,")
-        assert base64.b64decode(src.split(",", 1)[1]) == png.read_bytes()
+        embedded = base64.b64decode(src.split(",", 1)[1])
+        with Image.open(png) as full, Image.open(io.BytesIO(embedded)) as shown:
+            if full.width <= render.EMBED_MAX_PX:  # embedded as drawn
+                assert embedded == png.read_bytes()
+            else:  # wider than the page: embedded at EMBED_MAX_PX, same aspect ratio
+                assert shown.width == render.EMBED_MAX_PX
+                assert shown.height == round(full.height * render.EMBED_MAX_PX / full.width)
     for tag, attrs in page.tags:
         for key in ("src", "href"):
             value = attrs.get(key) or ""
@@ -176,8 +185,9 @@ def test_answer_first_then_cards_then_key_figure(report: dict[str, Path]) -> Non
     assert order == sorted(order)
     text = _parse(html).plain
     answer = text.split("Answer", 1)[1].split("Claims", 1)[0]
-    assert ("Yes: across the 6 countries, MS is more common where it is cloudier "
-            "(estimate = 0.0688, 95 % CI 0.05 to 0.09, n = 6).") in answer
+    assert ("C1 · Is MS more common in cloudier countries? supported Across the 6 countries, "
+            "MS is more common in cloudier countries (coefficient = 0.0688, 95 % CI 0.05 to "
+            "0.09, n = 6).") in answer
     assert answer.count("individual") == 2  # the cannot-say sentence and the one statement
     from geo_ms.report.answer import ECOLOGICAL_FALLACY
 
@@ -186,7 +196,9 @@ def test_answer_first_then_cards_then_key_figure(report: dict[str, Path]) -> Non
     assert "ecological" not in cards.lower()  # one statement near the top, not one per row
     assert 'class="verdict verdict-not-supported"' in html
     md = report["md"].read_text(encoding="utf-8")
-    assert md.startswith("# Is MS more common in cloudier countries?\n\n## Answer\n\nYes: ")
+    assert md.startswith("# Is MS more common in cloudier countries?\n\n## Answer\n\n"
+                         "**C1 · Is MS more common in cloudier countries?**\n\n- **supported** "
+                         "— Across the 6 countries, MS is more common")
     assert md.index("## Claims") < md.index("## Key figure") < md.index("## Details")
     assert "![MS prevalence per 100,000 vs Cloud cover, CRU CL 1.0 (%)](figures/scatter_cloud_cover_pct.png)" in md
 
@@ -195,12 +207,12 @@ def test_claim_cards_and_full_claims_with_escaped_text(report: dict[str, Path]) 
     html = report["html"].read_text(encoding="utf-8")
     page = _parse(html)
     card = page.plain.split("Claims", 1)[1].split("Key figure", 1)[0]
-    assert ("C1: Cloudier countries have more MS supported estimate = 0.0688, 95 % CI 0.05 "
-            "to 0.09 · n = 6") in card
+    assert ("C1: Cloudier countries have more MS supported coefficient = 0.0688, 95 % CI 0.05 "
+            "to 0.09, n = 6") in card
     rows = page.tables["claims-full"]
-    assert rows[0] == ["ID", "Claim", "Rule and test", "Estimate (95 % CI)", "n", "Verdict",
+    assert rows[0] == ["ID", "Claim", "Outcome (sample)", "Rule and test", "Estimate (95 % CI)", "n", "Verdict",
                        "Caveat"]
-    assert rows[2] == ["C2", "The link survives latitude & wealth", "OLS + |lat| + log GDP",
+    assert rows[2] == ["C2", "The link survives latitude & wealth", "", "OLS + |lat| + log GDP",
                        "0.011 (-0.02 to 0.04)", "6", "not supported",
                        "<b>confounded</b> by latitude"]
     assert "&lt;b&gt;confounded&lt;/b&gt;" in html  # autoescaped, not markup
@@ -241,19 +253,41 @@ def test_sections_sources_coverage_and_models(report: dict[str, Path]) -> None:
     assert html.index('id="fig-prevalence-map"') < html.index('id="sensitivity"')
 
 
+def test_full_claims_give_a_claims_text_rule_and_caveat_once(tmp_path: Path,
+                                                             figure_paths: list[Path]) -> None:
+    _, _, _, claims, meta = _inputs()
+    c1 = claims.iloc[[0]].assign(rule="r rule", outcome="GBD", outcome_id="gbd2016_prev",
+                                 outcome_kind="modelled", sample="all")
+    two = pd.concat([c1, c1.assign(outcome="Atlas", outcome_id="atlas2020",
+                                   outcome_kind="reported", estimate=0.5)])
+    html = _render(tmp_path, figure_paths, claims=two, meta=meta)["html"].read_text(
+        encoding="utf-8")
+    rows = _parse(html).tables["claims-full"]
+    assert rows[1][:4] == ["C1", "Cloudier countries have more MS", "The modelled GBD 2016 (all)",
+                           "r rule"]
+    assert rows[1][-1] == "crude association"
+    assert rows[2][:4] == ["C1", "", "The reported Atlas of MS 2020 (all)", ""]
+    assert rows[2][4].startswith("0.5 ") and rows[2][-1] == ""
+
+
 def test_pre_specification_and_agreement_when_present(tmp_path: Path,
                                                       figure_paths: list[Path]) -> None:
     _, _, _, claims, meta = _inputs()
-    claims = claims.assign(agreement=["agrees in 3 of 4 independent sources", ""])
+    direction = ("direction: 2 of 3 sources exclude 0 in the claimed direction, 0 in the "
+                 "opposite one; estimates from 0.05 to 0.3")
+    claims = claims.assign(agreement=[direction, "agrees in 3 of 4 independent sources"])
     meta = meta | {"n_intervals": 120, "n_primary": 4}
     html = _render(tmp_path, figure_paths, claims=claims, meta=meta)["html"].read_text(
         encoding="utf-8")
     text = _parse(html).plain
-    assert "Pre-specification: 4 primary analyses were fixed before the run; 120 intervals" \
-        in text
-    assert '<p class="agree">agrees in 3 of 4 independent sources</p>' in html
+    assert ("Analysis plan: 4 primary analyses are declared in the analysis plan "
+            "(docs/analysis_plan.md, its hash at the top of the Answer); the GBD 2016 results "
+            "were seen before the plan was frozen, so their verdicts are post hoc. 120 "
+            "intervals") in text
+    assert f'<p class="agree">{direction}</p>' in html
+    assert "agrees in 3 of 4" not in text.split("Details", 1)[0]  # no vote counting
     plain = _render(tmp_path, figure_paths)["html"].read_text(encoding="utf-8")
-    assert 'class="agree"' not in plain and "Pre-specification" not in plain
+    assert 'class="agree"' not in plain and "primary analyses are declared" not in plain
 
 
 def test_triangulation_figure_is_the_key_figure_when_drawn(tmp_path: Path,
@@ -309,11 +343,11 @@ def test_markdown_links_figures_relatively(report: dict[str, Path]) -> None:
     for link in links:
         assert (report["md"].parent / link).is_file()
     assert "data:image" not in md
-    assert ("| C2 | The link survives latitude & wealth | OLS + \\|lat\\| + log GDP | "
+    assert ("| C2 | The link survives latitude & wealth |  | OLS + \\|lat\\| + log GDP | "
             "0.011 (-0.02 to 0.04) | 6 | **not supported** | <b>confounded</b> by latitude |"
             ) in md
-    assert ("| **C2** The link survives latitude & wealth | **not supported** | estimate = "
-            "0.011, 95 % CI -0.02 to 0.04 | 6 |") in md
+    assert ("| **C2** The link survives latitude & wealth |  | **not supported** | coefficient "
+            "= 0.011, 95 % CI −0.02 to 0.04, n = 6 |  |") in md
     assert "\n\n\n" not in md
 
 

@@ -158,6 +158,24 @@ def test_figure_written_with_caption_and_no_overlapping_labels(tmp_path, monkeyp
         assert all(b.x0 >= 0 for b in boxes)
     titles = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title(loc="left")]
     assert len(titles) == 2 and all(t.x1 <= fig.bbox.x1 for t in titles)
+    # the second claim's title clears the first claim's x label
+    first_xlabel = fig.axes[1].xaxis.label.get_window_extent(renderer)
+    second_title = min(titles, key=lambda t: t.y0)
+    assert second_title.y1 < first_xlabel.y0 - 2, "claims' panels overlap"
+    # the caption sits below the last panel's x tick labels and x label, not on them,
+    # also when a full run's many sources make it long
+    figs.clear()
+    many = [{"title": f"Source number {i} with a long descriptive title, 1961-1990",
+             "licence": "CC-BY 4.0"} for i in range(14)]
+    figmod.specification_curve_figure(curve, tmp_path, {"sources": many})
+    fig = figs[0]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    caption = fig.texts[0].get_window_extent(renderer)
+    last = fig.axes[-1]
+    axis_boxes = [last.xaxis.label.get_window_extent(renderer)] + [
+        t.get_window_extent(renderer) for t in last.get_xticklabels() if t.get_text()]
+    assert caption.y1 < min(b.y0 for b in axis_boxes), "caption overlaps the x axis"
 
 
 def test_figure_refuses_a_table_without_estimates(tmp_path):

@@ -665,6 +665,34 @@ def _missing_regions(table: pd.DataFrame, outcome: str, exposures: list[str]) ->
     return rows
 
 
+def _plan_report_inputs(ctx: RunContext, meta: dict[str, Any], fig_dir: Path,
+                        formats: tuple[str, ...] = ("png",)) -> list[Path]:
+    """Put the plan line, the specification curve and the influence table into the
+    report's metadata; draw the specification curve; return its figure files."""
+    from geo_ms.config import plan as analysis_plan
+
+    meta["plan_provenance"] = analysis_plan(ctx.cfg).provenance()
+    figs: list[Path] = []
+    curve = _read_optional(ctx.processed / "specification_curve.csv")
+    if "estimate" in curve and curve["estimate"].notna().any():
+        from geo_ms.report.figures.specification_curve import specification_curve_figure
+
+        meta["specification_curve"] = curve
+        figs = specification_curve_figure(curve, fig_dir, meta, formats=formats)
+    influence = _read_optional(ctx.processed / "influence.csv")
+    if not influence.empty:
+        meta["influence"] = influence
+    return figs
+
+
+def _read_optional(path: Path) -> pd.DataFrame:
+    """A table the models stage may have written empty (or not at all): empty then."""
+    try:
+        return pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
+
+
 def report_name(ctx: RunContext) -> str:
     """The report folder's name: ``run.name``, with ``-sample`` on the built-in sample."""
     return str(ctx.cfg["run"]["name"]) + ("-sample" if ctx.sample else "")
@@ -842,10 +870,14 @@ def stage_report(
         done = render(jobs, available_workers(rcfg["workers"]), flat=False)
         figs = [p for part in done[:-1] for p in part]
         files["map"] = done[-1][0]
+        figs += _plan_report_inputs(ctx, meta, fig_dir, formats)
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
+        for k in ("specification_curve", "influence"):  # tables, not manifest entries
+            meta.pop(k, None)
         for nm in ("analysis_table.csv", "models.csv", "claims.csv", "exposures.csv",
-                   "triangulation.csv"):
+                   "triangulation.csv", "robustness.csv", "influence.csv",
+                   "specification_curve.csv"):
             src = ctx.processed / nm
             if src.exists():
                 write_csv(pd.read_csv(src), out_dir / nm)

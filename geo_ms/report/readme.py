@@ -1,22 +1,24 @@
 """The README's verdict block, generated from a run's claims and triangulation tables.
 
 ``README.md`` holds a block between ``<!-- verdicts -->`` and ``<!-- /verdicts -->``;
-:func:`verdicts_block` writes it from ``claims.csv`` and ``triangulation.csv`` in
-plain sentences (verdict, estimate, spatially corrected CI, agreement across MS
-sources, caveats) and :func:`replace_block` puts it in place. Only numbers that do
+:func:`verdicts_block` writes it from ``claims.csv`` (and ``triangulation.csv``) in
+the plan's vocabulary: the plan hash, then each claim's verdict on each co-primary
+outcome with its estimate, spatially corrected CI and n, robust or fragile, and a
+sentence when the outcomes differ (no vote counting); :func:`replace_block` puts it
+in place. Only numbers that do
 not depend on the bootstrap (point estimates, HC3 and spatially corrected CIs) are
 quoted, so the block is the same for any ``models.n_boot``.
 """
 
 from __future__ import annotations
 
-import math
-import re
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from geo_ms.errors import SchemaError
+from geo_ms.report import answer
 
 __all__ = ["BEGIN", "END", "replace_block", "verdicts_block"]
 
@@ -37,56 +39,52 @@ _PRODUCTS = {
 
 _FIGURE = """![Each claim's primary test on every MS outcome: GBD 2016 and the Atlas of MS editions](docs/img/triangulation.png)
 
-*Each claim's pre-specified test on every MS outcome (filled: independent sources, GBD
-2016 prevalence — modelled — and the Atlas of MS 2020, 2013 and 2008 — reported; open:
-not independent); thin lines 95 % CIs, thick lines spatially corrected CIs. `make
-analysis` writes this figure, the full set of maps and plots, `claims.csv`,
-`triangulation.csv` and the report to `reports/latest/`.*"""
+*Each claim's test on every MS outcome: GBD 2016 prevalence (modelled) and the Atlas of
+MS 2020 (reported; the 2013 and 2008 editions are earlier editions of the same source
+family, not independent sources); thin lines 95 % CIs, thick lines spatially corrected
+CIs. `make analysis` writes this figure, the specification curve, the full set of maps
+and plots, `claims.csv`, `robustness.csv`, `influence.csv`, `triangulation.csv` and the
+report to `reports/latest/`.*"""
 
 
-def _num(v: Any, fmt: str = ".2f") -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    text = f"{float(v):{fmt}}"
-    if re.fullmatch(r"[-+]?0(\.0+)?", text):
-        text = text.lstrip("+-")
-    return text.replace("-", "−")
+def _outcome_line(rec: Mapping[str, Any]) -> str:
+    """``modelled GBD 2016 (post hoc): **inconclusive**, robust — r = …``."""
+    name = answer.outcome_name(rec).removeprefix("the ")
+    tag = " (post hoc)" if answer.is_post_hoc(rec) else ""
+    rob = answer.robustness_text(rec)
+    rob = f", {rob}" if rob and not rob.startswith("robustness not") else ""
+    has_est = answer.fmt_r(rec.get("estimate")) != "—"
+    body = answer.estimate_text(rec) if has_est else str(rec.get("test", "")).rstrip(".")
+    return f"{name}{tag}: **{rec.get('verdict', '')}**{rob} — {body}"
 
 
-def _ci(lo: Any, hi: Any, fmt: str = ".2f") -> str:
-    return f"{_num(lo, fmt)} to {_num(hi, fmt)}"
-
-
-def _claim_sentence(r: pd.Series) -> str:
-    cid, v = r["claim_id"], r["verdict"]
-    n = "" if pd.isna(r["n"]) else f", n = {int(r['n'])}"
-    if cid in ("C1", "C2", "C1-europe"):
-        body = (f"Pearson r = {_num(r['estimate'])} (spatially corrected 95 % CI "
-                f"{_ci(r['ci_low_spatial'], r['ci_high_spatial'])}{n})")
-    elif cid == "C2-adj":
-        body = (f"partial r given |latitude| and log GDP per capita = {_num(r['estimate'])} "
-                f"(spatially corrected CI {_ci(r['ci_low_spatial'], r['ci_high_spatial'])}{n})")
-    elif cid in ("C3", "C3-europe"):
-        body = (f"adjusted for |latitude| and log GDP per capita, prevalence changes by "
-                f"{_num(r['estimate'], '+.1f')} % per 10 points of cloud cover (HC3 CI "
-                f"{_ci(r['ci_low'], r['ci_high'], '+.1f')}; spatially corrected "
-                f"{_ci(r['ci_low_spatial'], r['ci_high_spatial'], '+.1f')}{n})")
-    elif cid == "C5-mechanism":
-        m = re.search(r"R2 = ([0-9.]+), AIC = ([-0-9.]+).*?R2 = ([0-9.]+), AIC = ([-0-9.]+)",
-                      str(r["test"]))
-        body = ("the all-sky vitamin-D dose against the clear-sky dose, both adjusted for "
-                "|latitude| and log GDP" + (
-                    f": R² {m.group(3)} vs {m.group(1)}, AIC {m.group(4)} vs {m.group(2)}"
-                    if m else "") + f" ({str(r['caveat']).split('. ', 1)[-1].rstrip('.')})")
-    else:
-        body = str(r["test"]).rstrip(".")
-    agree = r.get("agreement")
-    tail = f"; {agree}" if isinstance(agree, str) and agree else ""
-    return f"- **{cid}** {r['claim']}: **{v}** — {body}{tail}."
+def _claim_lines(cid: str, rows: list[dict[str, Any]]) -> list[str]:
+    main = [r for r in rows if (r.get("sample") or "all") == "all"] or rows
+    text = answer.display_claim(str(main[0].get("claim", "")))
+    if len(main) == 1 and not main[0].get("outcome_id"):
+        r = main[0]
+        has_est = answer.fmt_r(r.get("estimate")) != "—"
+        body = answer.estimate_text(r) if has_est else str(r.get("test", "")).rstrip(".")
+        return [f"- **{cid}** {text}: **{r.get('verdict', '')}** — {body}."]
+    lines = [f"- **{cid}** {text}:"]
+    lines += [f"  - {_outcome_line(r)}." for r in main]
+    differ = answer.differ_sentence(main)
+    if differ:
+        lines.append(f"  - {differ}")
+    agree = next((a for a in (str(r.get("agreement", "")) for r in main)
+                  if a.startswith("direction")), "")
+    if agree:
+        lines.append(f"  - Across sources: {agree.removeprefix('direction: ')}.")
+    return lines
 
 
 def verdicts_block(claims: pd.DataFrame, tri: pd.DataFrame | None = None) -> str:
     """The README verdict block (without the markers) from the claims table.
+
+    One entry per claim with its verdict on each co-primary outcome (all regions),
+    robust or fragile with the members that differ, and a sentence when the outcomes
+    differ; the plan hash heads the block. No vote counting: the only line across
+    sources is the direction count on the common sample (``agreement``), when present.
 
     Raises
     ------
@@ -99,31 +97,48 @@ def verdicts_block(claims: pd.DataFrame, tri: pd.DataFrame | None = None) -> str
     ...     "test": "None.", "estimate": float("nan"), "ci_low": float("nan"),
     ...     "ci_high": float("nan"), "ci_low_spatial": float("nan"),
     ...     "ci_high_spatial": float("nan"), "n": float("nan"),
-    ...     "verdict": "not testable with regional data", "agreement": "", "caveat": "x"}])
+    ...     "verdict": "not testable with regional data", "caveat": "x"}])
     >>> print(verdicts_block(c).splitlines()[2])
     - **C4** Dosing: **not testable with regional data** — None.
     """
     need = ["claim_id", "claim", "outcome", "exposure", "test", "estimate", "ci_low_spatial",
-            "ci_high_spatial", "n", "verdict", "agreement", "caveat"]
+            "ci_high_spatial", "n", "verdict", "caveat"]
     missing = [c for c in need if c not in claims.columns]
     if missing:
         raise SchemaError(f"claims table: missing column(s) {', '.join(missing)}",
                           hint="Run geo-ms run with this version of geo_ms first")
-    first = claims.iloc[0]
-    outcome = first["outcome"] if isinstance(first["outcome"], str) else "the primary outcome"
+    claims = claims.astype(object).where(claims.notna(), None)
     exps = [e for e in dict.fromkeys(claims["exposure"]) if isinstance(e, str) and e]
     names = ", ".join(f"{_PRODUCTS.get(e, e)} (`{e}`)" for e in exps[:2])
-    sources = ""
-    if tri is not None and len(tri):
-        labels = list(dict.fromkeys(tri.dropna(subset=["estimate"])["outcome_label"]))
-        sources = (" Each claim's test was repeated on every MS outcome of the run ("
-                   + "; ".join(labels) + "): see `triangulation.csv`.")
+    plan = ""
+    if "plan_hash" in claims:
+        hashes = [h for h in dict.fromkeys(claims["plan_hash"]) if isinstance(h, str) and h]
+        if hashes:
+            plan = f"analysis plan `{hashes[0][:12]}` (sha256 `{hashes[0]}`, `docs/analysis_plan.md`); "
+    outcomes = []
+    for r in claims.to_dict("records"):
+        if str(r.get("sample") or "all") == "all" and isinstance(r.get("outcome"), str) \
+                and r["outcome"]:
+            label = r["outcome"]
+            kind = r.get("outcome_kind")
+            prov = r.get("provenance")
+            outcomes.append(f"{label}" + (f" ({kind}" + (f", {prov}" if prov else "") + ")"
+                                          if kind else ""))
+    outcomes = list(dict.fromkeys(outcomes))
+    which = "co-primary outcomes" if len(outcomes) > 1 else "primary outcome"
     head = (f"**Current verdicts** (generated by `geo-ms readme-verdicts` from the default run "
-            f"on the data mirror; primary outcome {outcome}; exposures {names}; confidence "
-            "intervals corrected for spatial autocorrelation with Dutilleul's effective sample "
-            f"size; rules in `claims.csv`).{sources}")
+            f"on the data mirror; {plan}{which} {' and '.join(outcomes) or 'not stated'}; "
+            f"exposures {names}; confidence intervals corrected for spatial autocorrelation "
+            "with Dutilleul's effective sample size; a verdict is robust when every robustness "
+            "member of the plan gives it, else fragile; rules in `claims.csv`).")
+    if tri is not None and len(tri) and "outcome_label" in tri:
+        labels = list(dict.fromkeys(tri.dropna(subset=["estimate"])["outcome_label"]))
+        head += (" Each claim's test was repeated on every MS outcome of the run ("
+                 + "; ".join(labels) + "): see `triangulation.csv`.")
     lines = [head, ""]
-    lines += [_claim_sentence(r) for _, r in claims.iterrows()]
+    for cid in dict.fromkeys(claims["claim_id"].astype(str)):
+        rows = claims[claims["claim_id"].astype(str) == cid].to_dict("records")
+        lines += _claim_lines(cid, rows)
     caveat = next((c for c in claims["caveat"] if isinstance(c, str) and
                    c.startswith("Ecological fallacy")), "")
     if caveat:

@@ -119,6 +119,10 @@ def _text(value: Any) -> str:
     return "" if _missing(value) else str(value)
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -138,6 +142,36 @@ def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 
 
 # --------------------------------------------------------------------------- context
+
+
+#: Widest figure the HTML embeds, in pixels. The page column is 62rem (~1,000 CSS px):
+#: wider PNGs are embedded at this width (box-filtered, 128-colour palette), so the
+#: self-contained report stays under 3 MB; the Markdown links the full-size files.
+EMBED_MAX_PX = 1240
+
+
+def _embeddable(data: bytes, img: Any) -> tuple[bytes, int, int]:
+    """The PNG bytes the HTML embeds and their size: *data* itself when the image is at
+    most :data:`EMBED_MAX_PX` wide, else a copy downscaled to that width.
+
+    >>> from PIL import Image
+    >>> wide = Image.new("RGB", (2480, 100), "white")
+    >>> _embeddable(b"", wide)[1:]
+    (1240, 50)
+    >>> _embeddable(b"x", Image.new("RGB", (800, 600)))
+    (b'x', 800, 600)
+    """
+    from PIL import Image
+
+    width, height = img.size
+    if width <= EMBED_MAX_PX:
+        return data, width, height
+    size = (EMBED_MAX_PX, max(1, round(height * EMBED_MAX_PX / width)))
+    small = img.convert("RGB").resize(size, Image.Resampling.BOX).quantize(
+        colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    small.save(buf, format="PNG", optimize=True)
+    return buf.getvalue(), size[0], size[1]
 
 
 def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any],
@@ -165,9 +199,9 @@ def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any
             if not data.startswith(_PNG_MAGIC):
                 raise ValueError("no PNG signature")
             with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
                 info = dict(getattr(img, "text", {}) or {})
                 img.load()
+                embedded, width, height = _embeddable(data, img)
         except Exception as exc:
             raise FormatError(
                 f"{png}: figure is not a readable PNG ({exc})",
@@ -180,7 +214,7 @@ def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any
             "caption": info.get("Description", ""),
             "width": width,
             "height": height,
-            "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+            "data_uri": "data:image/png;base64," + base64.b64encode(embedded).decode("ascii"),
             "relpath": Path(os.path.relpath(png, out_dir)).as_posix(),
             "sensitivity": name.startswith(_SENSITIVITY_PREFIXES),
         })
@@ -279,10 +313,19 @@ def _methods(models: pd.DataFrame, meta: Mapping[str, Any]) -> list[str]:
 
 
 def _claims(claims: pd.DataFrame) -> list[dict[str, Any]]:
+    """The full claims table's rows; a claim's text, rule and caveat are given on its
+    first row only (its outcome × sample rows repeat them)."""
     _require(claims, CLAIMS_COLUMNS, "claims table")
     rows = []
     for rec in claims.to_dict("records"):
         verdict = _text(rec["verdict"])
+        prev = rows[-1] if rows else None
+        if prev is not None and prev["claim_id"] == _text(rec["claim_id"]):
+            repeat = {k: v for k, v in (("claim", rec["claim"]), ("caveat", rec["caveat"]),
+                                        ("rule", rec.get("rule")))
+                      if _text(v) and _text(v) == prev["_" + k]}
+        else:
+            repeat = {}
         rows.append({
             "claim_id": _text(rec["claim_id"]), "claim": _text(rec["claim"]),
             "test": _text(rec["test"]), "estimate": _fmt(rec["estimate"]),
@@ -291,8 +334,15 @@ def _claims(claims: pd.DataFrame) -> list[dict[str, Any]]:
             "caveat": _text(rec["caveat"]),
             "rule": _text(rec.get("rule")) or _text(rec["test"]),
             "ci_spatial": _fmt_ci(rec.get("ci_low_spatial"), rec.get("ci_high_spatial")),
-            "agreement": _text(rec.get("agreement")),
+            "outcome": _cap(answer.outcome_name(rec)) if _text(rec.get("outcome")) else "",
+            "sample": _text(rec.get("sample")),
+            "robustness": _text(rec.get("robustness")),
+            "provenance": _text(rec.get("provenance")),
+            "_claim": _text(rec["claim"]), "_caveat": _text(rec["caveat"]),
+            "_rule": _text(rec.get("rule")),
         })
+        for k in repeat:
+            rows[-1][k] = ""
     return rows
 
 
@@ -319,16 +369,22 @@ def _context(out_dir: Path, table: pd.DataFrame, models: pd.DataFrame, claims: p
     config = meta.get("config")
     coverage = _coverage(table)
     sample = bool(meta.get("sample"))
-    claims = _with_agreement(claims, meta.get("triangulation"))
     key = _key_figure(figs, meta)
-    others = [f for f in figs if f is not key]
+    curve_fig = next((f for f in figs if f["name"] == "specification-curve"), None)
+    others = [f for f in figs if f is not key and f is not curve_fig]
+    curve = _frame(meta.get("specification_curve"))
+    cards = answer.claim_cards(claims, influence=_frame(meta.get("influence")))
+    plan_line = _text(meta.get("plan_provenance"))
+    n_out = coverage["n_outcome"] or None
     return {
-        "answer": answer.answer_sentences(claims, n=coverage["n_outcome"] or None,
-                                          sample=sample),
+        "answer_head": answer.scoped(answer.header_lines(claims, plan_line), n_out, sample),
+        "answer_blocks": answer.answer_blocks(claims, n=n_out, sample=sample),
+        "curve_sentences": answer.scoped(answer.curve_sentences(curve), n_out, sample),
+        "curve_figure": curve_fig,
+        "cannot_say": answer.scoped([answer.CANNOT_SAY], n_out, sample)[0],
         "ecological": answer.ECOLOGICAL_FALLACY,
-        "cards": answer.claim_cards(claims),
-        "has_agreement": "agreement" in claims and claims["agreement"].astype(str)
-        .str.strip().ne("").any() and claims["agreement"].notna().any(),
+        "cards": cards,
+        "has_agreement": any(c["agreement"] for c in cards),
         "key_figure": key,
         "notes": _method_notes(table, meta),
         "title": meta.get("title") or "Is MS more common in cloudier countries?",
@@ -355,6 +411,14 @@ def _context(out_dir: Path, table: pd.DataFrame, models: pd.DataFrame, claims: p
     }
 
 
+def _frame(records: Any) -> pd.DataFrame | None:
+    """A table passed in the metadata (list of records or a DataFrame), else None."""
+    if records is None:
+        return None
+    frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    return None if frame.empty else frame
+
+
 def _key_figure(figs: list[dict[str, Any]], meta: Mapping[str, Any]) -> dict[str, Any] | None:
     """The triangulation figure when drawn, else the primary cloud scatter, else a scatter."""
     by_name = {f["name"]: f for f in figs}
@@ -363,26 +427,6 @@ def _key_figure(figs: list[dict[str, Any]], meta: Mapping[str, Any]) -> dict[str
         if name in by_name:
             return by_name[name]
     return next((f for f in figs if f["name"].startswith("scatter")), None)
-
-
-def _with_agreement(claims: pd.DataFrame, triangulation: Any) -> pd.DataFrame:
-    """Claims with ``agreement`` (from claims.csv, else counted from triangulation rows)."""
-    if "agreement" in claims or not triangulation:
-        return claims
-    tri = pd.DataFrame(list(triangulation))
-    if not {"claim_id", "verdict"} <= set(tri.columns):
-        return claims
-    if "independent" in tri:
-        tri = tri[tri["independent"].astype(str).str.lower().isin(["true", "1", "yes"])]
-    out = claims.copy()
-    texts = []
-    for rec in out.to_dict("records"):
-        rows = tri[tri["claim_id"].astype(str) == str(rec["claim_id"])]
-        same = int((rows["verdict"].astype(str) == str(rec["verdict"])).sum())
-        texts.append(f"agrees in {same} of {len(rows)} independent sources" if len(rows)
-                     else "")
-    out["agreement"] = texts
-    return out
 
 
 def _names(table: pd.DataFrame, mask: Any) -> list[str]:
@@ -423,9 +467,11 @@ def _method_notes(table: pd.DataFrame, meta: Mapping[str, Any]) -> list[str]:
             f"({', '.join(n for n in na_names if n not in big)}).")
     if meta.get("n_intervals") is not None or meta.get("n_primary") is not None:
         notes.append(
-            f"Pre-specification: {meta.get('n_primary', '—')} primary analyses were fixed "
-            f"before the run; {meta.get('n_intervals', '—')} intervals are reported in all, "
-            "so some of the secondary ones will exclude 0 by chance.")
+            f"Analysis plan: {meta.get('n_primary', '—')} primary analyses are declared in the "
+            "analysis plan (docs/analysis_plan.md, its hash at the top of the Answer); the "
+            "GBD 2016 results were seen before the plan was frozen, so their verdicts are "
+            f"post hoc. {meta.get('n_intervals', '—')} intervals are reported in all, so some "
+            "of the secondary ones will exclude 0 by chance.")
     if meta.get("family_sizes"):
         fams = ", ".join(f"{k}: {v}" for k, v in meta["family_sizes"].items())
         notes.append(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import math
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from geo_ms.errors import SchemaError
 from geo_ms.models.speccurve import DIMENSIONS, curve_summary
-from geo_ms.report.figures._common import label, save, source_note
+from geo_ms.report.figures._common import DEFAULT_FORMATS, label, save, source_note
 
 __all__ = ["COLORS", "curve_sentence", "level_label", "specification_curve_figure"]
 
@@ -159,8 +159,10 @@ def _draw_claim(fig: Figure, spec: Any, sub: pd.DataFrame, claim_id: str) -> Non
 
 def specification_curve_figure(curve: pd.DataFrame, out_dir: str | Path,
                                meta: Mapping[str, Any] | None = None,
-                               stem: str = "specification_curve") -> list[Path]:
-    """Draw each claim's specification curve with its indicator panel; return PNG + SVG.
+                               stem: str = "specification_curve",
+                               formats: Sequence[str] = DEFAULT_FORMATS) -> list[Path]:
+    """Draw each claim's specification curve with its indicator panel; return the files
+    written, one per format of *formats* (PNG by default; ``"svg"`` too when asked).
 
     Parameters
     ----------
@@ -189,23 +191,28 @@ def specification_curve_figure(curve: pd.DataFrame, out_dir: str | Path,
     claims = list(dict.fromkeys(curve["claim_id"]))
     parts = [curve[curve["claim_id"] == c].sort_values("rank") for c in claims]
     heights = [2.3 + 0.15 * len(_rows(p)) + 0.9 for p in parts]
-    caption_in = 0.9
-    height = sum(heights) + caption_in
-    fig = Figure(figsize=(11, height))
-    outer = fig.add_gridspec(len(claims), 1, height_ratios=heights, hspace=0.25,
-                             left=0.22, right=0.98, top=1 - 0.25 / height,
-                             bottom=(caption_in + 0.1) / height)
-    for i, (cid, sub) in enumerate(zip(claims, parts, strict=True)):
-        _draw_claim(fig, outer[i], sub.reset_index(drop=True), cid)
     caption = (
         "Specification curve: each claim's estimate in every exploratory specification "
         "(cloud product × window × weights × territory × outcome × adjustment set), sorted "
         "by estimate, with its 95% CI; red: CI above 0, blue: CI below 0, grey: CI includes "
         "0. Beneath: the choices each specification makes. Descriptive only: the "
         "specifications share data and are not independent tests, so the shares are not a "
-        "vote; the verdicts rest on the pre-specified primary analysis."
+        "vote; the verdicts rest on the analysis plan's primary tests."
     )
-    fig.text(0.01, 0.01, textwrap.fill(caption + " " + source_note(meta), 175), fontsize=6.5,
-             va="bottom", color="#444444")
+    text = textwrap.fill(caption + " " + source_note(meta), 175)
+    # the caption's own height (6.5 pt lines) plus room for the last panel's x axis
+    caption_in = 0.1 + (text.count("\n") + 1) * 6.5 * 1.3 / 72
+    axis_in = 0.55
+    height = sum(heights) + caption_in + axis_in
+    fig = Figure(figsize=(11, height))
+    # between claims: room for the x label above and the next title (~0.8 in)
+    outer = fig.add_gridspec(len(claims), 1, height_ratios=heights,
+                             hspace=0.8 / (sum(heights) / len(heights)),
+                             left=0.22, right=0.98, top=1 - 0.25 / height,
+                             bottom=(caption_in + axis_in) / height)
+    for i, (cid, sub) in enumerate(zip(claims, parts, strict=True)):
+        _draw_claim(fig, outer[i], sub.reset_index(drop=True), cid)
+    fig.text(0.01, 0.1 / height, text, fontsize=6.5, va="bottom", color="#444444")
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return save(fig, out_dir, stem, "Specification curve of C1 and C3", caption)
+    return save(fig, out_dir, stem, "Specification curve of C1 and C3", caption,
+                formats=formats)
