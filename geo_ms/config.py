@@ -43,6 +43,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 RANGES: dict[str, tuple[float | None, float | None]] = {
     "exposures.min_valid_fraction": (0.0, 1.0),
     "models.min_regions": (3, None),
+    "models.spatial_ml_max_n": (0, None),
 }
 
 

@@ -138,3 +138,35 @@ def test_non_positive_prevalence_error():
                                           r"its logarithm$") as info:
         correlations(d, ["x"], n_boot=10)
     assert "set them to NaN" in info.value.hint
+
+
+def _reference_bootstrap(x, y, n_boot, seed):
+    # the pre-vectorisation algorithm: one index matrix, scipy's rankdata on every resample
+    from geo_ms.models.correlation import _rowwise_pearson
+
+    idx = np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))
+    xb, yb = x[idx], y[idx]
+    r = _rowwise_pearson(xb, yb)
+    rho = _rowwise_pearson(stats.rankdata(xb, axis=1), stats.rankdata(yb, axis=1))
+    return {k: tuple(float(v) for v in np.percentile(a[np.isfinite(a)], [2.5, 97.5]))
+            for k, a in (("pearson", r), ("spearman", rho))}
+
+
+@pytest.mark.parametrize("n", [7, 60, 1500])
+def test_bootstrap_identical_to_the_rankdata_reference(n):
+    rng = np.random.default_rng(n)
+    x = np.round(rng.normal(size=n), 1)  # many ties
+    y = x + rng.normal(size=n)
+    assert bootstrap_ci(x, y, n_boot=700, seed=11) == _reference_bootstrap(x, y, 700, 11)
+
+
+def test_resample_ranks_equal_rankdata_with_ties():
+    from geo_ms.models.correlation import _resample_ranks, resample_index
+
+    v = np.array([3.0, 1.0, 3.0, 2.0, 2.0, 2.0, 5.0])
+    idx = np.random.default_rng(0).integers(0, v.size, size=(50, v.size))
+    np.testing.assert_array_equal(_resample_ranks(v, idx), stats.rankdata(v[idx], axis=1))
+    shared = resample_index(v.size, 50, 0)
+    assert shared is resample_index(v.size, 50, 0)  # one matrix per (n, n_boot, seed)
+    np.testing.assert_array_equal(shared, idx)
+    assert not shared.flags.writeable

@@ -100,7 +100,9 @@ def _sensitivity_text(models: pd.DataFrame, exposure: str, subset: str,
         parts.append(f"with sub-region fixed effects (SE clustered by sub-region) the "
                      f"coefficient is {_fmt((fe['estimate'], fe['ci_low'], fe['ci_high']))}")
     sp = _row(models, "spatial_error", exposure, subset, log_outcome)
-    if sp is not None:
+    if sp is not None and pd.isna(sp["estimate"]):
+        parts.append("the ML spatial error model was skipped for size (models.spatial_ml_max_n)")
+    elif sp is not None:
         parts.append("in the ML spatial error model "
                      f"{_fmt((sp['estimate'], sp['ci_low'], sp['ci_high']))}")
     mo = _row(models, "moran_resid", exposure, subset, log_outcome)

@@ -23,7 +23,7 @@ from geo_ms.models._table import (
     select_subset,
 )
 
-__all__ = ["bootstrap_ci", "correlations", "pearson_p"]
+__all__ = ["bootstrap_ci", "correlations", "pearson_p", "resample_index"]
 
 
 def pearson_p(r: float, n: int) -> float:
@@ -70,6 +70,59 @@ def _rowwise_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return r
 
 
+#: Resample-index matrices kept for reuse, keyed by (n, n_boot, seed): every bootstrap
+#: of a run with the same number of regions shares one matrix.
+_INDEX_CACHE: dict[tuple[int, int, int], np.ndarray] = {}
+_INDEX_CACHE_BYTES = 512 * 2**20
+#: Resamples processed at once (bounds the temporaries to ~ 6 x rows x n x 8 bytes).
+_CHUNK_CELLS = 4_000_000
+
+
+def resample_index(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """The bootstrap's resample indices: ``default_rng(seed).integers(0, n, (n_boot, n))``.
+
+    Computed once per ``(n, n_boot, seed)`` and shared (read-only) by every bootstrap
+    of a run on *n* regions; int32, which draws the same values as the default int64
+    (the bounded generator is the same below 2**32) in half the memory.
+
+    >>> a = resample_index(5, 3, 1)
+    >>> a is resample_index(5, 3, 1), bool((a == np.random.default_rng(1).integers(0, 5, (3, 5))).all())
+    (True, True)
+    """
+    key = (int(n), int(n_boot), int(seed))
+    idx = _INDEX_CACHE.get(key)
+    if idx is None:
+        idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n), dtype=np.int32)
+        idx.setflags(write=False)
+        while _INDEX_CACHE and (sum(a.nbytes for a in _INDEX_CACHE.values()) + idx.nbytes
+                                > _INDEX_CACHE_BYTES):
+            _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
+        _INDEX_CACHE[key] = idx
+    return idx
+
+
+def _resample_ranks(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``scipy.stats.rankdata(values[idx], axis=1)`` (average ranks) without sorting
+    each resample: the ranks follow from how often each tie group of *values* is drawn.
+    """
+    n_rows, n = idx.shape
+    order = np.argsort(values, kind="stable")
+    sorted_vals = values[order]
+    new_group = np.empty(n, dtype=bool)
+    new_group[0] = True
+    np.not_equal(sorted_vals[1:], sorted_vals[:-1], out=new_group[1:])
+    group_of_sorted = np.cumsum(new_group) - 1
+    n_groups = int(group_of_sorted[-1]) + 1
+    group = np.empty(n, dtype=np.intp)
+    group[order] = group_of_sorted
+    g = group[idx]  # tie group of every drawn element
+    flat = (g + (np.arange(n_rows, dtype=np.intp) * n_groups)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=n_rows * n_groups).reshape(n_rows, n_groups)
+    below = np.cumsum(counts, axis=1) - counts
+    avg = below + (counts + 1) / 2.0
+    return np.take_along_axis(avg, g, axis=1)
+
+
 def bootstrap_ci(
     x: np.ndarray,
     y: np.ndarray,
@@ -81,8 +134,12 @@ def bootstrap_ci(
     """Percentile bootstrap CIs of Pearson's r and Spearman's rho.
 
     Pairs are resampled with replacement *n_boot* times from a
-    :func:`numpy.random.default_rng` seeded with *seed*; the same resamples serve
-    both coefficients. Resamples with a constant variable are ignored.
+    :func:`numpy.random.default_rng` seeded with *seed* (:func:`resample_index`:
+    one index matrix per number of regions, shared by every call); the same
+    resamples serve both coefficients. Resamples with a constant variable are
+    ignored. Vectorised over blocks of resamples (memory O(block x n)); the ranks
+    of each resample come from tie-group counts (:func:`_resample_ranks`), equal to
+    :func:`scipy.stats.rankdata` on it.
 
     Returns
     -------
@@ -93,8 +150,6 @@ def bootstrap_ci(
     --------
     >>> x = np.arange(20.0); y = x + np.sin(x) * 3
     >>> ci = bootstrap_ci(x, y, n_boot=200, seed=1)
-    >>> ci == bootstrap_ci(x, y, n_boot=200, seed=1)
-    True
     >>> 0.7 < ci["pearson"][0] < ci["pearson"][1] <= 1.0
     True
     """
@@ -103,11 +158,14 @@ def bootstrap_ci(
     n = x.size
     if n < 3 or n_boot < 1:
         return {"pearson": (math.nan, math.nan), "spearman": (math.nan, math.nan)}
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    xb, yb = x[idx], y[idx]
-    r = _rowwise_pearson(xb, yb)
-    rho = _rowwise_pearson(stats.rankdata(xb, axis=1), stats.rankdata(yb, axis=1))
+    idx_all = resample_index(n, n_boot, seed)
+    r = np.empty(n_boot)
+    rho = np.empty(n_boot)
+    step = max(1, _CHUNK_CELLS // n)
+    for a in range(0, n_boot, step):
+        idx = idx_all[a:a + step]
+        r[a:a + step] = _rowwise_pearson(x[idx], y[idx])
+        rho[a:a + step] = _rowwise_pearson(_resample_ranks(x, idx), _resample_ranks(y, idx))
     a = (1.0 - level) / 2.0 * 100.0
     out = {}
     for name, vals in (("pearson", r), ("spearman", rho)):
