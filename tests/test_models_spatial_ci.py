@@ -154,6 +154,7 @@ def test_chunked_n_eff_equals_the_dense_reference(monkeypatch, seed, n, n_classe
 
     monkeypatch.setattr(spatial_ci, "_CHUNK_PAIRS", chunk)  # 500: many blocks of pairs
     spatial_ci._STRUCT_CACHE.clear()
+    spatial_ci._RESULT_CACHE.clear()
     x, y, lon, lat = _sar_pair(seed, n, rho=0.6)
     got = dutilleul_n_eff(x, y, lon, lat, n_classes=n_classes)
     assert got == pytest.approx(_dense_n_eff(x, y, lon, lat, n_classes=n_classes), abs=1e-10)

@@ -79,6 +79,10 @@ _DUMP = _FINE + 2  # bin of the pairs a block must not count (j <= i)
 #: Class structures kept for reuse (the same label points serve several calls).
 _STRUCT_CACHE: dict[tuple[int, int, bytes], _Classes] = {}
 _STRUCT_CACHE_SIZE = 4
+#: n_eff already computed, by a digest of (x, y, lon, lat, n_classes): the claims and
+#: the triangulation ask for the same correlation several times.
+_RESULT_CACHE: dict[bytes, float] = {}
+_RESULT_CACHE_SIZE = 256
 
 
 class _Classes:
@@ -298,12 +302,31 @@ def dutilleul_n_eff(
     >>> 40 < n_iid <= 60
     True
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    import hashlib
+
+    x = np.ascontiguousarray(x, dtype=float)
+    y = np.ascontiguousarray(y, dtype=float)
     n = x.size
     if n < 4:
         return float(n)
-    st = _class_structure(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), n_classes)
+    lon = np.ascontiguousarray(lon, dtype=float)
+    lat = np.ascontiguousarray(lat, dtype=float)
+    h = hashlib.blake2b(digest_size=20)
+    for arr in (x, y, lon, lat):
+        h.update(arr.tobytes())
+    h.update(str(n_classes).encode())
+    key = h.digest()
+    if key in _RESULT_CACHE:
+        return _RESULT_CACHE[key]
+    value = _n_eff(x, y, _class_structure(lon, lat, n_classes))
+    while len(_RESULT_CACHE) >= _RESULT_CACHE_SIZE:
+        _RESULT_CACHE.pop(next(iter(_RESULT_CACHE)))
+    _RESULT_CACHE[key] = value
+    return value
+
+
+def _n_eff(x: np.ndarray, y: np.ndarray, st: _Classes) -> float:
+    n = x.size
     zx = x - x.mean()
     zy = y - y.mean()
     sx, sy = st.sums([zx, zy])
