@@ -18,9 +18,10 @@ reported beside the OLS one.
 
 Scale: the weights are a sparse :class:`libpysal.weights.W` (k entries per row) and
 Moran's I, its Cliff-Ord moments and the LM tests use only sparse products. The ML
-models take the log-Jacobian log|I - λW| from a sparse LU decomposition
-(``method="LU"``; spreg's default ``"full"`` builds a dense n × n determinant at
-every likelihood evaluation, and ``"ord"`` dense eigenvalues), but spreg's
+models take the log-Jacobian log|I - λW| from W's eigenvalues computed once
+(``method="ord"``) up to 400 regions and from a sparse LU decomposition
+(``method="LU"``) above (spreg's default ``"full"`` builds a dense n × n
+determinant at every likelihood evaluation), but spreg's
 asymptotic variance of λ / ρ still inverts I - λW, which fills in to n × n: above
 ``ml_max_n`` regions (``[models] spatial_ml_max_n``, default 2,000; about 2 s per
 model at 2,000 regions and 23 s at 5,000 on a 2-core machine) the ML models are
@@ -56,6 +57,10 @@ from geo_ms.models._table import (
 __all__ = ["SpatialFit", "fit_spatial", "knn_weights", "moran", "spatial"]
 
 log = logging.getLogger("geo_ms.models")
+
+#: Up to this many regions the ML models take log|I - lambda W| from W's eigenvalues
+#: (spreg method="ord"); above it from a sparse LU factorisation (method="LU").
+_ORD_MAX_N = 400
 
 _OLS_NAME = {
     (): "ols",
@@ -357,11 +362,13 @@ def fit_spatial(
             f"(its variance inverts the n x n matrix I - lambda W; raise the key to fit it)")
         log.info("spatial %s (%s): %s", exposure, subset, fit.ml_skipped)
     elif fit.moran_p < alpha or always_fit:
-        # method="LU": log|I - lambda W| from a sparse LU factorisation (spreg's "full"
-        # takes a dense n x n determinant at every likelihood evaluation)
+        # log|I - lambda W|: spreg's default "full" takes a dense n x n determinant at
+        # every likelihood evaluation; "ord" takes W's eigenvalues once (dense, cheap for
+        # a few hundred regions), "LU" a sparse LU factorisation per evaluation
+        method = "ord" if n <= _ORD_MAX_N else "LU"
         with np.errstate(all="ignore"), _quiet():
-            err = spreg.ML_Error(y, x, w, method="LU", name_y=lname, name_x=list(xnames))
-            lag = spreg.ML_Lag(y, x, w, method="LU", name_y=lname, name_x=list(xnames),
+            err = spreg.ML_Error(y, x, w, method=method, name_y=lname, name_x=list(xnames))
+            lag = spreg.ML_Lag(y, x, w, method=method, name_y=lname, name_x=list(xnames),
                                spat_diag=False, spat_impacts=None)
         fit.error = _coef(err, 1)
         fit.lam = float(np.ravel(err.betas)[-1])
