@@ -192,39 +192,56 @@ class _Classes:
         lut[_DUMP] = self.n_classes
         return lut
 
-    def classes(self) -> Iterator[tuple[int, int, np.ndarray]]:
-        """(a, m, class of each pair of the block; C for pairs not counted)."""
+    def _structure(self) -> None:
+        """Pair counts per class and per point; the pairs of the fine bins that
+        straddle an edge, with their exact classes (kept: a few per bin)."""
+        n, nc = self.n, self.n_classes
         lut = self._lookup()
+        counts = np.zeros(n * (nc + 1))
+        amb_i, amb_j, amb_c = [], [], []
         for a, m, k in self._blocks():
             cls = lut[k]
             r, c = np.nonzero(cls < 0)
             if r.size:
-                cls[r, c] = np.searchsorted(self.edges, self._km(a + r, a + c), side="right")
-            yield a, m, cls
+                exact = np.searchsorted(self.edges, self._km(a + r, a + c), side="right")
+                cls[r, c] = exact
+                amb_i.append(a + r)
+                amb_j.append(a + c)
+                amb_c.append(exact)
+            rows = (np.arange(a, a + m) * (nc + 1))[:, None]
+            cols = (np.arange(a, n) * (nc + 1))[None, :]
+            counts += np.bincount((rows + cls).ravel(), minlength=n * (nc + 1))
+            counts += np.bincount((cols + cls).ravel(), minlength=n * (nc + 1))
+        pc = counts.reshape(n, nc + 1)[:, :nc]
+        self.point_counts = pc
+        self.pair_counts = pc.sum(axis=0) / 2.0
+        empty = np.zeros(0, dtype=np.intp)
+        self.amb_i = np.concatenate(amb_i) if amb_i else empty
+        self.amb_j = np.concatenate(amb_j) if amb_j else empty
+        self.amb_cls = np.concatenate(amb_c) if amb_c else empty
+        # fine bin -> class, with the straddling bins and the dump sent to class C
+        self.bin_class = np.where(lut < 0, nc, lut)
 
     def sums(self, values: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Per class, the sum of v_i v_j over its unordered pairs, for each of *values*;
-        on the first call also the pair counts per class and per point."""
-        n, nc = self.n, self.n_classes
-        out = [np.zeros(nc + 1) for _ in values]
-        first = self.point_counts is None
-        if first:
-            counts = np.zeros(n * (nc + 1))
-        for a, m, cls in self.classes():
-            flat = cls.ravel()
-            for acc, v in zip(out, values, strict=True):
+        """Per class, the sum of v_i v_j over its unordered pairs, for each of *values*:
+        one pass summing the products per fine bin, then fine bins to classes, and
+        the kept straddling pairs by their exact classes."""
+        if self.point_counts is None:
+            self._structure()
+        nc = self.n_classes
+        per_bin = [np.zeros(_DUMP + 1) for _ in values]
+        for a, m, k in self._blocks():
+            flat = k.ravel()
+            for acc, v in zip(per_bin, values, strict=True):
                 acc += np.bincount(flat, weights=np.multiply.outer(v[a:a + m], v[a:]).ravel(),
-                                   minlength=nc + 1)
-            if first:
-                rows = (np.arange(a, a + m) * (nc + 1))[:, None]
-                cols = (np.arange(a, n) * (nc + 1))[None, :]
-                counts += np.bincount((rows + cls).ravel(), minlength=n * (nc + 1))
-                counts += np.bincount((cols + cls).ravel(), minlength=n * (nc + 1))
-        if first:
-            pc = counts.reshape(n, nc + 1)[:, :nc]
-            self.point_counts = pc
-            self.pair_counts = pc.sum(axis=0) / 2.0
-        return [acc[:nc] for acc in out]
+                                   minlength=_DUMP + 1)
+        out = []
+        for acc, v in zip(per_bin, values, strict=True):
+            tot = np.bincount(self.bin_class, weights=acc, minlength=nc + 1)
+            tot += np.bincount(self.amb_cls, weights=v[self.amb_i] * v[self.amb_j],
+                               minlength=nc + 1)
+            out.append(tot[:nc])
+        return out
 
 
 def _class_structure(lon: np.ndarray, lat: np.ndarray, n_classes: int | None) -> _Classes:
