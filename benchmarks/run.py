@@ -77,7 +77,7 @@ MAX_CELLS_0_01 = 30_000_000
 #: Square sizes (degrees) of the tessellations of the countries (~5,000 and ~47,000 pieces).
 TESSELLATIONS = {"squares_2.75deg": 2.75, "squares_0.75deg": 0.75}
 SERIES_BANDS = 1476  # 1901-2023 monthly, the CRU TS shape
-GROUPS = ("country", "regions", "resolution", "bands", "single", "dask")
+GROUPS = ("country", "regions", "resolution", "bands", "single", "dask", "pipeline")
 TARGETS = {
     "warm_memory_ratio": 10.0,
     "warm_file_ratio": 3.0,
@@ -993,6 +993,9 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         if "speedup_2_vs_1_workers" in dask[-1]:
             lines.append(f"- speed-up of 2 workers over 1: {dask[-1]['speedup_2_vs_1_workers']}×")
         lines.append("")
+    from benchmarks.pipeline_bench import readme_lines
+
+    lines += readme_lines(records)
     missed = [r for r in records if r.get("target_met") is False]
     lines += ["## Targets", "",
               "Timings on this shared 2-core machine vary up to ~2x from run to run with",
@@ -1020,6 +1023,12 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- main
+
+
+def _group_pipeline() -> list[dict[str, Any]]:
+    from benchmarks.pipeline_bench import group_pipeline  # the whole pipeline: its own module
+
+    return group_pipeline()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1069,7 +1078,7 @@ def main(argv: list[str] | None = None) -> int:
     group_seconds: dict[str, float] = {}
     steps = {"country": group_country, "regions": lambda: group_regions(sizes),
              "resolution": group_resolution, "bands": group_bands, "single": group_single,
-             "dask": group_dask}
+             "dask": group_dask, "pipeline": _group_pipeline}
     old = json.loads(args.out.read_text()) if args.out.is_file() else {}
     kept = [r for r in (old.get("records", []) if isinstance(old, dict) else [])
             if r.get("group") not in groups]  # a subset run keeps the other groups' records
