@@ -104,7 +104,7 @@ def _prepare(name: str) -> tuple[Path, Path, int]:
         reg.to_file(gpkg, driver="GPKG", layer="regions")
         cloud = annual_mean(load_raster("cru_cl1_cloud"))
         means = zonal_mean(cloud, reg, use_cache=False)
-        col = [c for c in means.columns if c != "valid_fraction"][0]
+        col = next(c for c in means.columns if c != "valid_fraction")
         # as the pipeline: missing where valid cells cover < min_valid_fraction (0.5)
         means[col] = means[col].where(means["valid_fraction"] >= 0.5)
         vals = means[col].reindex(reg["region_id"]).to_numpy(float)
@@ -237,12 +237,12 @@ def readme_lines(records: list[dict[str, Any]]) -> list[str]:
         return []
     lines = ["## The whole pipeline at ~5,000 and ~50,000 regions", "",
              "`benchmarks/pipeline_bench.py`: square tessellations of the countries as a user",
-             "polygon set, a synthetic user prevalence table with a planted cloud slope "
-             f"(b = {PLANTED_SLOPE} per point)",
+             ("polygon set, a synthetic user prevalence table with a planted cloud slope "
+              f"(b = {PLANTED_SLOPE} per point)"),
              "and a spatially autocorrelated error; `geo_ms.pipeline.run.run` cold in a fresh",
              "process (regions → exposures → models → report).", "",
-             "| case | mode | regions | total (s) | regions / exposures / models / report (s) "
-             "| peak RSS (MB) | OLS slope [95 % CI] | planted in CI | load |",
+             ("| case | mode | regions | total (s) | regions / exposures / models / report (s) "
+              "| peak RSS (MB) | OLS slope [95 % CI] | planted in CI | load |"),
              "|---|---|---:|---:|---|---:|---|---|---:|"]
     for r in recs:
         st = r.get("stage_seconds", {})
