@@ -80,7 +80,7 @@ TESSELLATIONS = {"squares_2.75deg": 2.75, "squares_0.75deg": 0.75}
 SERIES_BANDS = 1476  # 1901-2023 monthly, the CRU TS shape
 #: Interleaved rounds of each side of the country case (the median is reported).
 ROUNDS = 5
-GROUPS = ("country", "regions", "resolution", "bands", "single", "dask")
+GROUPS = ("country", "regions", "resolution", "bands", "single", "dask", "pipeline")
 TARGETS = {
     "warm_memory_ratio": 10.0,
     "warm_file_ratio": 3.0,
@@ -1231,6 +1231,10 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             lines.append(f"- LocalCluster speed-up of 2 workers over 1: "
                          f"{last[-1]['speedup_2_vs_1_workers']}×")
         lines.append("")
+
+    from benchmarks.pipeline_bench import readme_lines
+
+    lines += readme_lines(records)
     missed = [r for r in records if r.get("target_met") is False]
     lines += ["## Targets", "",
               "Timings on this shared 2-core machine vary up to ~2x from run to run with",
@@ -1258,6 +1262,12 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- main
+
+
+def _group_pipeline() -> list[dict[str, Any]]:
+    from benchmarks.pipeline_bench import group_pipeline  # the whole pipeline: its own module
+
+    return group_pipeline()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1307,7 +1317,7 @@ def main(argv: list[str] | None = None) -> int:
     group_seconds: dict[str, float] = {}
     steps = {"country": group_country, "regions": lambda: group_regions(sizes),
              "resolution": group_resolution, "bands": group_bands, "single": group_single,
-             "dask": group_dask}
+             "dask": group_dask, "pipeline": _group_pipeline}
     old = json.loads(args.out.read_text()) if args.out.is_file() else {}
     kept = [r for r in (old.get("records", []) if isinstance(old, dict) else [])
             if r.get("group") not in groups]  # a subset run keeps the other groups' records

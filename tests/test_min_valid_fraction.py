@@ -53,3 +53,45 @@ def test_a_lower_threshold_keeps_the_value():
     assert out.loc["edge", "cloud_cover_pct"] == pytest.approx(20.0)
     assert out.attrs["low_valid_fraction"] == {}
     assert missing_report(out, _regions()).empty
+
+
+def _reference_missing_report(table, regions, low, mvf):
+    # the row-by-row version the vectorised missing_report replaced
+    import pandas as pd
+
+    from geo_ms.exposures.aggregate import _missing_reason
+
+    names = dict(zip(regions["region_id"], regions["name"], strict=True))
+    cols = [c for c in table.columns if c != "valid_fraction"]
+    rows = []
+    for rid, row in table[cols].iterrows():
+        miss = [c for c in cols if pd.isna(row[c])]
+        if not miss:
+            continue
+        reasons: dict[str, list[str]] = {}
+        for c in miss:
+            reasons.setdefault(_missing_reason(c, str(rid), low, mvf), []).append(c)
+        reason = (next(iter(reasons)) if len(reasons) == 1 else
+                  "; ".join(f"{', '.join(cs)}: {why}" for why, cs in reasons.items()))
+        rows.append({"region_id": rid, "name": names.get(rid, ""), "missing": ", ".join(miss),
+                     "reason": reason})
+    return pd.DataFrame(rows, columns=["region_id", "name", "missing", "reason"])
+
+
+def test_missing_report_equals_the_row_by_row_reference_on_many_regions():
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    ids = [f"R{i}" for i in range(n)]
+    cols = ["cloud_cover_pct", "uv_index_popw", "sunshine_hours_cities", "ghi_merra2"]
+    table = pd.DataFrame({c: np.where(rng.random(n) < 0.2, np.nan, 1.0) for c in cols},
+                         index=pd.Index(ids, name="region_id"))
+    table["valid_fraction"] = 1.0
+    blanked = [i for i in ids if np.isnan(table.loc[i, "cloud_cover_pct"])][:40]
+    low = {"cloud_cover_pct": {i: 0.25 for i in blanked}}
+    regions = pd.DataFrame({"region_id": ids, "name": [f"Region {i}" for i in ids]})
+    got = missing_report(table, regions, low, 0.5)
+    ref = _reference_missing_report(table, regions, low, 0.5)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), ref)
+    assert len(got) > 0.5 * n  # 1 - 0.8**4 of the regions lack something

@@ -138,3 +138,47 @@ def test_non_positive_prevalence_error():
                                           r"its logarithm$") as info:
         correlations(d, ["x"], n_boot=10)
     assert "set them to NaN" in info.value.hint
+
+
+def _reference_bootstrap(x, y, n_boot, seed):
+    # the pre-vectorisation algorithm: one index matrix, scipy's rankdata on every resample
+    from geo_ms.models.correlation import _rowwise_pearson
+
+    idx = np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))
+    xb, yb = x[idx], y[idx]
+    r = _rowwise_pearson(xb, yb)
+    rho = _rowwise_pearson(stats.rankdata(xb, axis=1), stats.rankdata(yb, axis=1))
+    return {k: tuple(float(v) for v in np.percentile(a[np.isfinite(a)], [2.5, 97.5]))
+            for k, a in (("pearson", r), ("spearman", rho))}
+
+
+@pytest.mark.parametrize("n", [7, 60, 1500])
+def test_bootstrap_identical_to_the_rankdata_reference(n):
+    rng = np.random.default_rng(n)
+    x = np.round(rng.normal(size=n), 1)  # many ties
+    y = x + rng.normal(size=n)
+    got = bootstrap_ci(x, y, n_boot=700, seed=11)
+    ref = _reference_bootstrap(x, y, 700, 11)
+    for name in ("pearson", "spearman"):
+        np.testing.assert_allclose(got[name], ref[name], rtol=0, atol=1e-12)
+
+
+def test_resample_counts_shared_and_from_the_seeded_index_matrix():
+    from geo_ms.models.correlation import resample_counts
+
+    idx = np.random.default_rng(0).integers(0, 7, size=(50, 7))
+    shared = resample_counts(7, 50, 0)
+    assert shared is resample_counts(7, 50, 0)  # one matrix per (n, n_boot, seed)
+    np.testing.assert_array_equal(shared, [np.bincount(row, minlength=7) for row in idx])
+    assert not shared.flags.writeable
+
+
+def test_constant_resamples_are_ignored():
+    # x = (0.3, 0.8, 0.3): a resample of points 0 and 2 only is constant in x. The
+    # per-array formula gives r = +-1 there (the mean of three 0.3 is not 0.3 in
+    # floating point); it must be ignored, leaving r = 1 or the one non-trivial value
+    x = np.array([0.3, 0.8, 0.3])
+    y = np.array([-1.0, 1.7, 0.75])
+    lo, hi = bootstrap_ci(x, y, n_boot=500, seed=3)["pearson"]
+    r_all = stats.pearsonr(x, y).statistic
+    assert r_all - 1e-12 <= lo <= hi <= 1 + 1e-12

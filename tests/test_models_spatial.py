@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -144,3 +146,57 @@ def test_missing_label_points_error():
     with pytest.raises(SchemaError, match=r"^analysis table: missing column\(s\) 'lon', 'lat' "
                                           r"needed for the spatial model of x$"):
         fit_spatial(d, "x", covariates=())
+
+
+def test_ml_models_equal_spregs_dense_full_method(planted):
+    # fit_spatial uses the sparse LU log-Jacobian; spreg's method="full" (dense n x n
+    # determinant) is the reference, computed here on the same planted field
+    import contextlib
+    import io
+    import warnings
+
+    import spreg
+
+    df = planted["sar_df"]
+    w = knn_weights(df["lon"], df["lat"], k=6, ids=df["region_id"].tolist())
+    y = np.log(df[["prevalence_per_100k"]].to_numpy())
+    x = df[["x"]].to_numpy()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        err = spreg.ML_Error(y, x, w, method="full")
+        lag = spreg.ML_Lag(y, x, w, method="full", spat_diag=False, spat_impacts=None)
+    fit = planted["sar"]
+    se = float(np.ravel(err.std_err)[1])
+    assert fit.error[0] == pytest.approx(float(np.ravel(err.betas)[1]), abs=1e-6)
+    assert fit.error[1] == pytest.approx(float(np.ravel(err.betas)[1]) - 1.959964 * se, abs=1e-6)
+    assert fit.lam == pytest.approx(float(np.ravel(err.betas)[-1]), abs=1e-6)
+    assert fit.lam_se == pytest.approx(float(np.ravel(err.std_err)[-1]), abs=1e-6)
+    assert fit.lag[0] == pytest.approx(float(np.ravel(lag.betas)[1]), abs=1e-6)
+    assert fit.rho == pytest.approx(float(np.ravel(lag.betas)[-1]), abs=1e-6)
+    assert fit.rho_se == pytest.approx(float(np.ravel(lag.std_err)[-1]), abs=1e-6)
+
+
+def test_ml_models_skipped_above_the_configured_size(planted):
+    df = planted["sar_df"]
+    n = len(df)
+    fit = fit_spatial(df, "x", covariates=(), ml_max_n=n - 1)
+    assert fit.error is None and fit.lag is None and math.isnan(fit.lam)
+    rows = fit.to_frame().set_index("model")
+    assert rows.loc["moran_resid", "estimate"] == pytest.approx(planted["sar"].moran_i)
+    for model in ("spatial_error", "spatial_lag"):
+        assert math.isnan(rows.loc[model, "estimate"])
+        assert rows.loc[model, "note"] == (
+            f"ML spatial model skipped: {n} regions > models.spatial_ml_max_n = {n - 1} "
+            "(its variance inverts the n x n matrix I - lambda W; raise the key to fit it)")
+    assert fit_spatial(df, "x", covariates=(), ml_max_n=n).error == planted["sar"].error
+
+
+def test_fit_all_keeps_the_skipped_rows(planted):
+    from geo_ms.models import fit_all
+
+    df = planted["sar_df"].assign(abs_latitude=lambda d: d["lat"].abs())
+    out = fit_all(df, {"n_boot": 50, "permutations": 99, "spatial_ml_max_n": 10,
+                       "fixed_effects": ""}, exposures=["x"])
+    skipped = out[out["model"].isin(["spatial_error", "spatial_lag"])]
+    assert len(skipped) == 2 and skipped["estimate"].isna().all()
+    assert skipped["note"].str.startswith("ML spatial model skipped: 144 regions").all()

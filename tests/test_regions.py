@@ -237,6 +237,26 @@ def test_user_regions_accept_an_id_column_called_region_id(tmp_path):
     assert out2.columns.tolist().count("region_id") == 1
 
 
+def test_user_regions_get_label_points_and_abs_latitude(tmp_path):
+    # a square 10-20 E, 30-40 S and a two-part region whose larger part is 0-4 E, 50-54 N
+    gdf = gpd.GeoDataFrame(
+        {"code": ["SQ", "TWO"]},
+        geometry=[shapely.box(10, -40, 20, -30),
+                  shapely.MultiPolygon([shapely.box(100, 0, 101, 1), shapely.box(0, 50, 4, 54)])],
+        crs="EPSG:4326",
+    )
+    gdf.to_file(tmp_path / "r.gpkg")
+    out = user_regions(tmp_path / "r.gpkg", "code").set_index("region_id")
+    assert 10 < out.loc["SQ", "label_x"] < 20 and -40 < out.loc["SQ", "label_y"] < -30
+    assert 0 < out.loc["TWO", "label_x"] < 4 and 50 < out.loc["TWO", "label_y"] < 54
+    np.testing.assert_allclose(out["abs_latitude"], out["label_y"].abs())
+    # a file's own label points are kept
+    gdf.assign(label_x=[1.0, 2.0], label_y=[-3.0, 4.0]).to_file(tmp_path / "r2.gpkg")
+    out2 = user_regions(tmp_path / "r2.gpkg", "code")
+    assert out2[["label_x", "label_y", "abs_latitude"]].values.tolist() == [[1.0, -3.0, 3.0],
+                                                                            [2.0, 4.0, 4.0]]
+
+
 def test_invalid_geometry_is_repaired_and_reported(tmp_path):
     bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
     assert not bowtie.is_valid

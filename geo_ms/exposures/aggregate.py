@@ -596,6 +596,11 @@ def missing_report(table: pd.DataFrame, regions: Any,
     ([['Y', 'a'], ['Z', 'a']], 'no valid raster cell inside th')
     >>> r["reason"][1]
     "valid cells cover 0.31 of the region's area < min_valid_fraction 0.5"
+
+    Vectorised: one text per pattern of missing columns, recomputed only for the
+    regions with a value blanked by ``min_valid_fraction`` (iterating over the rows
+    copied the table's ``attrs`` into every row, O(n²): 6.5 minutes at 50,000
+    regions; now under a second).
     """
     if low_valid_fraction is None:
         low_valid_fraction = table.attrs.get("low_valid_fraction", {})
@@ -604,24 +609,55 @@ def missing_report(table: pd.DataFrame, regions: Any,
     names = dict(zip(regions["region_id"], regions.get("name", regions["region_id"]),
                      strict=True))
     cols = [c for c in table.columns if c not in ("valid_fraction",)]
-    rows = []
-    for rid, row in table[cols].iterrows():
-        miss = [c for c in cols if pd.isna(row[c])]
-        if not miss:
-            continue
-        reasons: dict[str, list[str]] = {}
-        for c in miss:
-            reasons.setdefault(_missing_reason(c, str(rid), low_valid_fraction,
-                                               float(min_valid_fraction),
-                                               table.attrs.get("population_weights")),
-                               []).append(c)
-        if len(reasons) == 1:
-            reason = next(iter(reasons))
+    nan = table[cols].isna().to_numpy()
+    hit = np.flatnonzero(nan.any(axis=1))
+    if hit.size == 0:
+        return pd.DataFrame(columns=["region_id", "name", "missing", "reason"])
+    ids = [str(r) for r in table.index[hit]]
+    # the reason depends on the column, except for values blanked by min_valid_fraction:
+    # regions without such a value share their texts with every region of the same
+    # pattern of missing columns (one text per pattern, not per region)
+    overridden = np.zeros(hit.size, dtype=bool)
+    for j, c in enumerate(cols):
+        low = low_valid_fraction.get(c, {})
+        if low:
+            overridden |= nan[hit, j] & np.array([rid in low for rid in ids])
+    patterns, inverse = np.unique(np.packbits(nan[hit], axis=1), axis=0, return_inverse=True)
+    inverse = np.ravel(inverse)
+    first = np.zeros(len(patterns), dtype=np.intp)
+    first[inverse[::-1]] = np.arange(hit.size)[::-1]  # a row of each pattern
+    weights = table.attrs.get("population_weights")
+    texts = [_missing_texts(cols, nan[hit[i]], "", {}, float(min_valid_fraction), weights)
+             for i in first]
+    missing, reason = [], []
+    for pos, (rid, pat) in enumerate(zip(ids, inverse, strict=True)):
+        if overridden[pos]:
+            m_txt, r_txt = _missing_texts(cols, nan[hit[pos]], rid, low_valid_fraction,
+                                          float(min_valid_fraction), weights)
         else:
-            reason = "; ".join(f"{', '.join(cs)}: {why}" for why, cs in reasons.items())
-        rows.append({"region_id": rid, "name": names.get(rid, ""), "missing": ", ".join(miss),
-                     "reason": reason})
-    return pd.DataFrame(rows, columns=["region_id", "name", "missing", "reason"])
+            m_txt, r_txt = texts[pat]
+        missing.append(m_txt)
+        reason.append(r_txt)
+    return pd.DataFrame({"region_id": table.index[hit], "name": [names.get(r, "") for r in
+                                                                 table.index[hit]],
+                         "missing": missing, "reason": reason},
+                        columns=["region_id", "name", "missing", "reason"])
+
+
+def _missing_texts(cols: list[str], isnan: np.ndarray, rid: str,
+                   low: dict[str, dict[str, float]], min_valid_fraction: float,
+                   weights: str | None = None) -> tuple[str, str]:
+    """The ``missing`` and ``reason`` texts of one region (see :func:`missing_report`)."""
+    miss = [c for c, m in zip(cols, isnan, strict=True) if m]
+    reasons: dict[str, list[str]] = {}
+    for c in miss:
+        reasons.setdefault(_missing_reason(c, rid, low, min_valid_fraction, weights),
+                           []).append(c)
+    if len(reasons) == 1:
+        reason = next(iter(reasons))
+    else:
+        reason = "; ".join(f"{', '.join(cs)}: {why}" for why, cs in reasons.items())
+    return ", ".join(miss), reason
 
 
 def _missing_reason(col: str, rid: str, low: dict[str, dict[str, float]],

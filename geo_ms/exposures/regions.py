@@ -91,7 +91,9 @@ def user_regions(
     Returns
     -------
     geopandas.GeoDataFrame
-        ``region_id``, ``name``, the file's other columns, geometry; EPSG:4326.
+        ``region_id``, ``name``, the file's other columns, ``label_x``, ``label_y``
+        (the largest part's inner point) and ``abs_latitude`` (``|label_y|``) unless
+        the file has them, geometry; EPSG:4326.
 
     Examples
     --------
@@ -136,7 +138,17 @@ def user_regions(
     out = out.drop(columns=[c for c in ("region_id", "name") if c in out.columns])
     out.insert(0, "region_id", ids.to_numpy())
     out.insert(1, "name", name.to_numpy())
-    return _finalise(gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs), label)
+    out = _finalise(gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs), label)
+    if not {"label_x", "label_y"} <= set(out.columns):
+        # label points (the largest part's inner point), as for countries and admin-1:
+        # the spatial models, Dutilleul's n_eff and the latitude adjustment need them
+        pts = [_largest_part(g).representative_point() if g is not None and not g.is_empty
+               else None for g in out.geometry]
+        out["label_x"] = [p.x if p is not None else np.nan for p in pts]
+        out["label_y"] = [p.y if p is not None else np.nan for p in pts]
+    if "abs_latitude" not in out.columns:
+        out["abs_latitude"] = np.abs(pd.to_numeric(out["label_y"], errors="coerce"))
+    return out
 
 
 # --------------------------------------------------------------------------- countries

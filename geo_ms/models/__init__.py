@@ -106,6 +106,7 @@ _DEFAULTS: dict[str, Any] = {
     "exposures": None,
     "extra_covariates": [],
     "fixed_effects": "subregion",
+    "spatial_ml_max_n": 2000,
 }
 
 
@@ -141,8 +142,9 @@ def fit_all(
         The full configuration (``geo_ms.config.load_config()``) or just its
         ``[models]`` section: ``n_boot``, ``seed``, ``knn`` (neighbours
         of the spatial weights), ``min_subset`` (regions a continent needs to be a
-        subset); optional ``min_regions`` (default 10), ``permutations`` (999) and
-        ``exposures``. ``None`` uses these defaults.
+        subset); optional ``min_regions`` (default 10), ``permutations`` (999),
+        ``spatial_ml_max_n`` (2,000: above it the ML spatial models are skipped, see
+        :mod:`~geo_ms.models.spatial`) and ``exposures``. ``None`` uses these defaults.
     exposures
         Exposure columns (default: ``config`` ``exposures``, else every cloud / UV
         column found by name, see ``detect_exposures``); their ``_winter`` /
@@ -230,10 +232,13 @@ def fit_all(
                          if c in df.columns or (c == LOG_GDP and "gdp_per_capita" in df.columns))
             parts.append(spatial(df, e, k=int(cfg["knn"]), outcome=outcome, subset=subset,
                                  covariates=covs, permutations=int(cfg["permutations"]),
-                                 seed=int(cfg["seed"])))
+                                 seed=int(cfg["seed"]), ml_max_n=int(cfg["spatial_ml_max_n"])))
     parts = [p for p in parts if len(p)]
     table = pd.concat(parts, ignore_index=True) if parts else rows_to_frame([])
-    bad = table["estimate"].isna()
+    # a NaN estimate is dropped, except the rows saying a model was skipped for size
+    skipped = table["model"].isin(("spatial_error", "spatial_lag")) & table["note"].str.contains(
+        "skipped", regex=False)
+    bad = table["estimate"].isna() & ~skipped
     if bad.any():
         for _, r in table[bad].iterrows():
             log.info("no estimate for %s / %s / %s (%s): dropped", r["model"], r["subset"],

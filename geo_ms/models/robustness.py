@@ -141,8 +141,8 @@ def _scale(claim: Any, frame: pd.DataFrame, y: str, x: str, covs: Sequence[str],
 
 def refit(table: pd.DataFrame, claim: Any, outcome_col: str, model: str, *,
           extra: Sequence[str] = (), fe_column: str = "subregion", knn: int = 6,
-          min_regions: int = 10, crude: tuple[float, float, float] | None = None
-          ) -> tuple[Estimate | None, str]:
+          min_regions: int = 10, crude: tuple[float, float, float] | None = None,
+          ml_max_n: int | None = 2000) -> tuple[Estimate | None, str]:
     """The claim's regression refitted as ``subregion_fe`` or ``spatial_error``.
 
     Returns the :class:`Estimate` in the claim's units (iid CI = the model's CI, no
@@ -191,12 +191,17 @@ def refit(table: pd.DataFrame, claim: Any, outcome_col: str, model: str, *,
             return None, "no label points (lon, lat) for the spatial weights"
         import spreg
 
-        from geo_ms.models.spatial import _quiet, knn_weights
+        from geo_ms.models.spatial import _ORD_MAX_N, _quiet, knn_weights
 
+        if ml_max_n is not None and n > ml_max_n:
+            return None, (f"{n} regions > models.spatial_ml_max_n = {ml_max_n} (the ML "
+                          "spatial error model's variance inverts an n x n matrix)")
         w = knn_weights(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float), k=knn)
+        # log|I - lambda W| from W's eigenvalues (small n) or a sparse LU, not "full"
+        method = "ord" if n <= _ORD_MAX_N else "LU"
         with np.errstate(all="ignore"), _quiet():
             err = spreg.ML_Error(frame[[y]].to_numpy(float), X.to_numpy(float), w,
-                                 method="full")
+                                 method=method)
         b = float(np.ravel(err.betas)[1])
         se = float(np.ravel(err.std_err)[1])
         z = float(stats.norm.ppf(0.975))
@@ -237,6 +242,7 @@ def member_results(
     max_vif: float = MAX_VIF,
     min_regions: int = 10,
     cached: Mapping[str, Estimate] | None = None,
+    ml_max_n: int | None = 2000,
 ) -> list[MemberResult]:
     """Run each member for one claim on one outcome (all regions).
 
@@ -312,7 +318,7 @@ def member_results(
         elif m in ("subregion_fe", "spatial_error"):
             est, why = refit(table, claim, outcome_col, m, extra=extra, fe_column=fe_column,
                              knn=knn, min_regions=min_regions,
-                             crude=main.crude if main is not None else None)
+                             crude=main.crude if main is not None else None, ml_max_n=ml_max_n)
             done(m, est, why)
         elif m == "leave_one_subregion_out":
             if fe_column not in table.columns:

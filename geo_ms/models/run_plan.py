@@ -256,6 +256,7 @@ def run_plan(
     seed: int = 20161,
     min_regions: int = 10,
     knn: int = 6,
+    ml_max_n: int | None = 2000,
     fe_column: str = "subregion",
     labels: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
@@ -275,8 +276,8 @@ def run_plan(
         The analysis plan.
     min_plausible
         ``outcomes.min_plausible_per_100k``: reported rates below it are set aside.
-    max_vif, extra, n_boot, seed, min_regions, knn, fe_column
-        ``models.*`` settings (``extra``: ``models.extra_covariates`` present in *table*).
+    max_vif, extra, n_boot, seed, min_regions, knn, ml_max_n, fe_column
+        ``models.*`` settings (``ml_max_n``: ``models.spatial_ml_max_n``) (``extra``: ``models.extra_covariates`` present in *table*).
     labels, kinds
         Outcome id → label / kind overrides (a run whose ``prevalence_per_100k`` is a
         user table or the built-in sample).
@@ -391,7 +392,7 @@ def run_plan(
                     table, claim, col, members, common=common, raw=put_back,
                     set_aside=int(((set_aside["outcome"] == oid) & (set_aside["value"] > 0))
                                   .sum()), main=est,
-                    fe_column=fe_column, knn=knn, max_vif=max_vif,
+                    fe_column=fe_column, knn=knn, max_vif=max_vif, ml_max_n=ml_max_n,
                     cached=({"common_sample": ests[(claim.id, oid, "common")]}
                             if (claim.id, oid, "common") in ests else None), **kw)
                 judged: dict[str, str | None] = {}

@@ -1,0 +1,320 @@
+"""The ``pipeline`` benchmark group: the whole analysis at ~5,000 and ~50,000 regions.
+
+Regions: the square tessellations of the countries that the ``regions`` group builds
+(:func:`benchmarks.run.prepare_regions`; 2.75° → ~5,000 polygons, 0.75° → ~47,000),
+written as a GeoPackage and read as a user polygon set (``regions.set = "polygons"``).
+Outcome: a synthetic user prevalence table with a **planted association** with cloud
+cover, ``log(prevalence) = 3 + b · cloud_cover_pct + u + e`` with ``b =``
+:data:`PLANTED_SLOPE` per percentage point, ``u`` a spatially autocorrelated error
+(a smooth random field on the sphere: a sum of :data:`FIELD_WAVES` random plane waves in
+3-D of wavelength ~1,000–4,000 km, evaluated at each polygon's label point, so nothing
+n × n is built) and ``e`` iid noise. The cloud cover the table is planted on is the
+CRU CL 1.0 annual mean over each polygon computed by geo_ms's own zonal mean before the
+timed run (what the pipeline's ``cloud_cover_pct`` is).
+
+Each case runs ``geo_ms.pipeline.run.run`` (regions → exposures → models → report) in a
+fresh process on an empty output folder (cold: no stage cache, no coverage weights) and
+records the stage seconds, the peak resident memory (``ru_maxrss``), and whether the
+planted slope lies in the 95 % CI of the crude OLS coefficient of ``cloud_cover_pct``
+(``ols`` row of ``models.csv``; HC3) and in that CI corrected for the spatial
+autocorrelation (the HC3 standard error × √((n − 2)/(n_eff − 2)), t on n_eff − 2
+degrees of freedom, n_eff Dutilleul's effective sample size of cloud cover and log
+prevalence, :func:`geo_ms.models.spatial_ci.dutilleul_n_eff`). A smooth error that
+happens to covary with the smooth cloud field biases the OLS slope by more than its iid
+CI allows; the corrected CI is the one expected to cover the planted slope. With ``--scheduler`` semantics, the 5,000 case is
+run again with ``compute.scheduler`` pointing at a 2-worker ``dask.distributed``
+``LocalCluster`` (loopback) started by the benchmark.
+
+Targets (issue 19): 5,000 regions ≤ 3 min, 50,000 regions ≤ 20 min, peak RSS ≤ 8 GB.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PLANTED_SLOPE", "group_pipeline", "planted_table", "readme_lines", "smooth_field"]
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+#: Planted slope of log prevalence per percentage point of cloud cover (+10.5 % per 10 points).
+PLANTED_SLOPE = 0.01
+#: Plane waves summed into the spatially autocorrelated error.
+FIELD_WAVES = 40
+#: Cases: tessellation name (benchmarks.run.TESSELLATIONS) → target seconds.
+CASES = {"squares_2.75deg": 180.0, "squares_0.75deg": 1200.0}
+PEAK_TARGET_MB = 8192.0
+
+
+def smooth_field(lon: np.ndarray, lat: np.ndarray, *, seed: int = 1, waves: int = FIELD_WAVES,
+                 sd: float = 0.3) -> np.ndarray:
+    """A smooth random field on the sphere: the sum of *waves* plane waves in 3-D.
+
+    Each wave is ``cos(k · xyz + phase)`` with a random direction, a wavelength of
+    1,000–4,000 km on the unit sphere's scale and a random phase; the sum is scaled to
+    standard deviation *sd* over the points. Neighbouring points get similar values
+    (spatial autocorrelation); nothing n × n is built.
+
+    >>> rng = np.random.default_rng(0)
+    >>> f = smooth_field(rng.uniform(-180, 180, 500), rng.uniform(-60, 60, 500))
+    >>> round(float(f.std()), 6), abs(float(f.mean())) < 1e-12
+    (0.3, True)
+    """
+    rng = np.random.default_rng(seed)
+    lam, phi = np.radians(lon), np.radians(lat)
+    xyz = np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+    dirs = rng.normal(size=(waves, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    wavelength = rng.uniform(1000.0, 4000.0, waves) / 6371.0
+    k = dirs * (2 * math.pi / wavelength)[:, None]
+    f = np.cos(xyz @ k.T + rng.uniform(0, 2 * math.pi, waves)).sum(axis=1)
+    return sd * (f - f.mean()) / f.std()
+
+
+def planted_table(ids: np.ndarray, cloud: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+                  *, seed: int = 2) -> Any:
+    """The user prevalence table with the planted cloud slope (rows with a cloud value)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    ok = np.isfinite(cloud)
+    log_prev = (3.0 + PLANTED_SLOPE * cloud + smooth_field(lon, lat)
+                + rng.normal(0.0, 0.2, cloud.size))
+    return pd.DataFrame({"region_id": ids[ok], "prevalence_per_100k": np.exp(log_prev[ok]),
+                         "year": 2016, "age_standardised": False,
+                         "source": "synthetic (geo_ms pipeline benchmark)"})
+
+
+def _prepare(name: str) -> tuple[Path, Path, int]:
+    """The polygon file and the planted table of one tessellation (cached)."""
+    import geopandas as gpd
+
+    gpkg = CACHE / f"pipeline_{name}.gpkg"
+    table = CACHE / f"pipeline_{name}_prevalence.csv"
+    if not (gpkg.is_file() and table.is_file()):
+        from geo_ms.exposures.climatology import annual_mean
+        from geo_ms.exposures.zonal import zonal_mean
+        from geo_ms.ingest.datasets import load_raster
+
+        reg = gpd.read_parquet(CACHE / f"regions_{name}.parquet")
+        reg.to_file(gpkg, driver="GPKG", layer="regions")
+        cloud = annual_mean(load_raster("cru_cl1_cloud"))
+        means = zonal_mean(cloud, reg, use_cache=False)
+        col = next(c for c in means.columns if c != "valid_fraction")
+        # as the pipeline: missing where valid cells cover < min_valid_fraction (0.5)
+        means[col] = means[col].where(means["valid_fraction"] >= 0.5)
+        vals = means[col].reindex(reg["region_id"]).to_numpy(float)
+        pts = reg.geometry.representative_point()
+        planted_table(reg["region_id"].to_numpy(), vals, pts.x.to_numpy(),
+                      pts.y.to_numpy()).to_csv(table, index=False)
+    n = sum(1 for _ in table.open()) - 1
+    return gpkg, table, n
+
+
+def _config(name: str, gpkg: Path, table: Path, out: Path, scheduler: str) -> Path:
+    text = f"""[run]
+name = "bench_{name}"
+reports_dir = "{out / 'reports'}"
+processed_dir = "{out / 'processed'}"
+sample = "never"
+
+[prevalence]
+source = "user"
+file = "{table}"
+compare_year = 0
+
+[regions]
+set = "polygons"
+file = "{gpkg}"
+id_column = "region_id"
+
+[compute]
+scheduler = "{scheduler}"
+"""
+    path = out / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def child(config: str) -> dict[str, Any]:
+    """Run the pipeline on *config* in this (fresh) process; report timings and the slope."""
+    import logging
+
+    import pandas as pd
+
+    from geo_ms.config import load_config
+    from geo_ms.pipeline.run import run
+
+    logging.basicConfig(level=logging.WARNING)
+    cfg = load_config(config)
+    t0 = time.perf_counter()
+    res = run(cfg, say=lambda s: None)
+    total = time.perf_counter() - t0
+    mdf = pd.read_csv(Path(cfg["run"]["processed_dir"]) / "models.csv")
+    ols = mdf[(mdf["model"] == "ols") & (mdf["exposure"] == "cloud_cover_pct")
+              & (mdf["subset"] == "all")].iloc[0]
+    skipped = mdf[mdf["note"].astype(str).str.startswith("ML spatial model skipped")]
+    from scipy import stats
+
+    from geo_ms.models.spatial_ci import dutilleul_n_eff
+
+    tab = pd.read_csv(Path(cfg["run"]["processed_dir"]) / "analysis_table.csv")
+    tab = tab[["cloud_cover_pct", "prevalence_per_100k", "lon", "lat"]].dropna()
+    n = len(tab)
+    t0_neff = time.perf_counter()
+    n_eff = dutilleul_n_eff(tab["cloud_cover_pct"].to_numpy(),
+                            np.log(tab["prevalence_per_100k"].to_numpy()),
+                            tab["lon"].to_numpy(), tab["lat"].to_numpy())
+    neff_s = time.perf_counter() - t0_neff
+    b = float(ols["estimate"])
+    se = (float(ols["ci_high"]) - float(ols["ci_low"])) / (2 * stats.t.ppf(0.975, n - 2))
+    se_sp = se * math.sqrt((n - 2) / max(n_eff - 2, 1.0))
+    half = stats.t.ppf(0.975, max(n_eff - 2, 1.0)) * se_sp
+    sp_ci = [b - half, b + half]
+    return {
+        "seconds": round(total, 1),
+        "stage_seconds": {k: round(v, 1) for k, v in res.timings.items()},
+        "n_regions_fitted": int(ols["n"]),
+        "planted_slope": PLANTED_SLOPE,
+        "ols_slope": float(ols["estimate"]),
+        "ols_ci": [float(ols["ci_low"]), float(ols["ci_high"])],
+        "planted_in_ols_ci": bool(ols["ci_low"] <= PLANTED_SLOPE <= ols["ci_high"]),
+        "n_eff": round(n_eff, 1),
+        "n_eff_seconds_after_run": round(neff_s, 2),
+        "spatial_ci": sp_ci,
+        "planted_in_ci": bool(sp_ci[0] <= PLANTED_SLOPE <= sp_ci[1]),
+        "ml_models_skipped_rows": len(skipped),
+        "map_html_mb": round((res.report_dir / "map.html").stat().st_size / 2**20, 1)
+        if (res.report_dir / "map.html").is_file() else None,
+    }
+
+
+def _run_case(name: str, scheduler: str = "", timeout: float = 3600.0) -> dict[str, Any]:
+    gpkg, table, n = _prepare(name)
+    out = CACHE / "out" / f"pipeline_{name}{'_dask' if scheduler else ''}"
+    shutil.rmtree(out, ignore_errors=True)  # cold: no stage cache, no coverage weights
+    out.mkdir(parents=True)
+    cfg = _config(name, gpkg, table, out, scheduler)
+    cmd = [sys.executable, "-m", "benchmarks.pipeline_bench", "--child", str(cfg)]
+    print(f"  [{time.strftime('%H:%M:%S')}] pipeline {name} ({n} regions)"
+          + (f" on {scheduler}" if scheduler else ""), flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent, check=False,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            return {**json.loads(line[len("BENCH_RESULT "):]), "n_regions": n}
+    sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+    raise RuntimeError(f"pipeline benchmark {name} failed (exit {proc.returncode})")
+
+
+def _record(name: str, mode: str, r: dict[str, Any], target_s: float) -> dict[str, Any]:
+    ok_t = r["seconds"] <= target_s
+    ok_m = r["peak_rss_mb"] <= PEAK_TARGET_MB
+    rec = {"name": f"pipeline_{name}", "mode": mode, "seconds": r["seconds"],
+           "peak_rss_mb": r["peak_rss_mb"], "baseline_seconds": None, "ratio": None,
+           "max_rel_diff": None, **{k: v for k, v in r.items() if k not in ("seconds",)},
+           "target": f"≤ {target_s / 60:g} min, ≤ 8 GB, planted slope in CI",
+           "target_met": bool(ok_t and ok_m and r["planted_in_ci"])}
+    if not rec["target_met"]:
+        rec["target_missed_by"] = (f"{r['seconds']:.0f} s, {r['peak_rss_mb']:.0f} MB, planted "
+                                   f"slope {'in' if r['planted_in_ci'] else 'NOT in'} CI")
+    return rec
+
+
+def group_pipeline(cases: dict[str, float] | None = None, *,
+                   scheduler: bool = True) -> list[dict[str, Any]]:
+    """The pipeline records: each case single-process, and the first on 2 dask workers."""
+    from benchmarks.run import prepare_regions
+
+    prepare_regions()
+    cases = CASES if cases is None else cases
+    records = []
+    for name, target in cases.items():
+        records.append(_record(name, "single_process", _run_case(name), target))
+    if scheduler and cases:
+        from distributed import LocalCluster
+
+        name, target = next(iter(cases.items()))
+        with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                          dashboard_address=None, processes=True) as cluster:
+            r = _run_case(name, scheduler=cluster.scheduler_address)
+        rec = _record(name, "scheduler_2_workers", r, target)
+        rec["scheduler_address"] = cluster.scheduler_address
+        single = records[0]
+        rec["speedup_vs_single_process"] = round(single["seconds"] / r["seconds"], 2)
+        rec["same_slope_as_single_process"] = abs(r["ols_slope"] - single["ols_slope"]) < 1e-9
+        records.append(rec)
+    return records
+
+
+def readme_lines(records: list[dict[str, Any]]) -> list[str]:
+    """The README section of the pipeline records."""
+    recs = [r for r in records if r["name"].startswith("pipeline_")]
+    if not recs:
+        return []
+    lines = ["## The whole pipeline at ~5,000 and ~50,000 regions", "",
+             "`benchmarks/pipeline_bench.py`: square tessellations of the countries as a user",
+             ("polygon set, a synthetic user prevalence table with a planted cloud slope "
+              f"(b = {PLANTED_SLOPE} per point)"),
+             "and a spatially autocorrelated error; `geo_ms.pipeline.run.run` cold in a fresh",
+             "process (regions → exposures → models → report).", "",
+             ("| case | mode | regions | total (s) | regions / exposures / models / report (s) "
+              "| peak RSS (MB) | OLS slope [HC3 95 % CI] | spatially corrected CI (n_eff) "
+              "| planted in corrected CI | load |"),
+             "|---|---|---:|---:|---|---:|---|---|---|---:|"]
+    for r in recs:
+        st = r.get("stage_seconds", {})
+        stages = " / ".join(str(st.get(k, "–")) for k in ("regions", "exposures", "models",
+                                                          "report"))
+        lo, hi = r["ols_ci"]
+        slo, shi = r["spatial_ci"]
+        lines.append(f"| `{r['name']}` | {r['mode']} | {r['n_regions']} | {r['seconds']} | "
+                     f"{stages} | {r['peak_rss_mb']:.0f} | {r['ols_slope']:.4f} [{lo:.4f}, "
+                     f"{hi:.4f}] | [{slo:.4f}, {shi:.4f}] ({r['n_eff']}) | "
+                     f"{'yes' if r['planted_in_ci'] else 'no'} | "
+                     f"{r.get('load_avg_1min', '–')} |")
+    dask = [r for r in recs if r["mode"] == "scheduler_2_workers"]
+    for r in dask:
+        lines.append("")
+        lines.append(f"With `compute.scheduler` on a 2-worker `LocalCluster` "
+                     f"(`{r['scheduler_address']}`): {r['seconds']} s, "
+                     f"{r['speedup_vs_single_process']}× the single process; same OLS slope: "
+                     f"{r['same_slope_as_single_process']}.")
+    lines.append("")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        result = child(argv[1])
+        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                                      / 1024.0, 1)
+        result["load_avg_1min"] = round(os.getloadavg()[0], 2)
+        print("BENCH_RESULT " + json.dumps(result), flush=True)
+        return 0
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.pipeline_bench",
+                                 description="Run the pipeline group alone (no JSON/README).")
+    ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--no-scheduler", action="store_true")
+    args = ap.parse_args(argv)
+    cases = {c: CASES[c] for c in args.cases.split(",") if c}
+    for rec in group_pipeline(cases, scheduler=not args.no_scheduler):
+        print(json.dumps(rec), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
