@@ -125,6 +125,7 @@ RANGES: dict[str, Range] = {
     "outcomes.min_plausible_per_100k": Range(
         0.0, None, "reported MS rate per 100,000 below which a value is set aside as "
                    "implausible (0 = keep every value > 0)"),
+    "report.workers": Range(0, 64, "worker processes drawing the figures; 0 = one per core"),
     "models.spatial_ml_max_n": Range(0, None, "regions above which the ML spatial error/lag "
                                      "models are skipped (their variance inverts an n x n matrix)"),
 }
