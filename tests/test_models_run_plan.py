@@ -112,9 +112,13 @@ def test_direction_text_counts_only_cis_excluding_zero():
     assert direction_text(rows, 1).startswith(
         "direction: 0 of 2 sources exclude 0 in the claimed direction, 0 in the opposite one")
     rows = pd.DataFrame({"estimate": [-14.0, -10.0], "lo": [-20.0, -27.0], "hi": [-7.0, 10.0]})
-    assert direction_text(rows, 1) == ("direction: 0 of 2 sources exclude 0 in the claimed "
-                                       "direction, 1 in the opposite one; estimates from -14 "
-                                       "to -10")
+    assert direction_text(rows, 1, decimals=0) == (
+        "direction: 0 of 2 sources exclude 0 in the claimed direction, 1 in the opposite one; "
+        "estimates from \u221214 to \u221210")
+    # correlations: two decimals
+    assert direction_text(pd.DataFrame({"estimate": [0.0482, 0.213], "lo": [-0.3, -0.2],
+                                        "hi": [0.4, 0.6]}), 1).endswith(
+        "estimates from 0.05 to 0.21")
 
 
 def test_agreement_on_the_common_sample(table):

@@ -193,7 +193,12 @@ def with_latitude(plan: Plan, column: str) -> Plan:
     return dataclasses.replace(plan, claims=claims)
 
 
-def direction_text(rows: pd.DataFrame, sign: int) -> str:
+def _num(v: float, decimals: int) -> str:
+    """A signed number with *decimals* decimals and a real minus sign (``−0.84``)."""
+    return f"{v:.{decimals}f}".replace("-", "\u2212")
+
+
+def direction_text(rows: pd.DataFrame, sign: int, decimals: int = 2) -> str:
     """``direction: k of m sources exclude 0 in the claimed direction, j in the opposite
     one; estimates from a to b`` over *rows* (one per source, judged CIs).
 
@@ -201,7 +206,9 @@ def direction_text(rows: pd.DataFrame, sign: int) -> str:
 
     >>> r = pd.DataFrame({"estimate": [-0.1, 0.2], "lo": [-0.3, 0.05], "hi": [0.1, 0.35]})
     >>> direction_text(r, 1)
-    'direction: 1 of 2 sources exclude 0 in the claimed direction, 0 in the opposite one; estimates from -0.1 to 0.2'
+    'direction: 1 of 2 sources exclude 0 in the claimed direction, 0 in the opposite one; estimates from \u22120.10 to 0.20'
+
+    *decimals*: 2 for correlations, 0 for % changes (the report's rounding).
     """
     ok = rows[np.isfinite(rows["estimate"].astype(float))]
     if ok.empty:
@@ -211,8 +218,8 @@ def direction_text(rows: pd.DataFrame, sign: int) -> str:
     k = int((np.minimum(lo, hi) > 0).sum())
     j = int((np.maximum(lo, hi) < 0).sum())
     return (f"direction: {k} of {len(ok)} sources exclude 0 in the claimed direction, {j} in "
-            f"the opposite one; estimates from {ok['estimate'].min():.3g} to "
-            f"{ok['estimate'].max():.3g}")
+            f"the opposite one; estimates from {_num(ok['estimate'].min(), decimals)} to "
+            f"{_num(ok['estimate'].max(), decimals)}")
 
 
 @dataclass
@@ -481,11 +488,12 @@ def _with_direction(claims: pd.DataFrame, tri: pd.DataFrame, plan: Plan) -> pd.D
             "estimate": t["estimate"].astype(float).to_numpy(),
             "lo": np.where(use_sp, sp["ci_low_spatial"], t["ci_low"].astype(float)),
             "hi": np.where(use_sp, sp["ci_high_spatial"], t["ci_high"].astype(float))})
-        text = direction_text(judged, claim.sign)
+        decimals = 0 if claim.test == "ols_adjusted" else 2  # % per 10 points, or r
+        text = direction_text(judged, claim.sign, decimals)
         if text:
             text += " (common sample, n = " + "/".join(
                 str(int(v)) for v in t["n"].dropna()) + "; " + ", ".join(
-                f"{r.outcome} {r.estimate:.3g}" for r in t.itertuples()) + ")"
+                f"{r.outcome} {_num(r.estimate, decimals)}" for r in t.itertuples()) + ")"
         mask = (claims["claim_id"] == claim.id) & (claims["sample"] == "all")
         claims.loc[mask, "agreement"] = text
     return claims
