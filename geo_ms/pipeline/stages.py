@@ -860,11 +860,14 @@ def stage_report(
                                   {"meta": meta, "stem": "omi_allsky_ratio",
                                    "formats": formats}, cost=3.0))
         tri_csv = ctx.processed / "triangulation.csv"
-        if tri_csv.exists() and pd.read_csv(tri_csv)["estimate"].notna().any():
+        tri_all = pd.read_csv(tri_csv) if tri_csv.exists() else pd.DataFrame()
+        if "sample" in tri_all:  # the figure shows each outcome on all its regions once
+            tri_all = tri_all[tri_all["sample"] == "all"]
+        if "estimate" in tri_all and tri_all["estimate"].notna().any():
             from geo_ms.report.figures.triangulation import triangulation_figure
 
             # the key figure of the report comes first
-            jobs.insert(0, FigureJob(triangulation_figure, (pd.read_csv(tri_csv), fig_dir, meta),
+            jobs.insert(0, FigureJob(triangulation_figure, (tri_all, fig_dir, meta),
                                      {"formats": formats}, cost=2.0))
         # one layer per column, each repeating the borders: keep the map light
         value_cols = [c for c in ("prevalence_per_100k", cloud, uv, "resid")
