@@ -451,7 +451,7 @@ def _attach_plan(cfg: dict[str, Any], parts: tuple[Any, Any, Any, Any], where: s
     if parts[2] is not None:
         from geo_ms.exposures.compute import exposure_columns
 
-        the_plan.check_columns({*exposure_columns(), *KNOWN_COVARIATES,
+        the_plan.check_columns({*exposure_columns(cfg["exposures"]), *KNOWN_COVARIATES,
                                 *cfg["models"]["extra_covariates"]}, where)
     cfg["claims"], cfg["robustness"] = the_plan.to_config()
     cfg["plan"] = {"hash": the_plan.hash, "added": list(the_plan.added),
