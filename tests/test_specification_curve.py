@@ -135,7 +135,8 @@ def test_figure_written_with_caption_and_no_overlapping_labels(tmp_path, monkeyp
     monkeypatch.setattr(figmod, "save", keep)
     curve = _bigger_curve()
     paths = figmod.specification_curve_figure(
-        curve, tmp_path, {"sources": [{"title": "GBD 2016", "licence": "IHME"}]})
+        curve, tmp_path, {"sources": [{"title": "GBD 2016", "licence": "IHME"}]},
+        formats=("png", "svg"))
     assert [p.name for p in paths] == ["specification_curve.png", "specification_curve.svg"]
     with Image.open(paths[0]) as img:
         assert img.info["Title"] == "Specification curve of C1 and C3"
