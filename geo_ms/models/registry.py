@@ -230,6 +230,27 @@ def _coefficients(frame: pd.DataFrame, lname: str, x_name: str, covs: Sequence[s
     return res, (b, blo, bhi), adj_sp, (bc, bclo, bchi), crude_sp
 
 
+def _adjusted_inputs(table: pd.DataFrame, claim: Any, outcome_col: str,
+                     exposure: str | None, adjust: Sequence[str] | None,
+                     extra: Sequence[str], min_regions: int) -> Any:
+    """The complete rows and arrays of an adjusted test (partial r, adjusted OLS), or an
+    empty :class:`Estimate` saying why there are too few."""
+    x_name = exposure or claim.exposure
+    base = claim.adjust if adjust is None else adjust
+    covs = list(adjustment_set(table, x_name, base, extra))
+    frame, why = _frame(table, claim, outcome_col, x_name, covs)
+    if frame is None:
+        return Estimate(detail=why)
+    n = len(frame)
+    need = max(min_regions, len(covs) + 4)
+    if n < need:
+        return Estimate(n=n, detail=f"{n} complete region(s) < {need}")
+    lname = log_outcome_name(outcome_col)
+    lon, lat = _xy(frame)
+    return (frame, x_name, covs, lname, frame[x_name].to_numpy(float),
+            frame[lname].to_numpy(float), frame[covs].to_numpy(float), lon, lat)
+
+
 def partial(table: pd.DataFrame, claim: Any, outcome_col: str, *, exposure: str | None = None,
             adjust: Sequence[str] | None = None, extra: Sequence[str] = (),
             min_regions: int = 10, **_: Any) -> Estimate:
@@ -252,20 +273,11 @@ def partial(table: pd.DataFrame, claim: Any, outcome_col: str, *, exposure: str 
     >>> bool(abs(e.estimate - float(np.corrcoef(rx, ry)[0, 1])) < 1e-10)
     True
     """
-    x_name = exposure or claim.exposure
-    base = claim.adjust if adjust is None else adjust
-    covs = list(adjustment_set(table, x_name, base, extra))
-    frame, why = _frame(table, claim, outcome_col, x_name, covs)
-    if frame is None:
-        return Estimate(detail=why)
+    got = _adjusted_inputs(table, claim, outcome_col, exposure, adjust, extra, min_regions)
+    if isinstance(got, Estimate):
+        return got
+    frame, x_name, covs, lname, x, y, Z, lon, lat = got
     n = len(frame)
-    need = max(min_regions, len(covs) + 4)
-    if n < need:
-        return Estimate(n=n, detail=f"{n} complete region(s) < {need}")
-    lname = log_outcome_name(outcome_col)
-    x, y = frame[x_name].to_numpy(float), frame[lname].to_numpy(float)
-    Z = frame[covs].to_numpy(float)
-    lon, lat = _xy(frame)
     r, lo, hi, _p = partial_correlation(x, y, Z)
     slo = shi = n_eff = n_eff_c = math.nan
     if lon is not None:
@@ -303,20 +315,11 @@ def ols_adjusted(table: pd.DataFrame, claim: Any, outcome_col: str, *,
     >>> bool(abs(e.estimate - 100 * np.expm1(10 * fit.params["x"])) < 1e-9)
     True
     """
-    x_name = exposure or claim.exposure
-    base = claim.adjust if adjust is None else adjust
-    covs = list(adjustment_set(table, x_name, base, extra))
-    frame, why = _frame(table, claim, outcome_col, x_name, covs)
-    if frame is None:
-        return Estimate(detail=why)
+    got = _adjusted_inputs(table, claim, outcome_col, exposure, adjust, extra, min_regions)
+    if isinstance(got, Estimate):
+        return got
+    frame, x_name, covs, lname, x, y, Z, lon, lat = got
     n = len(frame)
-    need = max(min_regions, len(covs) + 4)
-    if n < need:
-        return Estimate(n=n, detail=f"{n} complete region(s) < {need}")
-    lname = log_outcome_name(outcome_col)
-    x, y = frame[x_name].to_numpy(float), frame[lname].to_numpy(float)
-    Z = frame[covs].to_numpy(float)
-    lon, lat = _xy(frame)
     n_eff = n_eff_c = math.nan
     if lon is not None:
         _, _, _, n_eff = spatial_partial_ci(x, y, Z, lon, lat)
