@@ -642,8 +642,10 @@ def _primary_meta(mdf: pd.DataFrame) -> dict[str, Any]:
         "n_exploratory": int(len(mdf) - n_primary),
         "family_sizes": sizes,
         "primary_rule": (
-            f"The primary analysis was fixed in the configuration before any data were read "
-            f"([primary] in default_config.toml): {n_primary} row(s) of models.csv have "
+            f"The claims are judged by the analysis plan declared in the configuration "
+            f"([[claims]] in default_config.toml; its history, and which results were seen "
+            f"before it was frozen, in docs/analysis_plan.md): {n_primary} row(s) of "
+            f"models.csv have "
             f"role = primary and are judged by the verdict rules of the claims table. The "
             f"other {len(mdf) - n_primary} rows are exploratory. Each exploratory re-test of a "
             f"claim's hypothesis (across products, windows, weights, subsets and outcomes; "

@@ -103,8 +103,9 @@ def triangulation_figure(tri: pd.DataFrame, out_dir: str | Path,
         "Each claim's pre-specified test on every MS outcome: dot = estimate, thin line = "
         "95% CI (bootstrap for r, Fisher for partial r, HC3 for the coefficient), thick "
         "line = spatially corrected CI (Dutilleul effective n), verdict at the right. "
-        "Filled dots: independent sources (GBD 2016 prevalence, a model output; Atlas of MS "
-        "editions, reported figures). Open dots and *: not independent (GBD incidence, same "
+        "Filled dots: GBD 2016 prevalence (a model output) and the crude Atlas of MS "
+        "editions (reported figures; one source family, not three independent sources). "
+        "Open dots and *: not independent (GBD incidence, same "
         "model; Atlas rates age-adjusted with GBD's age structure). Atlas rates are crude "
         "unless marked age-adjusted and follow national case ascertainment."
     )
