@@ -22,7 +22,7 @@ def _row(cid: str, outcome: str, sample: str, est: float, lo: float, hi: float, 
     gbd = outcome == "gbd2016_prev"
     return {
         "claim_id": cid, "claim": {"C1": "MS is more common in cloudier countries",
-                                   "C2": "Less sunshine / UV goes with more MS",
+                                   "C2": "Less UV goes with more MS",
                                    "C3": "The cloud association holds once latitude and "
                                          "wealth are accounted for"}[cid],
         "outcome": ("GBD 2016 prevalence, age-standardised" if gbd

@@ -33,7 +33,7 @@ ATLAS = {"outcome": "Atlas of MS 2020, crude prevalence", "outcome_id": "atlas20
 def _row(cid: str, outcome: dict, sample: str, test: str, est: float, lo: float, hi: float,
          n: int, verdict: str, robustness: str = "not assessed", differing: str = "") -> dict:
     return {"claim_id": cid, "claim": {"C1": "MS is more common in cloudier countries",
-                                       "C2": "Less sunshine / UV goes with more MS",
+                                       "C2": "Less UV goes with more MS",
                                        "C3": "The cloud association holds once latitude and "
                                              "wealth are accounted for"}[cid],
             **outcome, "sample": sample, "exposure": "cloud_cover_pct", "test": test,

@@ -34,7 +34,6 @@ __all__ = [
     "claim_cards",
     "curve_sentences",
     "differ_sentence",
-    "display_claim",
     "estimate_text",
     "fmt_pct",
     "fmt_r",
@@ -114,22 +113,10 @@ _PHRASES: dict[str, dict[str, str]] = {
     },
 }
 
-#: Claim texts the report shortens (C2 is about UV only).
-_DISPLAY_TEXT = {"Less sunshine / UV goes with more MS": "Less UV goes with more MS"}
-
 _SHORT_OUTCOME = {"gbd2016_prev": "GBD 2016", "atlas2020": "Atlas of MS 2020",
                   "atlas2013": "Atlas of MS 2013", "atlas2008": "Atlas of MS 2008"}
 
 _MINUS = "\u2212"
-
-
-def display_claim(text: str) -> str:
-    """A claim's text as the report prints it (C2's built-in text names UV only).
-
-    >>> display_claim("Less sunshine / UV goes with more MS"), display_claim("x")
-    ('Less UV goes with more MS', 'x')
-    """
-    return _DISPLAY_TEXT.get(text, text)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -665,7 +652,7 @@ def claim_cards(claims: pd.DataFrame, *, influence: pd.DataFrame | None = None
             })
         cards.append({
             "claim_id": cid,
-            "claim": display_claim(_text(main[0].get("claim"))),
+            "claim": _text(main[0].get("claim")),
             "note": _card_note(main[0]),
             "outcomes": outs,
             "samples": _other_samples(rows),

@@ -60,7 +60,7 @@ def _outcome_line(rec: Mapping[str, Any]) -> str:
 
 def _claim_lines(cid: str, rows: list[dict[str, Any]]) -> list[str]:
     main = [r for r in rows if (r.get("sample") or "all") == "all"] or rows
-    text = answer.display_claim(str(main[0].get("claim", "")))
+    text = str(main[0].get("claim", ""))
     if len(main) == 1 and not main[0].get("outcome_id"):
         r = main[0]
         has_est = answer.fmt_r(r.get("estimate")) != "—"
