@@ -272,6 +272,52 @@ def _prepare(regions: Any, table: pd.DataFrame, columns: list[str], tolerance: f
     return gdf
 
 
+#: The map's projection: Equal Earth (EPSG:8857), an equal-area projection, so a
+#: region's colour covers an area in proportion to its land (Web Mercator would make
+#: Greenland as large as Africa). Leaflet draws it with its plain ``Simple`` CRS, in
+#: units of :data:`_MAP_UNIT_M` metres.
+MAP_CRS = "EPSG:8857"
+_MAP_UNIT_M = 100_000.0
+_OCEAN = "#dde8f0"
+
+
+def _project_lonlat(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes in map units (Equal Earth, 100 km).
+
+    >>> x, y = _project_lonlat(np.array([0.0, 180.0]), np.array([0.0, 0.0]))
+    >>> round(float(x[0]), 6), round(float(x[1]), 1), round(float(y[0]), 6)
+    (0.0, 172.7, 0.0)
+    """
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:4326", MAP_CRS, always_xy=True)
+    x, y = tr.transform(lon, lat)
+    return np.asarray(x) / _MAP_UNIT_M, np.asarray(y) / _MAP_UNIT_M
+
+
+def _equal_earth(gdf: Any) -> Any:
+    """Regions (EPSG:4326) in map units, to 0.001 (100 m): long edges densified to 1°."""
+    import shapely
+
+    geoms = shapely.segmentize(gdf.geometry.values, 1.0)
+    projected = shapely.transform(geoms, lambda xy: np.round(np.column_stack(
+        _project_lonlat(xy[:, 0], xy[:, 1])), 3))
+    return gdf.set_geometry(projected, crs=None)
+
+
+def _sphere() -> list[tuple[float, float]]:
+    """The Equal Earth outline of the globe as Leaflet ``(y, x)`` pairs in map units.
+
+    >>> ring = _sphere()
+    >>> len(ring), ring[0] == ring[-1]
+    (362, False)
+    """
+    lat = np.linspace(-90.0, 90.0, 181)
+    lon = np.concatenate([np.full(181, -180.0), np.full(181, 180.0)])
+    x, y = _project_lonlat(lon, np.concatenate([lat, lat[::-1]]))
+    return [(round(float(b), 3), round(float(a), 3)) for a, b in zip(x, y, strict=True)]
+
+
 #: Above this many regions the map shows square bins instead of the regions.
 MAX_MAP_REGIONS = 5_000
 #: Pages estimated above this size (bytes) draw bins whatever the region count.
@@ -451,6 +497,7 @@ def interactive_map(
     gdf = _prepare(regions, table, columns, 0.0 if many else simplify_tolerance)
     if len(gdf) > max_regions or page_bytes(gdf, columns) > MAX_PAGE_BYTES:
         gdf = binned_layer(gdf, columns, max_regions)
+    gdf = _equal_earth(gdf)
     scales = {c: _scale(c, gdf[c]) for c in columns}
     props = [c for c in gdf.columns if c != "geometry"]
     features = []
@@ -462,8 +509,8 @@ def interactive_map(
         })
     collection = {"type": "FeatureCollection", "features": features}
 
-    fmap = folium.Map(location=[20, 0], zoom_start=2, tiles=None, min_zoom=1,
-                      world_copy_jump=False, attribution_control=False)
+    fmap = folium.Map(location=[0, 0], zoom_start=1, tiles=None, min_zoom=0, crs="Simple",
+                      zoom_snap=0.25, world_copy_jump=False, attribution_control=False)
     fmap.default_js = []
     fmap.default_css = []
     header = fmap.get_root().header
@@ -478,6 +525,10 @@ def interactive_map(
         return {"fillColor": _colour(feature["properties"].get(first), first_scale),
                 "color": "#555555", "weight": 0.5, "fillOpacity": 0.85}
 
+    globe = folium.Polygon(_sphere(), fill=True, fill_color=_OCEAN, fill_opacity=1.0,
+                           color="#9aa5b1", weight=0.8)
+    globe.options["interactive"] = False  # a backdrop: no hover, no tooltip
+    globe.add_to(fmap)
     layer = folium.GeoJson(
         collection,
         name="regions",
@@ -491,7 +542,8 @@ def interactive_map(
                                                                     strict=True)}
                for c in columns}
     minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
-    fmap.fit_bounds([[max(miny, -60.0), minx], [min(maxy, 85.0), maxx]])
+    south = float(_project_lonlat(np.array([0.0]), np.array([-60.0]))[1][0])
+    fmap.fit_bounds([[max(miny, south), minx], [maxy, maxx]])
     html_root = fmap.get_root().html
     html_root.add_child(Element(_legend_html(scales)), name="geo_ms_legend")
     if "binned" in gdf.attrs:

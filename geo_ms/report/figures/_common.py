@@ -49,7 +49,7 @@ __all__ = [
 CAVEAT = (
     "Ecological data: says nothing about individual risk; GBD values are model outputs."
 )
-#: Projection of every static map (Equal Earth, equal-area); map.html stays Web Mercator.
+#: Projection of every static map (Equal Earth, equal-area), as in map.html.
 MAP_CRS = "EPSG:8857"
 OUTCOME = "prevalence_per_100k"
 #: Figure formats geo_ms writes, and the default (the report embeds the PNGs; SVG on request).
