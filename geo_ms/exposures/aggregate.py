@@ -281,10 +281,11 @@ def aggregate_fields(
         grid_regions = regions
         if spatial_dims(stack) == ("y", "x"):  # a projected raster: regions in its CRS
             grid_regions = regions_on_grid(regions, grid_spec(stack))
-        if scheduler and grid_regions is regions:
+        if scheduler:  # projected rasters too: the same weights, summed on the cluster
             from geo_ms.exposures.dask_backend import zonal_mean_dask
 
-            area = zonal_mean_dask(stack, regions, cache_dir=cache_dir, scheduler=scheduler)
+            area = zonal_mean_dask(stack, grid_regions, cache_dir=cache_dir,
+                                   scheduler=scheduler)
         else:
             try:
                 area = zonal.zonal_mean(stack, grid_regions, weights="area",
