@@ -20,6 +20,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -140,7 +141,8 @@ def render_notebooks(folder: str | os.PathLike[str], out_dir: str | os.PathLike[
         error = ""
         try:
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                           resources={"metadata": {"path": str(scratch)}}).execute(env=env)
+                           resources={"metadata": {"path": str(scratch)}}
+                           ).execute(env=env, stderr=subprocess.DEVNULL)  # the kernel's own log
         except CellExecutionError as exc:
             cell = next((i for i, c in enumerate(nb.cells, 1) if c.cell_type == "code"
                          and any(o.get("output_type") == "error" for o in c.get("outputs", []))),
