@@ -57,7 +57,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list
 
 def test_each_notebook_is_written_as_html_with_its_outputs(rendered) -> None:
     src, out, done = rendered
-    ok, failed, extra = done
+    ok, _, extra = done
     assert sorted(p.name for p in out.iterdir()) == ["01-ok.html", "02-fails.html"]
     assert ok == {"name": "01-ok", "title": "A tiny notebook", "href": "notebooks/01-ok.html",
                   "status": "ran", "error": "", "seconds": ok["seconds"]}
@@ -93,7 +93,7 @@ def test_a_failing_notebook_is_written_up_to_the_error_and_flagged(rendered) -> 
 def test_the_report_links_only_the_notebook_pages_that_exist(tmp_path: Path) -> None:
     from test_report import figures
 
-    regions, table, models, claims, meta = _inputs()
+    _, table, models, claims, meta = _inputs()
     fig_dir = tmp_path / "figures"
     figs = figures.scatter_with_fit(fig_dir, table, "cloud_cover_pct", meta=meta)
     (tmp_path / "notebooks").mkdir()
