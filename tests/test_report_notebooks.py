@@ -43,6 +43,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list
         ("md", "# A tiny notebook\n\nText."),
         ("code", "import os\nprint('answer', 6 * 7)\nprint('home', os.environ['GEO_MS_HOME'])"),
         ("code", "open('scratch.txt', 'w').write('x')\nprint('cwd=' + os.getcwd())"),
+        ("code", "import matplotlib.pyplot as plt\nplt.plot([1, 2], [3, 4])"),
     ])
     _write(src, "02-fails", [
         ("md", "# Fails"),
@@ -51,7 +52,12 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list
         ("code", "print('never')"),
     ])
     lines: list[str] = []
-    done = render_notebooks(src, out, home=home, say=lines.append)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MPLBACKEND", "Agg")  # as make exports it: the pages still get their figures
+    try:
+        done = render_notebooks(src, out, home=home, say=lines.append)
+    finally:
+        mp.undo()
     return src, out, done + [{"log": lines, "home": str(home)}]
 
 
@@ -64,6 +70,7 @@ def test_each_notebook_is_written_as_html_with_its_outputs(rendered) -> None:
     page = (out / "01-ok.html").read_text(encoding="utf-8")
     text = htmlmod.unescape(_parse(page).plain)
     assert "answer 42" in text
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', page)) == 1  # embedded
     # it opens offline, like the report: no script or style fetched from elsewhere
     assert not re.findall(r"""(?:src|href)=["']?(?:https?:)?//""", page)
     assert "cdnjs" not in page

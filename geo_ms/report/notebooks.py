@@ -131,7 +131,9 @@ def render_notebooks(folder: str | os.PathLike[str], out_dir: str | os.PathLike[
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GEO_MS_HOME": str(Path(home).resolve()), "MPLBACKEND": "Agg"}
+    # figures as PNG outputs (the inline backend), also under make's MPLBACKEND=Agg
+    env = {**os.environ, "GEO_MS_HOME": str(Path(home).resolve()),
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     exporter = _exporter()
     done = []
     for path in check_notebooks(folder):
