@@ -224,9 +224,24 @@ def test_projected_user_rasters_take_the_dask_path_with_identical_results(
         on_cluster = {f: aggregate_fields(rasters, regions, min_valid_fraction=f,
                                           scheduler=client.scheduler.address)
                       for f in (0.0, 0.5)}
+        # a raster whose valid cells (the north-east corner, about 53 N 17 E) lie in no
+        # region: refused naming the file, as on the local path
+        corner = np.full((30, 40), -9999.0)
+        corner[:3, -3:] = 100.0
+        path = tmp_path / "corner.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=40, height=30, count=1,
+                           dtype="float64", crs="EPSG:3035", nodata=-9999.0,
+                           transform=from_origin(3_800_000.0, 3_300_000.0, 25_000.0,
+                                                 25_000.0)) as dst:
+            dst.write(corner[None])
+        lone = {"corner": read_user_raster(path, name="corner", units="1")}
+        for sched in (None, client.scheduler.address):
+            with pytest.raises(GridError, match=r"corner\.tif: none of the 1 regions overlaps "
+                                                r"a valid cell of the raster \(corner\)"):
+                aggregate_fields(lone, regions.iloc[[2]], scheduler=sched)
     finally:
         client.close()
-    assert calls == ["dask"] * 4  # each grid, each time, through the dask backend
+    assert calls[:4] == ["dask"] * 4  # each grid, each time, through the dask backend
     # the LAEA grid (about 46-53 N around 10 E) misses b, the UTM one (48-61 N) misses c
     got = local[0.0][["laea", "utm"]]
     assert got.isna().to_numpy().tolist() == [[False, False], [True, False], [False, True]]
