@@ -17,13 +17,13 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,notebooks]'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv and install geo_ms with its test tools
 
-analysis: $(STAMP) ## Run the whole analysis: data → exposures → models → report (reports/latest/)
-	$(BIN)/geo-ms run $(ARGS)
+analysis: $(STAMP) ## Run the whole analysis: data → exposures → models → report, with the notebooks as HTML (reports/latest/)
+	$(BIN)/geo-ms run --notebooks notebooks $(ARGS)
 
 test: $(STAMP) ## Run the test suite (mirror tests skip unless GEO_MS_DATA_MIRROR is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

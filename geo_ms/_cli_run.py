@@ -86,6 +86,7 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         "age": "prevalence.age", "sex": "prevalence.sex", "regions": "regions.set",
         "regions_file": "regions.file", "id_column": "regions.id_column",
         "main_territory": "regions.main_territory", "scheduler": "compute.scheduler",
+        "notebooks": "report.notebooks",
     }
     out = {mapping[k]: v for k, v in flags.items() if k in mapping and v is not None}
     prev = flags.get("prevalence")
@@ -119,6 +120,9 @@ def register(app: typer.Typer) -> None:
             None, "--main-territory/--whole-territory", help="Countries' main territory only."),
         sample: str | None = typer.Option(None, "--sample", help="auto | always | never"),
         scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address."),
+        notebooks: Path | None = typer.Option(
+            None, "--notebooks", help="Also execute the notebooks of this folder and write them "
+            "as HTML into reports/<run>/notebooks/ (make analysis: notebooks/)."),
     ) -> None:
         """Run the whole analysis: data → exposures → models → maps and report."""
         from geo_ms.config import check_for_run, load_config
@@ -127,7 +131,8 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config, _overrides(
             prevalence=prevalence, gbd_results=gbd_results, name=name, year=year, age=age,
             sex=sex, regions=regions, regions_file=regions_file, id_column=id_column,
-            main_territory=main_territory, sample=sample, scheduler=scheduler))
+            main_territory=main_territory, sample=sample, scheduler=scheduler,
+            notebooks=str(notebooks.resolve()) if notebooks is not None else None))
         check_for_run(cfg, str(config) if config is not None else "configuration")
         result = run(cfg, say=_say)
         _console.print()

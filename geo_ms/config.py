@@ -300,6 +300,9 @@ def _resolve_paths(cfg: dict[str, Any], user: dict[str, Any], folder: Path) -> N
             continue  # a catalog id, not a path
         if value and not Path(value).is_absolute():
             cfg[section][key] = str((folder / value).resolve())
+    value = user.get("report", {}).get("notebooks")  # a folder, not a file: not in PATH_KEYS
+    if value and not Path(value).is_absolute():
+        cfg["report"]["notebooks"] = str((folder / value).resolve())
     if "user" in user.get("exposures", {}):  # [[exposures.user]] rasters
         for entry in cfg["exposures"]["user"]:
             if not Path(entry["path"]).is_absolute():
@@ -395,6 +398,10 @@ def load_config(
         _merge(cfg, nested, "command line")
     where = str(path) if path is not None else "configuration"
     _check_path_kinds(cfg, where)
+    if cfg["report"]["notebooks"]:
+        from geo_ms.report.notebooks import check_notebooks
+
+        check_notebooks(cfg["report"]["notebooks"], where)
     _check_primary(cfg, where)
     _check_user_columns(cfg, where)
     _attach_plan(cfg, plan_parts, where)

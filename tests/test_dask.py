@@ -173,3 +173,86 @@ def test_regions_beyond_the_antimeridian_are_wrapped_as_in_zonal_mean():
     assert out.loc["fiji", "lon_value"] == pytest.approx(zonal_mean(da, reg).loc["fiji", "lon_value"],
                                                          abs=1e-9)
 
+
+
+def test_projected_user_rasters_take_the_dask_path_with_identical_results(
+        tmp_path, monkeypatch):
+    """With a scheduler, a projected raster (ETRS89-LAEA, UTM 32N) is summed on the
+    cluster through the same ellipsoidal-area coverage weights as the local path:
+    identical means and valid fractions (LocalCluster on the loopback)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from geo_ms.exposures import dask_backend
+    from geo_ms.exposures.aggregate import aggregate_fields
+    from geo_ms.ingest.readers import read_user_raster
+
+    rng = np.random.default_rng(11)
+    rasters = {}
+    for name, crs, west, north, step in (("laea", "EPSG:3035", 3_800_000.0, 3_300_000.0,
+                                          25_000.0),
+                                         ("utm", "EPSG:32632", -200_000.0, 6_800_000.0,
+                                          50_000.0)):
+        values = rng.uniform(50.0, 250.0, (30, 40))
+        values[4:9, 10:22] = -9999.0  # nodata: the valid fractions differ from 1
+        path = tmp_path / f"{name}.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=40, height=30, count=1,
+                           dtype="float64", crs=crs, nodata=-9999.0,
+                           transform=from_origin(west, north, step, step)) as dst:
+            dst.write(values[None])
+        rasters[name] = read_user_raster(path, name=name, units="W m-2")
+        assert rasters[name].dims == ("y", "x")
+    regions = gpd.GeoDataFrame(
+        {"region_id": ["a", "b", "c"]},
+        geometry=[shapely.box(0.0, 50.0, 8.0, 56.0),
+                  shapely.Polygon([(2, 57), (12, 58), (9, 60.5), (1, 59.5)]),
+                  shapely.box(5.0, 44.0, 9.0, 47.0)], crs="EPSG:4326")
+    local = {f: aggregate_fields(rasters, regions, min_valid_fraction=f) for f in (0.0, 0.5)}
+
+    calls = []
+    real = dask_backend.zonal_mean_dask
+
+    def spy(*args, **kw):
+        out = real(*args, **kw)
+        calls.append(out.attrs.get("path"))
+        return out
+
+    monkeypatch.setattr(dask_backend, "zonal_mean_dask", spy)
+    client = get_client("", processes=False, n_workers=1, threads_per_worker=2)
+    try:
+        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+        on_cluster = {f: aggregate_fields(rasters, regions, min_valid_fraction=f,
+                                          scheduler=client.scheduler.address)
+                      for f in (0.0, 0.5)}
+        # a raster whose valid cells (the north-east corner, about 53 N 17 E) lie in no
+        # region: refused naming the file, as on the local path
+        corner = np.full((30, 40), -9999.0)
+        corner[:3, -3:] = 100.0
+        path = tmp_path / "corner.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=40, height=30, count=1,
+                           dtype="float64", crs="EPSG:3035", nodata=-9999.0,
+                           transform=from_origin(3_800_000.0, 3_300_000.0, 25_000.0,
+                                                 25_000.0)) as dst:
+            dst.write(corner[None])
+        lone = {"corner": read_user_raster(path, name="corner", units="1")}
+        for sched in (None, client.scheduler.address):
+            with pytest.raises(GridError, match=r"corner\.tif: none of the 1 regions overlaps "
+                                                r"a valid cell of the raster \(corner\)"):
+                aggregate_fields(lone, regions.iloc[[2]], scheduler=sched)
+    finally:
+        client.close()
+    assert calls[:4] == ["dask"] * 4  # each grid, each time, through the dask backend
+    # the LAEA grid (about 46-53 N around 10 E) misses b, the UTM one (48-61 N) misses c
+    got = local[0.0][["laea", "utm"]]
+    assert got.isna().to_numpy().tolist() == [[False, False], [True, False], [False, True]]
+    for f in (0.0, 0.5):
+        np.testing.assert_allclose(on_cluster[f][["laea", "utm"]].to_numpy(),
+                                   local[f][["laea", "utm"]].to_numpy(), rtol=1e-12,
+                                   equal_nan=True)
+        low, low_dask = (x.attrs.get("low_valid_fraction", {}) for x in (local[f], on_cluster[f]))
+        assert low.keys() == low_dask.keys()
+        for col in low:
+            assert low[col].keys() == low_dask[col].keys()
+            np.testing.assert_allclose(list(low_dask[col].values()), list(low[col].values()),
+                                       rtol=1e-12)
+    assert local[0.5]["laea"].isna().sum() > got["laea"].isna().sum()  # partly covered: dropped

@@ -11,8 +11,22 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_three_notebooks_exist():
-    assert [p.stem for p in NOTEBOOKS] == ["01-data-tour", "02-exposures", "03-claims"]
+def test_the_four_notebooks_exist():
+    assert [p.stem for p in NOTEBOOKS] == ["01-data-tour", "02-exposures", "03-claims",
+                                           "04-your-own-claim"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebooks_are_committed_without_outputs(path: Path):
+    """An analyst browsing notebooks/ sees code only; the executed copies, with their
+    outputs, are the HTML files `geo-ms run --notebooks` writes beside the report."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code
+    with_outputs = [i for i, c in enumerate(nb.cells) if c.get("outputs")]
+    counted = [i for i, c in enumerate(nb.cells) if c.get("execution_count") is not None]
+    assert not with_outputs, f"{path.name}: cells {with_outputs} have outputs"
+    assert not counted, f"{path.name}: cells {counted} have execution counts"
 
 
 @pytest.mark.slow
@@ -42,3 +56,5 @@ def test_notebooks_use_the_one_exposure_path():
         assert "aggregate_fields" not in code and "exposure_fields" not in code, path.stem
         if path.stem in ("02-exposures", "03-claims"):
             assert "compute_exposures(regions, exposure_specs(" in code, path.stem
+        if path.stem == "04-your-own-claim":  # only the user's raster, on the same path
+            assert "compute_exposures(regions, user_specs(" in code, path.stem

@@ -8,8 +8,6 @@ def nb(cells):
     return n
 
 common_setup = """import os
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 

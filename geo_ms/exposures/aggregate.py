@@ -281,24 +281,25 @@ def aggregate_fields(
         grid_regions = regions
         if spatial_dims(stack) == ("y", "x"):  # a projected raster: regions in its CRS
             grid_regions = regions_on_grid(regions, grid_spec(stack))
-        if scheduler and grid_regions is regions:
-            from geo_ms.exposures.dask_backend import zonal_mean_dask
+        try:
+            if scheduler:  # projected rasters too: the same weights, summed on the cluster
+                from geo_ms.exposures.dask_backend import zonal_mean_dask
 
-            area = zonal_mean_dask(stack, regions, cache_dir=cache_dir, scheduler=scheduler)
-        else:
-            try:
+                area = zonal_mean_dask(stack, grid_regions, cache_dir=cache_dir,
+                                       scheduler=scheduler)
+            else:
                 area = zonal.zonal_mean(stack, grid_regions, weights="area",
                                         cache_dir=cache_dir)
-            except GridError as exc:
-                files = [str(fields[c].attrs["file"]) for c in cols
-                         if "file_format" in fields[c].attrs]  # user rasters
-                if not files or not exc.message.startswith("zonal mean: none of"):
-                    raise
-                raise GridError(
-                    f"{files[0]}: none of the {len(regions)} regions overlaps a valid cell of "
-                    f"the raster ({', '.join(cols)})",
-                    hint="Check that the raster covers the regions (its CRS, its extent) and "
-                         "its nodata value") from None
+        except GridError as exc:
+            files = [str(fields[c].attrs["file"]) for c in cols
+                     if "file_format" in fields[c].attrs]  # user rasters
+            if not files or not exc.message.startswith("zonal mean: none of"):
+                raise
+            raise GridError(
+                f"{files[0]}: none of the {len(regions)} regions overlaps a valid cell of "
+                f"the raster ({', '.join(cols)})",
+                hint="Check that the raster covers the regions (its CRS, its extent) and "
+                     "its nodata value") from None
         bands = area.attrs.get("valid_fraction_bands", {})
         for c in cols:
             vals = area[c].reindex(result.index)

@@ -140,11 +140,14 @@ def zonal_mean_dask(
     Parameters
     ----------
     da
-        Canonical raster, dims ``(band, lat, lon)`` or ``(lat, lon)``, usually backed
-        by dask (``xr.open_dataset(..., chunks=...)``); a NumPy-backed one is wrapped
-        with one chunk per band.
+        Canonical raster, dims ``(band, lat, lon)`` or ``(lat, lon)`` — or ``(band, y, x)``
+        / ``(y, x)`` for a projected user raster — usually backed by dask
+        (``xr.open_dataset(..., chunks=...)``); a NumPy-backed one is wrapped with one
+        chunk per band.
     regions
-        Canonical regions (unused when *weights* is given).
+        Canonical regions (unused when *weights* is given); for a projected raster, in
+        its CRS (:func:`geo_ms.exposures.weights.regions_on_grid`), as for
+        :func:`geo_ms.exposures.zonal.zonal_mean`.
     weights
         Coverage weights for *da*'s grid (default: :func:`coverage_weights`, cached).
     cache_dir
@@ -179,10 +182,10 @@ def zonal_mean_dask(
 def _zonal_mean_dask(da: xr.DataArray, regions: Any, weights: CoverageWeights | None,
                      cache_dir: str | os.PathLike[str] | None, id_column: str,
                      client: Any) -> pd.DataFrame:
-    if weights is None:
+    if weights is None and not grid_spec(da).projected:
         from geo_ms.exposures.zonal import _wrapped  # parts beyond ±180°, as zonal_mean
 
-        regions = _wrapped(regions)
+        regions = _wrapped(regions)  # (a projected grid gets regions already in its CRS)
     # with a scheduler the weights (when not cached) are built on its workers too
     cw = weights if weights is not None else coverage_weights(
         da, regions, cache_dir, id_column=id_column, client=client
@@ -275,11 +278,13 @@ def weighted_sums(
 
 
 def _dask_bands(da: xr.DataArray) -> tuple[str | None, list[Any], Any]:
-    """Band dim, column labels and a ``(bands, ny, nx)`` dask array."""
+    """Band dim, column labels and a ``(bands, ny, nx)`` dask array (lat/lon or, for a
+    projected raster, y/x)."""
     import dask.array as dsa
 
-    others = [d for d in da.dims if d not in ("lat", "lon")]
-    if "lat" not in da.dims or "lon" not in da.dims or len(others) > 1:
+    ydim, xdim = ("y", "x") if "y" in da.dims and "x" in da.dims else ("lat", "lon")
+    others = [d for d in da.dims if d not in (ydim, xdim)]
+    if ydim not in da.dims or xdim not in da.dims or len(others) > 1:
         raise GridError(
             f"raster {da.name!r}: dims {tuple(da.dims)} are not (band, lat, lon) or (lat, lon)",
             hint="select or stack the extra dims first, e.g. da.sel(...) or "
@@ -287,7 +292,7 @@ def _dask_bands(da: xr.DataArray) -> tuple[str | None, list[Any], Any]:
         )
     if not others:
         name = da.name if da.name is not None else "value"
-        dim, labels, arr = None, [name], da.transpose("lat", "lon").data[None]
+        dim, labels, arr = None, [name], da.transpose(ydim, xdim).data[None]
     else:
         dim = others[0]
         labels = (
@@ -295,7 +300,7 @@ def _dask_bands(da: xr.DataArray) -> tuple[str | None, list[Any], Any]:
             if dim in da.coords
             else list(range(1, da.sizes[dim] + 1))
         )
-        arr = da.transpose(dim, "lat", "lon").data
+        arr = da.transpose(dim, ydim, xdim).data
     if not isinstance(arr, dsa.Array):
         arr = dsa.from_array(np.asarray(arr), chunks=(1, -1, -1))
     return (None if dim is None else str(dim)), labels, arr

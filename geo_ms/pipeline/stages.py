@@ -819,8 +819,11 @@ def stage_report(
     formats = ("png", "svg") if rcfg["svg"] else ("png",)
     name = report_name(ctx)
     out_dir = ctx.reports / name
+    from geo_ms.report.notebooks import notebook_digest, render_notebooks
+
     key = stage_key("report", models_key, ctx.cfg["run"], rcfg["svg"], sorted(ctx.used),
-                    (ctx.cfg.get("plan") or {}).get("hash", ""))
+                    (ctx.cfg.get("plan") or {}).get("hash", ""),
+                    notebook_digest(rcfg["notebooks"]) if rcfg.get("notebooks") else [])
     stamp = out_dir / ".report-key"
     files: dict[str, Path] = {}
     t0 = time.perf_counter()
@@ -881,6 +884,13 @@ def stage_report(
         figs = [p for part in done[:-1] for p in part]
         files["map"] = done[-1][0]
         figs += _plan_report_inputs(ctx, meta, fig_dir, formats)
+        if rcfg.get("notebooks") and ctx.sample:
+            ctx.say("  notebooks not executed: they read the full data (mirror or network), "
+                    "not the built-in sample")
+        elif rcfg.get("notebooks"):  # into the build: published with the report, or not at all
+            ctx.say(f"  executing the notebooks of {rcfg['notebooks']}")
+            meta["notebooks"] = render_notebooks(rcfg["notebooks"], out_dir / "notebooks",
+                                                 home=ctx.home, say=ctx.say)
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
         for k in ("specification_curve", "influence"):  # tables, not manifest entries

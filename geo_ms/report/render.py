@@ -406,6 +406,9 @@ def _context(out_dir: Path, table: pd.DataFrame, models: pd.DataFrame, claims: p
         "sensitivity_figures": [f for f in others if f["sensitivity"]],
         "caveats": list(CAVEATS) + [str(c) for c in meta.get("caveats", []) or []],
         "versions": dict(meta.get("versions") or {}),
+        # link only the notebook pages that were written into this report folder
+        "notebooks": [n for n in meta.get("notebooks", []) or []
+                      if (out_dir / str(n.get("href", ""))).is_file()],
         "config_json": json.dumps(config, indent=2, sort_keys=True, default=str)
         if config else "",
     }
