@@ -103,28 +103,73 @@ TARGETS = {
 #: Why a target may be missed (keyed ``name/mode`` or ``name``), quoted in the README.
 WHY_MISSED = {
     "country_48bands_0.1deg/warm_memory": (
-        "Against one multi-band exactextract call (coverage computed once per region, "
-        "applied to all 48 bands) the margin is geo_ms's sparse products on 2 threads; "
-        "when other jobs share the 2 cores (see `load_avg_1min`), the second thread buys "
-        "little and the ratio falls towards the single-thread one. The issue's estimate on "
-        "a quieter machine was ~0.4 s for the means (about 10-20x)."
+        "The means are bounded by memory reads of the covered cells (see \"Where the "
+        "time goes\"): about 0.6 s of CPU against exactextract's ~2.8 s, so the ratio "
+        "needs geo_ms's second thread; when other jobs share the 2 cores (see "
+        "`load_avg_1min`), the second thread buys little and the ratio falls towards the "
+        "CPU ratio (~4-5x)."
     ),
     "country_48bands_0.1deg/warm_file": (
-        "geo_ms's timed run reads the whole 1.24 GB stack (about 1 s from the page cache, "
-        "several when other jobs have evicted the file: see the spread of `runs`), loads "
-        "its weights from the disk cache and takes the means; exactextract's "
-        "raster-sequential pass reads the same file block by block as it goes. Reading, "
-        "which both must do, eats the margin warm_memory shows."
+        "geo_ms's timed run reads the whole 1.24 GB stack (every 512² tile holds covered "
+        "cells, so no tile can be skipped), loads its weights from the disk cache and "
+        "takes the means; the read is about 1 s of CPU (system time: page-cache copies and "
+        "first-touch page faults) when the file is in the page cache, several seconds "
+        "when other jobs have evicted it or saturate the memory bus (see the spread of "
+        "`runs`)."
     ),
     "country_48bands_0.1deg/cold_file": (
         "Building the weights is itself an exactextract pass over every region (cell ids "
-        "and spherical-area coverage, turned into a sparse matrix): it costs about one "
-        "exactextract call, and the read and the means come on top. geo_ms builds it in "
-        "parallel over region chunks, so the margin comes from the second core; when other "
-        "jobs keep that core busy (see `load_avg_1min` and the spread) the build runs "
-        "nearly serially and a first run cannot beat one raster-sequential call."
+        "and spherical-area coverage, ~1.4 s of CPU), and the read and the means come on "
+        "top. geo_ms builds it in parallel over region chunks, so the margin comes from "
+        "the second core; when other jobs keep that core busy (see `load_avg_1min` and "
+        "the spread) the build runs nearly serially."
     ),
 }
+#: Where the country case's time goes, measured once by hand (issue #19 item 3).
+WHERE_TIME_GOES_NOTE = """## Where the time goes (country case, 48 bands at 0.1°)
+
+Measured on 2026-12-04 13:40–14:10 UTC with cProfile and CPU times (`time.process_time`,
+`/usr/bin/time`) in fresh processes, load average 5–12 from other jobs (so CPU
+seconds, not wall seconds, are the comparable figures); 245 countries, 2,230,291
+non-zeros over 2,202,566 covered cells (34 % of the 6.48 M cells), 12 of the 48 bands
+with NaN cells:
+
+- **warm_memory** (`zonal_mean` with the weights in memory): per band, gathering the
+  covered cells (`np.take`, 2.2 ms), widening them to float64 (2.0 ms) and one CSR
+  product (3.3 ms); a band with NaN cells costs a second product and, per NaN mask, a
+  third. Memory reads of the covered cells bound it. Before issue #19 item 3: 0.87 s of
+  CPU per call; after: 0.70 s (bit-identical means) by summing a NaN mask's weights
+  once per mask (bands of one variable share their NaN cells: 62 sparse products per
+  call instead of 72), attaching the 48 per-band valid fractions *after* the
+  DataFrame operations (pandas deep-copied them on each: 0.12 s), and remembering the
+  cache key of the same geometry objects (hashing the 1:10m WKB: 30–60 ms per call).
+  exactextract's raster-sequential call over the same NumPy bands: 2.8 s of CPU
+  (feature-sequential 4.1 s). A (cells × bands) layout for one sparse-dense product
+  would halve the product time but its transposed gather costs 0.5 s of CPU, more than
+  it saves.
+- **warm_file** (rasterio read of the GeoTIFF + `zonal_mean(cache_dir=...)`): the
+  harness's `rio.write_crs` deep-copied the 1.24 GB stack inside the timed run (3.3 s
+  of CPU, +1.2 GB peak RSS): now written in place. The read itself: all 32 tiles of
+  512² hold covered cells (and 62 % of the tiles' rows), so no block can be skipped;
+  the file is read once, straight into one float32 array (never float64, never band
+  by band), with GDAL's direct I/O (`GTIFF_DIRECT_IO=YES`, given to exactextract too:
+  no change for its windowed reads). It costs 1–3 s of CPU, mostly system time
+  (page-cache copies, first-touch faults), depending on what other jobs do to the
+  page cache. The weights come from the disk cache: `np.savez_compressed` took 0.19 s
+  to read, the uncompressed `.npz` (36 MB instead of 20 MB) 0.04 s; compacting them to
+  the covered cells used `np.unique` over the indices (0.33 s), now a mask over the
+  grid's cells (O(non-zeros + cells), ~0.03 s). exactextract's raster-sequential call
+  on the file: ~5 s of CPU.
+- **cold_file**: as warm_file, plus the weights build (one exactextract pass over all
+  regions: 1.4–1.5 s of CPU serially) and writing the cache (zlib no more). The build
+  is split into 8 contiguous chunks for 2 processes. The old cost estimate (vertices +
+  bounding-box cells, 1:1) gave chunks of 0.05–0.31 s of CPU; fitted per country
+  (r = 0.985), a vertex costs 2.2 µs and a cell of each part's bounding box 0.06 µs, so
+  the estimate is now vertices + part-box cells / 32: chunks of 0.11–0.32 s (the
+  largest is the USA and Canada alone, which cannot be split further), started
+  costliest first. Each chunk adds ~0.02 s of exactextract start-up; forking the
+  2 workers and sending back the 27 MB matrix cost ~0.1 s.
+"""
 #: The decision on geo_ms's former out-of-core path (issue #12 item 4), measured once.
 DECISION_NOTE = """## The 0.01° single field: no streaming module of geo_ms's own
 
@@ -1135,6 +1180,16 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _country_load_line(records: list[dict[str, Any]]) -> list[str]:
+    """The 1-minute load averages the country case's processes ended with."""
+    loads = [r[k] for r in records if r["name"].startswith("country_")
+             for k in ("load_avg_1min", "baseline_load_avg_1min") if r.get(k) is not None]
+    if not loads:
+        return []
+    return [(f"  In this run their processes ended at a load average of {min(loads):g} to "
+             f"{max(loads):g} on the 2 cores.")]
+
+
 def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     """The benchmarks/README.md text for *records* (tables, targets, curves, how to run)."""
     lines = [
@@ -1158,6 +1213,8 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "  variables (the 4th NaN on ~15% of the cells). GeoTIFFs, generated once into",
         "  `benchmarks/.cache/`: 48 bands at 0.1° uncompressed, tiled 512², band-interleaved;",
         "  1,476 bands at 0.5° uncompressed in strips; the 0.01° field ZSTD, tiled 512².",
+        "  Every GeoTIFF read (geo_ms's and exactextract's) runs with "
+        + ", ".join(f"`{k}={v}`" for k, v in GDAL_ENV.items()) + ".",
         "- `seconds`: median of the runs in the JSON; `peak_rss_mb`: peak resident memory",
         "  of the fresh process that ran the case. `ratio` = baseline seconds / seconds.",
         ("- Threads: geo_ms's cached means use up to "
@@ -1169,7 +1226,10 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "  interleave each geo_ms mode with exactextract's faster strategy (a fresh process",
         "  each), so load from other jobs hits both sides; `seconds` and `baseline (s)` are the",
         "  medians of the rounds, `spread` the range of the rounds relative to the median",
-        "  (geo_ms / baseline; `runs` and `baseline_runs` in the JSON).",
+        "  (geo_ms / baseline; `runs` and `baseline_runs` in the JSON). On the file,",
+        "  feature-sequential runs after raster-sequential and is stopped at 3x its time",
+        f"  (at least {BASELINE_MIN_CAP_S:g} s): then it cannot be the faster (`> cap` below).",
+        *_country_load_line(records),
         "",
         ("| case | mode | seconds | peak RSS (MB) | baseline (s) | feature-seq. / raster-seq. (s) "
         "| ratio | spread | max rel. diff | target |"),
@@ -1248,10 +1308,14 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             "## Cold runs: the weights build is the lever", "",
             "A cold run (`cold_file`) is bounded by building the coverage weights, which is",
             "itself one exactextract pass over every region (cell ids and spherical-area",
-            "coverage); reading the file and the sparse means come on top. geo_ms therefore",
-            "builds the weights in parallel over contiguous chunks of regions",
-            "(`geo_ms.exposures.weights.build_parallel`): one forked worker process per",
-            "available core, or the workers of a dask.distributed cluster with `--scheduler`.",
+            "coverage); reading the file and the sparse means come on top. **This build is",
+            "the lever of a first run**: geo_ms builds the weights in parallel over",
+            "contiguous chunks of regions (`geo_ms.exposures.weights.build_parallel`): one",
+            "forked worker process per available core, or the workers of a dask.distributed",
+            "cluster with `--scheduler`; the chunks balance an estimated cost fitted on the",
+            "countries (vertices + each part's bounding-box cells / 32, see \"Where the time",
+            "goes\") and the costliest start first, since a few big countries (Canada, the",
+            "USA, Russia, Antarctica) dominate.",
             "A region's row depends only on that region and the grid, so the stacked matrix",
             "equals the serial build bit for bit (checked below and in",
             "`tests/test_weights_parallel.py`). Warm runs are bounded instead by reading the",
@@ -1293,6 +1357,8 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         why = WHY_MISSED.get(f"{r['name']}/{r['mode']}", WHY_MISSED.get(r["name"], ""))
         lines.append(f"- **missed**: `{r['name']}` {r['mode']}, {r['target']}: measured "
                      f"{r.get('target_missed_by', '?')}. {why}".rstrip())
+    if any(r["name"].startswith("country_") for r in records):
+        lines += ["", WHERE_TIME_GOES_NOTE]
     lines += ["", DECISION_NOTE, "", REPORT_STAGE_NOTE]
     lines += [
         "",
