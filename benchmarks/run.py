@@ -72,7 +72,16 @@ OP = "mean(coverage_weight=area_spherical_m2)"
 STRATEGIES = ("feature-sequential", "raster-sequential")
 #: Longest a baseline is timed in full; beyond it a subset of the bands is timed and scaled.
 BASELINE_CAP_S = 120.0
+#: The country case's file baseline: feature-sequential (4-9x slower there than
+#: raster-sequential in every run so far) is stopped at 3x raster-sequential's time,
+#: at least this many seconds.
+BASELINE_MIN_CAP_S = 30.0
 GDAL_CACHE_MB = 256
+#: GDAL configuration of every GeoTIFF read, geo_ms's and exactextract's alike: a bounded
+#: block cache, and uncompressed tiles read straight into the caller's buffer instead of
+#: through the block cache (2-3x less CPU for geo_ms's whole-stack read of the 48-band
+#: file; no measurable change for exactextract's windowed reads).
+GDAL_ENV = {"GDAL_CACHEMAX": GDAL_CACHE_MB, "GTIFF_DIRECT_IO": "YES"}
 #: exactextract's raster-sequential chunk for the 0.01° field: keeps the peak < 2 GiB.
 MAX_CELLS_0_01 = 30_000_000
 #: Square sizes (degrees) of the tessellations of the countries (~5,000 and ~47,000 pieces).
@@ -94,28 +103,74 @@ TARGETS = {
 #: Why a target may be missed (keyed ``name/mode`` or ``name``), quoted in the README.
 WHY_MISSED = {
     "country_48bands_0.1deg/warm_memory": (
-        "Against one multi-band exactextract call (coverage computed once per region, "
-        "applied to all 48 bands) the margin is geo_ms's sparse products on 2 threads; "
-        "when other jobs share the 2 cores (see `load_avg_1min`), the second thread buys "
-        "little and the ratio falls towards the single-thread one. The issue's estimate on "
-        "a quieter machine was ~0.4 s for the means (about 10-20x)."
+        "The means are bounded by memory reads of the covered cells (see \"Where the "
+        "time goes\"): about 0.6 s of CPU against exactextract's ~2.8 s, so the ratio "
+        "needs geo_ms's second thread; when other jobs share the 2 cores (see "
+        "`load_avg_1min`), the second thread buys little and the ratio falls towards the "
+        "CPU ratio (~4-5x)."
     ),
     "country_48bands_0.1deg/warm_file": (
-        "geo_ms's timed run reads the whole 1.24 GB stack (about 1 s from the page cache, "
-        "several when other jobs have evicted the file: see the spread of `runs`), loads "
-        "its weights from the disk cache and takes the means; exactextract's "
-        "raster-sequential pass reads the same file block by block as it goes. Reading, "
-        "which both must do, eats the margin warm_memory shows."
+        "geo_ms's timed run reads the whole 1.24 GB stack (every 512² tile holds covered "
+        "cells, so no tile can be skipped), loads its weights from the disk cache and "
+        "takes the means; the read is about 1 s of CPU (system time: page-cache copies and "
+        "first-touch page faults) when the file is in the page cache, several seconds "
+        "when other jobs have evicted it or saturate the memory bus (see the spread of "
+        "`runs`)."
     ),
     "country_48bands_0.1deg/cold_file": (
         "Building the weights is itself an exactextract pass over every region (cell ids "
-        "and spherical-area coverage, turned into a sparse matrix): it costs about one "
-        "exactextract call, and the read and the means come on top. geo_ms builds it in "
-        "parallel over region chunks, so the margin comes from the second core; when other "
-        "jobs keep that core busy (see `load_avg_1min` and the spread) the build runs "
-        "nearly serially and a first run cannot beat one raster-sequential call."
+        "and spherical-area coverage, ~1.4 s of CPU), and the read and the means come on "
+        "top. geo_ms builds it in parallel over region chunks, so the margin comes from "
+        "the second core; when other jobs keep that core busy (see `load_avg_1min` and "
+        "the spread) the build runs nearly serially."
     ),
 }
+#: Where the country case's time goes, measured once by hand (issue #19 item 3).
+WHERE_TIME_GOES_NOTE = """## Where the time goes (country case, 48 bands at 0.1°)
+
+Measured on 2026-12-04 13:40–14:10 UTC with cProfile and CPU times (`time.process_time`,
+`/usr/bin/time`) in fresh processes, load average 5–12 from other jobs (so CPU
+seconds, not wall seconds, are the comparable figures); 245 countries, 2,230,291
+non-zeros over 2,202,566 covered cells (34 % of the 6.48 M cells), 12 of the 48 bands
+with NaN cells:
+
+- **warm_memory** (`zonal_mean` with the weights in memory): per band, gathering the
+  covered cells (`np.take`, 2.2 ms), widening them to float64 (2.0 ms) and one CSR
+  product (3.3 ms); a band with NaN cells costs a second product and, per NaN mask, a
+  third. Memory reads of the covered cells bound it. Before issue #19 item 3: 0.87 s of
+  CPU per call; after: 0.70 s (bit-identical means) by summing a NaN mask's weights
+  once per mask (bands of one variable share their NaN cells: 62 sparse products per
+  call instead of 72), attaching the 48 per-band valid fractions *after* the
+  DataFrame operations (pandas deep-copied them on each: 0.12 s), and remembering the
+  cache key of the same geometry objects (hashing the 1:10m WKB: 30–60 ms per call).
+  exactextract's raster-sequential call over the same NumPy bands: 2.8 s of CPU
+  (feature-sequential 4.1 s). A (cells × bands) layout for one sparse-dense product
+  would halve the product time but its transposed gather costs 0.5 s of CPU, more than
+  it saves; products over groups of 2, 4 or 6 interleaved bands were slower too (0.47,
+  0.54, 0.63 s of CPU for 36 bands against 0.33 s band by band: the strided writes).
+- **warm_file** (rasterio read of the GeoTIFF + `zonal_mean(cache_dir=...)`): the
+  harness's `rio.write_crs` deep-copied the 1.24 GB stack inside the timed run (3.3 s
+  of CPU, +1.2 GB peak RSS): now written in place. The read itself: all 32 tiles of
+  512² hold covered cells (and 62 % of the tiles' rows), so no block can be skipped;
+  the file is read once, straight into one float32 array (never float64, never band
+  by band), with GDAL's direct I/O (`GTIFF_DIRECT_IO=YES`, given to exactextract too:
+  no change for its windowed reads). It costs 1–3 s of CPU, mostly system time
+  (page-cache copies, first-touch faults), depending on what other jobs do to the
+  page cache. The weights come from the disk cache: `np.savez_compressed` took 0.19 s
+  to read, the uncompressed `.npz` (36 MB instead of 20 MB) 0.04 s; compacting them to
+  the covered cells used `np.unique` over the indices (0.33 s), now a mask over the
+  grid's cells (O(non-zeros + cells), ~0.03 s). exactextract's raster-sequential call
+  on the file: ~5 s of CPU.
+- **cold_file**: as warm_file, plus the weights build (one exactextract pass over all
+  regions: 1.4–1.5 s of CPU serially) and writing the cache (zlib no more). The build
+  is split into 8 contiguous chunks for 2 processes. The old cost estimate (vertices +
+  bounding-box cells, 1:1) gave chunks of 0.05–0.31 s of CPU; fitted per country
+  (r = 0.985), a vertex costs 2.2 µs and a cell of each part's bounding box 0.06 µs, so
+  the estimate is now vertices + part-box cells / 32: chunks of 0.11–0.32 s (the
+  largest is the USA and Canada alone, which cannot be split further), started
+  costliest first. Each chunk adds ~0.02 s of exactextract start-up; forking the
+  2 workers and sending back the 27 MB matrix cost ~0.1 s.
+"""
 #: The decision on geo_ms's former out-of-core path (issue #12 item 4), measured once.
 DECISION_NOTE = """## The 0.01° single field: no streaming module of geo_ms's own
 
@@ -371,21 +426,24 @@ def _stack_da(stack: np.ndarray, res: float) -> Any:
     else:
         da = xr.DataArray(stack, dims=("band", "lat", "lon"), name="field",
                           coords={"band": np.arange(stack.shape[0]), "lat": lat, "lon": lon})
-    return da.rio.write_crs("EPSG:4326")
+    # in place: rioxarray's write_crs otherwise deep-copies the stack (1.2 GB, ~1-3 s)
+    return da.rio.write_crs("EPSG:4326", inplace=True)
 
 
 def _read_stack(path: Path, chunks: dict[str, int] | None = None) -> Any:
     """A multi-band GeoTIFF as a canonical ``(band, lat, lon)`` DataArray (loaded or lazy).
 
     Loaded: one ``rasterio`` read of all bands straight into a float32 array (reading
-    with ``out_dtype=`` instead takes 10x longer and twice the memory); lazy:
+    with ``out_dtype=`` instead takes 10x longer and twice the memory), with
+    :data:`GDAL_ENV` (GDAL's direct I/O: an uncompressed file's tiles are copied once,
+    into the array, not first into GDAL's block cache); lazy:
     ``rioxarray.open_rasterio`` with dask *chunks*, read by whoever computes them.
     """
     import rasterio
     import rioxarray
 
     if not chunks:
-        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(path) as src:
+        with rasterio.Env(**GDAL_ENV), rasterio.open(path) as src:
             stack = np.empty((src.count, src.height, src.width), np.float32)
             src.read(out=stack)
             res = float(src.transform.a)
@@ -473,8 +531,10 @@ def _ee_call(rast: Any, reg: Any, strategy: str, max_cells: int | None = None) -
 
 
 def task_baseline_memory(tag: str, res: float, n_bands: int, regions: str,
-                         strategy: str) -> dict[str, Any]:
-    """exactextract, one call over the in-memory bands (NumPy sources), capped at 120 s."""
+                         strategy: str, probe: bool = True) -> dict[str, Any]:
+    """exactextract, one call over the in-memory bands (NumPy sources), capped at 120 s
+    (a first call on 1/12 of the bands says whether the full call would exceed the cap;
+    ``probe=False`` skips it when an earlier run of the same case has said so)."""
     from exactextract.raster import NumPyRasterSource
 
     reg = _regions(regions)
@@ -491,7 +551,7 @@ def task_baseline_memory(tag: str, res: float, n_bands: int, regions: str,
         return s, res_[cols].to_numpy(float)
 
     scaled = None
-    if n_bands >= 12:
+    if n_bands >= 12 and probe:
         k0 = max(1, n_bands // 12)
         t0, _ = call(k0)
         if t0 * n_bands / k0 > BASELINE_CAP_S:
@@ -508,14 +568,15 @@ def task_baseline_memory(tag: str, res: float, n_bands: int, regions: str,
 
 def task_baseline_file(tag: str, path: str, regions: str, strategy: str,
                        max_cells: int | None = None) -> dict[str, Any]:
-    """exactextract, one call on the GeoTIFF (all bands), GDAL_CACHEMAX bounded."""
+    """exactextract, one call on the GeoTIFF (all bands), read with :data:`GDAL_ENV`
+    (exactextract opens a path with rasterio: the same GDAL and settings as geo_ms's read)."""
     import rasterio
 
     reg = _regions(regions)
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(path) as src:
+    with rasterio.Env(**GDAL_ENV), rasterio.open(path) as src:
         n = src.count
     t0 = time.perf_counter()
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with rasterio.Env(**GDAL_ENV):
         res_ = _ee_call(path, reg, strategy, max_cells)
     seconds = time.perf_counter() - t0
     cols = [f"band_{b + 1}_mean" for b in range(n)] if n > 1 else ["mean"]
@@ -602,12 +663,20 @@ def task_weights(tag: str, res: float, regions: str, workers: int, cluster: bool
             "build_chunks": cw.attrs.get("build_chunks")}
 
 
-def task_write_inputs() -> dict[str, Any]:
-    """Generate the cached GeoTIFFs (untimed setup)."""
+#: The cached GeoTIFFs each group reads.
+GROUP_INPUTS = {"country": ("stack",), "dask": ("series",), "single": ("field",)}
+
+
+def task_write_inputs(which: list[str] | None = None) -> dict[str, Any]:
+    """Generate the cached GeoTIFFs (untimed setup): *which* of stack, series, field."""
     t0 = time.perf_counter()
-    _write_geotiff(STACK_48, 0.1, 48)
-    _write_geotiff(SERIES, 0.5, SERIES_BANDS)
-    _write_single_field(FIELD_001)
+    which = ["stack", "series", "field"] if which is None else which
+    if "stack" in which:
+        _write_geotiff(STACK_48, 0.1, 48)
+    if "series" in which:
+        _write_geotiff(SERIES, 0.5, SERIES_BANDS)
+    if "field" in which:
+        _write_single_field(FIELD_001)
     return {"seconds": time.perf_counter() - t0}
 
 
@@ -691,15 +760,33 @@ def _out(tag: str) -> np.ndarray:
     return np.load(CACHE / "out" / f"{tag}.npy")
 
 
-def _best(tag: str, runner: Callable[[str, str], dict[str, Any]]) -> dict[str, Any]:
-    """Run the baseline with both strategies; return the faster with both timings."""
-    got = {s: runner(f"{tag}_{s}", s) for s in STRATEGIES}
-    best = min(STRATEGIES, key=lambda s: got[s]["seconds"])
+def _best(tag: str, runner: Callable[..., dict[str, Any]],
+          cap_factor: float | None = None) -> dict[str, Any]:
+    """Run the baseline with both strategies; return the faster with both timings.
+
+    With *cap_factor*, raster-sequential runs first and feature-sequential is stopped
+    once its process has run *cap_factor* times as long as raster-sequential's whole
+    process (at least :data:`BASELINE_MIN_CAP_S`): stopped there, it cannot be the faster.
+    """
+    got: dict[str, dict[str, Any]] = {}
+    if cap_factor is None:
+        got = {s: runner(f"{tag}_{s}", s) for s in STRATEGIES}
+    else:
+        t0 = time.perf_counter()
+        got["raster-sequential"] = runner(f"{tag}_raster-sequential", "raster-sequential")
+        cap = max(BASELINE_MIN_CAP_S, cap_factor * (time.perf_counter() - t0))
+        got["feature-sequential"] = runner(f"{tag}_feature-sequential", "feature-sequential",
+                                           timeout=round(cap, 1))
+    done = [s for s in STRATEGIES if got[s]["seconds"] is not None]
+    best = min(done, key=lambda s: got[s]["seconds"])
+    stopped = {s: got[s]["stopped_at_cap_s"] for s in STRATEGIES if s not in done}
     return {
         "seconds": got[best]["seconds"],
         "strategy": best,
         "tag": f"{tag}_{best}",
-        "strategies_seconds": {s: round(got[s]["seconds"], 4) for s in STRATEGIES},
+        "strategies_seconds": {s: None if s in stopped else round(got[s]["seconds"], 4)
+                               for s in STRATEGIES},
+        "strategies_stopped_at_cap_s": stopped,
         "peak_rss_mb": got[best]["peak_rss_mb"],
         "baseline_scaled_from": got[best].get("baseline_scaled_from"),
         "load_avg_1min": got[best]["load_avg_1min"],
@@ -728,6 +815,8 @@ def _record(name: str, mode: str, seconds: float, peak: float, base: dict[str, A
     }
     if base is not None:
         rec["baseline_strategies_seconds"] = base["strategies_seconds"]
+        if base.get("strategies_stopped_at_cap_s"):
+            rec["baseline_strategies_stopped_at_cap_s"] = base["strategies_stopped_at_cap_s"]
         rec["baseline_peak_rss_mb"] = base["peak_rss_mb"]
         rec["baseline_load_avg_1min"] = base["load_avg_1min"]
         if base.get("baseline_scaled_from"):
@@ -787,8 +876,9 @@ def group_country() -> list[dict[str, Any]]:
     res, nb, reg = 0.1, 48, "countries"
     base_m = _best("c48_base_mem", lambda t, s: run_task(
         "baseline_memory", tag=t, res=res, n_bands=nb, regions=reg, strategy=s))
-    base_f = _best("c48_base_file", lambda t, s: run_task(
-        "baseline_file", tag=t, path=str(STACK_48), regions=reg, strategy=s))
+    base_f = _best("c48_base_file", lambda t, s, timeout=None: run_task(
+        "baseline_file", tag=t, path=str(STACK_48), regions=reg, strategy=s,
+        timeout=timeout), cap_factor=3.0)
     runs: dict[str, list[float]] = {k: [] for k in ("mem", "bmem", "cold", "warm", "bfile")}
     peaks: dict[str, float] = {k: 0.0 for k in runs}
     runs["bmem"].append(base_m["seconds"])
@@ -801,7 +891,8 @@ def group_country() -> list[dict[str, Any]]:
         peaks["mem"] = max(peaks["mem"], ours["peak_rss_mb"])
         if k:
             got = run_task("baseline_memory", tag=base_m["tag"], res=res, n_bands=nb,
-                           regions=reg, strategy=base_m["strategy"])
+                           regions=reg, strategy=base_m["strategy"],
+                           probe=bool(base_m.get("baseline_scaled_from")))
             runs["bmem"].append(got["seconds"])
         cold = run_task("ours_file", tag="c48_cold", path=str(STACK_48), regions=reg,
                         cold=True, repeats=1)
@@ -1090,6 +1181,16 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _country_load_line(records: list[dict[str, Any]]) -> list[str]:
+    """The 1-minute load averages the country case's processes ended with."""
+    loads = [r[k] for r in records if r["name"].startswith("country_")
+             for k in ("load_avg_1min", "baseline_load_avg_1min") if r.get(k) is not None]
+    if not loads:
+        return []
+    return [(f"  In this run their processes ended at a load average of {min(loads):g} to "
+             f"{max(loads):g} on the 2 cores.")]
+
+
 def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     """The benchmarks/README.md text for *records* (tables, targets, curves, how to run)."""
     lines = [
@@ -1113,6 +1214,8 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "  variables (the 4th NaN on ~15% of the cells). GeoTIFFs, generated once into",
         "  `benchmarks/.cache/`: 48 bands at 0.1° uncompressed, tiled 512², band-interleaved;",
         "  1,476 bands at 0.5° uncompressed in strips; the 0.01° field ZSTD, tiled 512².",
+        "  Every GeoTIFF read (geo_ms's and exactextract's) runs with "
+        + ", ".join(f"`{k}={v}`" for k, v in GDAL_ENV.items()) + ".",
         "- `seconds`: median of the runs in the JSON; `peak_rss_mb`: peak resident memory",
         "  of the fresh process that ran the case. `ratio` = baseline seconds / seconds.",
         ("- Threads: geo_ms's cached means use up to "
@@ -1124,7 +1227,10 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "  interleave each geo_ms mode with exactextract's faster strategy (a fresh process",
         "  each), so load from other jobs hits both sides; `seconds` and `baseline (s)` are the",
         "  medians of the rounds, `spread` the range of the rounds relative to the median",
-        "  (geo_ms / baseline; `runs` and `baseline_runs` in the JSON).",
+        "  (geo_ms / baseline; `runs` and `baseline_runs` in the JSON). On the file,",
+        "  feature-sequential runs after raster-sequential and is stopped at 3x its time",
+        f"  (at least {BASELINE_MIN_CAP_S:g} s): then it cannot be the faster (`> cap` below).",
+        *_country_load_line(records),
         "",
         ("| case | mode | seconds | peak RSS (MB) | baseline (s) | feature-seq. / raster-seq. (s) "
         "| ratio | spread | max rel. diff | target |"),
@@ -1132,7 +1238,9 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     ]
     for r in records:
         st = r.get("baseline_strategies_seconds") or r.get("strategies_seconds") or {}
-        sts = " / ".join(_fmt(st.get(s)) for s in STRATEGIES) if st else "–"
+        caps = r.get("baseline_strategies_stopped_at_cap_s") or {}
+        sts = " / ".join(f"> {caps[s]:g}" if s in caps else _fmt(st.get(s))
+                         for s in STRATEGIES) if st else "–"
         if r.get("baseline_scaled_from"):
             sts += f" (scaled from {r['baseline_scaled_from']['bands']} bands)"
         if r.get("feature_sequential_stopped_at_cap_s"):
@@ -1201,10 +1309,14 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             "## Cold runs: the weights build is the lever", "",
             "A cold run (`cold_file`) is bounded by building the coverage weights, which is",
             "itself one exactextract pass over every region (cell ids and spherical-area",
-            "coverage); reading the file and the sparse means come on top. geo_ms therefore",
-            "builds the weights in parallel over contiguous chunks of regions",
-            "(`geo_ms.exposures.weights.build_parallel`): one forked worker process per",
-            "available core, or the workers of a dask.distributed cluster with `--scheduler`.",
+            "coverage); reading the file and the sparse means come on top. **This build is",
+            "the lever of a first run**: geo_ms builds the weights in parallel over",
+            "contiguous chunks of regions (`geo_ms.exposures.weights.build_parallel`): one",
+            "forked worker process per available core, or the workers of a dask.distributed",
+            "cluster with `--scheduler`; the chunks balance an estimated cost fitted on the",
+            "countries (vertices + each part's bounding-box cells / 32, see \"Where the time",
+            "goes\") and the costliest start first, since a few big countries (Canada, the",
+            "USA, Russia, Antarctica) dominate.",
             "A region's row depends only on that region and the grid, so the stacked matrix",
             "equals the serial build bit for bit (checked below and in",
             "`tests/test_weights_parallel.py`). Warm runs are bounded instead by reading the",
@@ -1246,6 +1358,8 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         why = WHY_MISSED.get(f"{r['name']}/{r['mode']}", WHY_MISSED.get(r["name"], ""))
         lines.append(f"- **missed**: `{r['name']}` {r['mode']}, {r['target']}: measured "
                      f"{r.get('target_missed_by', '?')}. {why}".rstrip())
+    if any(r["name"].startswith("country_") for r in records):
+        lines += ["", WHERE_TIME_GOES_NOTE]
     lines += ["", DECISION_NOTE, "", REPORT_STAGE_NOTE]
     lines += [
         "",
@@ -1300,7 +1414,7 @@ def main(argv: list[str] | None = None) -> int:
     countries_source()
     (CACHE / "out").mkdir(parents=True, exist_ok=True)
     sizes = prepare_regions()
-    run_task("write_inputs")
+    run_task("write_inputs", which=sorted({f for g in groups for f in GROUP_INPUTS.get(g, ())}))
     from geo_ms.exposures import weights
 
     meta: dict[str, Any] = {

@@ -152,6 +152,16 @@ def test_readme_says_which_targets_were_missed():
         "ratio >= 3: **missed** |" in text
 
 
+def test_readme_shows_a_strategy_stopped_at_its_cap():
+    rec = {"name": "country_48bands_0.1deg", "mode": "warm_file", "seconds": 2.0,
+           "peak_rss_mb": 900.0, "baseline": "exactextract", "baseline_seconds": 8.0,
+           "ratio": 4.0, "max_rel_diff": 0.0, "threads": {"geo_ms": 2, "exactextract": 1},
+           "baseline_strategies_seconds": {"feature-sequential": None, "raster-sequential": 8.0},
+           "baseline_strategies_stopped_at_cap_s": {"feature-sequential": 30.0}}
+    text = render_readme([rec], {"date": "2026-01-01T00:00:00Z"})
+    assert "| `country_48bands_0.1deg` | warm_file | 2 | 900 | 8 | > 30 / 8 | 4 | – | 0 |" in text
+
+
 def test_readme_gives_each_records_spread_and_the_weights_lever():
     rec = {"name": "country_48bands_0.1deg", "mode": "cold_file", "seconds": 2.0,
            "peak_rss_mb": 900.0, "baseline": "exactextract", "baseline_seconds": 4.0,

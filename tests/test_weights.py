@@ -85,6 +85,22 @@ def test_mean_is_nan_aware_per_band():
     assert out.loc["a", "valid_fraction"] == pytest.approx(0.5, rel=REL)
 
 
+def test_bands_sharing_a_nan_mask_and_bands_with_their_own():
+    # cells (69, 190) and (69, 191): lat 20.5, lon 10.5 / 11.5, equal areas
+    da = _da()
+    cw = coverage_weights(da, _regions(a=shapely.box(10, 20, 12, 21)))
+    v = np.stack([da.values * k for k in (1, 2, 3, 4)])
+    v[0, 69, 190] = v[1, 69, 190] = np.nan  # the same NaN cell in bands 1 and 2
+    v[2, 69, 191] = np.inf  # another cell in band 3; band 4 has none
+    out = cw.mean(v, columns=["b1", "b2", "b3", "b4"])
+    assert out.loc["a", "b1"] == pytest.approx(20.5115, rel=REL)
+    assert out.loc["a", "b2"] == pytest.approx(2 * 20.5115, rel=REL)
+    assert out.loc["a", "b3"] == pytest.approx(3 * 20.5105, rel=REL)
+    assert out.loc["a", "b4"] == pytest.approx(4 * 20.511, rel=REL)
+    fractions = {b: f[0] for b, f in out.attrs["valid_fraction_bands"].items()}
+    assert fractions == pytest.approx({"b1": 0.5, "b2": 0.5, "b3": 0.5, "b4": 1.0}, rel=REL)
+
+
 def test_cell_weights_multiply_f_times_a():
     da = _da()
     cw = coverage_weights(da, _regions(a=shapely.box(10, 20, 12, 21)))
