@@ -280,6 +280,6 @@ def test_main_territory_sensitivity_runs_by_default(full_run):
     log = (first.report_dir / "run.log").read_text()
     # (the later runs of the fixture rewrite run.log: running or cached)
     assert re.search(r"^\d\d:\d\d:\d\d \[stage\] exposures_main_territory: (running|cached) ",
-                     log, re.M), log
+                     log, re.MULTILINE), log
     stage_line = next(ln for ln in log.splitlines() if "stage seconds: " in ln)
     assert "'exposures_main_territory': " in stage_line and "'exposures': " in stage_line
