@@ -159,8 +159,9 @@ def test_second_run_is_cached_and_quick(full_run):
 def test_one_changed_option_recomputes_only_what_depends_on_it(full_run):
     third = full_run["third"]  # models.knn changed
     assert third.cached == {"regions": True, "prevalence": True, "covariates": True,
-                            "exposures": True, "models": False, "figinputs": True,
-                            "report": False}
+                            "exposures": True, "regions_main_territory": True,
+                            "exposures_main_territory": True, "models": False,
+                            "figinputs": True, "report": False}
 
 
 def test_manifest_names_sources_and_licences(full_run):
@@ -272,3 +273,13 @@ def test_main_territory_sensitivity_runs_by_default(full_run):
              & (m["subset"] == "all") & (m["outcome"] == "log_prevalence")]
     assert len(rows) == 1 and rows["role"].iloc[0] == "exploratory"
     assert rows["q_value"].notna().all()
+    # the sensitivity's own regions and exposures stages are timed beside the primary ones
+    first = full_run["first"]
+    assert {"regions", "exposures", "regions_main_territory",
+            "exposures_main_territory"} <= set(first.timings) == set(first.cached)
+    log = (first.report_dir / "run.log").read_text()
+    # (the later runs of the fixture rewrite run.log: running or cached)
+    assert re.search(r"^\d\d:\d\d:\d\d \[stage\] exposures_main_territory: (running|cached) ",
+                     log, re.MULTILINE), log
+    stage_line = next(ln for ln in log.splitlines() if "stage seconds: " in ln)
+    assert "'exposures_main_territory': " in stage_line and "'exposures': " in stage_line

@@ -34,12 +34,12 @@ def test_linke_turbidity_and_altitude_equal_pvlibs_hdf5_grids() -> None:
 
     import h5py
 
-    from geo_ms.exposures.derived.sunshine import _altitude, _linke_turbidity
+    from geo_ms.exposures.derived.sunshine import _lookup_grid
 
     lats = np.array([51.5, 28.0, -33.9])
     lons = np.array([-0.1, 0.0, 18.4, 86.9])
-    lt = _linke_turbidity(lats, lons, [3, 7])
-    alt = _altitude(lats, lons)
+    lt12, alt = _lookup_grid(lats, lons)
+    lt = lt12[[2, 6]]
     data = os.path.join(os.path.dirname(pvlib.__file__), "data")
     rows = np.round((90 - 1 / 24 - lats) * 12).astype(int)  # 5' cells, row 0 at 90 N
     cols = np.round((lons - (-180 + 1 / 24)) * 12).astype(int)
@@ -51,6 +51,34 @@ def test_linke_turbidity_and_altitude_equal_pvlibs_hdf5_grids() -> None:
     np.testing.assert_array_equal(lt, np.moveaxis(ref_lt[:, :, [2, 6]], -1, 0))
     np.testing.assert_array_equal(alt, ref_alt)
     assert alt[1, 3] > 4000 and 1.5 < lt.min() < lt.max() < 8  # Himalaya; plausible T_L
+
+
+def test_grid_lookup_equals_pvlibs_point_lookups() -> None:
+    """One read of pvlib's files gives what pvlib's public lookups give cell by cell.
+
+    Points include the poles, the antimeridian (-180 and just below +180), exact
+    half-cell positions (rounded half to even by pvlib) and a cell without altitude
+    data (255 in Altitude.h5, 0 m for pvlib); the cells mask leaves the others NaN.
+    """
+    from geo_ms.exposures.derived.sunshine import _lookup_grid
+
+    lats = np.array([90.0, 89.99, 51.5, 28.0, 0.0, -1 / 24, -33.9, -90.0])
+    lons = np.array([-180.0, -0.1, 0.0, 1 / 24, 86.9, 179.99])
+    cells = np.ones((lats.size, lons.size), bool)
+    cells[2, 3] = False
+    lt, alt = _lookup_grid(lats, lons, cells)
+    times = pd.DatetimeIndex([f"2021-{m:02d}-15 12:00" for m in range(1, 13)], tz="UTC")
+    for i, la in enumerate(lats):
+        for j, lo in enumerate(lons):
+            if not cells[i, j]:
+                assert np.isnan(lt[:, i, j]).all() and np.isnan(alt[i, j])
+                continue
+            ref = pvlib.clearsky.lookup_linke_turbidity(times, la, lo, interp_turbidity=False)
+            np.testing.assert_array_equal(lt[:, i, j], ref.to_numpy(), err_msg=f"{la}, {lo}")
+            assert alt[i, j] == pvlib.location.lookup_altitude(la, lo), (la, lo)
+    assert alt[0, 0] == 0.0  # the North Pole cell has no altitude data in pvlib's file
+    _, none = _lookup_grid(lats, lons, altitude=False)
+    assert none is None
 
 
 def test_clear_sky_ghi_cells_mask_computes_only_the_chosen_cells() -> None:

@@ -764,6 +764,8 @@ def _compute(grid: GridSpec, regions: Any, ids: list[Any], key: str) -> Coverage
     from exactextract import exact_extract
     from exactextract.raster import NumPyRasterSource
 
+    from geo_ms.exposures.wkb_features import WKBFeatureSource
+
     zeros = np.broadcast_to(np.float64(0.0), (grid.ny, grid.nx))
     src = NumPyRasterSource(zeros, *grid.extent, srs_wkt=grid.crs_wkt)
     geoms = regions[[regions.geometry.name]].reset_index(drop=True)
@@ -776,8 +778,10 @@ def _compute(grid: GridSpec, regions: Any, ids: list[Any], key: str) -> Coverage
     cols: list[np.ndarray] = [np.zeros(0, np.int64)] * n
     vals: list[np.ndarray] = [np.zeros(0)] * n
     if filled.any():
-        res = exact_extract(src, geoms[filled].reset_index(drop=True),
-                            ["cell_id", f"coverage(coverage_weight={weight})"], output="pandas")
+        feats = WKBFeatureSource(geoms.geometry.to_numpy()[filled],
+                                 regions.crs.to_wkt() if regions.crs is not None else None)
+        res = exact_extract(src, feats, ["cell_id", f"coverage(coverage_weight={weight})"],
+                            output="pandas")
         # exactextract lists each feature's cells row-major, so the CSR arrays are the
         # concatenated per-feature arrays (no COO sort); sortedness is checked below.
         for k, c, v in zip(np.flatnonzero(filled), res["cell_id"], res["coverage"],

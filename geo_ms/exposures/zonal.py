@@ -352,6 +352,8 @@ def _direct(
     from exactextract import exact_extract
     from exactextract.raster import NumPyRasterSource
 
+    from geo_ms.exposures.wkb_features import WKBFeatureSource
+
     extent = grid.extent
     sources = [
         NumPyRasterSource(
@@ -361,7 +363,8 @@ def _direct(
     ]
     zeros = np.broadcast_to(np.float64(0.0), (grid.ny, grid.nx))
     sources.append(NumPyRasterSource(zeros, *extent, name="all", srs_wkt=grid.crs_wkt))
-    geoms = regions[[regions.geometry.name]].reset_index(drop=True)
+    geoms = WKBFeatureSource(regions.geometry.to_numpy(),
+                             regions.crs.to_wkt() if regions.crs is not None else None)
     res = exact_extract(
         sources,
         geoms,

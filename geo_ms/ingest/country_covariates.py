@@ -220,8 +220,9 @@ def load_country_covariates(
                                    year_col: latest["year"].astype(int).to_numpy()}))
         seen = tidy.groupby("iso3")["year"].max()
         why = {}
+        have = set(latest["iso3"])
         for iso in tidy.attrs.get("countries", list(seen.index)):
-            if iso in set(latest["iso3"]):
+            if iso in have:
                 continue
             last = seen.get(iso)
             why[str(iso)] = (f"no value in {years[0]}–{years[1]}"

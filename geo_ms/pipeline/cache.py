@@ -31,7 +31,12 @@ CACHE_VERSION = "1"
 
 @dataclass
 class RunContext:
-    """State shared by the stages of one run."""
+    """State shared by the stages of one run.
+
+    *stage_suffix* names a second instance of the stages (``"_main_territory"`` for the
+    main-territory sensitivity): its stage seconds and cache hits are recorded as
+    ``exposures_main_territory``..., beside the primary ``exposures``, not over them.
+    """
 
     cfg: dict[str, Any]
     home: Path
@@ -43,6 +48,7 @@ class RunContext:
     cached: dict[str, bool] = field(default_factory=dict)
     log_lines: list[str] = field(default_factory=list)
     builds: list[Path] = field(default_factory=list)  # unpublished report folders
+    stage_suffix: str = ""
 
     @property
     def processed(self) -> Path:
@@ -118,6 +124,7 @@ class Stage:
 
     def __init__(self, ctx: RunContext, name: str, key: str) -> None:
         self.ctx, self.name, self.key = ctx, name, key
+        self.label = name + ctx.stage_suffix  # how the run log and the timings name it
         self.dir = ctx.cache / f"{name}-{key}"
         self.hit = self._intact()
         self._t0 = 0.0
@@ -136,7 +143,7 @@ class Stage:
         if not ok:
             import shutil
 
-            self.ctx.say(f"[stage] {self.name}: cached outputs damaged (they do not match "
+            self.ctx.say(f"[stage] {self.label}: cached outputs damaged (they do not match "
                          "their recorded sha256); computing them again")
             shutil.rmtree(self.dir, ignore_errors=True)
         return ok
@@ -147,7 +154,7 @@ class Stage:
     def __enter__(self) -> Self:
         self._t0 = time.perf_counter()
         state = "cached" if self.hit else "running"
-        self.ctx.say(f"[stage] {self.name}: {state} (key {self.key})")
+        self.ctx.say(f"[stage] {self.label}: {state} (key {self.key})")
         if not self.hit:
             self.dir.mkdir(parents=True, exist_ok=True)
         return self
@@ -162,8 +169,8 @@ class Stage:
             import shutil
 
             shutil.rmtree(self.dir, ignore_errors=True)
-        self.ctx.timings[self.name] = round(time.perf_counter() - self._t0, 3)
-        self.ctx.cached[self.name] = self.hit
+        self.ctx.timings[self.label] = round(time.perf_counter() - self._t0, 3)
+        self.ctx.cached[self.label] = self.hit
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).

@@ -139,7 +139,8 @@ def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
     largest part and adds them as ``<column>_mainterr`` (exploratory rows of
     models.csv). Skipped on the sample, for non-country region sets, when the run
     already uses main territories, or when ``models.main_territory_sensitivity`` is
-    false. Both stages are cached like the primary ones.
+    false. Both stages are cached like the primary ones, and timed and logged as
+    ``regions_main_territory`` and ``exposures_main_territory``.
     """
     from dataclasses import replace
 
@@ -163,7 +164,7 @@ def stage_main_territory(ctx: RunContext, expo: pd.DataFrame) -> pd.DataFrame:
             "uv": [d for d in ctx.cfg["exposures"]["uv"] if d in ids], "solar": [],
             "user": user}
     alt = replace(ctx, cfg={**ctx.cfg, "regions": {**rcfg, "main_territory": True},
-                            "exposures": ecfg})
+                            "exposures": ecfg}, stage_suffix="_main_territory")
     ctx.say("  sensitivity: " + ", ".join(cols) + " over each country's main territory")
     regions_mt, rkey = stage_regions(alt)
     expo_mt, _ = stage_exposures(alt, regions_mt, rkey)

@@ -16,54 +16,111 @@ from geo_ms.ingest.readers._canonical import normalize_units
 __all__ = ["clear_sky_ghi", "sunshine_cloudiness"]
 
 
-_MID_MONTH = [f"2021-{m:02d}-15 12:00" for m in range(1, 13)]
+#: pvlib's 5' grids: rows from 90 N to 90 S, columns from 180 W to 180 E (cell centres).
+_PVLIB_GRID = {"latitude": (90.0, -90.0, 2160), "longitude": (-180.0, 180.0, 4320)}
+
+#: Rows of pvlib's grids read at once (bounds the memory of one read: 512 rows of the
+#: 12-month turbidity grid are 27 MB).
+_ROWS_PER_READ = 512
 
 
-@functools.lru_cache(maxsize=65536)
-def _point_lookup(lat: float, lon: float) -> tuple[tuple[float, ...], float]:
-    """Monthly Linke turbidity (12) and altitude (m) at one point, via pvlib's public API.
+def _pvlib_index(degrees: np.ndarray, coordinate: str) -> np.ndarray:
+    """Row or column of pvlib's 5' grids for each coordinate, as pvlib computes it.
 
-    ``pvlib.clearsky.lookup_linke_turbidity(..., interp_turbidity=False)`` on the 15th of
-    each month and ``pvlib.location.lookup_altitude`` (both read pvlib's 5' HDF5 grids).
+    The arithmetic of ``pvlib.tools._degrees_to_index`` applied element-wise: the
+    index of the nearest cell centre (``numpy.around``, half to even), an index up to
+    0.500001 beyond the grid clipped to its edge, one farther out a ValueError.
+
+    >>> _pvlib_index(np.array([90.0, 0.0, -90.0]), "latitude").tolist()
+    [0, 1080, 2159]
+    >>> _pvlib_index(np.array([-180.0, 0.0, 179.99]), "longitude").tolist()
+    [0, 2160, 4319]
     """
-    import pandas as pd
+    inputmin, inputmax, outputmax = _PVLIB_GRID[coordinate]
+    inputrange = inputmax - inputmin
+    scale = outputmax / inputrange  # indices per degree
+    center = inputmin + 1 / scale / 2  # centre of the first cell
+    outputmax -= 1
+    index = (np.asarray(degrees, dtype="float64") - center) * scale
+    bad = (index - outputmax > 0.500001) | (-index > 0.500001)
+    if bad.any():
+        raise ValueError(f"Input, {float(np.asarray(degrees)[bad][0]):g}, is out of range "
+                         f"({inputmin:g}, {inputmax:g}).")
+    return np.where(index > outputmax, outputmax,
+                    np.where(index < 0, 0, np.around(index))).astype(np.intp)
+
+
+def _pvlib_file(name: str) -> str:
+    """Path of one of pvlib's data files (``LinkeTurbidities.h5``, ``Altitude.h5``)."""
+    import os
+
     import pvlib
 
-    times = pd.DatetimeIndex(_MID_MONTH, tz="UTC")
-    lt = pvlib.clearsky.lookup_linke_turbidity(times, lat, lon, interp_turbidity=False)
-    return tuple(float(v) for v in lt.to_numpy()), float(pvlib.location.lookup_altitude(lat, lon))
+    return os.path.join(os.path.dirname(os.path.abspath(pvlib.__file__)), "data", name)
+
+
+def _read_cells(filename: str, dataset: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Values of an HDF5 grid at the cells ``(rows[k], cols[k])`` (leading axes), in few reads.
+
+    The distinct rows are read in blocks of :data:`_ROWS_PER_READ` (one h5py read each,
+    over the columns between the first and last needed one), so that each compressed
+    chunk of the file is decoded once instead of once per cell.
+    """
+    import h5py
+
+    out: np.ndarray | None = None
+    uniq, inv = np.unique(rows, return_inverse=True)
+    c0, c1 = (int(cols.min()), int(cols.max()) + 1) if cols.size else (0, 0)
+    with h5py.File(filename, "r") as fh:
+        ds = fh[dataset]
+        out = np.empty((rows.size, *ds.shape[2:]), dtype=ds.dtype)
+        for start in range(0, uniq.size, _ROWS_PER_READ):
+            block = uniq[start:start + _ROWS_PER_READ]
+            vals = ds[block.tolist(), c0:c1]  # (block rows, columns, ...)
+            sel = (inv >= start) & (inv < start + block.size)
+            out[sel] = vals[inv[sel] - start, cols[sel] - c0]
+    return out
 
 
 def _lookup_grid(
-    lat: np.ndarray, lon: np.ndarray, cells: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Linke turbidity (12, lat, lon) and altitude (lat, lon) at the cells (NaN elsewhere)."""
+    lat: np.ndarray, lon: np.ndarray, cells: np.ndarray | None = None, *, altitude: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Linke turbidity (12, lat, lon) and altitude (lat, lon) at the cells (NaN elsewhere).
+
+    The values that ``pvlib.clearsky.lookup_linke_turbidity(..., interp_turbidity=False)``
+    (any day of each month) and ``pvlib.location.lookup_altitude`` give at each cell
+    centre — the same 5' cell, the same scaling (turbidity: the stored value / 20;
+    altitude: ``28 v - 450`` m, 0 where the file has no data) — read from pvlib's HDF5
+    files in a few reads for all cells instead of two per cell. The altitude is None
+    when *altitude* is false.
+
+    >>> lt, alt = _lookup_grid(np.array([0.0]), np.array([0.0]))
+    >>> lt.shape, alt.shape
+    ((12, 1, 1), (1, 1))
+    """
     lt = np.full((12, lat.size, lon.size), np.nan)
-    alt = np.full((lat.size, lon.size), np.nan)
+    alt = np.full((lat.size, lon.size), np.nan) if altitude else None
     want = np.ones((lat.size, lon.size), bool) if cells is None else np.asarray(cells, bool)
-    for i, j in zip(*np.nonzero(want), strict=True):
-        lt[:, i, j], alt[i, j] = _point_lookup(float(lat[i]), float(lon[j]))
+    i, j = np.nonzero(want)
+    if i.size == 0:
+        return lt, alt
+    rows = _pvlib_index(lat, "latitude")[i]
+    cols = _pvlib_index(lon, "longitude")[j]
+    raw_lt = _read_cells(_pvlib_file("LinkeTurbidities.h5"), "LinkeTurbidity", rows, cols)
+    lt[:, i, j] = (raw_lt / 20.0).T
+    if alt is not None:
+        raw_alt = _read_cells(_pvlib_file("Altitude.h5"), "Altitude", rows, cols)
+        raw_alt = raw_alt.astype("float64")
+        alt[i, j] = np.where(raw_alt == 255, 0.0, raw_alt * 28 - 450)
     return lt, alt
-
-
-def _linke_turbidity(
-    lat: np.ndarray, lon: np.ndarray, months: Sequence[int], cells: np.ndarray | None = None
-) -> np.ndarray:
-    """Monthly Linke turbidity (month, lat, lon) via ``pvlib.clearsky.lookup_linke_turbidity``."""
-    lt, _ = _lookup_grid(lat, lon, cells)
-    return lt[[m - 1 for m in months]]
-
-
-def _altitude(lat: np.ndarray, lon: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
-    """Altitude (lat, lon) in m via ``pvlib.location.lookup_altitude``."""
-    return _lookup_grid(lat, lon, cells)[1]
 
 
 @functools.lru_cache(maxsize=1)
 def _has_linke_file() -> bool:
     """Whether pvlib can look up Linke turbidity (its data file is installed)."""
     try:
-        _point_lookup(0.0, 0.0)
+        _read_cells(_pvlib_file("LinkeTurbidities.h5"), "LinkeTurbidity",
+                    np.array([1080]), np.array([2160]))
     except OSError:
         return False
     return True
@@ -101,10 +158,11 @@ def clear_sky_ghi(
       same values as ``pvlib.clearsky.lookup_linke_turbidity(...,
       interp_turbidity=False)``), Kasten & Young (1989) air mass and extraterrestrial
       irradiance of Spencer (1971) (``pvlib.irradiance.get_extra_radiation``).
-      The turbidity is looked up per cell centre through pvlib's public
-      ``pvlib.clearsky.lookup_linke_turbidity`` (about 4 ms a cell: pass *cells*
-      to skip cells that are not needed). *altitude* ``"lookup"`` uses
-      ``pvlib.location.lookup_altitude`` at each cell centre; a number is used everywhere.
+      The turbidity is pvlib's value at each cell centre (the 5' cell that
+      ``pvlib.clearsky.lookup_linke_turbidity`` reads), read from pvlib's file once for
+      all cells (pass *cells* to skip cells that are not needed). *altitude* ``"lookup"``
+      uses the value of ``pvlib.location.lookup_altitude`` at each cell centre (read the
+      same way); a number is used everywhere.
     * ``model="haurwitz"`` (fallback without the turbidity file): Haurwitz (1945),
       ``GHI = 1098 cos z exp(-0.059 / cos z)`` (``pvlib.clearsky.haurwitz``).
 
@@ -192,10 +250,11 @@ def clear_sky_ghi(
     lat_r = np.deg2rad(lat_a)
 
     if model == "ineichen":
-        lt_all = _linke_turbidity(lat_a, lon_a, month_l, cells)  # (month, lat, lon)
+        lt_12, alt_found = _lookup_grid(lat_a, lon_a, cells, altitude=altitude == "lookup")
+        lt_all = lt_12[[m - 1 for m in month_l]]  # (month, lat, lon)
         alt = (
-            _altitude(lat_a, lon_a, cells)
-            if altitude == "lookup"
+            alt_found
+            if alt_found is not None
             else np.full((lat_a.size, lon_a.size), float(altitude))
         )
         pressure = pvlib.atmosphere.alt2pres(alt)
