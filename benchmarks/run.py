@@ -3,7 +3,8 @@
 The baseline of every case is exactextract's ``mean(coverage_weight=area_spherical_m2)``
 in its best mode: **one call over the multi-band raster**, timed with both
 ``strategy="feature-sequential"`` and ``strategy="raster-sequential"`` (both recorded,
-the faster is the baseline). Cases (synthetic smooth float32 fields; regions = Natural
+the faster is the baseline), the regions handed over as WKB as geo_ms hands them
+(exactextract's GeoDataFrame reader would add a GeoJSON round trip per polygon). Cases (synthetic smooth float32 fields; regions = Natural
 Earth 1:10m countries dissolved by ISO3, or square tessellations of them):
 
 * ``country_48bands_0.1deg``: 48 bands at 0.1° in three modes, each with its own
@@ -525,7 +526,11 @@ def task_ours_file(tag: str, path: str, regions: str, cold: bool,
 def _ee_call(rast: Any, reg: Any, strategy: str, max_cells: int | None = None) -> Any:
     from exactextract import exact_extract
 
-    geoms = reg[[reg.geometry.name]].reset_index(drop=True)
+    from geo_ms.exposures.wkb_features import WKBFeatureSource
+
+    # the regions as WKB, as geo_ms hands them: exactextract's GeoDataFrame reader
+    # round-trips every polygon through GeoJSON text (~10x the coverage pass itself)
+    geoms = WKBFeatureSource(reg.geometry.values, srs_wkt=WKT_4326)
     kw = {"max_cells_in_memory": max_cells} if max_cells else {}
     return exact_extract(rast, geoms, [OP], strategy=strategy, output="pandas", **kw)
 
@@ -1199,7 +1204,9 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "`make bench` (`python -m benchmarks.run`) times geo_ms's zonal means against",
         f"exactextract's `{OP}` **at its best**: one call over the",
         "multi-band raster, with both `feature-sequential` and `raster-sequential`",
-        "(both recorded; the faster is the baseline). It writes `results/latest.json`,",
+        "(both recorded; the faster is the baseline), the regions handed over as WKB",
+        "(`geo_ms.exposures.wkb_features`), as geo_ms does: exactextract's GeoDataFrame",
+        "reader would add a GeoJSON round trip per polygon. It writes `results/latest.json`,",
         "`results/scaling.png` and this file. **Figures come from the last run**; do not",
         "edit them by hand.",
         "",
