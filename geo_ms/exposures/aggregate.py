@@ -415,7 +415,7 @@ def snap_grid(da: xr.DataArray, decimals: int = 9) -> xr.DataArray:
         coords[dim] = first_edge + (np.arange(c.size) + 0.5) * step
     out = da.assign_coords(**coords)
     if da.rio.crs is not None:
-        out = out.rio.write_crs(da.rio.crs)
+        out.rio.write_crs(da.rio.crs, inplace=True)  # ``out`` is new: no deep copy
     return out
 
 
@@ -496,8 +496,9 @@ def _keep_crs(stack: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
 
     ydim, xdim = spatial_dims(stack)
     crs = like.rio.crs or like.attrs.get("crs_wkt") or "EPSG:4326"
-    stack = stack.rio.write_crs(crs)
-    return stack.rio.set_spatial_dims(x_dim=xdim, y_dim=ydim)
+    stack = stack.copy(deep=False)  # new coordinates, the same data: no deep copy
+    stack.rio.write_crs(crs, inplace=True)
+    return stack.rio.set_spatial_dims(x_dim=xdim, y_dim=ydim, inplace=True)
 
 
 def data_dictionary(columns: Iterable[str], specs: Iterable[ExposureSpec] = (), *,

@@ -25,7 +25,8 @@ def _canonical_out(da: xr.DataArray, name: str, attrs: dict[str, Any]) -> xr.Dat
     out = da.rename(name)
     out.attrs = attrs
     if "lat" in out.dims and "lon" in out.dims:
-        out = out.rio.write_crs("EPSG:4326").rio.set_spatial_dims(x_dim="lon", y_dim="lat")
+        out.rio.write_crs("EPSG:4326", inplace=True)  # ``out`` is new: no deep copy
+        out.rio.set_spatial_dims(x_dim="lon", y_dim="lat", inplace=True)
     return out
 
 

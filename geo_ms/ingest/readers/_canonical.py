@@ -298,8 +298,9 @@ def canonicalize(
     da["lon"].attrs = {"units": "degrees_east", "standard_name": "longitude"}
     if "month" in da.coords:
         da = da.assign_coords(month=da["month"].astype(np.int64))
-    da = da.rio.set_spatial_dims(x_dim="lon", y_dim="lat")
-    da = da.rio.write_crs("EPSG:4326")
+    # in place: this function owns ``da`` (rioxarray's default deep-copies the data)
+    da.rio.set_spatial_dims(x_dim="lon", y_dim="lat", inplace=True)
+    da.rio.write_crs("EPSG:4326", inplace=True)
     return da
 
 

@@ -294,5 +294,6 @@ def _projected(da: xr.DataArray, crs: Any, path: Path, *, name: str, units: str,
                 "units": normalize_units(units), "long_name": long_name, "source": source,
                 "file": str(path), "crs_wkt": crs.to_wkt()}
     da.name = name
-    da = da.rio.write_crs(crs.to_wkt())
-    return da.rio.set_spatial_dims(x_dim="x", y_dim="y")
+    # in place: this function owns ``da`` (rioxarray's default deep-copies the data)
+    da.rio.write_crs(crs.to_wkt(), inplace=True)
+    return da.rio.set_spatial_dims(x_dim="x", y_dim="y", inplace=True)
