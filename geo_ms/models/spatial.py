@@ -343,15 +343,15 @@ def fit_spatial(
     # OLS coefficient with HC3 CI, as in the regression table
     import statsmodels.api as sm
 
-    res = sm.OLS(frame[lname], sm.add_constant(frame[xnames], has_constant="add")).fit(
-        cov_type="HC3", use_t=True)
-    lo, hi = (float(v) for v in res.conf_int().loc[exposure])
+    res = sm.OLS(np.ravel(y), sm.add_constant(x, has_constant="add")).fit(cov_type="HC3",
+                                                                         use_t=True)
+    lo, hi = (float(v) for v in res.conf_int()[1])  # the exposure follows the constant
     sd_y = float(frame[lname].std(ddof=1))
     fit = SpatialFit(
         exposure=exposure, outcome=lname, subset=subset, n=n, k=k, covariates=covariates,
         permutations=permutations, seed=seed, moran_i=float(mres.I), moran_p=float(mres.p_norm),
         moran_expected=float(mres.eI), moran_p_sim=float(mi.p_sim), lm=lm,
-        ols=(float(res.params[exposure]), lo, hi, float(res.pvalues[exposure])),
+        ols=(float(res.params[1]), lo, hi, float(res.pvalues[1])),
         sd_ratio=float(frame[exposure].std(ddof=1)) / sd_y if sd_y > 0 else math.nan,
     )
     if dropped:
