@@ -33,6 +33,7 @@ from statsmodels.stats.outliers_influence import variance_inflation_factor
 from geo_ms.errors import GeoMSError
 from geo_ms.models._table import (
     LOG_GDP,
+    float_matrix,
     log_outcome_name,
     make_row,
     prepare,
@@ -113,7 +114,7 @@ def design_matrix(frame: pd.DataFrame, exposure: str, covariates: Sequence[str])
     """
     cols = [exposure] + [c for c in covariates if c != "income"]
     names = ["const", *cols]
-    blocks = [np.ones((len(frame), 1)), frame[cols].to_numpy(float)]
+    blocks = [np.ones((len(frame), 1)), float_matrix(frame, cols)]
     if "income" in covariates:
         dummies = income_dummies(frame["income_grp"])
         names += list(dummies.columns)
@@ -375,7 +376,7 @@ def regressions(
         if model_name not in todo:
             continue
         r, lo, hi, p = partial_correlation(
-            frame[exposure].to_numpy(float), y.to_numpy(float), frame[controls].to_numpy(float)
+            frame[exposure].to_numpy(float), y.to_numpy(float), float_matrix(frame, controls)
         )
         rows.append(make_row(pname, subset, exposure, lname, len(frame), r, lo, hi, p, r,
                              f"residual correlation given {', '.join(controls)}; Fisher-z CI; "

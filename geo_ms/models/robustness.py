@@ -38,7 +38,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from geo_ms.models._table import LOG_GDP, log_outcome_name, prepare
+from geo_ms.models._table import LOG_GDP, float_matrix, log_outcome_name, prepare
 from geo_ms.models.adjust import adjustment_set, residualise
 from geo_ms.models.nested_dose import LOG_CLEAR, LOG_CLOUD_FACTOR
 from geo_ms.models.registry import Estimate, run_test, subset_of, verdict
@@ -125,7 +125,7 @@ def _scale(claim: Any, frame: pd.DataFrame, y: str, x: str, covs: Sequence[str],
            dummies: pd.DataFrame | None) -> Any:
     """Map a coefficient to the claim's units (r, % per 10 units, or as is)."""
     if claim.test in ("pearson", "partial"):
-        Z = frame[list(covs)].to_numpy(float) if covs else np.empty((len(frame), 0))
+        Z = float_matrix(frame, list(covs))
         if dummies is not None and dummies.shape[1]:
             Z = np.column_stack([Z, dummies.to_numpy(float)])
         rx, ry = residualise(Z if Z.shape[1] else None, frame[x].to_numpy(float),

@@ -47,6 +47,7 @@ from scipy import stats
 from geo_ms.errors import SchemaError
 from geo_ms.models._table import (
     LOG_GDP,
+    float_matrix,
     log_outcome_name,
     make_row,
     prepare,
@@ -322,9 +323,9 @@ def fit_spatial(
     n = len(frame)
     ids = frame["region_id"].tolist() if "region_id" in frame.columns else None
     w = knn_weights(frame["lon"].to_numpy(), frame["lat"].to_numpy(), k=k, ids=ids)
-    y = frame[[lname]].to_numpy(float)
+    y = float_matrix(frame, [lname])
     xnames = [exposure, *covariates]
-    x = frame[xnames].to_numpy(float)
+    x = float_matrix(frame, xnames)
     with _quiet():
         ols = spreg.OLS(y, x, name_y=lname, name_x=xnames)
     resid = np.ravel(ols.u)
