@@ -48,6 +48,7 @@ __all__ = [
     "fit_ols",
     "income_dummies",
     "partial_correlation",
+    "regression_rows",
     "regressions",
     "vifs",
     "with_residuals",
@@ -311,6 +312,27 @@ def regressions(
     >>> bool(out.loc["ols", "p_value"] < 0.001), bool(out.loc["ols_adj_lat", "p_value"] > 0.01)
     (True, True)
     """
+    return rows_to_frame(regression_rows(df, exposure, outcome, subset=subset, models=models,
+                                         extra_covariates=extra_covariates))
+
+
+def regression_rows(
+    df: pd.DataFrame,
+    exposure: str,
+    outcome: str = "prevalence_per_100k",
+    *,
+    subset: str = "all",
+    models: Sequence[str] = tuple(MODEL_COVARIATES),
+    extra_covariates: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """The rows of :func:`regressions` (``make_row`` dicts), for callers that collect
+    many exposures' rows into one table.
+
+    >>> d = pd.DataFrame({"prevalence_per_100k": np.exp([1.0, 2.5, 2.9, 4.2, 5.0]),
+    ...                   "x": [0.0, 1.0, 2.0, 3.0, 4.0]})
+    >>> [r["model"] for r in regression_rows(d, "x")]
+    ['ols']
+    """
     data = select_subset(df, subset)
     lname = log_outcome_name(outcome)
     lat_col = latitude_column(df, exposure)
@@ -387,7 +409,7 @@ def regressions(
         others = ", ".join(f"{k}={val:.2f}" for k, val in v.items() if k != exposure)
         rows.append(make_row("vif", subset, exposure, lname, len(frame), v[exposure],
                              note=f"VIF in {name}; {others}"))
-    return rows_to_frame(rows)
+    return rows
 
 
 def with_residuals(table: pd.DataFrame, exposure: str,

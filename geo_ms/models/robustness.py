@@ -189,9 +189,7 @@ def refit(table: pd.DataFrame, claim: Any, outcome_col: str, model: str, *,
     elif model == "spatial_error":
         if not {"lon", "lat"} <= set(frame.columns):
             return None, "no label points (lon, lat) for the spatial weights"
-        import spreg
-
-        from geo_ms.models.spatial import _ORD_MAX_N, _quiet, knn_weights
+        from geo_ms.models.spatial import _ORD_MAX_N, knn_weights, ml_model
 
         if ml_max_n is not None and n > ml_max_n:
             return None, (f"{n} regions > models.spatial_ml_max_n = {ml_max_n} (the ML "
@@ -199,9 +197,7 @@ def refit(table: pd.DataFrame, claim: Any, outcome_col: str, model: str, *,
         w = knn_weights(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float), k=knn)
         # log|I - lambda W| from W's eigenvalues (small n) or a sparse LU, not "full"
         method = "ord" if n <= _ORD_MAX_N else "LU"
-        with np.errstate(all="ignore"), _quiet():
-            err = spreg.ML_Error(frame[[y]].to_numpy(float), X.to_numpy(float), w,
-                                 method=method)
+        err = ml_model("error", float_matrix(frame, [y]), X.to_numpy(float), w, method)
         b = float(np.ravel(err.betas)[1])
         se = float(np.ravel(err.std_err)[1])
         z = float(stats.norm.ppf(0.975))

@@ -38,7 +38,7 @@ from geo_ms.models._table import (
 )
 from geo_ms.models.adjust import adjustment_set
 from geo_ms.models.correlation import correlations
-from geo_ms.models.regression import design_matrix, regressions
+from geo_ms.models.regression import design_matrix, regression_rows
 
 __all__ = ["OUTCOME_VARIANTS", "VARIANT_SUFFIXES", "expand_exposures", "loo_influence",
            "sensitivity"]
@@ -259,8 +259,9 @@ def _block(
         usable.append(e)
     if not usable:
         return rows_to_frame([])
-    out = [correlations(df, usable, outcome, n_boot=n_boot, seed=seed, subset=subset)]
+    rows = []
     for e in usable:
-        out.append(regressions(df, e, outcome, subset=subset,
-                               extra_covariates=extra_covariates))
+        rows += regression_rows(df, e, outcome, subset=subset, extra_covariates=extra_covariates)
+    out = [correlations(df, usable, outcome, n_boot=n_boot, seed=seed, subset=subset),
+           rows_to_frame(rows)]
     return pd.concat([o for o in out if len(o)], ignore_index=True)
