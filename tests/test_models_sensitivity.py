@@ -176,13 +176,13 @@ def test_closed_form_dfbetas_equal_statsmodels_refits():
     # statsmodels' OLSInfluence.dfbeta / dfbetas refit the model without each region
     import statsmodels.api as sm
 
-    from geo_ms.models.sensitivity import _dfbeta
+    from geo_ms.models.sensitivity import dfbeta as closed_form
 
     rng = np.random.default_rng(9)
     X = sm.add_constant(rng.normal(size=(60, 3)))
     y = X @ [1.0, 0.5, -0.2, 0.0] + rng.standard_t(3, size=60)
     res = sm.OLS(y, X).fit()
     infl = res.get_influence()
-    dfbeta, dfbetas = _dfbeta(res, infl.hat_matrix_diag)
+    dfbeta, dfbetas = closed_form(res, infl.hat_matrix_diag)
     np.testing.assert_allclose(dfbeta, infl.dfbeta, rtol=0, atol=1e-10)
     np.testing.assert_allclose(dfbetas, infl.dfbetas, rtol=0, atol=1e-10)

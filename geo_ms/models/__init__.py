@@ -178,6 +178,9 @@ def fit_all(
         No exposure column, or a column the models need is missing.
     """
     cfg = _settings(config)
+    # one block per dtype: the thousands of row selections below take a few blocks, not
+    # one per column (pandas' copy consolidates; a joined table has a block per column)
+    df = df.copy()
     if exposures is None:
         exposures = cfg["exposures"] or detect_exposures(df)
     if not exposures:

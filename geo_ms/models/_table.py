@@ -23,6 +23,7 @@ __all__ = [
     "MODEL_COLUMNS",
     "MODEL_NAMES",
     "detect_exposures",
+    "float_matrix",
     "log_outcome_name",
     "make_row",
     "prepare",
@@ -139,14 +140,17 @@ def prepare(
     ([2.303, 4.605], 1)
     """
     needed = [outcome] + [c for c in columns if c != LOG_GDP]
-    if LOG_GDP in columns and LOG_GDP not in df.columns:
+    derive_gdp = LOG_GDP in columns and LOG_GDP not in df.columns
+    if derive_gdp:
         needed.append("gdp_per_capita")
     _require(df, dict.fromkeys(needed), what)
-    out = df.copy()
-    y = pd.to_numeric(out[outcome], errors="coerce").astype(float)
-    bad = y.notna() & (y <= 0)
+    # numpy throughout: the models call this thousands of times on a wide table, so the
+    # new and converted columns are computed on arrays and only the complete rows copied
+    y = pd.to_numeric(df[outcome], errors="coerce").astype(float).to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = y <= 0
     if bad.any():
-        ids = out.loc[bad, "region_id"] if "region_id" in out.columns else out.index[bad]
+        ids = df.loc[bad, "region_id"] if "region_id" in df.columns else df.index[bad]
         shown = ", ".join(map(str, list(ids)[:5]))
         raise SchemaError(
             f"analysis table: column {outcome!r} has {int(bad.sum())} value(s) <= 0 "
@@ -155,19 +159,40 @@ def prepare(
             "to NaN to exclude them)",
         )
     lname = log_outcome_name(outcome)
-    out[lname] = np.log(y)
-    if LOG_GDP in columns and LOG_GDP not in df.columns:
-        g = pd.to_numeric(out["gdp_per_capita"], errors="coerce").astype(float)
-        out[LOG_GDP] = np.log(g.where(g > 0))
+    added = {lname: np.log(y)}
+    if derive_gdp:
+        g = pd.to_numeric(df["gdp_per_capita"], errors="coerce").astype(float).to_numpy()
+        with np.errstate(invalid="ignore"):
+            added[LOG_GDP] = np.log(np.where(g > 0, g, np.nan))
     used = [lname] + list(dict.fromkeys(columns))
     for c in used:
-        if c != "income_grp" and not pd.api.types.is_numeric_dtype(out[c]):
-            out[c] = pd.to_numeric(out[c], errors="coerce")
-    keep = out[used].notna().all(axis=1)
-    if "income_grp" in used:
-        keep &= out["income_grp"].astype(str).str.strip().ne("")
-    frame = out.loc[keep].reset_index(drop=True)
-    return frame, int((~keep).sum())
+        if c not in added and c != "income_grp" and not pd.api.types.is_numeric_dtype(df[c]):
+            added[c] = pd.to_numeric(df[c], errors="coerce").to_numpy()
+    keep = np.ones(len(df), dtype=bool)
+    for c in used:
+        keep &= ~pd.isna(added[c] if c in added else df[c].to_numpy())
+    if "income_grp" in used:  # as .astype(str).str.strip() != "", without pandas strings
+        keep &= np.array([str(g).strip() != "" for g in df["income_grp"].to_numpy()], dtype=bool)
+    rows = np.flatnonzero(keep)
+    frame = df.take(rows).reset_index(drop=True)
+    for c, values in added.items():
+        frame[c] = values[rows]
+    return frame, int(len(df) - rows.size)
+
+
+def float_matrix(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """The (n, k) float array of *columns*, stacked column by column.
+
+    Equal to ``frame[list(columns)].to_numpy(float)``, which is many times slower on a
+    wide frame (it first builds a sub-frame); the models call this thousands of times.
+
+    >>> f = pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5], "c": ["x", "y"]})
+    >>> float_matrix(f, ["b", "a"]).tolist(), float_matrix(f, []).shape
+    ([[0.5, 1.0], [1.5, 2.0]], (2, 0))
+    """
+    if not len(columns):
+        return np.empty((len(frame), 0))
+    return np.column_stack([frame[c].to_numpy(dtype=float) for c in columns])
 
 
 #: Natural Earth continent names, as subset names (a subset may be empty).
@@ -212,14 +237,16 @@ def select_subset(df: pd.DataFrame, subset: str) -> pd.DataFrame:
         _require(df, ["abs_latitude"], "subset 'abs_lat_gt_35'")
         return df.loc[pd.to_numeric(df["abs_latitude"], errors="coerce") > 35]
     _require(df, ["continent"], f"subset {subset!r}")
-    slugs = df["continent"].map(lambda c: _slug(c) if isinstance(c, str) else "")
-    if subset not in set(slugs) | set(_CONTINENTS):
-        known = ["all", "abs_lat_gt_35", *sorted((set(slugs) | set(_CONTINENTS)) - {""})]
+    # slug each continent name once, not each row
+    names = {c: _slug(c) for c in df["continent"].unique() if isinstance(c, str)}
+    slugs = set(names.values())
+    if subset not in slugs | set(_CONTINENTS):
+        known = ["all", "abs_lat_gt_35", *sorted((slugs | set(_CONTINENTS)) - {""})]
         raise SchemaError(
             f"analysis table: unknown subset {subset!r}",
             hint=f"Use one of: {', '.join(known)}",
         )
-    return df.loc[slugs == subset]
+    return df.loc[df["continent"].isin([c for c, slug in names.items() if slug == subset])]
 
 
 def subset_names(df: pd.DataFrame, *, min_continent: int = 15) -> list[str]:
@@ -314,9 +341,17 @@ def rows_to_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     >>> rows_to_frame([]).columns.tolist()[:3]
     ['model', 'subset', 'exposure']
     """
-    frame = pd.DataFrame(list(rows), columns=list(MODEL_COLUMNS))
-    frame["n"] = frame["n"].astype("int64")
-    for c in ("estimate", "ci_low", "ci_high", "p_value", "std_estimate", "r2", "aic"):
-        frame[c] = frame[c].astype(float)
-    frame["note"] = frame["note"].fillna("").astype(str)
-    return frame
+    rows = list(rows)
+    floats = ("estimate", "ci_low", "ci_high", "p_value", "std_estimate", "r2", "aic")
+    columns: dict[str, Any] = {}
+    for c in MODEL_COLUMNS:
+        values = [r.get(c) for r in rows]
+        if c == "n":
+            columns[c] = np.array(values, dtype="int64")
+        elif c in floats:
+            columns[c] = np.array(values, dtype=float)
+        elif c == "note":
+            columns[c] = pd.Series(values, dtype=object).fillna("").astype(str)
+        else:  # text: pandas's string dtype (object when there are no rows, as before)
+            columns[c] = pd.Series(values, dtype=None if rows else object)
+    return pd.DataFrame(columns)

@@ -35,7 +35,13 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from geo_ms.models._table import LOG_GDP, log_outcome_name, prepare, select_subset
+from geo_ms.models._table import (
+    LOG_GDP,
+    float_matrix,
+    log_outcome_name,
+    prepare,
+    select_subset,
+)
 from geo_ms.models.adjust import adjustment_set
 from geo_ms.models.correlation import bootstrap_ci
 from geo_ms.models.nested_dose import nested_dose
@@ -214,14 +220,18 @@ def _coefficients(frame: pd.DataFrame, lname: str, x_name: str, covs: Sequence[s
                   n_eff: float, n_eff_crude: float) -> tuple[Any, tuple, tuple, tuple, tuple]:
     """Adjusted and crude OLS (HC3) of the exposure: results, iid and spatial triples."""
     n = len(frame)
-    X = sm.add_constant(frame[[x_name, *covs]].astype(float), has_constant="add")
-    res = sm.OLS(frame[lname], X).fit(cov_type="HC3", use_t=True)
-    b, se = float(res.params[x_name]), float(res.bse[x_name])
-    blo, bhi = (float(v) for v in res.conf_int(alpha=0.05).loc[x_name])
-    crude = sm.OLS(frame[lname], sm.add_constant(frame[[x_name]].astype(float))).fit(
-        cov_type="HC3", use_t=True)
-    bc, sec = float(crude.params[x_name]), float(crude.bse[x_name])
-    bclo, bchi = (float(v) for v in crude.conf_int(alpha=0.05).loc[x_name])
+    # fitted on plain arrays (the same numbers without statsmodels' pandas wrapping); the
+    # exposure is the column after the constant
+    y = frame[lname].to_numpy(float)
+    X = sm.add_constant(float_matrix(frame, [x_name, *covs]), has_constant="add")
+    res = sm.OLS(y, X).fit(cov_type="HC3", use_t=True)
+    b, se = float(res.params[1]), float(res.bse[1])
+    blo, bhi = (float(v) for v in res.conf_int(alpha=0.05)[1])
+    Xc = sm.add_constant(float_matrix(frame, [x_name]))
+    crude = sm.OLS(y, Xc).fit(cov_type="HC3", use_t=True)
+    j = Xc.shape[1] - 1  # no constant is added to a constant exposure
+    bc, sec = float(crude.params[j]), float(crude.bse[j])
+    bclo, bchi = (float(v) for v in crude.conf_int(alpha=0.05)[j])
     adj_sp, crude_sp = (b, blo, bhi), (bc, bclo, bchi)
     if np.isfinite(n_eff):
         adj_sp = spatial_coef_ci(b, se, n, n_eff, len(covs) + 1)
@@ -248,7 +258,7 @@ def _adjusted_inputs(table: pd.DataFrame, claim: Any, outcome_col: str,
     lname = log_outcome_name(outcome_col)
     lon, lat = _xy(frame)
     return (frame, x_name, covs, lname, frame[x_name].to_numpy(float),
-            frame[lname].to_numpy(float), frame[covs].to_numpy(float), lon, lat)
+            frame[lname].to_numpy(float), float_matrix(frame, covs), lon, lat)
 
 
 def partial(table: pd.DataFrame, claim: Any, outcome_col: str, *, exposure: str | None = None,

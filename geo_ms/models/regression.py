@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from statsmodels.stats.outliers_influence import variance_inflation_factor
 from geo_ms.errors import GeoMSError
 from geo_ms.models._table import (
     LOG_GDP,
+    float_matrix,
     log_outcome_name,
     make_row,
     prepare,
@@ -46,6 +48,7 @@ __all__ = [
     "fit_ols",
     "income_dummies",
     "partial_correlation",
+    "regression_rows",
     "regressions",
     "vifs",
     "with_residuals",
@@ -89,14 +92,14 @@ def income_dummies(groups: pd.Series, *, min_size: int = 3) -> pd.DataFrame:
     >>> income_dummies(g, min_size=2)["income_high"].tolist()
     [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
     """
-    merged = groups.map(_income_group)
-    counts = merged.value_counts()
-    reference = min(counts.index, key=lambda g: (-counts[g], g))
-    small = set(counts.index[counts < min_size])
-    merged = merged.where(~merged.isin(small), reference)
-    levels = sorted(set(merged) - {reference})
+    merged = [_income_group(g) for g in groups]
+    counts = Counter(merged)
+    reference = min(counts, key=lambda g: (-counts[g], g))
+    small = {g for g, k in counts.items() if k < min_size}
+    merged_arr = np.array([reference if g in small else g for g in merged], dtype=object)
+    levels = sorted(set(merged_arr) - {reference})
     return pd.DataFrame(
-        {f"income_{lvl}": (merged == lvl).astype(float).to_numpy() for lvl in levels},
+        {f"income_{lvl}": (merged_arr == lvl).astype(float) for lvl in levels},
         index=groups.index,
     )
 
@@ -111,13 +114,17 @@ def design_matrix(frame: pd.DataFrame, exposure: str, covariates: Sequence[str])
     ['const', 'x', 'abs_latitude']
     """
     cols = [exposure] + [c for c in covariates if c != "income"]
-    X = frame[cols].astype(float)
+    names = ["const", *cols]
+    blocks = [np.ones((len(frame), 1)), float_matrix(frame, cols)]
     if "income" in covariates:
-        X = pd.concat([X, income_dummies(frame["income_grp"])], axis=1)
-    return sm.add_constant(X, has_constant="add")
+        dummies = income_dummies(frame["income_grp"])
+        names += list(dummies.columns)
+        blocks.append(dummies.to_numpy(float))
+    # the matrix sm.add_constant(..., has_constant="add") gives, built in one piece
+    return pd.DataFrame(np.hstack(blocks), columns=names, index=frame.index)
 
 
-def _fit(y: pd.Series, X: pd.DataFrame) -> Any:
+def _fit(y: pd.Series | np.ndarray, X: pd.DataFrame | np.ndarray) -> Any:
     res = sm.OLS(y, X).fit(cov_type="HC3", use_t=True)
     return res
 
@@ -239,12 +246,13 @@ def partial_correlation(
     return r, lo, hi, p
 
 
-def _coef_row(model, subset, exposure, lname, res, frame, note) -> dict[str, Any]:
-    b = float(res.params[exposure])
-    lo, hi = (float(v) for v in res.conf_int(alpha=0.05).loc[exposure])
-    p = float(res.pvalues[exposure])
-    sd_x = float(frame[exposure].std(ddof=1))
-    sd_y = float(frame[lname].std(ddof=1))
+def _coef_row(model: str, subset: str, exposure: str, lname: str, res: Any,
+              sd_x: float, sd_y: float, note: str) -> dict[str, Any]:
+    """The row of the exposure's coefficient: *res* is fitted on arrays, the exposure
+    in column 1 (after the constant); *sd_x*, *sd_y*: SDs of exposure and log outcome."""
+    b = float(res.params[1])
+    lo, hi = (float(v) for v in res.conf_int(alpha=0.05)[1])
+    p = float(res.pvalues[1])
     std = b * sd_x / sd_y if sd_y > 0 else math.nan
     return make_row(model, subset, exposure, lname, int(res.nobs), b, lo, hi, p, std, note,
                     r2=float(res.rsquared), aic=float(res.aic))
@@ -304,6 +312,27 @@ def regressions(
     >>> bool(out.loc["ols", "p_value"] < 0.001), bool(out.loc["ols_adj_lat", "p_value"] > 0.01)
     (True, True)
     """
+    return rows_to_frame(regression_rows(df, exposure, outcome, subset=subset, models=models,
+                                         extra_covariates=extra_covariates))
+
+
+def regression_rows(
+    df: pd.DataFrame,
+    exposure: str,
+    outcome: str = "prevalence_per_100k",
+    *,
+    subset: str = "all",
+    models: Sequence[str] = tuple(MODEL_COVARIATES),
+    extra_covariates: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """The rows of :func:`regressions` (``make_row`` dicts), for callers that collect
+    many exposures' rows into one table.
+
+    >>> d = pd.DataFrame({"prevalence_per_100k": np.exp([1.0, 2.5, 2.9, 4.2, 5.0]),
+    ...                   "x": [0.0, 1.0, 2.0, 3.0, 4.0]})
+    >>> [r["model"] for r in regression_rows(d, "x")]
+    ['ols']
+    """
     data = select_subset(df, subset)
     lname = log_outcome_name(outcome)
     lat_col = latitude_column(df, exposure)
@@ -342,6 +371,7 @@ def regressions(
         common += f"; {dropped} region(s) dropped for missing values"
     rows = []
     y = frame[lname]
+    sd_x, sd_y = float(frame[exposure].std(ddof=1)), float(y.std(ddof=1))
     vif_source: tuple[str, pd.DataFrame] | None = None
     for name in todo:
         covs = covs_of(name)
@@ -350,15 +380,16 @@ def regressions(
             log.info("%s on %s (%s): skipped, %d regions for %d parameters", name, exposure,
                      subset, len(frame), X.shape[1])
             continue
-        res = _fit(y, X)
+        # fitted on plain arrays: the same numbers without statsmodels' pandas wrapping
+        res = _fit(y.to_numpy(float), X.to_numpy(float))
         note = f"HC3 robust SE; {common}"
-        if not np.isfinite(res.bse[exposure]):
-            res = sm.OLS(y, X).fit(cov_type="HC1", use_t=True)
+        if not np.isfinite(res.bse[1]):
+            res = sm.OLS(y.to_numpy(float), X.to_numpy(float)).fit(cov_type="HC1", use_t=True)
             note = f"HC1 robust SE (HC3 undefined: a region has leverage 1); {common}"
         if "income" in covs:
             dummies = [c for c in X.columns if c.startswith("income_")]
             note += f"; income dummies: {', '.join(dummies) if dummies else 'none (one group)'}"
-        rows.append(_coef_row(name, subset, exposure, lname, res, frame, note))
+        rows.append(_coef_row(name, subset, exposure, lname, res, sd_x, sd_y, note))
         if len(covs) > 0 and "income" not in covs:
             vif_source = (name, X)
     partials = {"partial_lat": [lat_col, *extra], "partial_lat_gdp": [lat_col, LOG_GDP, *extra]}
@@ -367,7 +398,7 @@ def regressions(
         if model_name not in todo:
             continue
         r, lo, hi, p = partial_correlation(
-            frame[exposure].to_numpy(float), y.to_numpy(float), frame[controls].to_numpy(float)
+            frame[exposure].to_numpy(float), y.to_numpy(float), float_matrix(frame, controls)
         )
         rows.append(make_row(pname, subset, exposure, lname, len(frame), r, lo, hi, p, r,
                              f"residual correlation given {', '.join(controls)}; Fisher-z CI; "
@@ -378,7 +409,7 @@ def regressions(
         others = ", ".join(f"{k}={val:.2f}" for k, val in v.items() if k != exposure)
         rows.append(make_row("vif", subset, exposure, lname, len(frame), v[exposure],
                              note=f"VIF in {name}; {others}"))
-    return rows_to_frame(rows)
+    return rows
 
 
 def with_residuals(table: pd.DataFrame, exposure: str,

@@ -38,10 +38,11 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from geo_ms.models._table import LOG_GDP, log_outcome_name, prepare
+from geo_ms.models._table import LOG_GDP, float_matrix, log_outcome_name, prepare
 from geo_ms.models.adjust import adjustment_set, residualise
 from geo_ms.models.nested_dose import LOG_CLEAR, LOG_CLOUD_FACTOR
 from geo_ms.models.registry import Estimate, run_test, subset_of, verdict
+from geo_ms.models.sensitivity import dfbeta
 from geo_ms.models.verdicts import MAX_VIF, pct_per10
 from geo_ms.models.verdicts import vif as vif_of
 
@@ -125,7 +126,7 @@ def _scale(claim: Any, frame: pd.DataFrame, y: str, x: str, covs: Sequence[str],
            dummies: pd.DataFrame | None) -> Any:
     """Map a coefficient to the claim's units (r, % per 10 units, or as is)."""
     if claim.test in ("pearson", "partial"):
-        Z = frame[list(covs)].to_numpy(float) if covs else np.empty((len(frame), 0))
+        Z = float_matrix(frame, list(covs))
         if dummies is not None and dummies.shape[1]:
             Z = np.column_stack([Z, dummies.to_numpy(float)])
         rx, ry = residualise(Z if Z.shape[1] else None, frame[x].to_numpy(float),
@@ -189,9 +190,7 @@ def refit(table: pd.DataFrame, claim: Any, outcome_col: str, model: str, *,
     elif model == "spatial_error":
         if not {"lon", "lat"} <= set(frame.columns):
             return None, "no label points (lon, lat) for the spatial weights"
-        import spreg
-
-        from geo_ms.models.spatial import _ORD_MAX_N, _quiet, knn_weights
+        from geo_ms.models.spatial import _ORD_MAX_N, knn_weights, ml_model
 
         if ml_max_n is not None and n > ml_max_n:
             return None, (f"{n} regions > models.spatial_ml_max_n = {ml_max_n} (the ML "
@@ -199,9 +198,7 @@ def refit(table: pd.DataFrame, claim: Any, outcome_col: str, model: str, *,
         w = knn_weights(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float), k=knn)
         # log|I - lambda W| from W's eigenvalues (small n) or a sparse LU, not "full"
         method = "ord" if n <= _ORD_MAX_N else "LU"
-        with np.errstate(all="ignore"), _quiet():
-            err = spreg.ML_Error(frame[[y]].to_numpy(float), X.to_numpy(float), w,
-                                 method=method)
+        err = ml_model("error", float_matrix(frame, [y]), X.to_numpy(float), w, method)
         b = float(np.ravel(err.betas)[1])
         se = float(np.ravel(err.std_err)[1])
         z = float(stats.norm.ppf(0.975))
@@ -341,8 +338,9 @@ def influence(table: pd.DataFrame, claim: Any, outcome_col: str, *, top: int = 1
               extra: Sequence[str] = ()) -> pd.DataFrame:
     """The *top* regions with the largest |DFBETAS| of the exposure's coefficient.
 
-    DFBETAS from statsmodels' ``OLSInfluence`` of the (non-robust) OLS of the log
-    outcome on the claim's regressors (:func:`design`).
+    DFBETAS of the (non-robust) OLS of the log outcome on the claim's regressors
+    (:func:`design`), in closed form (:func:`~geo_ms.models.sensitivity.dfbeta`; equal to
+    statsmodels' ``OLSInfluence.dfbetas`` up to rounding).
 
     Examples
     --------
@@ -360,9 +358,11 @@ def influence(table: pd.DataFrame, claim: Any, outcome_col: str, *, top: int = 1
     if frame is None or len(frame) < len(covs) + 4:
         return pd.DataFrame(columns=cols)
     y = log_outcome_name(outcome_col)
-    res = sm.OLS(frame[y].astype(float),
-                 sm.add_constant(frame[[x, *covs]].astype(float), has_constant="add")).fit()
-    dfb = np.asarray(res.get_influence().dfbetas)[:, 1]
+    res = sm.OLS(frame[y].to_numpy(float),
+                 sm.add_constant(float_matrix(frame, [x, *covs]), has_constant="add")).fit()
+    # OLSInfluence.dfbetas refits the model without each region (n fits of n rows); the
+    # closed form gives the same values up to rounding
+    dfb = dfbeta(res, np.asarray(res.get_influence().hat_matrix_diag))[1][:, 1]
     order = np.argsort(-np.abs(dfb), kind="stable")[:top]
     return pd.DataFrame({
         "rank": np.arange(1, len(order) + 1),

@@ -525,7 +525,7 @@ def specification_rows(table: pd.DataFrame, exposures: Sequence[str], outcome_co
     """
     import statsmodels.api as sm
 
-    from geo_ms.models._table import LOG_GDP, log_outcome_name, prepare
+    from geo_ms.models._table import LOG_GDP, float_matrix, log_outcome_name, prepare
     from geo_ms.models.regression import partial_correlation
     from geo_ms.models.spatial_ci import fisher_ci
 
@@ -543,20 +543,21 @@ def specification_rows(table: pd.DataFrame, exposures: Sequence[str], outcome_co
                 continue
             xv, yv = frame[x].to_numpy(float), frame[lname].to_numpy(float)
             if covs:
-                r, lo, hi, _p = partial_correlation(xv, yv, frame[covs].to_numpy(float))
+                r, lo, hi, _p = partial_correlation(xv, yv, float_matrix(frame, covs))
             else:
                 r = float(np.corrcoef(xv, yv)[0, 1])
                 lo, hi = fisher_ci(r, float(n))
             rows.append({"model": "pearson" if not covs else f"partial{suffix}", "subset": "all",
                          "exposure": x, "outcome": lname, "n": n, "estimate": r,
                          "ci_low": lo, "ci_high": hi})
-            res = sm.OLS(frame[lname], sm.add_constant(frame[[x, *covs]].astype(float),
-                                                       has_constant="add")).fit(
+            # on arrays: the exposure is the column after the constant
+            res = sm.OLS(yv, sm.add_constant(float_matrix(frame, [x, *covs]),
+                                             has_constant="add")).fit(
                 cov_type="HC3", use_t=True)
-            blo, bhi = (float(v) for v in res.conf_int().loc[x])
+            blo, bhi = (float(v) for v in res.conf_int()[1])
             rows.append({"model": "ols" if not covs else f"ols_adj{suffix}", "subset": "all",
                          "exposure": x, "outcome": lname, "n": n,
-                         "estimate": float(res.params[x]), "ci_low": blo, "ci_high": bhi})
+                         "estimate": float(res.params[1]), "ci_low": blo, "ci_high": bhi})
     order = {"pearson": 0, "partial_lat": 1, "partial_lat_gdp": 2, "ols": 3, "ols_adj_lat": 4,
              "ols_adj_lat_gdp": 5}
     out = pd.DataFrame(rows, columns=["model", "subset", "exposure", "outcome", "n", "estimate",

@@ -38,10 +38,10 @@ from geo_ms.models._table import (
 )
 from geo_ms.models.adjust import adjustment_set
 from geo_ms.models.correlation import correlations
-from geo_ms.models.regression import design_matrix, regressions
+from geo_ms.models.regression import design_matrix, regression_rows
 
-__all__ = ["OUTCOME_VARIANTS", "VARIANT_SUFFIXES", "expand_exposures", "loo_influence",
-           "sensitivity"]
+__all__ = ["OUTCOME_VARIANTS", "VARIANT_SUFFIXES", "dfbeta", "expand_exposures",
+           "loo_influence", "sensitivity"]
 
 log = logging.getLogger("geo_ms.models")
 
@@ -94,20 +94,42 @@ def _label(frame: pd.DataFrame, i: int) -> str:
     return str(rid)
 
 
-def _dfbeta(res: Any, hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """DFBETA (coefficients minus those without region i) and DFBETAS of an OLS fit,
-    in closed form (Belsley, Kuh & Welsch 1980): ``(X'X)^-1 x_i e_i / (1 - h_i)``,
+def dfbeta(res: Any, hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DFBETA (coefficients minus those without region i) and DFBETAS of an OLS fit.
+
+    In closed form (Belsley, Kuh & Welsch 1980): ``(X'X)^-1 x_i e_i / (1 - h_i)``,
     scaled by ``s_(i) sqrt((X'X)^-1_jj)`` with ``s_(i)^2 = (SSE - e_i^2 / (1 - h_i)) /
     (n - p - 1)``. statsmodels' ``OLSInfluence.dfbetas`` refits the model n times
     (O(n^2)); this is O(n p^2) and equal to it up to rounding.
+
+    Parameters
+    ----------
+    res
+        A statsmodels OLS result.
+    hat
+        The diagonal of its hat matrix (``res.get_influence().hat_matrix_diag``).
+
+    Returns
+    -------
+    dfbeta, dfbetas
+        Two (n, p) arrays.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = sm.add_constant(rng.normal(size=(30, 2))); y = X @ [1.0, 2.0, -1.0] + rng.normal(size=30)
+    >>> res = sm.OLS(y, X).fit(); infl = res.get_influence()
+    >>> _, dfbetas = dfbeta(res, infl.hat_matrix_diag)
+    >>> bool(np.allclose(dfbetas, infl.dfbetas, rtol=1e-10, atol=1e-12))
+    True
     """
     X = np.asarray(res.model.exog, dtype=float)
     xtxi = np.asarray(res.normalized_cov_params, dtype=float)
     e = np.asarray(res.resid, dtype=float)
-    dfbeta = (X @ xtxi) * (e / (1.0 - hat))[:, None]
+    dfb = (X @ xtxi) * (e / (1.0 - hat))[:, None]
     s2 = (float(res.ssr) - e**2 / (1.0 - hat)) / (float(res.df_resid) - 1.0)
-    dfbetas = dfbeta / np.sqrt(s2)[:, None] / np.sqrt(np.diag(xtxi))[None, :]
-    return dfbeta, dfbetas
+    dfbs = dfb / np.sqrt(s2)[:, None] / np.sqrt(np.diag(xtxi))[None, :]
+    return dfb, dfbs
 
 
 def loo_influence(
@@ -151,11 +173,11 @@ def loo_influence(
     res = sm.OLS(frame[lname], X).fit()
     infl = res.get_influence()
     j = list(X.columns).index(exposure)
-    dfbeta, dfbetas_all = _dfbeta(res, np.asarray(infl.hat_matrix_diag))
+    dfbeta_all, dfbetas_all = dfbeta(res, np.asarray(infl.hat_matrix_diag))
     dfbetas = dfbetas_all[:, j]
     cooks = np.asarray(infl.cooks_distance[0])
     b = float(res.params[exposure])
-    loo = b - dfbeta[:, j]
+    loo = b - dfbeta_all[:, j]
     order = np.argsort(-np.abs(dfbetas), kind="stable")[:top]
     tops = ", ".join(
         f"{_label(frame, i)} DFBETAS={dfbetas[i]:+.2f} Cook's D={cooks[i]:.2f}" for i in order
@@ -259,8 +281,9 @@ def _block(
         usable.append(e)
     if not usable:
         return rows_to_frame([])
-    out = [correlations(df, usable, outcome, n_boot=n_boot, seed=seed, subset=subset)]
+    rows = []
     for e in usable:
-        out.append(regressions(df, e, outcome, subset=subset,
-                               extra_covariates=extra_covariates))
+        rows += regression_rows(df, e, outcome, subset=subset, extra_covariates=extra_covariates)
+    out = [correlations(df, usable, outcome, n_boot=n_boot, seed=seed, subset=subset),
+           rows_to_frame(rows)]
     return pd.concat([o for o in out if len(o)], ignore_index=True)

@@ -78,9 +78,10 @@ _CHUNK_PAIRS = 2_000_000
 #: Fine bins of s = -cos(angle) in [-1, 1] used to locate the class edges.
 _FINE = 1 << 16
 _DUMP = _FINE + 2  # bin of the pairs a block must not count (j <= i)
-#: Class structures kept for reuse (the same label points serve several calls).
+#: Class structures kept for reuse (the same label points serve several calls: a
+#: default run asks for ~240 structures of ~85 sets of points), up to this many bytes.
 _STRUCT_CACHE: dict[tuple[int, int, bytes], _Classes] = {}
-_STRUCT_CACHE_SIZE = 4
+_STRUCT_CACHE_BYTES = 128 * 2**20
 #: n_eff already computed, by a digest of (x, y, lon, lat, n_classes): the claims and
 #: the triangulation ask for the same correlation several times.
 _RESULT_CACHE: dict[bytes, float] = {}
@@ -188,7 +189,8 @@ class _Classes:
     def _lookup(self) -> np.ndarray:
         """Class of each fine bin; -1 where the bin straddles an edge, C for the dump."""
         bins = np.arange(_DUMP + 1)
-        lut = (self.amb_hi[None, :] < bins[:, None]).sum(axis=1)
+        # the number of edge zones ending below each bin
+        lut = np.searchsorted(np.sort(self.amb_hi), bins, side="left")
         for a_, b_ in zip(self.amb_lo, self.amb_hi, strict=True):
             lut[max(a_, 0):b_ + 1] = -1
         lut[_DUMP] = self.n_classes
@@ -221,8 +223,14 @@ class _Classes:
         self.amb_i = np.concatenate(amb_i) if amb_i else empty
         self.amb_j = np.concatenate(amb_j) if amb_j else empty
         self.amb_cls = np.concatenate(amb_c) if amb_c else empty
-        # fine bin -> class, with the straddling bins and the dump sent to class C
-        self.bin_class = np.where(lut < 0, nc, lut)
+        # fine bin -> class, with the straddling bins and the dump sent to class C (int16:
+        # a cached structure keeps it; there are ~30 classes, never 32,768)
+        self.bin_class = np.where(lut < 0, nc, lut).astype(np.int16)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the structure's arrays."""
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
     def sums(self, values: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per class, the sum of v_i v_j over its unordered pairs, for each of *values*:
@@ -256,7 +264,9 @@ def _class_structure(lon: np.ndarray, lat: np.ndarray, n_classes: int | None) ->
     hit = _STRUCT_CACHE.get(key)
     if hit is None:
         hit = _Classes(lon, lat, n_classes)
-        while len(_STRUCT_CACHE) >= _STRUCT_CACHE_SIZE:
+        hit._structure()
+        while _STRUCT_CACHE and (sum(c.nbytes for c in _STRUCT_CACHE.values()) + hit.nbytes
+                                 > _STRUCT_CACHE_BYTES):
             _STRUCT_CACHE.pop(next(iter(_STRUCT_CACHE)))
         _STRUCT_CACHE[key] = hit
     return hit

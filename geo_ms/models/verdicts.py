@@ -540,18 +540,19 @@ def vif(table: Any, exposure: str, adjust: Sequence[str]) -> float:
 
     if not adjust:
         return 1.0
-    cols = {}
+    cols: dict[str, np.ndarray] = {}
     for c in (exposure, *adjust):
         if c not in table.columns and c == "log_gdp_per_capita" and "gdp_per_capita" in table:
-            g = pd.to_numeric(table["gdp_per_capita"], errors="coerce").astype(float)
-            cols[c] = np.log(g.where(g > 0))
+            g = pd.to_numeric(table["gdp_per_capita"], errors="coerce").astype(float).to_numpy()
+            with np.errstate(invalid="ignore"):
+                cols[c] = np.log(np.where(g > 0, g, np.nan))
         else:
-            cols[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
-    frame = pd.DataFrame(cols).dropna()
-    if len(frame) < len(adjust) + 3:
+            cols[c] = pd.to_numeric(table[c], errors="coerce").astype(float).to_numpy()
+    complete = ~np.isnan(np.column_stack(list(cols.values()))).any(axis=1)
+    if complete.sum() < len(adjust) + 3:
         return math.nan
-    x = frame[exposure].to_numpy(float)
-    Z = np.column_stack([np.ones(len(frame)), frame[list(adjust)].to_numpy(float)])
+    x = cols[exposure][complete]
+    Z = np.column_stack([np.ones(int(complete.sum())), *(cols[c][complete] for c in adjust)])
     resid = x - Z @ np.linalg.lstsq(Z, x, rcond=None)[0]
     ss_tot = float(((x - x.mean()) ** 2).sum())
     ss_res = float(resid @ resid)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from geo_ms import __version__
 from geo_ms._io import atomic_path, atomic_write_text
+from geo_ms.pipeline.background import Background
 from geo_ms.pipeline.cache import (
     RunContext,
     Stage,
@@ -449,8 +450,9 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
             exps = [c for c in table.columns if c in _exposure_cols()]
             mech = models.mechanism_test(table, outcome, min_regions=min_regions,
                                          extra_covariates=extra)
-            mdf = models.fit_all(table, ctx.cfg, exposures=exps, spec=spec, outcome=outcome,
-                                 mechanism=mech)
+            # the models table in a forked worker while this process runs the plan
+            fitting = Background(models.fit_all, table, ctx.cfg, exposures=exps, spec=spec,
+                                 outcome=outcome, mechanism=mech)
             label = OUTCOMES["gbd2016_prev"].label
             gbd_kind = "modelled"
             if ctx.sample or ctx.cfg["prevalence"]["source"] != "gbd2016":
@@ -460,16 +462,18 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
                 gbd_kind = ("modelled" if ctx.cfg["prevalence"]["source"] == "gbd_results"
                             and not ctx.sample else "reported")
             fit_ids = (ctx.cfg.get("outcomes") or {}).get("fit") or list(OUTCOMES)
-            res = run_plan(
-                table, run_plan_exposures(ctx, table),
-                min_plausible=float(ctx.cfg["outcomes"]["min_plausible_per_100k"]),
-                max_vif=float(mcfg["max_vif"]), extra=extra, n_boot=int(mcfg["n_boot"]),
-                seed=int(mcfg["seed"]), min_regions=min_regions, knn=int(mcfg["knn"]),
-                ml_max_n=int(mcfg["spatial_ml_max_n"]),
-                fe_column=mcfg["fixed_effects"] or "subregion",
-                labels={"gbd2016_prev": label}, kinds={"gbd2016_prev": gbd_kind},
-                fit_ids=fit_ids, plan_hash=analysis_plan(ctx.cfg).hash,
-                latitude=plan_latitude(table))
+            with fitting:
+                res = run_plan(
+                    table, run_plan_exposures(ctx, table),
+                    min_plausible=float(ctx.cfg["outcomes"]["min_plausible_per_100k"]),
+                    max_vif=float(mcfg["max_vif"]), extra=extra, n_boot=int(mcfg["n_boot"]),
+                    seed=int(mcfg["seed"]), min_regions=min_regions, knn=int(mcfg["knn"]),
+                    ml_max_n=int(mcfg["spatial_ml_max_n"]),
+                    fe_column=mcfg["fixed_effects"] or "subregion",
+                    labels={"gbd2016_prev": label}, kinds={"gbd2016_prev": gbd_kind},
+                    fit_ids=fit_ids, plan_hash=analysis_plan(ctx.cfg).hash,
+                    latitude=plan_latitude(table))
+                mdf = fitting.result()
             claims = _with_product_sensitivity(res.claims, mdf, cloud, outcome)
             try:
                 # the curve spans the reported outcome too (models.csv is fitted on one)
