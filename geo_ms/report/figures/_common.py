@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from geo_ms._io import atomic_path
 from geo_ms.errors import CRSError, SchemaError
+from geo_ms.report._embed import write_sidecar
 
 __all__ = [
     "CAVEAT",
@@ -396,7 +397,8 @@ def save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str,
          crs: str | None = None, formats: Sequence[str] = DEFAULT_FORMATS) -> list[Path]:
     """Write ``fig`` once per format asked for, atomically: ``<stem>.png`` (128-colour
     palette: the report embeds every PNG and must stay under 3 MB) and/or ``<stem>.svg``
-    (full colour)."""
+    (full colour). Beside a PNG wider than the report embeds, its embedded copy
+    (:func:`geo_ms.report._embed.write_sidecar`), which the report takes and removes."""
     from PIL import Image, PngImagePlugin
 
     out = Path(out_dir)
@@ -405,8 +407,9 @@ def save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str,
     formats = check_formats(formats)
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "geo_ms"}):
         if "png" in formats:
-            pal = _rgb(fig, PNG_DPI).quantize(colors=128, method=Image.Quantize.MEDIANCUT,
-                                              dither=Image.Dither.NONE)
+            rgb = _rgb(fig, PNG_DPI)
+            pal = rgb.quantize(colors=128, method=Image.Quantize.MEDIANCUT,
+                               dither=Image.Dither.NONE)
             info = PngImagePlugin.PngInfo()
             info.add_text("Title", title)
             info.add_text("Description", caption)
@@ -416,6 +419,8 @@ def save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str,
             with atomic_path(target) as tmp:
                 # zlib level 7: 4 % larger than level 9 and five times faster
                 pal.save(tmp, format="PNG", compress_level=7, pnginfo=info)
+            # the report's embedded copy, drawn here (in the figure's worker process)
+            write_sidecar(target, rgb)
             paths.append(target)
         if "svg" in formats:
             meta = {"Title": title, "Description": caption, "Date": None}
