@@ -323,7 +323,7 @@ def polygon_paths(geoms: Any) -> tuple[list[np.ndarray], list[np.ndarray], np.nd
     positions of the geometries drawn.
 
     As geopandas: geometries normalised (ring orientation for holes), empty or missing
-    ones left out, every ring a ``MOVETO``, ``LINETO``\s and a ``CLOSEPOLY``, the rings
+    ones left out, every ring a ``MOVETO``, ``LINETO`` codes and a ``CLOSEPOLY``, the rings
     of one geometry (exterior, then holes, part by part) one compound path. geopandas
     builds a ``PathPatch`` per region in Python, which dominated drawing maps of tens
     of thousands of regions.
