@@ -398,7 +398,7 @@ def test_missing_claims_column_is_a_schema_error(tmp_path: Path,
 
 def test_many_missing_regions_list_the_first_ones_and_write_them_all(
         tmp_path: Path, figure_paths: list[Path]) -> None:
-    _, table, models, claims, meta = _inputs()
+    meta = _inputs()[-1]
     many = [{"region_id": f"R{i:05d}", "name": f"cell {i}", "reason": "no MS prevalence value"}
             for i in range(1234)]
     files = _render(tmp_path, figure_paths, meta={**meta, "missing_regions": many})

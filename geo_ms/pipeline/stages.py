@@ -821,7 +821,6 @@ def stage_report(
     from geo_ms.ingest import datasets
     from geo_ms.report import prose, render_report
     from geo_ms.report._embed import sidecars
-    from geo_ms.report.render import MAX_LISTED_REGIONS
     from geo_ms.report.figures import (
         FigureJob,
         available_workers,
@@ -829,6 +828,7 @@ def stage_report(
         figure_jobs,
         render,
     )
+    from geo_ms.report.render import MAX_LISTED_REGIONS
 
     rcfg = ctx.cfg["report"]
     formats = ("png", "svg") if rcfg["svg"] else ("png",)

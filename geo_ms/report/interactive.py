@@ -111,7 +111,7 @@ def _colours(values: Sequence[Any], scale: dict[str, Any]) -> list[str]:
         else:
             frac = (v[ok] - lo) / (hi - lo) if hi > lo else np.full(int(ok.sum()), 0.5)
         rgb = colormaps[scale["cmap"]](np.clip(frac, 0.0, 1.0))[:, :3]
-        out[ok] = ["#%02x%02x%02x" % (r, g, b)
+        out[ok] = [f"#{r:02x}{g:02x}{b:02x}"
                    for r, g, b in np.round(rgb * 255).astype(int).tolist()]
     return out.tolist()
 
