@@ -40,10 +40,11 @@ def sidecars() -> Iterator[None]:
     """Within this block, figures saved as PNG (here or in worker processes forked in
     it) also write their embedded copy for the report.
 
+    >>> from geo_ms.report import _embed
     >>> with sidecars():
-    ...     _ON
+    ...     _embed._ON
     True
-    >>> _ON
+    >>> _embed._ON
     False
     """
     global _ON
