@@ -39,9 +39,9 @@ def test_one_core_runs_the_call_here(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_error_comes_back_with_its_message_and_hint(
         monkeypatch: pytest.MonkeyPatch, cores: int) -> None:
     monkeypatch.setattr(background, "cores", lambda: cores)
-    with Background(_fail, "table.csv: column 'x' is missing") as job:
-        with pytest.raises(SchemaError, match=r"^table\.csv: column 'x' is missing$") as err:
-            job.result()
+    with (Background(_fail, "table.csv: column 'x' is missing") as job,
+          pytest.raises(SchemaError, match=r"^table\.csv: column 'x' is missing$") as err):
+        job.result()
     assert err.value.hint == "fix it like this"
 
 

@@ -115,3 +115,59 @@ def test_the_map_draws_the_simplified_polygons() -> None:
     vertices = sum(len(p.vertices) for p in drawn)
     assert vertices < 100  # 401 border points each before simplification
 
+
+
+def test_region_polygons_are_drawn_with_the_paths_geopandas_draws() -> None:
+    """draw_polygons builds the collection from coordinate arrays; geopandas builds one
+    PathPatch per region: same vertices, codes (holes, multipolygons) and colours."""
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
+    from geo_ms.report.figures._common import draw_polygons
+
+    holed = Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(2, 2), (4, 2), (4, 4), (2, 4)]])
+    multi = shapely.MultiPolygon([box(20, 0, 25, 5), box(30, 0, 31, 1)])
+    gdf = gpd.GeoDataFrame({"v": [1.0, 2.0, 3.0, 4.0]}, crs="EPSG:8857",
+                           geometry=[holed, multi, Polygon(), box(40, 40, 45, 47)])
+    norm = Normalize(0, 5)
+    ours_ax = Figure().add_subplot()
+    ours = draw_polygons(ours_ax, gdf.geometry.values, gdf["v"].to_numpy(), cmap="viridis",
+                         norm=norm, edgecolor="white", linewidth=0.2)
+    theirs_ax = Figure().add_subplot()
+    gdf.plot(ax=theirs_ax, column="v", cmap="viridis", norm=norm, edgecolor="white",
+             linewidth=0.2)
+    theirs = theirs_ax.collections[-1]
+    assert len(ours.get_paths()) == len(theirs.get_paths()) == 3  # the empty one left out
+    for a, b in zip(ours.get_paths(), theirs.get_paths(), strict=True):
+        np.testing.assert_array_equal(a.vertices, b.vertices)
+        np.testing.assert_array_equal(a.codes, b.codes)
+    assert [len(p.vertices) for p in ours.get_paths()] == [10, 10, 5]  # hole, two parts
+    np.testing.assert_array_equal(ours.get_array(), [1.0, 2.0, 4.0])
+    np.testing.assert_array_equal(ours.to_rgba(ours.get_array()),
+                                  theirs.to_rgba(theirs.get_array()))
+    assert ours.get_cmap().name == theirs.get_cmap().name == "viridis"
+
+
+def test_scatter_labels_the_largest_studentised_residuals_of_many_points(
+        tmp_path: Path) -> None:
+    """50,000 points: the studentised residuals in closed form equal statsmodels' own
+    (leave-one-out refits, checked on a subset) and the planted outliers are labelled."""
+    import pandas as pd
+    import statsmodels.api as sm
+
+    from geo_ms.report.figures import scatter
+
+    rng = np.random.default_rng(3)
+    n = 50_000
+    x = rng.uniform(10, 90, n)
+    logy = 3 + 0.01 * x + rng.normal(0, 0.1, n)
+    logy[[7, 4_242]] += [2.0, -1.5]  # two planted outliers
+    small = sm.OLS(logy[:300], sm.add_constant(x[:300])).fit()
+    np.testing.assert_allclose(scatter._studentized_residuals(small),
+                               small.get_influence().resid_studentized_external, rtol=1e-9)
+    table = pd.DataFrame({"region_id": [f"cell{i}" for i in range(n)],
+                          "cloud_cover_pct": x, "prevalence_per_100k": np.exp(logy)})
+    fig = scatter._draw_scatter(table, "cloud_cover_pct", "prevalence_per_100k", 2, "note")
+    labels = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "point-label"]
+    assert labels[:2] == ["cell7", "cell4242"]
+    assert n > scatter.MAX_LABEL_OBSTACLES

@@ -394,3 +394,29 @@ def test_missing_claims_column_is_a_schema_error(tmp_path: Path,
     with pytest.raises(SchemaError, match=r"^claims table: missing column\(s\) verdict$"):
         _render(tmp_path, figure_paths, claims=claims)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_many_missing_regions_list_the_first_ones_and_write_them_all(
+        tmp_path: Path, figure_paths: list[Path]) -> None:
+    meta = _inputs()[-1]
+    many = [{"region_id": f"R{i:05d}", "name": f"cell {i}", "reason": "no MS prevalence value"}
+            for i in range(1234)]
+    files = _render(tmp_path, figure_paths, meta={**meta, "missing_regions": many})
+    page = _parse(files["html"].read_text(encoding="utf-8"))
+    rows = page.tables["missing"][1:]
+    assert len(rows) == render.MAX_LISTED_REGIONS == 500
+    assert rows[0] == ["R00000", "cell 0", "no MS prevalence value"]
+    assert rows[-1][0] == "R00499"
+    assert ("1234 region(s) are missing (the first 500 below; all of them in "
+            "missing_regions.csv") in page.plain
+    assert ('<a href="missing_regions.csv">missing_regions.csv</a>'
+            in files["html"].read_text(encoding="utf-8"))
+    written = pd.read_csv(files["missing_regions"])
+    assert files["missing_regions"] == tmp_path / "missing_regions.csv"
+    assert len(written) == 1234 and written["region_id"].iloc[-1] == "R01233"
+    md = files["md"].read_text(encoding="utf-8")
+    assert "1234 region(s) are missing (the first 500 below" in md
+    assert md.count("| no MS prevalence value |") == 500
+    # with few missing regions every one is listed and no file is written
+    few = _render(tmp_path / "few", figure_paths)
+    assert "missing_regions" not in few and not (tmp_path / "few" / "missing_regions.csv").exists()

@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from geo_ms.errors import GeoMSError
 
@@ -95,7 +95,7 @@ class Background:
             raise cls(message, hint=hint)
         return value
 
-    def __enter__(self) -> Background:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -663,38 +664,50 @@ def _primary_meta(mdf: pd.DataFrame) -> dict[str, Any]:
 
 
 def _missing_regions(table: pd.DataFrame, outcome: str, exposures: list[str]) -> list[dict[str, Any]]:
+    """The regions without the outcome or one of *exposures*, with the reasons, in
+    table order (the missing values found column by column, not row by row)."""
+    import numpy as np
+
+    n = len(table)
+    no_outcome = (table[outcome].isna().to_numpy() if outcome in table.columns
+                  else np.ones(n, dtype=bool))
+    cols = [c for c in exposures if c in table.columns]
+    gaps = {c: table[c].isna().to_numpy() for c in cols}
+    anything = no_outcome.copy()
+    for g in gaps.values():
+        anything |= g
+    ids = table["region_id"].tolist()
+    names = table["name"].tolist() if "name" in table.columns else [""] * n
     rows = []
-    for r in table.itertuples(index=False):
-        reasons = []
-        if pd.isna(getattr(r, outcome, float("nan"))):
-            reasons.append("no MS prevalence value")
-        miss = [c for c in exposures if c in table.columns and pd.isna(getattr(r, c))]
+    for i in np.flatnonzero(anything).tolist():
+        reasons = ["no MS prevalence value"] if no_outcome[i] else []
+        miss = [c for c in cols if gaps[c][i]]
         if miss:
             reasons.append("no valid raster cells for " + ", ".join(miss))
-        if reasons:
-            rows.append({"region_id": r.region_id, "name": getattr(r, "name", ""),
-                         "reason": "; ".join(reasons)})
+        rows.append({"region_id": ids[i], "name": names[i], "reason": "; ".join(reasons)})
     return rows
 
 
 def _plan_report_inputs(ctx: RunContext, meta: dict[str, Any], fig_dir: Path,
-                        formats: tuple[str, ...] = ("png",)) -> list[Path]:
+                        formats: tuple[str, ...] = ("png",)) -> list[Any]:
     """Put the plan line, the specification curve and the influence table into the
-    report's metadata; draw the specification curve; return its figure files."""
+    report's metadata; return the specification curve's figure job (none without it)."""
     from geo_ms.config import plan as analysis_plan
+    from geo_ms.report.figures import FigureJob
 
     meta["plan_provenance"] = analysis_plan(ctx.cfg).provenance()
-    figs: list[Path] = []
+    jobs: list[Any] = []
     curve = _read_optional(ctx.processed / "specification_curve.csv")
     if "estimate" in curve and curve["estimate"].notna().any():
         from geo_ms.report.figures.specification_curve import specification_curve_figure
 
         meta["specification_curve"] = curve
-        figs = specification_curve_figure(curve, fig_dir, meta, formats=formats)
+        jobs.append(FigureJob(specification_curve_figure, (curve, fig_dir, meta),
+                              {"formats": formats}, cost=1.5))
     influence = _read_optional(ctx.processed / "influence.csv")
     if not influence.empty:
         meta["influence"] = influence
-    return figs
+    return jobs
 
 
 def _read_optional(path: Path) -> pd.DataFrame:
@@ -783,7 +796,7 @@ def _figure_inputs(ctx: RunContext, regions: Any) -> tuple[Any, dict[str, Any], 
                 omi = (names["omi"], xr.load_dataarray(st.path("omi_ratio.nc")))
         else:  # each input in a worker process: reading the rasters dominates
             ids = compute.report_raster_ids(ctx.cfg["exposures"], sample=ctx.sample)
-            jobs = [FigureJob(_map_input, (regions[["region_id", "geometry"]],), cost=1.0),
+            jobs = [FigureJob(_map_input, (regions[["region_id", "geometry"]],), cost=3.0),
                     *(FigureJob(_raster_input, (did,), cost=2.0) for did in ids)]
             if not ctx.sample:
                 jobs.append(FigureJob(_omi_input, (), cost=2.0))
@@ -812,6 +825,7 @@ def stage_report(
     from geo_ms.exposures import compute
     from geo_ms.ingest import datasets
     from geo_ms.report import prose, render_report
+    from geo_ms.report._embed import sidecars
     from geo_ms.report.figures import (
         FigureJob,
         available_workers,
@@ -819,6 +833,7 @@ def stage_report(
         figure_jobs,
         render,
     )
+    from geo_ms.report.render import MAX_LISTED_REGIONS
 
     rcfg = ctx.cfg["report"]
     formats = ("png", "svg") if rcfg["svg"] else ("png",)
@@ -868,7 +883,7 @@ def stage_report(
         if omi:
             jobs.append(FigureJob(exposure_raster_map, (fig_dir, omi[1], map_gdf),
                                   {"meta": meta, "stem": "omi_allsky_ratio",
-                                   "formats": formats}, cost=3.0))
+                                   "formats": formats}, cost=0.8))
         tri_csv = ctx.processed / "triangulation.csv"
         tri_all = pd.read_csv(tri_csv) if tri_csv.exists() else pd.DataFrame()
         if "sample" in tri_all:  # the figure shows each outcome on all its regions once
@@ -878,17 +893,18 @@ def stage_report(
 
             # the key figure of the report comes first
             jobs.insert(0, FigureJob(triangulation_figure, (tri_all, fig_dir, meta),
-                                     {"formats": formats}, cost=2.0))
+                                     {"formats": formats}, cost=1.5))
+        jobs += _plan_report_inputs(ctx, meta, fig_dir, formats)
         # one layer per column, each repeating the borders: keep the map light
         value_cols = [c for c in ("prevalence_per_100k", cloud, uv, "resid")
                       if c in table.columns]
         # map.html is written by a worker beside the figures
         jobs.append(FigureJob(_map_html, (out_dir / "map.html", regions, table, value_cols),
                               cost=2.5))
-        done = render(jobs, available_workers(rcfg["workers"]), flat=False)
+        with sidecars():  # each worker also writes the copy the HTML embeds
+            done = render(jobs, available_workers(rcfg["workers"]), flat=False)
         figs = [p for part in done[:-1] for p in part]
         files["map"] = done[-1][0]
-        figs += _plan_report_inputs(ctx, meta, fig_dir, formats)
         if rcfg.get("notebooks") and ctx.sample:
             ctx.say("  notebooks not executed: they read the full data (mirror or network), "
                     "not the built-in sample")
@@ -898,14 +914,20 @@ def stage_report(
                                                  home=ctx.home, say=ctx.say)
         files.update(render_report(out_dir, table=table, models=key_models, claims=claims,
                                    figures=figs, meta=meta))
+        for side in fig_dir.glob(".*.embed.png"):  # embedded copies the report did not take
+            side.unlink()
         for k in ("specification_curve", "influence"):  # tables, not manifest entries
             meta.pop(k, None)
+        if len(missing) > MAX_LISTED_REGIONS:  # all of them are in missing_regions.csv
+            meta["missing_regions"] = missing[:MAX_LISTED_REGIONS]
+            meta["n_missing_regions"] = len(missing)
         for nm in ("analysis_table.csv", "models.csv", "claims.csv", "exposures.csv",
                    "triangulation.csv", "robustness.csv", "influence.csv",
                    "specification_curve.csv"):
             src = ctx.processed / nm
-            if src.exists():
-                write_csv(pd.read_csv(src), out_dir / nm)
+            if src.exists():  # written by write_csv already: the same bytes, not parsed again
+                with atomic_path(out_dir / nm) as tmp:
+                    shutil.copyfile(src, tmp)
         atomic_write_text(out_dir / "manifest.json", json.dumps(meta, indent=2, default=str))
         atomic_write_text(stamp, key)
     ctx.timings["report"] = round(time.perf_counter() - t0, 3)

@@ -91,6 +91,31 @@ def _colour(value: Any, scale: dict[str, Any]) -> str:
     return _hex_colour(frac, scale["cmap"])
 
 
+def _colours(values: Sequence[Any], scale: dict[str, Any]) -> list[str]:
+    """:func:`_colour` of each value, with one colormap call for all of them.
+
+    >>> s = {"kind": "linear", "cmap": "cividis", "vmin": 0.0, "vmax": 10.0}
+    >>> _colours([0.0, 2.5, None, float("nan"), 10.0], s) == [
+    ...     _colour(v, s) for v in (0.0, 2.5, None, float("nan"), 10.0)]
+    True
+    """
+    from matplotlib import colormaps
+
+    v = np.array([np.nan if x is None or x is pd.NA else x for x in values], dtype=float)
+    out = np.full(v.size, _NODATA_COLOUR, dtype=object)
+    ok = ~np.isnan(v)
+    if ok.any():
+        lo, hi = scale["vmin"], scale["vmax"]
+        if scale["kind"] == "log":
+            frac = (np.log(np.maximum(v[ok], lo)) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        else:
+            frac = (v[ok] - lo) / (hi - lo) if hi > lo else np.full(int(ok.sum()), 0.5)
+        rgb = colormaps[scale["cmap"]](np.clip(frac, 0.0, 1.0))[:, :3]
+        out[ok] = [f"#{r:02x}{g:02x}{b:02x}"
+                   for r, g, b in np.round(rgb * 255).astype(int).tolist()]
+    return out.tolist()
+
+
 def _asset(name: str) -> bytes:
     return (resources.files("geo_ms.report") / "assets" / name).read_bytes()
 
@@ -521,9 +546,15 @@ def interactive_map(
     tip_fields = [c for c in ("name", "region_id", "continent") if c in props] + columns
     first, first_scale = columns[0], scales[columns[0]]
 
+    first_colours = dict(zip(
+        (f["id"] for f in features),
+        _colours([f["properties"].get(first) for f in features], first_scale), strict=True))
+
     def style(feature: dict[str, Any]) -> dict:
-        return {"fillColor": _colour(feature["properties"].get(first), first_scale),
-                "color": "#555555", "weight": 0.5, "fillOpacity": 0.85}
+        fill = first_colours.get(feature.get("id"))
+        if fill is None:
+            fill = _colour(feature["properties"].get(first), first_scale)
+        return {"fillColor": fill, "color": "#555555", "weight": 0.5, "fillOpacity": 0.85}
 
     globe = folium.Polygon(_sphere(), fill=True, fill_color=_OCEAN, fill_opacity=1.0,
                            color="#9aa5b1", weight=0.8)
@@ -538,8 +569,8 @@ def interactive_map(
     # after the layer's own script: the tooltip sets every cell as text
     layer.add_child(_script_element(_TextTooltip.script(layer.get_name(), tip_fields)),
                     name="geo_ms_tooltip")
-    colours = {c: {str(rid): _colour(v, scales[c]) for rid, v in zip(gdf["region_id"], gdf[c],
-                                                                    strict=True)}
+    colours = {c: dict(zip((str(rid) for rid in gdf["region_id"]),
+                           _colours(gdf[c].tolist(), scales[c]), strict=True))
                for c in columns}
     minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
     south = float(_project_lonlat(np.array([0.0]), np.array([-60.0]))[1][0])

@@ -27,13 +27,14 @@ import pandas as pd
 
 from geo_ms._io import atomic_write_text
 from geo_ms.errors import FormatError, SchemaError
-from geo_ms.report import answer
+from geo_ms.report import _embed, answer
 
 __all__ = [
     "ARTICLE_CLAIM",
     "CAVEATS",
     "CLAIMS_COLUMNS",
     "DOSING_CAVEAT",
+    "MAX_LISTED_REGIONS",
     "MODELS_COLUMNS",
     "SAMPLE_BANNER",
     "render_report",
@@ -74,6 +75,12 @@ CLAIMS_COLUMNS = ["claim_id", "claim", "test", "estimate", "ci_low", "ci_high", 
                   "verdict", "caveat"]
 MODELS_COLUMNS = ["model", "subset", "exposure", "outcome", "n", "estimate", "ci_low",
                   "ci_high", "p_value", "std_estimate", "note"]
+
+#: Missing regions the report lists inline; above it, the first ones and
+#: :data:`MISSING_FILE` beside the report with all of them (50,000 grid cells
+#: would otherwise make a page of tens of MB).
+MAX_LISTED_REGIONS = 500
+MISSING_FILE = "missing_regions.csv"
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _SENSITIVITY_PREFIXES = ("forest",)
@@ -144,10 +151,10 @@ def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 # --------------------------------------------------------------------------- context
 
 
-#: Widest figure the HTML embeds, in pixels. The page column is 62rem (~1,000 CSS px):
-#: wider PNGs are embedded at this width (box-filtered, 128-colour palette), so the
-#: self-contained report stays under 3 MB; the Markdown links the full-size files.
-EMBED_MAX_PX = 1240
+#: Widest figure the HTML embeds, in pixels (:mod:`geo_ms.report._embed`): wider PNGs
+#: are embedded at this width, so the self-contained report stays under 3 MB; the
+#: Markdown links the full-size files.
+EMBED_MAX_PX = _embed.EMBED_MAX_PX
 
 
 def _embeddable(data: bytes, img: Any) -> tuple[bytes, int, int]:
@@ -161,17 +168,10 @@ def _embeddable(data: bytes, img: Any) -> tuple[bytes, int, int]:
     >>> _embeddable(b"x", Image.new("RGB", (800, 600)))
     (b'x', 800, 600)
     """
-    from PIL import Image
-
-    width, height = img.size
-    if width <= EMBED_MAX_PX:
-        return data, width, height
-    size = (EMBED_MAX_PX, max(1, round(height * EMBED_MAX_PX / width)))
-    small = img.convert("RGB").resize(size, Image.Resampling.BOX).quantize(
-        colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    buf = io.BytesIO()
-    small.save(buf, format="PNG", optimize=True)
-    return buf.getvalue(), size[0], size[1]
+    size = _embed.embed_size(img.size)
+    if size is None:
+        return data, img.size[0], img.size[1]
+    return _embed.embed_bytes(img), size[0], size[1]
 
 
 def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any],
@@ -199,9 +199,17 @@ def _figure_entries(figures: Iterable[str | os.PathLike[str]] | Mapping[str, Any
             if not data.startswith(_PNG_MAGIC):
                 raise ValueError("no PNG signature")
             with Image.open(io.BytesIO(data)) as img:
-                info = dict(getattr(img, "text", {}) or {})
-                img.load()
-                embedded, width, height = _embeddable(data, img)
+                # the copy a figure worker wrote beside the PNG, when there is one:
+                # no decoding, downscaling and encoding again here
+                side = _embed.take_sidecar(png)
+                size = _embed.embed_size(img.size)
+                if side is not None and size is not None and "Title" in img.info:
+                    info = dict(img.info)
+                    embedded, (width, height) = side, size
+                else:
+                    info = dict(getattr(img, "text", {}) or {})
+                    img.load()
+                    embedded, width, height = _embeddable(data, img)
         except Exception as exc:
             raise FormatError(
                 f"{png}: figure is not a readable PNG ({exc})",
@@ -366,6 +374,7 @@ def _context(out_dir: Path, table: pd.DataFrame, models: pd.DataFrame, claims: p
     from geo_ms import __version__
 
     figs = _figure_entries(figures, out_dir)
+    missing = list(meta.get("missing_regions", []) or [])
     config = meta.get("config")
     coverage = _coverage(table)
     sample = bool(meta.get("sample"))
@@ -398,7 +407,9 @@ def _context(out_dir: Path, table: pd.DataFrame, models: pd.DataFrame, claims: p
         "coverage": coverage,
         "missing": [{"region_id": _text(m.get("region_id")), "name": _text(m.get("name")),
                      "reason": _text(m.get("reason"))}
-                    for m in meta.get("missing_regions", []) or []],
+                    for m in missing[:MAX_LISTED_REGIONS]],
+        "missing_total": len(missing),
+        "missing_file": MISSING_FILE if len(missing) > MAX_LISTED_REGIONS else "",
         "methods": _methods(models, meta),
         "claims": _claims(claims),
         "models": _models(models),
@@ -535,7 +546,9 @@ def render_report(
     Returns
     -------
     dict
-        ``{"html": Path, "md": Path}``.
+        ``{"html": Path, "md": Path}``, and ``"missing_regions"`` (every missing region,
+        CSV) when more than :data:`MAX_LISTED_REGIONS` are missing: the report lists
+        those first ones and points to the file.
 
     Raises
     ------
@@ -550,6 +563,10 @@ def render_report(
     md = _environment(autoescape=False).get_template("report.md.j2").render(**ctx)
     md = re.sub(r"\n{3,}", "\n\n", md)
     paths = {"html": out / "report.html", "md": out / "report.md"}
+    if ctx["missing_file"]:
+        paths["missing_regions"] = out / MISSING_FILE
+        frame = pd.DataFrame(list(meta["missing_regions"]))
+        atomic_write_text(paths["missing_regions"], frame.to_csv(index=False))
     atomic_write_text(paths["html"], html)
     atomic_write_text(paths["md"], md)
     return paths

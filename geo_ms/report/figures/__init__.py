@@ -133,26 +133,29 @@ def figure_jobs(
     formats = check_formats(formats)
     regions = map_regions(regions)
     kw: dict[str, Any] = {"meta": meta, "formats": formats}
-    jobs = [FigureJob(prevalence_map, (out, regions, table), kw, cost=2.0)]
+    # costs ~ seconds of one core (245 countries); region maps grow with the regions
+    region_map = 1.0 + len(regions) / 10_000
+    jobs = [FigureJob(prevalence_map, (out, regions, table), kw, cost=region_map)]
     for name, raster in rasters.items():
         jobs.append(FigureJob(exposure_raster_map, (out, project_raster(raster), regions),
-                              {**kw, "stem": f"raster_{name}"}, cost=3.0))
+                              {**kw, "stem": f"raster_{name}"}, cost=0.8 + region_map / 10))
     exposures = [e for e in exposures if e in table.columns] if exposures else _exposures(
         table, models)
     for exp in exposures:
-        jobs.append(FigureJob(exposure_choropleth, (out, regions, table, exp), kw, cost=2.0))
+        jobs.append(FigureJob(exposure_choropleth, (out, regions, table, exp), kw,
+                              cost=region_map))
     for exp in [e for e in exposures if _complete(table, e, ()) >= 3]:
         jobs.append(FigureJob(scatter_with_fit, (out, table, exp), kw))
     controls = [c for c in CONTROLS if c in table.columns]
     fit = [e for e in exposures if _complete(table, e, controls) >= len(controls) + 3]
     if fit:
         jobs.append(FigureJob(partial_regression_plots, (out, table, fit),
-                              {**kw, "controls": controls}))
+                              {**kw, "controls": controls}, cost=1.2))
     if "resid" in table.columns and table["resid"].notna().any():
         x = cloud or (exposures[0] if exposures else "the exposure")
         model = f"OLS: log prevalence ~ {label(x)} + |latitude| + log GDP per capita"
         jobs.append(FigureJob(residual_map, (out, regions, table), {**kw, "model": model},
-                              cost=2.0))
+                              cost=region_map))
     if models is not None and len(models):
         forest = models[models["model"].isin(list(ESTIMANDS))] if "model" in models else models
         jobs.append(FigureJob(forest_plot, (out, forest if len(forest) else models), kw,

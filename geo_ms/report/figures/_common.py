@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from geo_ms._io import atomic_path
 from geo_ms.errors import CRSError, SchemaError
+from geo_ms.report._embed import write_sidecar
 
 __all__ = [
     "CAVEAT",
@@ -39,6 +40,7 @@ __all__ = [
     "OUTCOME",
     "check_formats",
     "continent_of",
+    "draw_polygons",
     "label",
     "map_regions",
     "n_note",
@@ -315,6 +317,65 @@ def world_frame(ax: Any) -> None:
     ax.set_axis_off()
 
 
+def polygon_paths(geoms: Any) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """The vertices and path codes of one matplotlib path per (multi)polygon, as
+    geopandas' plotting makes them, built from the coordinate arrays at once; and the
+    positions of the geometries drawn.
+
+    As geopandas: geometries normalised (ring orientation for holes), empty or missing
+    ones left out, every ring a ``MOVETO``, ``LINETO`` codes and a ``CLOSEPOLY``, the rings
+    of one geometry (exterior, then holes, part by part) one compound path. geopandas
+    builds a ``PathPatch`` per region in Python, which dominated drawing maps of tens
+    of thousands of regions.
+
+    >>> from shapely.geometry import box
+    >>> verts, codes, drawn = polygon_paths(np.array([box(0, 0, 1, 1), None, box(0, 0, 2, 2)]))
+    >>> drawn.tolist(), codes[0].tolist(), verts[1][:2].tolist()
+    ([0, 2], [1, 2, 2, 2, 79], [[0.0, 0.0], [0.0, 2.0]])
+    """
+    import shapely
+    from matplotlib.path import Path as MplPath
+
+    geoms = np.asarray(geoms, dtype=object)
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    drawn = np.flatnonzero(keep)
+    if drawn.size == 0:
+        return [], [], drawn
+    parts, part_of = shapely.get_parts(shapely.normalize(geoms[drawn]), return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    xy, coord_of = shapely.get_coordinates(rings, return_index=True)
+    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
+    counts = np.bincount(coord_of, minlength=len(rings))
+    ends = np.cumsum(counts)
+    codes[(ends - counts)[counts > 0]] = MplPath.MOVETO
+    codes[ends[counts > 0] - 1] = MplPath.CLOSEPOLY
+    cuts = np.cumsum(np.bincount(part_of[ring_of[coord_of]], minlength=drawn.size))[:-1]
+    return np.split(xy, cuts), np.split(codes, cuts), drawn
+
+
+def draw_polygons(ax: Any, geoms: Any, values: Any = None, **kwargs: Any) -> Any:
+    """Draw (multi)polygons as one collection, as ``GeoSeries.plot`` (and
+    ``GeoDataFrame.plot(column=...)`` with ``values``) draws them; return it.
+
+    ``kwargs`` go to the collection (``cmap``, ``norm``, ``facecolor``, ``edgecolor``,
+    ``linewidth``, ``hatch``, ...). Values of empty or missing geometries are left
+    out with them.
+    """
+    from matplotlib.collections import PolyCollection
+
+    verts, codes, drawn = polygon_paths(geoms)
+    cmap = kwargs.pop("cmap", None)
+    coll = PolyCollection([], **kwargs)
+    coll.set_verts_and_codes(verts, codes)
+    if cmap is not None:
+        coll.set_cmap(cmap)
+    if values is not None:
+        coll.set_array(np.asarray(values)[drawn])
+    ax.add_collection(coll, autolim=True)
+    ax.autoscale_view()
+    return coll
+
+
 def nodata_patch(ax: Any, gdf: Any, mask: Any) -> Any:
     """Draw ``gdf[mask]`` hatched grey; return its legend handle (or None)."""
     from matplotlib.patches import Patch
@@ -322,7 +383,7 @@ def nodata_patch(ax: Any, gdf: Any, mask: Any) -> Any:
     n = int(mask.sum())
     if n == 0:
         return None
-    gdf[mask].plot(ax=ax, **_NODATA)
+    draw_polygons(ax, gdf[mask].geometry.values, **_NODATA)
     return Patch(label=f"no data ({n})", **_NODATA)
 
 
@@ -396,7 +457,8 @@ def save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str,
          crs: str | None = None, formats: Sequence[str] = DEFAULT_FORMATS) -> list[Path]:
     """Write ``fig`` once per format asked for, atomically: ``<stem>.png`` (128-colour
     palette: the report embeds every PNG and must stay under 3 MB) and/or ``<stem>.svg``
-    (full colour)."""
+    (full colour). Beside a PNG wider than the report embeds, its embedded copy
+    (:func:`geo_ms.report._embed.write_sidecar`), which the report takes and removes."""
     from PIL import Image, PngImagePlugin
 
     out = Path(out_dir)
@@ -405,8 +467,9 @@ def save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str,
     formats = check_formats(formats)
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "geo_ms"}):
         if "png" in formats:
-            pal = _rgb(fig, PNG_DPI).quantize(colors=128, method=Image.Quantize.MEDIANCUT,
-                                              dither=Image.Dither.NONE)
+            rgb = _rgb(fig, PNG_DPI)
+            pal = rgb.quantize(colors=128, method=Image.Quantize.MEDIANCUT,
+                               dither=Image.Dither.NONE)
             info = PngImagePlugin.PngInfo()
             info.add_text("Title", title)
             info.add_text("Description", caption)
@@ -416,6 +479,8 @@ def save(fig: Figure, out_dir: str | Path, stem: str, title: str, caption: str,
             with atomic_path(target) as tmp:
                 # zlib level 7: 4 % larger than level 9 and five times faster
                 pal.save(tmp, format="PNG", compress_level=7, pnginfo=info)
+            # the report's embedded copy, drawn here (in the figure's worker process)
+            write_sidecar(target, rgb)
             paths.append(target)
         if "svg" in formats:
             meta = {"Title": title, "Description": caption, "Date": None}

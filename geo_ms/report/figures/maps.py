@@ -26,6 +26,7 @@ from geo_ms.report.figures._common import (
     MAP_CRS,
     OUTCOME,
     colorbar,
+    draw_polygons,
     label,
     log_ticks,
     map_regions,
@@ -60,9 +61,9 @@ def _choropleth(gdf: Any, column: str, ok: Any, norm: Any, cmap: str, note: str,
     fig = new_figure(11, 6.2, note)
     ax = fig.add_subplot()
     world_frame(ax)
-    gdf[ok].plot(ax=ax, column=column, cmap=cmap, norm=norm, edgecolor="white",
-                 linewidth=0.2)
-    mappable = ax.collections[-1]
+    sub = gdf[ok]
+    mappable = draw_polygons(ax, sub.geometry.values, sub[column].to_numpy(float), cmap=cmap,
+                             norm=norm, edgecolor="white", linewidth=0.2)
     mappable.set_norm(norm)
     handle = nodata_patch(ax, gdf, ~ok)
     cbar = colorbar(fig, ax, mappable, bar)
