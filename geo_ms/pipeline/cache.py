@@ -162,7 +162,13 @@ class Stage:
             import shutil
 
             shutil.rmtree(self.dir, ignore_errors=True)
-        self.ctx.timings[self.name] = round(time.perf_counter() - self._t0, 3)
+        # a stage run twice (the main-territory sensitivity's regions and exposures) is
+        # timed per instance: "exposures", then "exposures#2" (cached: the last instance)
+        label, i = self.name, 1
+        while label in self.ctx.timings:
+            i += 1
+            label = f"{self.name}#{i}"
+        self.ctx.timings[label] = round(time.perf_counter() - self._t0, 3)
         self.ctx.cached[self.name] = self.hit
 
 
