@@ -54,6 +54,8 @@ FIELD_WAVES = 40
 #: Cases: tessellation name (benchmarks.run.TESSELLATIONS) → target seconds.
 CASES = {"squares_2.75deg": 180.0, "squares_0.75deg": 1200.0}
 PEAK_TARGET_MB = 8192.0
+#: A case is stopped (and recorded as failed) after this many times its target.
+TIMEOUT_FACTOR = 2.0
 
 
 def smooth_field(lon: np.ndarray, lat: np.ndarray, *, seed: int = 1, waves: int = FIELD_WAVES,
@@ -272,6 +274,19 @@ def _record(name: str, mode: str, r: dict[str, Any], target_s: float) -> dict[st
     return rec
 
 
+def _failed(name: str, mode: str, exc: BaseException, target_s: float) -> dict[str, Any]:
+    """The record of a case that failed or ran past its timeout (the group goes on)."""
+    why = (f"stopped after {exc.timeout:.0f} s ({TIMEOUT_FACTOR:g}× the target)"
+           if isinstance(exc, subprocess.TimeoutExpired) else str(exc))
+    seconds = float(exc.timeout) if isinstance(exc, subprocess.TimeoutExpired) else math.nan
+    return {"name": f"pipeline_{name}", "mode": mode, "seconds": seconds,
+            "peak_rss_mb": math.nan, "baseline_seconds": None, "ratio": None,
+            "max_rel_diff": None, "error": why, "date": time.strftime("%Y-%m-%dT%H:%MZ",
+                                                                      time.gmtime()),
+            "target": f"≤ {target_s / 60:g} min, ≤ 8 GB, planted slope in CI",
+            "target_met": False, "target_missed_by": f"failed: {why}"}
+
+
 def compare_outputs(a: Path, b: Path) -> dict[str, float]:
     """Largest differences between two runs' ``exposures.csv`` and ``models.csv``.
 
@@ -326,22 +341,31 @@ def group_pipeline(cases: dict[str, float] | None = None, *,
     cases = CASES if cases is None else cases
     records, outs = [], {}
     for name, target in cases.items():
-        r = _run_case(name)
+        try:
+            r = _run_case(name, timeout=TIMEOUT_FACTOR * target)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:  # recorded, not fatal
+            records.append(_failed(name, "single_process", exc, target))
+            continue
         outs[name] = Path(r["out"])
         records.append(_record(name, "single_process", r, target))
-    if scheduler and cases:
+    if scheduler and cases and next(iter(cases)) in outs:
         from distributed import LocalCluster
 
         name, target = next(iter(cases.items()))
         expo: dict[int, float] = {}
-        for workers in (1, 2):
-            with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
-                              dashboard_address=None, processes=True) as cluster:
-                address = cluster.scheduler_address
-                expo[workers] = _run_case(name, scheduler=address, tag=f"_dask{workers}_expo",
-                                          exposures_only=True)["seconds"]
-                if workers == 2:
-                    r = _run_case(name, scheduler=address, tag="_dask2")
+        try:
+            for workers in (1, 2):
+                with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+                    address = cluster.scheduler_address
+                    expo[workers] = _run_case(name, scheduler=address,
+                                              tag=f"_dask{workers}_expo", exposures_only=True,
+                                              timeout=TIMEOUT_FACTOR * target)["seconds"]
+                    if workers == 2:
+                        r = _run_case(name, scheduler=address, tag="_dask2",
+                                      timeout=TIMEOUT_FACTOR * target)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            return [*records, _failed(name, "scheduler_2_workers", exc, target)]
         rec = _record(name, "scheduler_2_workers", r, target)
         same = compare_outputs(outs[name], Path(r["out"]))
         single = records[0]
@@ -397,6 +421,10 @@ def readme_lines(records: list[dict[str, Any]]) -> list[str]:
              "|---|---|---:|---:|---:|---|---|---:|---:|---|"]
     yes = {True: "yes", False: "**no**"}
     for r in recs:
+        if "error" in r:
+            lines.append(f"| `{r['name']}` | {r['mode']} | – | – | – | **failed**: {r['error']} "
+                         "| | | | |")
+            continue
         lo, hi = r["ols_ci"]
         slo, shi = r["spatial_ci"]
         lines.append(
@@ -407,7 +435,7 @@ def readme_lines(records: list[dict[str, Any]]) -> list[str]:
             f"{r.get('ml_models_skipped_rows', '–')} | {r.get('map_html_mb', '–')} | "
             f"{r.get('load_avg_1min_start', '–')} → {r.get('load_avg_1min', '–')} |")
     lines += ["", "Stage seconds (each stage instance; `figinputs` is timed inside `report`):", ""]
-    lines += [f"- `{r['name']}` {r['mode']}: {_stages(r)}" for r in recs]
+    lines += [f"- `{r['name']}` {r['mode']}: {_stages(r)}" for r in recs if "error" not in r]
     for r in (r for r in recs if r["mode"] == "scheduler_2_workers"):
         where = r.get("scheduler", "a 2-worker LocalCluster")
         lines += ["", (f"With `compute.scheduler` on {where}: {r['seconds']:g} s, {r['speedup_vs_single_process']}× the single process; "

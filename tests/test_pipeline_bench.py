@@ -173,3 +173,17 @@ def test_stage_run_twice_is_timed_per_instance(tmp_path):
     assert list(ctx.timings) == ["exposures", "exposures#2", "exposures#3"]
     assert all(v >= 0.01 for v in ctx.timings.values())
     assert ctx.cached == {"exposures": False}
+
+
+def test_a_case_past_its_timeout_is_a_failed_record_not_a_crash():
+    import subprocess
+
+    from benchmarks.pipeline_bench import _failed
+
+    rec = _failed("squares_0.75deg", "single_process",
+                  subprocess.TimeoutExpired(["python"], 2400.0), 1200.0)
+    assert rec["target_met"] is False and rec["seconds"] == 2400.0
+    assert rec["target_missed_by"] == "failed: stopped after 2400 s (2× the target)"
+    line = readme_lines([rec])[9]
+    assert line.startswith("| `pipeline_squares_0.75deg` | single_process | – | – | – | "
+                           "**failed**: stopped after 2400 s (2× the target) |")
