@@ -55,7 +55,7 @@ FIELD_WAVES = 40
 CASES = {"squares_2.75deg": 180.0, "squares_0.75deg": 1200.0}
 PEAK_TARGET_MB = 8192.0
 #: A case is stopped (and recorded as failed) after this many times its target.
-TIMEOUT_FACTOR = 2.0
+TIMEOUT_FACTOR = 4.0
 
 
 def smooth_field(lon: np.ndarray, lat: np.ndarray, *, seed: int = 1, waves: int = FIELD_WAVES,
