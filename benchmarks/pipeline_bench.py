@@ -392,7 +392,7 @@ def _stages(r: dict[str, Any]) -> str:
         if r.get("between_stages_seconds") is not None else "")
 
 
-def readme_lines(records: list[dict[str, Any]]) -> list[str]:
+def readme_lines(records: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> list[str]:
     """The README section of the pipeline records.
 
     >>> rec = {"name": "pipeline_squares_2.75deg", "mode": "single_process", "seconds": 60.0,
@@ -447,6 +447,15 @@ def readme_lines(records: list[dict[str, Any]]) -> list[str]:
                   f"{r.get('exposures_seconds_1_worker', '–')} s on 1 worker, "
                   f"{r.get('exposures_seconds_2_workers', '–')} s on 2: "
                   f"{r.get('speedup_2_vs_1_workers', '–')}×.")]
+    secs = (meta or {}).get("group_seconds", {})
+    if "pipeline_50k" in secs or "pipeline" in secs:
+        total = (meta or {}).get("bench_total_seconds", "?")
+        lines += ["", (f"Of the `make bench` run's {total} s, the group `pipeline` (the ~5,000 "
+                  f"cases) took {secs.get('pipeline', '–')} s and `pipeline_50k` (the "
+                  f"~47,000 case, run last) {secs.get('pipeline_50k', '–')} s (group seconds "
+                  "include preparing the polygons and the planted table once). The 50,000 case "
+                  "alone: `python -m benchmarks.run --groups pipeline_50k` (the other groups' "
+                  "records are kept).")]
     lines.append("")
     return lines
 

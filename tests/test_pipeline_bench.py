@@ -187,3 +187,11 @@ def test_a_case_past_its_timeout_is_a_failed_record_not_a_crash():
     line = readme_lines([rec])[9]
     assert line.startswith("| `pipeline_squares_0.75deg` | single_process | – | – | – | "
                            "**failed**: stopped after 4800 s (4× the target) |")
+
+
+def test_readme_gives_the_seconds_of_both_pipeline_groups():
+    meta = {"bench_total_seconds": 1700.0,
+            "group_seconds": {"country": 600.0, "pipeline": 200.0, "pipeline_50k": 540.0}}
+    text = "\n".join(readme_lines(_records(), meta))
+    assert ("Of the `make bench` run's 1700.0 s, the group `pipeline` (the ~5,000 cases) took "
+            "200.0 s and `pipeline_50k` (the ~47,000 case, run last) 540.0 s") in text
