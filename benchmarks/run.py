@@ -1305,7 +1305,8 @@ def main(argv: list[str] | None = None) -> int:
     countries_source()
     (CACHE / "out").mkdir(parents=True, exist_ok=True)
     sizes = prepare_regions()
-    run_task("write_inputs")
+    if set(groups) - {"pipeline", "pipeline_50k"}:  # the zonal groups' GeoTIFFs (~5 GB)
+        run_task("write_inputs")
     from geo_ms.exposures import weights
 
     meta: dict[str, Any] = {
