@@ -35,6 +35,7 @@ import math
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -247,14 +248,22 @@ def _run_case(name: str, scheduler: str = "", *, tag: str = "", exposures_only: 
           + (" regions and exposures only" if exposures_only else "")
           + (f" on {scheduler}" if scheduler else ""), flush=True)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent, check=False,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=timeout)
+    # its own session: on a timeout the whole group goes (the run's worker processes too)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=HERE.parent, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     wall = round(time.perf_counter() - t0, 1)
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             return {**json.loads(line[len("BENCH_RESULT "):]), "n_regions": n,
                     "process_seconds": wall, "out": str(out)}
-    sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+    sys.stderr.write(stdout[-4000:] + stderr[-4000:])
     raise RuntimeError(f"pipeline benchmark {name} failed (exit {proc.returncode})")
 
 
