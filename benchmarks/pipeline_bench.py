@@ -261,7 +261,10 @@ def _run_case(name: str, scheduler: str = "", *, tag: str = "", exposures_only: 
     wall = round(time.perf_counter() - t0, 1)
     for line in stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
+            import pyogrio
+
             return {**json.loads(line[len("BENCH_RESULT "):]), "n_regions": n,
+                    "n_polygons": int(pyogrio.read_info(gpkg)["features"]),
                     "process_seconds": wall, "out": str(out)}
     sys.stderr.write(stdout[-4000:] + stderr[-4000:])
     raise RuntimeError(f"pipeline benchmark {name} failed (exit {proc.returncode})")
@@ -411,7 +414,7 @@ def readme_lines(records: list[dict[str, Any]], meta: dict[str, Any] | None = No
     ...        "n_eff": 123.7, "planted_in_ols_ci": True, "planted_in_ci": True,
     ...        "ml_models_skipped_rows": 40, "map_html_mb": 4.1, "load_avg_1min_start": 1.5,
     ...        "load_avg_1min": 2.0}
-    >>> print(readme_lines([rec])[9])
+    >>> print(readme_lines([rec])[11])
     | `pipeline_squares_2.75deg` | single_process | 4069 / 4069 | 60 | 1000 | 0.0100 [0.0090, 0.0110] (yes) | [0.0050, 0.0150] (123.7; yes) | 40 | 4.1 | 1.5 → 2.0 |
     """
     recs = [r for r in records if r["name"].startswith("pipeline_")]
@@ -423,6 +426,8 @@ def readme_lines(records: list[dict[str, Any]], meta: dict[str, Any] | None = No
               f"(b = {PLANTED_SLOPE} per point)"),
              "and a spatially autocorrelated error; `geo_ms.pipeline.run.run` cold in a fresh",
              "process (regions → exposures → models → report).", "",
+             ("Regions: the polygons with a cloud-cover value (the rows of the planted table) "
+             "of the tessellation's polygons; fitted: the `ols` row's n."), "",
              ("| case | mode | regions / fitted | total (s) | peak RSS (MB) "
               "| OLS slope [HC3 95 % CI] (planted in it) "
               "| spatially corrected CI (n_eff; planted in it) | ML-model rows skipped "
@@ -437,7 +442,9 @@ def readme_lines(records: list[dict[str, Any]], meta: dict[str, Any] | None = No
         lo, hi = r["ols_ci"]
         slo, shi = r["spatial_ci"]
         lines.append(
-            f"| `{r['name']}` | {r['mode']} | {r['n_regions']} / {r.get('n_regions_fitted', '–')}"
+            f"| `{r['name']}` | {r['mode']} | {r['n_regions']}"
+            + (f" of {r['n_polygons']}" if r.get("n_polygons") else "")
+            + f" / {r.get('n_regions_fitted', '–')}"
             f" | {r['seconds']:g} | {r['peak_rss_mb']:.0f} | {r['ols_slope']:.4f} "
             f"[{lo:.4f}, {hi:.4f}] ({yes[bool(r.get('planted_in_ols_ci'))]}) | "
             f"[{slo:.4f}, {shi:.4f}] ({r['n_eff']}; {yes[bool(r['planted_in_ci'])]}) | "
