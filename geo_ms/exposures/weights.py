@@ -988,10 +988,11 @@ def valid_fractions(
 def with_valid_fraction(out: pd.DataFrame, frac: np.ndarray, labels: list[Any]) -> pd.DataFrame:
     """Add ``valid_fraction`` (min over bands) and ``attrs["valid_fraction_bands"]``."""
     out["valid_fraction"] = frac.min(axis=1) if len(labels) else np.nan
+    out = _report_empty(out, labels)  # first: pandas deep-copies attrs at every step
     out.attrs["valid_fraction_bands"] = {
         lab: [float(v) for v in frac[:, k]] for k, lab in enumerate(labels)
     }
-    return _report_empty(out, labels)
+    return out
 
 
 def band_sums(
