@@ -35,6 +35,7 @@ import math
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -54,6 +55,8 @@ FIELD_WAVES = 40
 #: Cases: tessellation name (benchmarks.run.TESSELLATIONS) → target seconds.
 CASES = {"squares_2.75deg": 180.0, "squares_0.75deg": 1200.0}
 PEAK_TARGET_MB = 8192.0
+#: A case is stopped (and recorded as failed) after this many times its target.
+TIMEOUT_FACTOR = 4.0
 
 
 def smooth_field(lon: np.ndarray, lat: np.ndarray, *, seed: int = 1, waves: int = FIELD_WAVES,
@@ -146,29 +149,56 @@ scheduler = "{scheduler}"
     return path
 
 
-def child(config: str) -> dict[str, Any]:
-    """Run the pipeline on *config* in this (fresh) process; report timings and the slope."""
+def corrected_ci(b: float, ci_low: float, ci_high: float, n: int,
+                 n_eff: float) -> list[float]:
+    """The 95 % CI of an OLS slope widened for spatial autocorrelation.
+
+    The HC3 standard error is recovered from the t interval on n − 2 degrees of freedom
+    (``(ci_high − ci_low) / (2 t_0.975(n − 2))``), multiplied by √((n − 2)/(n_eff − 2))
+    and the interval rebuilt with t on n_eff − 2 degrees of freedom (n_eff floored at 3).
+
+    >>> from scipy import stats
+    >>> half = stats.t.ppf(0.975, 98)
+    >>> [round(v, 9) for v in corrected_ci(1.0, 1.0 - half, 1.0 + half, 100, 100.0)]
+    [-0.984467455, 2.984467455]
+    """
+    from scipy import stats
+
+    se = (ci_high - ci_low) / (2 * stats.t.ppf(0.975, n - 2))
+    dof = max(n_eff - 2, 1.0)
+    half = stats.t.ppf(0.975, dof) * se * math.sqrt((n - 2) / dof)
+    return [float(b - half), float(b + half)]
+
+
+def child(config: str, *, exposures_only: bool = False) -> dict[str, Any]:
+    """Run the pipeline on *config* in this (fresh) process; report timings and the slope.
+
+    With *exposures_only*, only the region and exposure stages
+    (:func:`geo_ms.pipeline.run.run_exposures`, for the 1- vs 2-worker comparison).
+    """
     import logging
 
     import pandas as pd
 
     from geo_ms.config import load_config
-    from geo_ms.pipeline.run import run
+    from geo_ms.pipeline.run import run, run_exposures
 
     logging.basicConfig(level=logging.WARNING)
     cfg = load_config(config)
     t0 = time.perf_counter()
+    if exposures_only:
+        run_exposures(cfg, say=lambda s: None)
+        return {"seconds": round(time.perf_counter() - t0, 1)}
     res = run(cfg, say=lambda s: None)
     total = time.perf_counter() - t0
-    mdf = pd.read_csv(Path(cfg["run"]["processed_dir"]) / "models.csv")
+    processed = Path(cfg["run"]["processed_dir"])
+    mdf = pd.read_csv(processed / "models.csv")
     ols = mdf[(mdf["model"] == "ols") & (mdf["exposure"] == "cloud_cover_pct")
               & (mdf["subset"] == "all")].iloc[0]
     skipped = mdf[mdf["note"].astype(str).str.startswith("ML spatial model skipped")]
-    from scipy import stats
-
     from geo_ms.models.spatial_ci import dutilleul_n_eff
 
-    tab = pd.read_csv(Path(cfg["run"]["processed_dir"]) / "analysis_table.csv")
+    tab = pd.read_csv(processed / "analysis_table.csv")
     tab = tab[["cloud_cover_pct", "prevalence_per_100k", "lon", "lat"]].dropna()
     n = len(tab)
     t0_neff = time.perf_counter()
@@ -177,16 +207,18 @@ def child(config: str) -> dict[str, Any]:
                             tab["lon"].to_numpy(), tab["lat"].to_numpy())
     neff_s = time.perf_counter() - t0_neff
     b = float(ols["estimate"])
-    se = (float(ols["ci_high"]) - float(ols["ci_low"])) / (2 * stats.t.ppf(0.975, n - 2))
-    se_sp = se * math.sqrt((n - 2) / max(n_eff - 2, 1.0))
-    half = stats.t.ppf(0.975, max(n_eff - 2, 1.0)) * se_sp
-    sp_ci = [b - half, b + half]
+    sp_ci = corrected_ci(b, float(ols["ci_low"]), float(ols["ci_high"]), n, n_eff)
+    stages = {k: round(v, 1) for k, v in res.timings.items()}
+    nested = {"figinputs"}  # timed inside the report stage
     return {
         "seconds": round(total, 1),
-        "stage_seconds": {k: round(v, 1) for k, v in res.timings.items()},
+        "stage_seconds": stages,
+        "between_stages_seconds": round(total - sum(
+            v for k, v in res.timings.items() if k.split("#")[0] not in nested), 1),
+        "cached_stages": sorted(k for k, v in res.cached.items() if v),
         "n_regions_fitted": int(ols["n"]),
         "planted_slope": PLANTED_SLOPE,
-        "ols_slope": float(ols["estimate"]),
+        "ols_slope": b,
         "ols_ci": [float(ols["ci_low"]), float(ols["ci_high"])],
         "planted_in_ols_ci": bool(ols["ci_low"] <= PLANTED_SLOPE <= ols["ci_high"]),
         "n_eff": round(n_eff, 1),
@@ -194,35 +226,58 @@ def child(config: str) -> dict[str, Any]:
         "spatial_ci": sp_ci,
         "planted_in_ci": bool(sp_ci[0] <= PLANTED_SLOPE <= sp_ci[1]),
         "ml_models_skipped_rows": len(skipped),
+        "ml_models_skipped_note": str(skipped["note"].iloc[0]) if len(skipped) else "",
         "map_html_mb": round((res.report_dir / "map.html").stat().st_size / 2**20, 1)
         if (res.report_dir / "map.html").is_file() else None,
     }
 
 
-def _run_case(name: str, scheduler: str = "", timeout: float = 3600.0) -> dict[str, Any]:
+def _run_case(name: str, scheduler: str = "", *, tag: str = "", exposures_only: bool = False,
+              timeout: float = 3600.0) -> dict[str, Any]:
+    """Run one case cold in a fresh process; its result, the process's wall seconds and
+    its output folder (``out``)."""
     gpkg, table, n = _prepare(name)
-    out = CACHE / "out" / f"pipeline_{name}{'_dask' if scheduler else ''}"
+    out = CACHE / "out" / f"pipeline_{name}{tag}"
     shutil.rmtree(out, ignore_errors=True)  # cold: no stage cache, no coverage weights
     out.mkdir(parents=True)
     cfg = _config(name, gpkg, table, out, scheduler)
     cmd = [sys.executable, "-m", "benchmarks.pipeline_bench", "--child", str(cfg)]
+    if exposures_only:
+        cmd.append("--exposures-only")
     print(f"  [{time.strftime('%H:%M:%S')}] pipeline {name} ({n} regions)"
+          + (" regions and exposures only" if exposures_only else "")
           + (f" on {scheduler}" if scheduler else ""), flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent, check=False,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=timeout)
-    for line in proc.stdout.splitlines():
+    t0 = time.perf_counter()
+    # its own session: on a timeout the whole group goes (the run's worker processes too)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=HERE.parent, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    wall = round(time.perf_counter() - t0, 1)
+    for line in stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
-            return {**json.loads(line[len("BENCH_RESULT "):]), "n_regions": n}
-    sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+            import pyogrio
+
+            return {**json.loads(line[len("BENCH_RESULT "):]), "n_regions": n,
+                    "n_polygons": int(pyogrio.read_info(gpkg)["features"]),
+                    "process_seconds": wall, "out": str(out)}
+    sys.stderr.write(stdout[-4000:] + stderr[-4000:])
     raise RuntimeError(f"pipeline benchmark {name} failed (exit {proc.returncode})")
 
 
 def _record(name: str, mode: str, r: dict[str, Any], target_s: float) -> dict[str, Any]:
+    """One pipeline record for ``latest.json``, with its target and whether it was met."""
     ok_t = r["seconds"] <= target_s
     ok_m = r["peak_rss_mb"] <= PEAK_TARGET_MB
     rec = {"name": f"pipeline_{name}", "mode": mode, "seconds": r["seconds"],
            "peak_rss_mb": r["peak_rss_mb"], "baseline_seconds": None, "ratio": None,
-           "max_rel_diff": None, **{k: v for k, v in r.items() if k not in ("seconds",)},
+           "max_rel_diff": None,
+           **{k: v for k, v in r.items() if k not in ("seconds", "out")},
            "target": f"≤ {target_s / 60:g} min, ≤ 8 GB, planted slope in CI",
            "target_met": bool(ok_t and ok_m and r["planted_in_ci"])}
     if not rec["target_met"]:
@@ -231,34 +286,137 @@ def _record(name: str, mode: str, r: dict[str, Any], target_s: float) -> dict[st
     return rec
 
 
+def _failed(name: str, mode: str, exc: BaseException, target_s: float) -> dict[str, Any]:
+    """The record of a case that failed or ran past its timeout (the group goes on)."""
+    why = (f"stopped after {exc.timeout:.0f} s ({TIMEOUT_FACTOR:g}× the target)"
+           if isinstance(exc, subprocess.TimeoutExpired) else str(exc))
+    seconds = float(exc.timeout) if isinstance(exc, subprocess.TimeoutExpired) else math.nan
+    return {"name": f"pipeline_{name}", "mode": mode, "seconds": seconds,
+            "peak_rss_mb": math.nan, "baseline_seconds": None, "ratio": None,
+            "max_rel_diff": None, "error": why, "date": time.strftime("%Y-%m-%dT%H:%MZ",
+                                                                      time.gmtime()),
+            "target": f"≤ {target_s / 60:g} min, ≤ 8 GB, planted slope in CI",
+            "target_met": False, "target_missed_by": f"failed: {why}"}
+
+
+def compare_outputs(a: Path, b: Path) -> dict[str, float]:
+    """Largest differences between two runs' ``exposures.csv`` and ``models.csv``.
+
+    ``exposures_max_rel_diff``: over every numeric cell, ``|a − b| / max(|a|, 1e-300)``
+    (NaN where the other is NaN counts as equal; NaN against a number as ``inf``);
+    ``models_max_abs_diff``: over the numeric columns of models.csv, rows in file order.
+
+    >>> import tempfile, pandas as pd
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for sub, v in (("a", 2.0), ("b", 2.0000002)):
+    ...     (d / sub / "processed").mkdir(parents=True)
+    ...     pd.DataFrame({"region_id": ["x", "y"], "c": [v, np.nan]}).to_csv(
+    ...         d / sub / "processed" / "exposures.csv", index=False)
+    ...     pd.DataFrame({"model": ["ols"], "estimate": [v]}).to_csv(
+    ...         d / sub / "processed" / "models.csv", index=False)
+    >>> {k: round(v, 9) for k, v in compare_outputs(d / "a", d / "b").items()}
+    {'exposures_max_rel_diff': 1e-07, 'models_max_abs_diff': 2e-07}
+    """
+    import pandas as pd
+
+    def diff(name: str, rel: bool) -> float:
+        x = pd.read_csv(a / "processed" / name)
+        y = pd.read_csv(b / "processed" / name)
+        if list(x.columns) != list(y.columns) or len(x) != len(y):
+            return math.inf
+        num = [c for c in x.columns if pd.api.types.is_numeric_dtype(x[c])]
+        u, v = x[num].to_numpy(float), y[num].to_numpy(float)
+        if not np.array_equal(np.isnan(u), np.isnan(v)):
+            return math.inf
+        ok = ~np.isnan(u)
+        d = np.abs(u[ok] - v[ok])
+        if rel:
+            d = d / np.maximum(np.abs(u[ok]), 1e-300)
+        return float(d.max()) if d.size else 0.0
+
+    return {"exposures_max_rel_diff": diff("exposures.csv", True),
+            "models_max_abs_diff": diff("models.csv", False)}
+
+
 def group_pipeline(cases: dict[str, float] | None = None, *,
                    scheduler: bool = True) -> list[dict[str, Any]]:
-    """The pipeline records: each case single-process, and the first on 2 dask workers."""
+    """The pipeline records: each case single-process; the first also with ``--scheduler``.
+
+    The scheduler records (first case only): the whole pipeline on a 2-worker
+    ``LocalCluster`` (its results compared with the single process's:
+    :func:`compare_outputs`), and the regions and exposures stages — the stage the
+    scheduler distributes — cold on 1 and on 2 workers (the speed-up of 2 over 1).
+    """
     from benchmarks.run import prepare_regions
 
     prepare_regions()
     cases = CASES if cases is None else cases
-    records = []
+    records, outs = [], {}
     for name, target in cases.items():
-        records.append(_record(name, "single_process", _run_case(name), target))
-    if scheduler and cases:
+        try:
+            r = _run_case(name, timeout=TIMEOUT_FACTOR * target)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:  # recorded, not fatal
+            records.append(_failed(name, "single_process", exc, target))
+            continue
+        outs[name] = Path(r["out"])
+        records.append(_record(name, "single_process", r, target))
+    if scheduler and cases and next(iter(cases)) in outs:
         from distributed import LocalCluster
 
         name, target = next(iter(cases.items()))
-        with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                          dashboard_address=None, processes=True) as cluster:
-            r = _run_case(name, scheduler=cluster.scheduler_address)
+        expo: dict[int, float] = {}
+        try:
+            for workers in (1, 2):
+                with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+                    address = cluster.scheduler_address
+                    expo[workers] = _run_case(name, scheduler=address,
+                                              tag=f"_dask{workers}_expo", exposures_only=True,
+                                              timeout=TIMEOUT_FACTOR * target)["seconds"]
+                    if workers == 2:
+                        r = _run_case(name, scheduler=address, tag="_dask2",
+                                      timeout=TIMEOUT_FACTOR * target)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            return [*records, _failed(name, "scheduler_2_workers", exc, target)]
         rec = _record(name, "scheduler_2_workers", r, target)
-        rec["scheduler_address"] = cluster.scheduler_address
+        same = compare_outputs(outs[name], Path(r["out"]))
         single = records[0]
-        rec["speedup_vs_single_process"] = round(single["seconds"] / r["seconds"], 2)
-        rec["same_slope_as_single_process"] = abs(r["ols_slope"] - single["ols_slope"]) < 1e-9
+        rec.update({
+            "scheduler": "dask.distributed LocalCluster, 2 worker processes × 1 thread, "
+                         f"loopback ({address})",
+            "max_rel_diff": same["exposures_max_rel_diff"],
+            "models_max_abs_diff": same["models_max_abs_diff"],
+            "identical_to_single_process": bool(same["exposures_max_rel_diff"] <= 1e-12
+                                                and same["models_max_abs_diff"] <= 1e-9),
+            "speedup_vs_single_process": round(single["seconds"] / r["seconds"], 2),
+            "exposures_seconds_1_worker": expo[1],
+            "exposures_seconds_2_workers": expo[2],
+            "speedup_2_vs_1_workers": round(expo[1] / expo[2], 2),
+        })
         records.append(rec)
     return records
 
 
-def readme_lines(records: list[dict[str, Any]]) -> list[str]:
-    """The README section of the pipeline records."""
+def _stages(r: dict[str, Any]) -> str:
+    st = r.get("stage_seconds", {})
+    return ", ".join(f"{k} {v:g}" for k, v in st.items()) + (
+        f"; between stages {r['between_stages_seconds']:g}"
+        if r.get("between_stages_seconds") is not None else "")
+
+
+def readme_lines(records: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> list[str]:
+    """The README section of the pipeline records.
+
+    >>> rec = {"name": "pipeline_squares_2.75deg", "mode": "single_process", "seconds": 60.0,
+    ...        "peak_rss_mb": 1000.4, "n_regions": 4069, "n_regions_fitted": 4069,
+    ...        "stage_seconds": {"regions": 1.0, "models": 20.0}, "between_stages_seconds": 2.0,
+    ...        "ols_slope": 0.01, "ols_ci": [0.009, 0.011], "spatial_ci": [0.005, 0.015],
+    ...        "n_eff": 123.7, "planted_in_ols_ci": True, "planted_in_ci": True,
+    ...        "ml_models_skipped_rows": 40, "map_html_mb": 4.1, "load_avg_1min_start": 1.5,
+    ...        "load_avg_1min": 2.0}
+    >>> print(readme_lines([rec])[11])
+    | `pipeline_squares_2.75deg` | single_process | 4069 / 4069 | 60 | 1000 | 0.0100 [0.0090, 0.0110] (yes) | [0.0050, 0.0150] (123.7; yes) | 40 | 4.1 | 1.5 → 2.0 |
+    """
     recs = [r for r in records if r["name"].startswith("pipeline_")]
     if not recs:
         return []
@@ -268,28 +426,52 @@ def readme_lines(records: list[dict[str, Any]]) -> list[str]:
               f"(b = {PLANTED_SLOPE} per point)"),
              "and a spatially autocorrelated error; `geo_ms.pipeline.run.run` cold in a fresh",
              "process (regions → exposures → models → report).", "",
-             ("| case | mode | regions | total (s) | regions / exposures / models / report (s) "
-              "| peak RSS (MB) | OLS slope [HC3 95 % CI] | spatially corrected CI (n_eff) "
-              "| planted in corrected CI | load |"),
-             "|---|---|---:|---:|---|---:|---|---|---|---:|"]
+             ("Regions: the polygons with a cloud-cover value (the rows of the planted table) "
+             "of the tessellation's polygons; fitted: the `ols` row's n."), "",
+             ("| case | mode | regions / fitted | total (s) | peak RSS (MB) "
+              "| OLS slope [HC3 95 % CI] (planted in it) "
+              "| spatially corrected CI (n_eff; planted in it) | ML-model rows skipped "
+              "| map.html (MB) | load (start → end) |"),
+             "|---|---|---:|---:|---:|---|---|---:|---:|---|"]
+    yes = {True: "yes", False: "**no**"}
     for r in recs:
-        st = r.get("stage_seconds", {})
-        stages = " / ".join(str(st.get(k, "–")) for k in ("regions", "exposures", "models",
-                                                          "report"))
+        if "error" in r:
+            lines.append(f"| `{r['name']}` | {r['mode']} | – | – | – | **failed**: {r['error']} "
+                         "| | | | |")
+            continue
         lo, hi = r["ols_ci"]
         slo, shi = r["spatial_ci"]
-        lines.append(f"| `{r['name']}` | {r['mode']} | {r['n_regions']} | {r['seconds']} | "
-                     f"{stages} | {r['peak_rss_mb']:.0f} | {r['ols_slope']:.4f} [{lo:.4f}, "
-                     f"{hi:.4f}] | [{slo:.4f}, {shi:.4f}] ({r['n_eff']}) | "
-                     f"{'yes' if r['planted_in_ci'] else 'no'} | "
-                     f"{r.get('load_avg_1min', '–')} |")
-    dask = [r for r in recs if r["mode"] == "scheduler_2_workers"]
-    for r in dask:
-        lines.append("")
-        lines.append(f"With `compute.scheduler` on a 2-worker `LocalCluster` "
-                     f"(`{r['scheduler_address']}`): {r['seconds']} s, "
-                     f"{r['speedup_vs_single_process']}× the single process; same OLS slope: "
-                     f"{r['same_slope_as_single_process']}.")
+        lines.append(
+            f"| `{r['name']}` | {r['mode']} | {r['n_regions']}"
+            + (f" of {r['n_polygons']}" if r.get("n_polygons") else "")
+            + f" / {r.get('n_regions_fitted', '–')}"
+            f" | {r['seconds']:g} | {r['peak_rss_mb']:.0f} | {r['ols_slope']:.4f} "
+            f"[{lo:.4f}, {hi:.4f}] ({yes[bool(r.get('planted_in_ols_ci'))]}) | "
+            f"[{slo:.4f}, {shi:.4f}] ({r['n_eff']}; {yes[bool(r['planted_in_ci'])]}) | "
+            f"{r.get('ml_models_skipped_rows', '–')} | {r.get('map_html_mb', '–')} | "
+            f"{r.get('load_avg_1min_start', '–')} → {r.get('load_avg_1min', '–')} |")
+    lines += ["", "Stage seconds (each stage instance; `figinputs` is timed inside `report`):", ""]
+    lines += [f"- `{r['name']}` {r['mode']}: {_stages(r)}" for r in recs if "error" not in r]
+    for r in (r for r in recs if r["mode"] == "scheduler_2_workers"):
+        where = r.get("scheduler", "a 2-worker LocalCluster")
+        lines += ["", (f"With `compute.scheduler` on {where}: {r['seconds']:g} s, {r['speedup_vs_single_process']}× the single process; "
+                  "identical to the single process's results: "
+                  f"{yes[bool(r.get('identical_to_single_process'))]} (exposures.csv largest "
+                  f"relative difference {r.get('max_rel_diff', float('nan')):.1e}, models.csv "
+                  f"largest absolute difference {r.get('models_max_abs_diff', float('nan')):.1e}). "
+                  "The regions and exposures stages (what the scheduler distributes), cold: "
+                  f"{r.get('exposures_seconds_1_worker', '–')} s on 1 worker, "
+                  f"{r.get('exposures_seconds_2_workers', '–')} s on 2: "
+                  f"{r.get('speedup_2_vs_1_workers', '–')}×.")]
+    secs = (meta or {}).get("group_seconds", {})
+    if "pipeline_50k" in secs or "pipeline" in secs:
+        lines += ["", (f"Group seconds: `pipeline` (the ~5,000 cases) {secs.get('pipeline', '–')} s, "
+                       f"`pipeline_50k` (the ~47,000 case, run last) "
+                       f"{secs.get('pipeline_50k', '–')} s, of all groups "
+                       f"{round(sum(secs.values()), 1)} s (each group's seconds from the run "
+                       "that last ran it; they include preparing the polygons and the planted "
+                       "table). The 50,000 case alone: `python -m benchmarks.run --groups "
+                       "pipeline_50k` (the other groups' records are kept).")]
     lines.append("")
     return lines
 
@@ -297,10 +479,16 @@ def readme_lines(records: list[dict[str, Any]]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
-        result = child(argv[1])
+        load0 = round(os.getloadavg()[0], 2)
+        result = child(argv[1], exposures_only="--exposures-only" in argv[2:])
+        result["load_avg_1min_start"] = load0
         result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                       / 1024.0, 1)
+        # the largest of the report's figure worker processes (not in the line above)
+        result["peak_rss_children_mb"] = round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1)
         result["load_avg_1min"] = round(os.getloadavg()[0], 2)
+        result["date"] = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
         print("BENCH_RESULT " + json.dumps(result), flush=True)
         return 0
     import argparse

@@ -19,7 +19,10 @@ Earth 1:10m countries dissolved by ISO3, or square tessellations of them):
   geo_ms uses for it (exactextract raster-sequential with a bounded ``max_cells_in_memory``);
 * ``dask_1476bands_0.5deg``: the 1,476-band series read lazily from a GeoTIFF through
   :func:`geo_ms.exposures.dask_backend.zonal_mean_dask` — the ``--scheduler`` path — on the
-  threaded scheduler and on a ``dask.distributed`` ``LocalCluster`` with 1 and 2 workers.
+  threaded scheduler and on a ``dask.distributed`` ``LocalCluster`` with 1 and 2 workers;
+* ``pipeline`` and ``pipeline_50k`` (:mod:`benchmarks.pipeline_bench`): the whole
+  ``geo-ms run`` on ~5,000 square polygons (single process, and with ``--scheduler`` on a
+  2-worker ``LocalCluster``) and on ~47,000 (last, its own group: the longest case).
 
 A baseline projected beyond :data:`BASELINE_CAP_S` is timed on a subset of the bands and
 extrapolated linearly from two subsets (``baseline_scaled_from`` says which). Every case
@@ -90,7 +93,8 @@ TESSELLATIONS = {"squares_2.75deg": 2.75, "squares_0.75deg": 0.75}
 SERIES_BANDS = 1476  # 1901-2023 monthly, the CRU TS shape
 #: Interleaved rounds of each side of the country case (the median is reported).
 ROUNDS = 5
-GROUPS = ("country", "regions", "resolution", "bands", "single", "dask", "pipeline")
+GROUPS = ("country", "regions", "resolution", "bands", "single", "dask", "pipeline",
+          "pipeline_50k")
 TARGETS = {
     "warm_memory_ratio": 10.0,
     "warm_file_ratio": 3.0,
@@ -1353,7 +1357,7 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 
     from benchmarks.pipeline_bench import readme_lines
 
-    lines += readme_lines(records)
+    lines += readme_lines(records, meta)
     missed = [r for r in records if r.get("target_met") is False]
     lines += ["## Targets", "",
               "Timings on this shared 2-core machine vary up to ~2x from run to run with",
@@ -1375,6 +1379,7 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "```",
         "GEO_MS_DATA_MIRROR=/path/to/mirror make bench",
         ".venv/bin/python -m benchmarks.run --groups country,single   # a subset",
+        ".venv/bin/python -m benchmarks.run --groups pipeline_50k      # the ~47,000-region run alone",
         ".venv/bin/python -m benchmarks.run --readme-only             # README from the JSON",
         "```",
         "",
@@ -1385,10 +1390,10 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- main
 
 
-def _group_pipeline() -> list[dict[str, Any]]:
-    from benchmarks.pipeline_bench import group_pipeline  # the whole pipeline: its own module
+def _group_pipeline(case: str, *, scheduler: bool) -> list[dict[str, Any]]:
+    from benchmarks.pipeline_bench import CASES, group_pipeline  # the whole pipeline
 
-    return group_pipeline()
+    return group_pipeline({case: CASES[case]}, scheduler=scheduler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1421,7 +1426,9 @@ def main(argv: list[str] | None = None) -> int:
     countries_source()
     (CACHE / "out").mkdir(parents=True, exist_ok=True)
     sizes = prepare_regions()
-    run_task("write_inputs", which=sorted({f for g in groups for f in GROUP_INPUTS.get(g, ())}))
+    inputs = sorted({f for g in groups for f in GROUP_INPUTS.get(g, ())})
+    if inputs:  # the zonal groups' GeoTIFFs (~5 GB); the pipeline groups need none
+        run_task("write_inputs", which=inputs)
     from geo_ms.exposures import weights
 
     meta: dict[str, Any] = {
@@ -1438,7 +1445,11 @@ def main(argv: list[str] | None = None) -> int:
     group_seconds: dict[str, float] = {}
     steps = {"country": group_country, "regions": lambda: group_regions(sizes),
              "resolution": group_resolution, "bands": group_bands, "single": group_single,
-             "dask": group_dask, "pipeline": _group_pipeline}
+             "dask": group_dask,
+             # ~5,000 regions single-process and with --scheduler; then ~50,000 (last:
+             # the longest, its own group so that it can be run or left out alone)
+             "pipeline": lambda: _group_pipeline("squares_2.75deg", scheduler=True),
+             "pipeline_50k": lambda: _group_pipeline("squares_0.75deg", scheduler=False)}
     old = json.loads(args.out.read_text()) if args.out.is_file() else {}
     kept = [r for r in (old.get("records", []) if isinstance(old, dict) else [])
             if r.get("group") not in groups]  # a subset run keeps the other groups' records

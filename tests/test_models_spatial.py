@@ -200,3 +200,20 @@ def test_fit_all_keeps_the_skipped_rows(planted):
     skipped = out[out["model"].isin(["spatial_error", "spatial_lag"])]
     assert len(skipped) == 2 and skipped["estimate"].isna().all()
     assert skipped["note"].str.startswith("ML spatial model skipped: 144 regions").all()
+
+
+def test_knn_weights_are_built_once_per_set_of_label_points():
+    import importlib
+
+    sp = importlib.import_module("geo_ms.models.spatial")  # the package exports spatial()
+    lon, lat = np.arange(12.0), np.zeros(12)
+    a = knn_weights(lon, lat, k=2, ids=list("abcdefghijkl"))
+    assert knn_weights(lon.copy(), lat.copy(), k=2, ids=list("abcdefghijkl")) is a
+    # other points, ids or k: other weights, each right
+    b = knn_weights(lon, lat, k=3, ids=list("abcdefghijkl"))
+    c = knn_weights(lon + 0.5, lat, k=2, ids=list("abcdefghijkl"))
+    d = knn_weights(lon, lat, k=2)
+    assert len({id(a), id(b), id(c), id(d)}) == 4
+    assert sorted(a.neighbors["f"]) == ["e", "g"] and sorted(d.neighbors[5]) == [4, 6]
+    assert len(b.neighbors["a"]) == 3 and a.transform == "R"
+    assert len(sp._W_CACHE) <= sp._W_CACHE_SIZE

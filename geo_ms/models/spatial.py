@@ -63,6 +63,10 @@ log = logging.getLogger("geo_ms.models")
 #: (spreg method="ord"); above it from a sparse LU factorisation (method="LU").
 _ORD_MAX_N = 400
 
+#: kNN weights kept for the next fit on the same label points (read-only for callers).
+_W_CACHE: dict[tuple[int, bytes], Any] = {}
+_W_CACHE_SIZE = 4
+
 _OLS_NAME = {
     (): "ols",
     ("abs_latitude",): "ols_adj_lat",
@@ -96,7 +100,8 @@ def knn_weights(
     Returns
     -------
     libpysal.weights.W
-        With ``transform == "R"``.
+        With ``transform == "R"``; the same object for the same points, ids and k
+        (the last few are kept: read it, do not change it).
 
     Examples
     --------
@@ -106,6 +111,8 @@ def knn_weights(
     >>> [int(i) for i in w.neighbors[0]], [int(i) for i in w.neighbors[1]], w.transform
     ([1], [0], 'R')
     """
+    import hashlib
+
     from libpysal.weights import KNN
 
     xyz = _unit_vectors(np.asarray(lon), np.asarray(lat))
@@ -115,13 +122,25 @@ def knn_weights(
             f"spatial weights: k={k} neighbours asked for {n} regions",
             hint="Use fewer neighbours (models.knn) or more regions (k must be < n)",
         )
+    id_list = list(ids) if ids is not None else list(range(n))
+    # the same label points serve many fits (every exposure with the same missing
+    # regions): building W is per-region Python in libpysal, seconds at 35,000 regions
+    key = (k, hashlib.blake2b(xyz.tobytes() + repr(id_list).encode(),
+                              digest_size=16).digest())
+    if key in _W_CACHE:
+        return _W_CACHE[key]
     with warnings.catch_warnings():
         # islands make several components; that is fine for Moran's I and the ML models
         warnings.filterwarnings("ignore", message=".*not fully connected.*")
-        w = KNN.from_array(xyz, k=k, ids=list(ids) if ids is not None else list(range(n)))
+        # silenced: its own connectivity check builds the sparse matrix once more
+        w = KNN.from_array(xyz, k=k, ids=id_list, silence_warnings=True)
     w.transform = "R"
-    if w.n_components > 1:
-        log.info("kNN weights (k=%d): %d disconnected components", k, w.n_components)
+    components = w.n_components
+    if components > 1:
+        log.info("kNN weights (k=%d): %d disconnected components", k, components)
+    while len(_W_CACHE) >= _W_CACHE_SIZE:
+        _W_CACHE.pop(next(iter(_W_CACHE)))
+    _W_CACHE[key] = w
     return w
 
 

@@ -169,7 +169,12 @@ class Stage:
             import shutil
 
             shutil.rmtree(self.dir, ignore_errors=True)
-        self.ctx.timings[self.label] = round(time.perf_counter() - self._t0, 3)
+        # a stage run again under the same label is timed per instance ("x", "x#2", ...)
+        label, i = self.label, 1
+        while label in self.ctx.timings:
+            i += 1
+            label = f"{self.label}#{i}"
+        self.ctx.timings[label] = round(time.perf_counter() - self._t0, 3)
         self.ctx.cached[self.label] = self.hit
 
 
