@@ -309,9 +309,12 @@ _OCEAN = "#dde8f0"
 def _project_lonlat(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Longitudes and latitudes in map units (Equal Earth, 100 km).
 
+    On the equator at 180° Equal Earth's x is 2√3·π / (3·A1) times the authalic
+    radius (A1 = 1.340264, R = 6,371,007 m): 2.7066 × 6,371 km = 17,244 km.
+
     >>> x, y = _project_lonlat(np.array([0.0, 180.0]), np.array([0.0, 0.0]))
     >>> round(float(x[0]), 6), round(float(x[1]), 1), round(float(y[0]), 6)
-    (0.0, 172.7, 0.0)
+    (0.0, 172.4, 0.0)
     """
     from pyproj import Transformer
 
