@@ -20,6 +20,9 @@ Earth 1:10m countries dissolved by ISO3, or square tessellations of them):
 * ``dask_1476bands_0.5deg``: the 1,476-band series read lazily from a GeoTIFF through
   :func:`geo_ms.exposures.dask_backend.zonal_mean_dask` — the ``--scheduler`` path — on the
   threaded scheduler and on a ``dask.distributed`` ``LocalCluster`` with 1 and 2 workers;
+* ``cold_run`` (:mod:`benchmarks.cold_run`): the default ``geo-ms run`` with the mirror
+  from an empty stage cache, three times (stage seconds, against the run before issue
+  19's speed work);
 * ``pipeline`` and ``pipeline_50k`` (:mod:`benchmarks.pipeline_bench`): the whole
   ``geo-ms run`` on ~5,000 square polygons (single process, and with ``--scheduler`` on a
   2-worker ``LocalCluster``) and on ~47,000 (last, its own group: the longest case).
@@ -93,8 +96,8 @@ TESSELLATIONS = {"squares_2.75deg": 2.75, "squares_0.75deg": 0.75}
 SERIES_BANDS = 1476  # 1901-2023 monthly, the CRU TS shape
 #: Interleaved rounds of each side of the country case (the median is reported).
 ROUNDS = 5
-GROUPS = ("country", "regions", "resolution", "bands", "single", "dask", "pipeline",
-          "pipeline_50k")
+GROUPS = ("cold_run", "country", "regions", "resolution", "bands", "single", "dask",
+          "pipeline", "pipeline_50k")
 TARGETS = {
     "warm_memory_ratio": 10.0,
     "warm_file_ratio": 3.0,
@@ -1355,8 +1358,10 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                          f"{last[-1]['speedup_2_vs_1_workers']}×")
         lines.append("")
 
+    from benchmarks import cold_run
     from benchmarks.pipeline_bench import readme_lines
 
+    lines += cold_run.readme_lines(records)
     lines += readme_lines(records, meta)
     missed = [r for r in records if r.get("target_met") is False]
     lines += ["## Targets", "",
@@ -1388,6 +1393,12 @@ def render_readme(records: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- main
+
+
+def _group_cold_run() -> list[dict[str, Any]]:
+    from benchmarks.cold_run import group_cold_run
+
+    return group_cold_run()
 
 
 def _group_pipeline(case: str, *, scheduler: bool) -> list[dict[str, Any]]:
@@ -1443,7 +1454,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     records: list[dict[str, Any]] = []
     group_seconds: dict[str, float] = {}
-    steps = {"country": group_country, "regions": lambda: group_regions(sizes),
+    steps = {"cold_run": _group_cold_run, "country": group_country, "regions": lambda: group_regions(sizes),
              "resolution": group_resolution, "bands": group_bands, "single": group_single,
              "dask": group_dask,
              # ~5,000 regions single-process and with --scheduler; then ~50,000 (last:
