@@ -41,7 +41,7 @@ from geo_ms.models.correlation import correlations
 from geo_ms.models.regression import design_matrix, regression_rows
 
 __all__ = ["OUTCOME_VARIANTS", "VARIANT_SUFFIXES", "dfbeta", "expand_exposures",
-           "loo_influence", "sensitivity"]
+           "loo_influence", "loo_variance", "sensitivity"]
 
 log = logging.getLogger("geo_ms.models")
 
@@ -94,6 +94,21 @@ def _label(frame: pd.DataFrame, i: int) -> str:
     return str(rid)
 
 
+def loo_variance(res: Any, hat: np.ndarray) -> np.ndarray:
+    """The residual variance of an OLS fit without each region, in closed form:
+    ``s_(i)^2 = (SSE - e_i^2 / (1 - h_i)) / (n - p - 1)`` (no n refits).
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = sm.add_constant(rng.normal(size=20)); y = X @ [1.0, 2.0] + rng.normal(size=20)
+    >>> res = sm.OLS(y, X).fit()
+    >>> bool(np.isclose(loo_variance(res, res.get_influence().hat_matrix_diag)[3],
+    ...                 sm.OLS(np.delete(y, 3), np.delete(X, 3, axis=0)).fit().scale))
+    True
+    """
+    e = np.asarray(res.resid, dtype=float)
+    return (float(res.ssr) - e**2 / (1.0 - hat)) / (float(res.df_resid) - 1.0)
+
+
 def dfbeta(res: Any, hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """DFBETA (coefficients minus those without region i) and DFBETAS of an OLS fit.
 
@@ -127,7 +142,7 @@ def dfbeta(res: Any, hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     xtxi = np.asarray(res.normalized_cov_params, dtype=float)
     e = np.asarray(res.resid, dtype=float)
     dfb = (X @ xtxi) * (e / (1.0 - hat))[:, None]
-    s2 = (float(res.ssr) - e**2 / (1.0 - hat)) / (float(res.df_resid) - 1.0)
+    s2 = loo_variance(res, hat)
     dfbs = dfb / np.sqrt(s2)[:, None] / np.sqrt(np.diag(xtxi))[None, :]
     return dfb, dfbs
 

@@ -297,11 +297,10 @@ def _prepare(regions: Any, table: pd.DataFrame, columns: list[str], tolerance: f
     return gdf
 
 
-#: The map's projection: Equal Earth (EPSG:8857), an equal-area projection, so a
-#: region's colour covers an area in proportion to its land (Web Mercator would make
-#: Greenland as large as Africa). Leaflet draws it with its plain ``Simple`` CRS, in
-#: units of :data:`_MAP_UNIT_M` metres.
-MAP_CRS = "EPSG:8857"
+#: map.html is drawn in the static maps' projection (``MAP_CRS``: Equal Earth,
+#: equal-area), so a region's colour covers an area in proportion to its land (Web
+#: Mercator would make Greenland as large as Africa). Leaflet draws it with its plain
+#: ``Simple`` CRS, in units of :data:`_MAP_UNIT_M` metres.
 _MAP_UNIT_M = 100_000.0
 _OCEAN = "#dde8f0"
 
@@ -317,6 +316,8 @@ def _project_lonlat(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.nd
     (0.0, 172.4, 0.0)
     """
     from pyproj import Transformer
+
+    from geo_ms.report.figures._common import MAP_CRS
 
     tr = Transformer.from_crs("EPSG:4326", MAP_CRS, always_xy=True)
     x, y = tr.transform(lon, lat)
@@ -334,16 +335,17 @@ def _equal_earth(gdf: Any) -> Any:
 
 
 def _sphere() -> list[tuple[float, float]]:
-    """The Equal Earth outline of the globe as Leaflet ``(y, x)`` pairs in map units.
+    """The globe's outline as Leaflet ``(y, x)`` pairs in map units.
 
     >>> ring = _sphere()
     >>> len(ring), ring[0] == ring[-1]
     (362, False)
     """
-    lat = np.linspace(-90.0, 90.0, 181)
-    lon = np.concatenate([np.full(181, -180.0), np.full(181, 180.0)])
-    x, y = _project_lonlat(lon, np.concatenate([lat, lat[::-1]]))
-    return [(round(float(b), 3), round(float(a), 3)) for a, b in zip(x, y, strict=True)]
+    from geo_ms.report.figures._common import globe_outline
+
+    x, y = globe_outline()
+    return [(round(float(b) / _MAP_UNIT_M, 3), round(float(a) / _MAP_UNIT_M, 3))
+            for a, b in zip(x, y, strict=True)]
 
 
 #: Above this many regions the map shows square bins instead of the regions.

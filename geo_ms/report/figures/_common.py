@@ -41,6 +41,7 @@ __all__ = [
     "check_formats",
     "continent_of",
     "draw_polygons",
+    "globe_outline",
     "label",
     "map_regions",
     "n_note",
@@ -301,18 +302,29 @@ def project(gdf: Any) -> Any:
     return out.to_crs(MAP_CRS)
 
 
-def world_frame(ax: Any) -> None:
-    """Equal-Earth world limits (60° S – 90° N) and a light outline of the globe."""
+def globe_outline(south: float = -90.0, n: int = 181) -> tuple[np.ndarray, np.ndarray]:
+    """The outline of the globe north of *south* in :data:`MAP_CRS` metres: the 180° W
+    meridian northwards, then 180° E southwards (*n* points each).
+
+    >>> x, y = globe_outline(n=3)  # south pole, equator, north pole on each side
+    >>> len(x), bool(np.isclose(x[0], -x[-1])), bool(np.isclose(y[0], -y[2])), float(y[1])
+    (6, True, True, 0.0)
+    """
     from pyproj import Transformer
 
     tr = Transformer.from_crs("EPSG:4326", MAP_CRS, always_xy=True)
-    lats = np.linspace(-60, 90, 60)
+    lats = np.linspace(south, 90.0, n)
+    xw, ys = tr.transform(np.full_like(lats, -180.0), lats)
     xe, _ = tr.transform(np.full_like(lats, 180.0), lats)
-    xw, _ = tr.transform(np.full_like(lats, -180.0), lats)
-    _, ys = tr.transform(np.zeros_like(lats), lats)
-    ax.fill(np.r_[xw, xe[::-1]], np.r_[ys, ys[::-1]], color="#f2f6f9", zorder=-1, lw=0)
-    ax.set_xlim(float(xw.min()) * 1.01, float(xe.max()) * 1.01)
-    ax.set_ylim(float(ys.min()), float(ys.max()))
+    return np.r_[xw, xe[::-1]], np.r_[ys, ys[::-1]]
+
+
+def world_frame(ax: Any) -> None:
+    """Equal-Earth world limits (60° S – 90° N) and a light outline of the globe."""
+    x, y = globe_outline(-60.0, 60)
+    ax.fill(x, y, color="#f2f6f9", zorder=-1, lw=0)
+    ax.set_xlim(float(x.min()) * 1.01, float(x.max()) * 1.01)
+    ax.set_ylim(float(y.min()), float(y.max()))
     ax.set_aspect("equal")
     ax.set_axis_off()
 

@@ -101,13 +101,11 @@ def _studentized_residuals(fit: Any) -> np.ndarray:
     ...                  fit.get_influence().resid_studentized_external, rtol=1e-10))
     True
     """
-    exog = np.asarray(fit.model.exog, dtype=float)
-    resid = np.asarray(fit.resid, dtype=float)
-    q, _ = np.linalg.qr(exog)
+    from geo_ms.models.sensitivity import loo_variance
+
+    q, _ = np.linalg.qr(np.asarray(fit.model.exog, dtype=float))
     hat = np.einsum("ij,ij->i", q, q)
-    n, p = exog.shape
-    sigma2 = ((resid ** 2).sum() - resid ** 2 / (1 - hat)) / (n - p - 1)
-    return resid / np.sqrt(sigma2 * (1 - hat))
+    return np.asarray(fit.resid, dtype=float) / np.sqrt(loo_variance(fit, hat) * (1 - hat))
 
 
 def _label_rows(frame: pd.DataFrame, stud: np.ndarray, n_labels: int) -> list[int]:
