@@ -340,12 +340,7 @@ def _chunk_sums(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows, local, data, (h, wd) = piece
     w = sp.csr_matrix((data, (rows, local)), shape=(n, h * wd))
-    w.sum_duplicates()
-    parts = [
-        band_sums(w, w, np.ascontiguousarray(block[b], dtype=np.float64).reshape(-1))
-        for b in range(block.shape[0])
-    ]
-    return tuple(np.column_stack([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+    return band_sums(w, w, np.asarray(block).reshape(block.shape[0], -1))
 
 
 def _add(parts: list[tuple[np.ndarray, ...]], n: int, nb: int) -> tuple[np.ndarray, ...]:

@@ -84,8 +84,11 @@ EARTH_RADIUS_M = 6378137.0
 _MEMO: OrderedDict[str, CoverageWeights] = OrderedDict()
 _MEMO_SIZE = 16
 _FORMAT_VERSION = 2  # 2: with the regions' extent share
-_N_THREADS = min(4, os.cpu_count() or 1)  # per-band products release the GIL
-_THREAD_MIN_CELLS = 1 << 20
+_N_THREADS = min(4, os.cpu_count() or 1)  # the compiled band sums release the GIL
+_THREAD_MIN_CELLS = 1 << 20  # non-zeros x bands below which one thread sums
+#: Bands summed in one pass over the weights: on the country case (48 bands at 0.1°,
+#: 2.2 M non-zeros) 1, 2, 4 and 8 bands a pass took 10.3, 6.7, 5.0 and 4.1 ms a band.
+_BAND_BLOCK = 8
 
 
 @dataclass(frozen=True)
@@ -535,7 +538,7 @@ class CoverageWeights:
         """
         values = self._values(stack)
         nb = values.shape[0]
-        used, area = self._compact()
+        area = self.matrix
         w = area
         if cell_weights is not None:
             cw = np.asarray(cell_weights, dtype=float).reshape(-1)
@@ -545,91 +548,16 @@ class CoverageWeights:
                     f"({self.grid.ny}, {self.grid.nx})",
                     hint="put the weights on the same grid as the values",
                 )
-            cw = np.nan_to_num(cw[used], nan=0.0, posinf=0.0, neginf=0.0)
-            w = sp.csr_matrix((area.data * cw[area.indices], area.indices, area.indptr), area.shape)
-        total = _row_sums(area)
-        total_w = _row_sums(w)
-        n_workers = min(_N_THREADS, nb)
-        if nb < 2 or values[0].size * nb < _THREAD_MIN_CELLS:
-            n_workers = 1
-
-        def work(k: int) -> list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-            # one gather buffer per worker: the used cells of a band, as float64
-            b64 = np.empty(used.size)
-            b32 = np.empty(used.size, np.float32) if values.dtype == np.float32 else None
-            done = []
-            # NaN cells of this worker's last band with NaNs, and their (Σ w, Σ area):
-            # bands of one variable share their NaN cells (a land mask), so Σ w over the
-            # valid cells is summed once per mask, not once per band
-            last_bad: np.ndarray | None = None
-            last_sums: tuple[np.ndarray, np.ndarray] = (total_w, total)
-            for b in range(k, nb, n_workers):
-                flat = values[b].reshape(-1)
-                if b32 is not None:
-                    np.take(flat, used, out=b32, mode="clip")
-                    np.copyto(b64, b32)
-                else:
-                    np.take(flat, used, out=b64, mode="clip")
-                num = np.asarray(w @ b64, dtype=float)
-                if np.isfinite(num).all():
-                    done.append((b, (num, total_w, total)))
-                    continue
-                # as band_sums: NaN/inf cells set to 0 and dropped from the weights
-                bad = np.flatnonzero(~np.isfinite(b64))
-                b64[bad] = 0.0
-                num = np.asarray(w @ b64, dtype=float)
-                if last_bad is None or not np.array_equal(bad, last_bad):
-                    valid = np.ones(used.size)
-                    valid[bad] = 0.0
-                    den = np.asarray(w @ valid, dtype=float)
-                    av = den if area is w else np.asarray(area @ valid, dtype=float)
-                    last_bad, last_sums = bad, (den, av)
-                done.append((b, (num, *last_sums)))
-            return done
-
-        if n_workers > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(n_workers) as pool:
-                chunks = list(pool.map(work, range(n_workers)))
-        else:
-            chunks = [work(0)]
-        parts = [p for _, p in sorted((item for c in chunks for item in c), key=lambda t: t[0])]
-        n = len(self.region_ids)
-        num = np.column_stack([p[0] for p in parts]) if nb else np.zeros((n, 0))
-        den = np.column_stack([p[1] for p in parts]) if nb else np.zeros((n, 0))
-        area_valid = np.column_stack([p[2] for p in parts]) if nb else np.zeros((n, 0))
+            cw = np.nan_to_num(cw[area.indices], nan=0.0, posinf=0.0, neginf=0.0)
+            w = sp.csr_matrix((area.data * cw, area.indices, area.indptr), area.shape)
+        threads = _N_THREADS if area.nnz * nb >= _THREAD_MIN_CELLS else 1
+        num, den, area_valid = band_sums(w, area, values.reshape(nb, -1), threads=threads)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        frac = valid_fractions(area_valid, total, self.share)
+        frac = valid_fractions(area_valid, _row_sums(area), self.share)
         labels = list(range(nb)) if columns is None else list(columns)
         out = pd.DataFrame(mean, index=pd.Index(self.region_ids, name="region_id"), columns=labels)
         return with_valid_fraction(out, frac, labels)
-
-    def _compact(self) -> tuple[np.ndarray, sp.csr_matrix]:
-        """The cells any region touches, and the matrix on those columns only (cached)."""
-        cache = self.__dict__.get("_compact_cache")
-        if cache is None or cache[0] is not self.matrix:
-            m = self.matrix.tocsr()
-            m.sum_duplicates()
-            if m.shape[1] <= 16 * max(m.nnz, 1):
-                # the touched cells, ascending, and each index's position among them: a
-                # mask over the grid's cells (O(nnz + cells)) instead of sorting the indices
-                hit = np.zeros(m.shape[1], dtype=bool)
-                hit[m.indices] = True
-                used = np.flatnonzero(hit)
-                index_dtype = np.int32 if used.size < 2**31 else np.int64
-                inv = np.cumsum(hit, dtype=index_dtype)[m.indices] - 1
-            else:  # a few cells of a large grid
-                used, inv = np.unique(m.indices, return_inverse=True)
-                index_dtype = np.int32 if used.size < 2**31 else np.int64
-            compact = sp.csr_matrix(
-                (m.data, inv.astype(index_dtype, copy=False), m.indptr),
-                shape=(m.shape[0], used.size),
-            )
-            cache = (self.matrix, used.astype(np.intp), compact)
-            self.__dict__["_compact_cache"] = cache
-        return cache[1], cache[2]
 
     def _values(self, stack: np.ndarray | xr.DataArray) -> np.ndarray:
         if isinstance(stack, xr.DataArray):
@@ -1069,41 +997,73 @@ def with_valid_fraction(out: pd.DataFrame, frac: np.ndarray, labels: list[Any]) 
 def band_sums(
     w: sp.csr_matrix,
     area: sp.csr_matrix,
-    x: np.ndarray,
-    total_w: np.ndarray | None = None,
-    total_area: np.ndarray | None = None,
+    values: np.ndarray,
     *,
-    overwrite_x: bool = False,
+    threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NaN-aware sums of one band: ``Σ w·v``, ``Σ w`` and ``Σ area`` over valid cells.
+    """NaN-aware sums of bands: ``Σ w·v``, ``Σ w`` and ``Σ area`` over valid cells.
 
-    *w* and *area* are CSR matrices with the same sparsity pattern (regions × cells);
-    *x* holds the band's values (float64, one per column). One sparse product does the
-    work when every region's sum is finite; otherwise (a NaN/inf cell in some region)
-    the band is summed again with those cells set to 0, and their weights dropped
-    (in *x* itself with ``overwrite_x=True``).
+    One compiled pass (:func:`geo_ms.exposures.kernels.csr_band_sums`) reads each
+    covered cell of each band once, in the band's own dtype, and sums in float64 over
+    the cells whose value is finite (NaN and ±inf cells drop out of all three sums).
+
+    Parameters
+    ----------
+    w, area
+        CSR matrices with the same sparsity pattern (regions × cells): the weights,
+        and the cells' areas (*w* itself when the weights are the areas).
+    values
+        ``(bands, cells)`` values, one column per matrix column.
+    threads
+        Threads summing blocks of :data:`_BAND_BLOCK` bands (or, with fewer blocks
+        than threads, also blocks of regions with equal numbers of non-zeros).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(Σ w·v, Σ w, Σ area)``, each ``(regions, bands)``.
 
     Examples
     --------
     >>> import scipy.sparse as sp
     >>> w = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0]]))
-    >>> [a.tolist() for a in band_sums(w, w, np.array([1.0, 3.0, np.nan]))]
+    >>> [a.ravel().tolist() for a in band_sums(w, w, np.array([[1.0, 3.0, np.nan]]))]
     [[4.0, 6.0], [2.0, 2.0], [2.0, 2.0]]
     """
-    num = np.asarray(w @ x, dtype=float)
-    if np.isfinite(num).all():
-        den = _row_sums(w) if total_w is None else total_w.copy()
-        av = _row_sums(area) if total_area is None else total_area.copy()
-        return num, den, av
-    valid = np.isfinite(x).astype(np.float64)
-    if overwrite_x:
-        x0 = np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    from geo_ms.exposures.kernels import csr_band_sums  # numba: loaded when first needed
+
+    vals = np.asarray(values)
+    if vals.dtype not in (np.float32, np.float64):
+        vals = vals.astype(np.float64)
+    vals = np.ascontiguousarray(vals)
+    if vals.ndim != 2 or vals.shape[1] != w.shape[1] or area.nnz != w.nnz:
+        raise GridError(
+            f"band sums: values {vals.shape} against weights {w.shape} "
+            f"({w.nnz} and {area.nnz} non-zeros)",
+            hint="give (bands, cells) values and two matrices with one sparsity pattern",
+        )
+    n, nb = w.shape[0], vals.shape[0]
+    wd = np.ascontiguousarray(w.data, dtype=np.float64)
+    ad = wd if area is w else np.ascontiguousarray(area.data, dtype=np.float64)
+    out = tuple(np.zeros((n, nb)) for _ in range(3))
+    blocks = [(b, min(b + _BAND_BLOCK, nb)) for b in range(0, nb, _BAND_BLOCK)]
+    parts = 1 if threads < 2 or len(blocks) >= threads else 2 * threads
+    cuts = np.searchsorted(w.indptr, np.linspace(0, w.nnz, parts + 1)[1:-1])
+    edges = np.unique(np.concatenate([[0], cuts, [n]])).tolist()
+    tasks = [(r0, r1, *b) for r0, r1 in itertools.pairwise(edges) for b in blocks]
+
+    def run(task: tuple[int, int, int, int]) -> None:
+        csr_band_sums(w.indptr, w.indices, wd, ad, vals, *task, *out)
+
+    if threads > 1 and len(tasks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(threads, len(tasks))) as pool:
+            list(pool.map(run, tasks))
     else:
-        x0 = np.where(valid > 0, x, 0.0)
-    num = np.asarray(w @ x0, dtype=float)
-    den = np.asarray(w @ valid, dtype=float)
-    av = den.copy() if area is w else np.asarray(area @ valid, dtype=float)
-    return num, den, av
+        for task in tasks:
+            run(task)
+    return out
 
 
 def _row_sums(m: sp.csr_matrix) -> np.ndarray:
