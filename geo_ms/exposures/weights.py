@@ -5,9 +5,9 @@ fraction of the cell covered by the polygon and ``A`` the spherical cell area (m
 both from exactextract (``cell_id`` and ``coverage(coverage_weight=area_spherical_m2)``).
 ``W`` is a :class:`scipy.sparse.csr_matrix` (regions × cells, cells numbered row-major
 from the north-west corner, as exactextract does). The area-weighted mean of every
-band is then one sparse product, ``(W @ v) / (W @ 1)``, with NaN cells dropped from
-each band's weights — the same number as exactextract's
-``mean(coverage_weight=area_spherical_m2)``.
+band is then ``(W @ v) / (W @ 1)`` with NaN cells dropped from each band's weights —
+the same number as exactextract's ``mean(coverage_weight=area_spherical_m2)`` —
+summed by :func:`band_sums` in one compiled pass over ``W`` per block of bands.
 
 A raster in a **projected CRS** (dims ``y``/``x`` in the CRS's units, e.g. ETRS89-LAEA
 ``EPSG:3035``) is aggregated in its own CRS, over regions reprojected to it
