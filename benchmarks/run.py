@@ -111,11 +111,10 @@ TARGETS = {
 #: Why a target may be missed (keyed ``name/mode`` or ``name``), quoted in the README.
 WHY_MISSED = {
     "country_48bands_0.1deg/warm_memory": (
-        "The means are bounded by memory reads of the covered cells (see \"Where the "
-        "time goes\"): about 0.6 s of CPU against exactextract's ~2.8 s, so the ratio "
-        "needs geo_ms's second thread; when other jobs share the 2 cores (see "
-        "`load_avg_1min`), the second thread buys little and the ratio falls towards the "
-        "CPU ratio (~4-5x)."
+        "The means are one compiled pass over the covered cells per block of 8 bands "
+        "(see \"Where the time goes\"): about 0.2 s of CPU against exactextract's ~2.8 s, "
+        "so the ratio leans on geo_ms's second thread; when other jobs share the 2 cores "
+        "(see `load_avg_1min`), it falls towards the CPU ratio (~8-10x)."
     ),
     "country_48bands_0.1deg/warm_file": (
         "geo_ms's timed run reads the whole 1.24 GB stack (every 512² tile holds covered "
