@@ -538,7 +538,7 @@ class CoverageWeights:
         """
         values = self._values(stack)
         nb = values.shape[0]
-        area = self.matrix
+        area = self.matrix.tocsr()  # no copy when it is CSR already
         w = area
         if cell_weights is not None:
             cw = np.asarray(cell_weights, dtype=float).reshape(-1)
