@@ -177,3 +177,15 @@ def test_natural_earth_countries_fit_in_one_offline_file(mirror: Path, tmp_path:
         assert f'"id": "{rid}"' in html
     assert len(re.findall(r'"type": "Feature"[,}]', html)) == 250  # SOURCES.md: 250
     assert not re.search(r"<(script|link)\b[^>]*(src|href)=\"(https?:)?//", html)
+
+
+def test_sources_and_caveats_box(page: tuple[Path, str, _Assets], tmp_path: Path) -> None:
+    _, html, _ = page
+    box_text = re.search(r'<div id="geo-ms-note"[^>]*>([^<]*)</div>', html).group(1)
+    assert box_text == ("Ecological data: says nothing about individual risk; GBD values "
+                        "are model outputs.")  # the default note: the caveat alone
+    path = interactive_map(tmp_path / "m.html", _regions(), _table(), ["cloud_cover_pct"],
+                           note="Sources: CRU <CL 1.0>. Caveat.")
+    got = re.search(r'<div id="geo-ms-note"[^>]*>([^<]*)</div>',
+                    path.read_text(encoding="utf-8")).group(1)
+    assert got == "Sources: CRU &lt;CL 1.0&gt;. Caveat."

@@ -753,11 +753,12 @@ def _omi_input() -> list[Any]:
     return [json.loads(json.dumps(got[0], default=float)), project_raster(day)]
 
 
-def _map_html(path: Path, regions: Any, table: pd.DataFrame, columns: list[str]) -> list[Path]:
+def _map_html(path: Path, regions: Any, table: pd.DataFrame, columns: list[str],
+              note: str) -> list[Path]:
     """Write map.html (a job drawn beside the figures)."""
     from geo_ms.report import interactive_map
 
-    return [interactive_map(path, regions, table, columns)]
+    return [interactive_map(path, regions, table, columns, note=note)]
 
 
 def _figure_inputs(ctx: RunContext, regions: Any) -> tuple[Any, dict[str, Any], Any]:
@@ -832,6 +833,7 @@ def stage_report(
         exposure_raster_map,
         figure_jobs,
         render,
+        source_note,
     )
     from geo_ms.report.render import MAX_LISTED_REGIONS
 
@@ -899,8 +901,8 @@ def stage_report(
         value_cols = [c for c in ("prevalence_per_100k", cloud, uv, "resid")
                       if c in table.columns]
         # map.html is written by a worker beside the figures
-        jobs.append(FigureJob(_map_html, (out_dir / "map.html", regions, table, value_cols),
-                              cost=2.5))
+        jobs.append(FigureJob(_map_html, (out_dir / "map.html", regions, table, value_cols,
+                                          source_note(meta)), cost=2.5))
         with sidecars():  # each worker also writes the copy the HTML embeds
             done = render(jobs, available_workers(rcfg["workers"]), flat=False)
         figs = [p for part in done[:-1] for p in part]

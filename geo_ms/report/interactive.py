@@ -35,6 +35,7 @@ import pandas as pd
 
 from geo_ms._io import atomic_write_text
 from geo_ms.errors import CRSError, FormatError, SchemaError
+from geo_ms.report.figures import CAVEAT
 
 __all__ = ["MAX_MAP_REGIONS", "MAX_PAGE_BYTES", "binned_layer", "interactive_map", "page_bytes"]
 
@@ -456,6 +457,20 @@ def _binned_note(info: dict[str, Any]) -> str:
             f'max-width:60vw;box-shadow:0 1px 4px rgba(0,0,0,.3)">{escape(text)}</div>')
 
 
+def _note_html(note: str) -> str:
+    """The sources-and-caveats box in the bottom-right corner.
+
+    >>> _note_html("Sources: <A>.")[-25:]
+    'Sources: &lt;A&gt;.</div>'
+    """
+    from html import escape
+
+    return ('<div id="geo-ms-note" style="position:fixed;right:10px;bottom:10px;z-index:1000;'
+            "background:rgba(255,255,255,.92);padding:5px 9px;border-radius:4px;"
+            "font:11px/1.35 system-ui,sans-serif;color:#333;max-width:min(420px,45vw);"
+            f'box-shadow:0 1px 4px rgba(0,0,0,.3)">{escape(note)}</div>')
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):
@@ -477,6 +492,7 @@ def interactive_map(
     simplify_tolerance: float = 0.05,
     title: str = "geo_ms: MS prevalence, exposures and residuals by region",
     max_regions: int = MAX_MAP_REGIONS,
+    note: str = CAVEAT,
 ) -> Path:
     """Write a self-contained, offline Leaflet map of per-region values.
 
@@ -501,6 +517,9 @@ def interactive_map(
         (:func:`page_bytes`), the map draws square bins of area-weighted means
         (:func:`binned_layer`, at most *max_regions* bins) instead of the regions and
         says so in a banner: the page stays under 5 MB, also for 50,000 regions.
+    note
+        The data sources and caveats, shown in a box in the bottom-right corner
+        (the pipeline passes :func:`geo_ms.report.figures.source_note`).
 
     Returns
     -------
@@ -582,6 +601,7 @@ def interactive_map(
     fmap.fit_bounds([[max(miny, south), minx], [maxy, maxx]])
     html_root = fmap.get_root().html
     html_root.add_child(Element(_legend_html(scales)), name="geo_ms_legend")
+    html_root.add_child(Element(_note_html(note)), name="geo_ms_note")
     if "binned" in gdf.attrs:
         html_root.add_child(Element(_binned_note(gdf.attrs["binned"])), name="geo_ms_binned")
     html_root.add_child(Element(_switch_html(columns)), name="geo_ms_layers")
