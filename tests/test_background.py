@@ -74,3 +74,28 @@ def test_fit_all_in_the_worker_equals_fit_all_here() -> None:
         there = job.result()
     assert len(here) > 10
     pd.testing.assert_frame_equal(there, here, check_exact=True)
+
+
+@needs_two_cores
+def test_an_error_here_stops_the_worker() -> None:
+    """Leaving the block with an error terminates the worker instead of waiting for it."""
+    import time
+
+    with pytest.raises(SchemaError, match="^plan failed$"), Background(time.sleep, 600) as job:
+        _fail("plan failed")
+    assert not job._proc.is_alive()
+    assert job._proc.exitcode == -15  # SIGTERM: stopped, not finished
+
+
+@needs_two_cores
+def test_an_unexpected_exception_in_the_worker_is_raised_here() -> None:
+    with Background(int, "not a number") as job, \
+            pytest.raises(ValueError, match="invalid literal for int"):
+        job.result()
+
+
+@needs_two_cores
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    with Background(os._exit, 3) as job, \
+            pytest.raises(RuntimeError, match=r"the worker died \(exit code 3\)"):
+        job.result()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import Any, Self
 
@@ -53,30 +52,44 @@ def _outcome(func: Callable[..., Any], args: tuple[Any, ...],
         return "error", (type(exc), exc.message, exc.hint)
 
 
-def _run_inherited() -> tuple[str, Any]:
+def _run_inherited(conn: Any) -> None:
+    """The worker: run the inherited call and send its outcome (or its exception) back."""
     func, args, kwargs = _CALL[0]
-    return _outcome(func, args, kwargs)
+    try:
+        got: tuple[str, Any] = _outcome(func, args, kwargs)
+    except BaseException as exc:  # noqa: BLE001 - raised again in the parent
+        got = ("raise", exc)
+    try:
+        conn.send(got)
+    except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
+        conn.send(("raise", RuntimeError(f"background call: {got[0]} value could not be "
+                                         f"sent back ({exc})")))
+    finally:
+        conn.close()
 
 
 class Background:
     """``func(*args, **kwargs)`` in a forked worker process; :meth:`result` waits for it.
 
     Use it as a context manager: leaving the block early (an error in this process)
-    lets the worker finish and discards its result.
+    stops the worker at once and discards its result.
     """
 
     def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self._call = (func, args, kwargs)
-        self._pool: ProcessPoolExecutor | None = None
-        self._future: Future[tuple[str, Any]] | None = None
+        self._proc: Any = None
+        self._conn: Any = None
         if cores() > 1 and "fork" in multiprocessing.get_all_start_methods():
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            ctx = multiprocessing.get_context("fork")
+            self._conn, child = ctx.Pipe(duplex=False)
+            self._proc = ctx.Process(target=_run_inherited, args=(child,), daemon=True,
+                                     name="geo_ms-background")
             _CALL[:] = [self._call]
             try:
-                # the worker is forked here, with _CALL set
-                self._future = self._pool.submit(_run_inherited)
+                self._proc.start()  # the worker is forked here, with _CALL set
             finally:
                 _CALL.clear()
+                child.close()
 
     def result(self) -> Any:
         """The call's return value (computed here when no worker was started).
@@ -85,11 +98,21 @@ class Background:
         ------
         GeoMSError
             The error the call raised, with its message and hint.
+        RuntimeError
+            The worker died without an answer (killed, out of memory).
         """
-        if self._future is None:
+        if self._proc is None:
             state, value = _outcome(*self._call)
         else:
-            state, value = self._future.result()
+            try:
+                state, value = self._conn.recv()
+            except EOFError:
+                self._proc.join()
+                raise RuntimeError(f"background call: the worker died (exit code "
+                                   f"{self._proc.exitcode}) before it answered") from None
+            self._proc.join()
+        if state == "raise":
+            raise value
         if state == "error":
             cls, message, hint = value
             raise cls(message, hint=hint)
@@ -100,5 +123,12 @@ class Background:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=exc_type is None, cancel_futures=True)
+        if self._proc is None:
+            return
+        if self._proc.is_alive():
+            if exc_type is None:
+                self._proc.join()
+            else:  # nobody will ask for the result: stop the worker now
+                self._proc.terminate()
+                self._proc.join()
+        self._conn.close()
