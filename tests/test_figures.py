@@ -182,6 +182,14 @@ def test_prevalence_map_uses_log_scale_and_hatches_missing() -> None:
     matplotlib.pyplot.close(fig)
 
 
+def test_prevalence_map_title_names_the_ms_table() -> None:
+    fig = maps._draw_prevalence_map(_regions(), _table(), "prevalence_per_100k", NOTE,
+                                    "GBD 2016 prevalence, age-standardised")
+    assert fig._suptitle.get_text() == ("MS prevalence per 100,000 by region (GBD 2016 "
+                                        "prevalence, age-standardised; n = 7)")
+    matplotlib.pyplot.close(fig)
+
+
 def test_prevalence_map_counts_regions_absent_from_table_as_missing() -> None:
     table = _table().iloc[:5]  # FFF, GGG, HHH not in the table at all
     fig = maps._draw_prevalence_map(_regions(), table, "prevalence_per_100k", NOTE)

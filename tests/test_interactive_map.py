@@ -181,11 +181,23 @@ def test_natural_earth_countries_fit_in_one_offline_file(mirror: Path, tmp_path:
 
 def test_sources_and_caveats_box(page: tuple[Path, str, _Assets], tmp_path: Path) -> None:
     _, html, _ = page
-    box_text = re.search(r'<div id="geo-ms-note"[^>]*>([^<]*)</div>', html).group(1)
-    assert box_text == ("Ecological data: says nothing about individual risk; GBD values "
-                        "are model outputs.")  # the default note: the caveat alone
+    caveat = "Ecological data: says nothing about individual risk; GBD values are model outputs."
+    got = re.search(r'<div id="geo-ms-note">([^<]*)</div>', html).group(1)
+    assert got == caveat  # the default note: the caveat alone
     path = interactive_map(tmp_path / "m.html", _regions(), _table(), ["cloud_cover_pct"],
-                           note="Sources: CRU <CL 1.0>. Caveat.")
-    got = re.search(r'<div id="geo-ms-note"[^>]*>([^<]*)</div>',
-                    path.read_text(encoding="utf-8")).group(1)
-    assert got == "Sources: CRU &lt;CL 1.0&gt;. Caveat."
+                           note=f"Sources: CRU <CL 1.0>. {caveat}")
+    box = re.search(r'<details id="geo-ms-note"[^>]*><summary>([^<]*)</summary>([^<]*)'
+                    r"</details>", path.read_text(encoding="utf-8"))
+    assert box.groups() == (caveat, "Sources: CRU &lt;CL 1.0&gt;.")
+
+
+def test_labels_name_the_columns(tmp_path: Path) -> None:
+    path = interactive_map(tmp_path / "m.html", _regions(), _table(),
+                           ["prevalence_per_100k", "cloud_cover_pct"],
+                           labels={"prevalence_per_100k": "MS prevalence (Atlas <2020>)"})
+    html = path.read_text(encoding="utf-8")
+    titles = re.findall(r'<div class="gm-legend-title">([^<]*)</div>', html)
+    assert titles[:2] == ["MS prevalence (Atlas &lt;2020&gt;) (log scale)", "Cloud cover (%)"]
+    switch = re.findall(r'name="gm-layer" value="[^"]*"[^>]*> ([^<]*)</label>', html)
+    assert switch == ["MS prevalence (Atlas &lt;2020&gt;)", "Cloud cover (%)",
+                      "Model residual (log units)"]

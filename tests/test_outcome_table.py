@@ -199,3 +199,17 @@ def test_mirror_outcome_table(mirror: Path, workdir: Path) -> None:
     no_ratio = out.atlas[out.atlas["note"] != ""]
     assert set(no_ratio["outcome"]) <= {"atlas2020_adj", "atlas2013_adj", "atlas2008_adj"}
     assert "KOS" in set(no_ratio["region_id"])
+
+
+@pytest.mark.parametrize(("sample", "source", "expected"), [
+    (False, "gbd2016", "GBD 2016 prevalence, age-standardised"),
+    (False, "csv", "prevalence table (csv)"),
+    (True, "gbd2016", "built-in sample prevalence"),
+])
+def test_outcome_label_says_which_ms_table_the_run_maps(sample, source, expected):
+    from types import SimpleNamespace
+
+    from geo_ms.pipeline.stages import outcome_label
+
+    ctx = SimpleNamespace(sample=sample, cfg={"prevalence": {"source": source}})
+    assert outcome_label(ctx) == expected

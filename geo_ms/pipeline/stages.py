@@ -35,6 +35,7 @@ __all__ = [
     "exposure_outputs",
     "join",
     "models_residuals",
+    "outcome_label",
     "outcomes_missing",
     "plan_latitude",
     "primary_exposures",
@@ -397,6 +398,17 @@ def primary_spec(ctx: RunContext, table: pd.DataFrame) -> Any:
                                                 "C3": cloud})
 
 
+def outcome_label(ctx: RunContext) -> str:
+    """What ``prevalence_per_100k`` holds in this run, in words (maps, claims, report)."""
+    from geo_ms.ingest.outcomes import OUTCOMES
+
+    if ctx.sample:
+        return "built-in sample prevalence"
+    if ctx.cfg["prevalence"]["source"] != "gbd2016":  # the run's own MS table
+        return f"prevalence table ({ctx.cfg['prevalence']['source']})"
+    return OUTCOMES["gbd2016_prev"].label
+
+
 def primary_outcome(ctx: RunContext, table: pd.DataFrame) -> str:
     """The analysis-table column of ``primary.outcome`` (ConfigError when absent)."""
     from geo_ms.models import primary_outcome_column
@@ -454,12 +466,9 @@ def stage_models(ctx: RunContext, table: pd.DataFrame, join_key: str) -> tuple[p
             # the models table in a forked worker while this process runs the plan
             fitting = Background(models.fit_all, table, ctx.cfg, exposures=exps, spec=spec,
                                  outcome=outcome, mechanism=mech)
-            label = OUTCOMES["gbd2016_prev"].label
+            label = outcome_label(ctx)
             gbd_kind = "modelled"
             if ctx.sample or ctx.cfg["prevalence"]["source"] != "gbd2016":
-                # prevalence_per_100k holds the run's own MS table
-                label = ("built-in sample prevalence" if ctx.sample else
-                         f"prevalence table ({ctx.cfg['prevalence']['source']})")
                 gbd_kind = ("modelled" if ctx.cfg["prevalence"]["source"] == "gbd_results"
                             and not ctx.sample else "reported")
             fit_ids = (ctx.cfg.get("outcomes") or {}).get("fit") or list(OUTCOMES)
@@ -626,6 +635,7 @@ def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -
         "sources": list(ctx.used.values()),
         "missing_regions": missing,
         "n_regions": len(table),
+        "outcome_label": outcome_label(ctx),
         "plan_hash": (ctx.cfg.get("plan") or {}).get("hash", ""),
         "config": ctx.cfg,
         "versions": versions(),
@@ -754,11 +764,14 @@ def _omi_input() -> list[Any]:
 
 
 def _map_html(path: Path, regions: Any, table: pd.DataFrame, columns: list[str],
-              note: str) -> list[Path]:
+              meta: dict[str, Any]) -> list[Path]:
     """Write map.html (a job drawn beside the figures)."""
     from geo_ms.report import interactive_map
+    from geo_ms.report.figures import source_note
 
-    return [interactive_map(path, regions, table, columns, note=note)]
+    labels = {"prevalence_per_100k": f"MS prevalence per 100,000 ({meta['outcome_label']})"}
+    return [interactive_map(path, regions, table, columns, note=source_note(meta),
+                            labels=labels)]
 
 
 def _figure_inputs(ctx: RunContext, regions: Any) -> tuple[Any, dict[str, Any], Any]:
@@ -833,7 +846,6 @@ def stage_report(
         exposure_raster_map,
         figure_jobs,
         render,
-        source_note,
     )
     from geo_ms.report.render import MAX_LISTED_REGIONS
 
@@ -902,7 +914,7 @@ def stage_report(
                       if c in table.columns]
         # map.html is written by a worker beside the figures
         jobs.append(FigureJob(_map_html, (out_dir / "map.html", regions, table, value_cols,
-                                          source_note(meta)), cost=2.5))
+                                          meta), cost=2.5))
         with sidecars():  # each worker also writes the copy the HTML embeds
             done = render(jobs, available_workers(rcfg["workers"]), flat=False)
         figs = [p for part in done[:-1] for p in part]

@@ -135,7 +135,7 @@ def _leaflet_css() -> str:
     return re.sub(r"url\(images/([\w.-]+)\)", inline, css)
 
 
-def _legend_html(scales: dict[str, dict[str, Any]]) -> str:
+def _legend_html(scales: dict[str, dict[str, Any]], names: dict[str, str]) -> str:
     from html import escape
 
     blocks = []
@@ -151,7 +151,7 @@ def _legend_html(scales: dict[str, dict[str, Any]]) -> str:
         hidden = ' style="display:none"' if blocks else ""
         blocks.append(
             f'<div class="gm-legend-item" data-column="{escape(column)}"{hidden}>'
-            f'<div class="gm-legend-title">{escape(_label(column))}'
+            f'<div class="gm-legend-title">{escape(names[column])}'
             f'{note}</div><div class="gm-legend-bar" style="background:linear-gradient(to right,'
             f'{",".join(stops)})"></div><div class="gm-legend-ends"><span>{lo:.3g}</span>'
             f"<span>{hi:.3g}</span></div></div>"
@@ -232,9 +232,10 @@ class _TextTooltip:
 """
 
     @classmethod
-    def script(cls, layer_name: str, fields: list[str]) -> str:
+    def script(cls, layer_name: str, fields: list[str], names: dict[str, str]) -> str:
         """The JavaScript binding the tooltip to the layer called *layer_name*."""
-        return cls._JS % (_safe_json([[f, _label(f)] for f in fields]), layer_name)
+        return cls._JS % (_safe_json([[f, names.get(f, _label(f))] for f in fields]),
+                          layer_name)
 
 
 def _script_element(js: str) -> Any:
@@ -248,13 +249,13 @@ def _script_element(js: str) -> Any:
     return el
 
 
-def _switch_html(columns: list[str]) -> str:
+def _switch_html(columns: list[str], names: dict[str, str]) -> str:
     """Radio buttons that restyle the one region layer per value column."""
     from html import escape
 
     items = "".join(
         f'<label><input type="radio" name="gm-layer" value="{escape(c)}"'
-        f'{" checked" if i == 0 else ""}> {escape(_label(c))}</label>'
+        f'{" checked" if i == 0 else ""}> {escape(names[c])}</label>'
         for i, c in enumerate(columns))
     style = ("<style>.gm-layers{position:fixed;right:10px;top:10px;z-index:1000;"
              "background:rgba(255,255,255,.94);padding:6px 9px;border-radius:4px;"
@@ -458,17 +459,24 @@ def _binned_note(info: dict[str, Any]) -> str:
 
 
 def _note_html(note: str) -> str:
-    """The sources-and-caveats box in the bottom-right corner.
+    """The sources-and-caveats box in the bottom-right corner: the caveat in view, the
+    sources one click away (a ``<details>`` element: a long list would hide the map).
 
-    >>> _note_html("Sources: <A>.")[-25:]
-    'Sources: &lt;A&gt;.</div>'
+    >>> _note_html("Sources: <A>. " + CAVEAT).endswith("</summary>Sources: &lt;A&gt;.</details>")
+    True
     """
     from html import escape
 
-    return ('<div id="geo-ms-note" style="position:fixed;right:10px;bottom:10px;z-index:1000;'
-            "background:rgba(255,255,255,.92);padding:5px 9px;border-radius:4px;"
-            "font:11px/1.35 system-ui,sans-serif;color:#333;max-width:min(420px,45vw);"
-            f'box-shadow:0 1px 4px rgba(0,0,0,.3)">{escape(note)}</div>')
+    sources = note.replace(CAVEAT, "").strip()
+    style = ('<style>#geo-ms-note{position:fixed;right:10px;bottom:10px;z-index:1000;'
+             "background:rgba(255,255,255,.92);padding:5px 9px;border-radius:4px;"
+             "font:11px/1.35 system-ui,sans-serif;color:#333;max-width:min(420px,45vw);"
+             "box-shadow:0 1px 4px rgba(0,0,0,.3)}#geo-ms-note summary{cursor:pointer}"
+             "#geo-ms-note[open] summary{margin-bottom:4px}</style>")
+    if not sources:
+        return style + f'<div id="geo-ms-note">{escape(note)}</div>'
+    return (style + '<details id="geo-ms-note" title="data sources">'
+            f"<summary>{escape(CAVEAT)}</summary>{escape(sources)}</details>")
 
 
 def _clean(value: Any) -> Any:
@@ -493,6 +501,7 @@ def interactive_map(
     title: str = "geo_ms: MS prevalence, exposures and residuals by region",
     max_regions: int = MAX_MAP_REGIONS,
     note: str = CAVEAT,
+    labels: dict[str, str] | None = None,
 ) -> Path:
     """Write a self-contained, offline Leaflet map of per-region values.
 
@@ -518,8 +527,12 @@ def interactive_map(
         (:func:`binned_layer`, at most *max_regions* bins) instead of the regions and
         says so in a banner: the page stays under 5 MB, also for 50,000 regions.
     note
-        The data sources and caveats, shown in a box in the bottom-right corner
-        (the pipeline passes :func:`geo_ms.report.figures.source_note`).
+        The data sources and caveats (the pipeline passes
+        :func:`geo_ms.report.figures.source_note`): a box in the bottom-right corner
+        shows the caveat and opens on the sources.
+    labels
+        Legend and switch labels by column, in place of the built-in ones (e.g. which
+        MS table ``prevalence_per_100k`` holds).
 
     Returns
     -------
@@ -542,6 +555,7 @@ def interactive_map(
     if not columns:
         raise SchemaError("interactive_map: no value_columns given",
                           hint="Pass at least one column of the analysis table to map.")
+    names = {c: (labels or {}).get(c) or _label(c) for c in columns}
     many = len(regions) > max_regions
     gdf = _prepare(regions, table, columns, 0.0 if many else simplify_tolerance)
     if len(gdf) > max_regions or page_bytes(gdf, columns) > MAX_PAGE_BYTES:
@@ -591,7 +605,7 @@ def interactive_map(
         highlight_function=lambda f: {"weight": 2, "color": "#000000"},
     ).add_to(fmap)
     # after the layer's own script: the tooltip sets every cell as text
-    layer.add_child(_script_element(_TextTooltip.script(layer.get_name(), tip_fields)),
+    layer.add_child(_script_element(_TextTooltip.script(layer.get_name(), tip_fields, names)),
                     name="geo_ms_tooltip")
     colours = {c: dict(zip((str(rid) for rid in gdf["region_id"]),
                            _colours(gdf[c].tolist(), scales[c]), strict=True))
@@ -600,11 +614,11 @@ def interactive_map(
     south = float(_project_lonlat(np.array([0.0]), np.array([-60.0]))[1][0])
     fmap.fit_bounds([[max(miny, south), minx], [maxy, maxx]])
     html_root = fmap.get_root().html
-    html_root.add_child(Element(_legend_html(scales)), name="geo_ms_legend")
+    html_root.add_child(Element(_legend_html(scales, names)), name="geo_ms_legend")
     html_root.add_child(Element(_note_html(note)), name="geo_ms_note")
     if "binned" in gdf.attrs:
         html_root.add_child(Element(_binned_note(gdf.attrs["binned"])), name="geo_ms_binned")
-    html_root.add_child(Element(_switch_html(columns)), name="geo_ms_layers")
+    html_root.add_child(Element(_switch_html(columns, names)), name="geo_ms_layers")
     colour_json = _safe_json(colours)
     html_root.add_child(
         Element(f'<script type="application/json" id="geo-ms-colours">{colour_json}</script>'),

@@ -75,7 +75,8 @@ def _choropleth(gdf: Any, column: str, ok: Any, norm: Any, cmap: str, note: str,
     return fig
 
 
-def _draw_prevalence_map(regions: Any, table: pd.DataFrame, column: str, note: str) -> Figure:
+def _draw_prevalence_map(regions: Any, table: pd.DataFrame, column: str, note: str,
+                         what: str | None = None) -> Figure:
     gdf = _joined(regions, table, [column])
     values = pd.to_numeric(gdf[column], errors="coerce")
     ok = values > 0
@@ -85,8 +86,9 @@ def _draw_prevalence_map(regions: Any, table: pd.DataFrame, column: str, note: s
             hint="Check that prevalence was joined to the regions (region_id = ISO3).",
         )
     norm = LogNorm(vmin=float(values[ok].min()), vmax=float(values[ok].max()))
+    which = f"{what}; " if what else ""
     return _choropleth(gdf, column, ok, norm, "viridis", note, f"{label(column)} (log scale)",
-                       f"{label(column)} by region (n = {int(ok.sum())})")
+                       f"{label(column)} by region ({which}n = {int(ok.sum())})")
 
 
 def prevalence_map(
@@ -115,7 +117,8 @@ def prevalence_map(
     column
         Prevalence column to map.
     meta
-        Run metadata for the source footnote (see :func:`source_note`).
+        Run metadata for the source footnote (see :func:`source_note`); its
+        ``outcome_label`` (which MS table the column holds) goes into the title.
     stem
         File name stem.
     formats
@@ -126,7 +129,8 @@ def prevalence_map(
     list of Path
         The paths written, one per format in ``formats``.
     """
-    fig = _draw_prevalence_map(regions, table, column, source_note(meta))
+    fig = _draw_prevalence_map(regions, table, column, source_note(meta),
+                               (meta or {}).get("outcome_label"))
     return save(fig, out_dir, stem, f"{label(column)} by region",
                 "Colour scale is logarithmic; hatched grey regions have no data. "
                 "Equal Earth projection.", crs=MAP_CRS,
