@@ -190,6 +190,19 @@ def test_prevalence_map_title_names_the_ms_table() -> None:
     matplotlib.pyplot.close(fig)
 
 
+def test_scatter_and_partial_plots_name_the_ms_table() -> None:
+    what = "Atlas of MS 2020, crude prevalence"
+    fig = scatter._draw_scatter(_table(), "cloud_cover_pct", "prevalence_per_100k", 5, NOTE,
+                                what)
+    assert fig.axes[0].get_ylabel() == f"MS prevalence per 100,000 (log scale)\n{what}"
+    matplotlib.pyplot.close(fig)
+    fig = partial._draw_partial(_table(), ["cloud_cover_pct"], "prevalence_per_100k",
+                                ["abs_latitude"], NOTE, what)
+    assert fig._suptitle.get_text().startswith(
+        f"Added-variable plots of log prevalence ({what}), given ")
+    matplotlib.pyplot.close(fig)
+
+
 def test_prevalence_map_counts_regions_absent_from_table_as_missing() -> None:
     table = _table().iloc[:5]  # FFF, GGG, HHH not in the table at all
     fig = maps._draw_prevalence_map(_regions(), table, "prevalence_per_100k", NOTE)

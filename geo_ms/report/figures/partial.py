@@ -49,7 +49,7 @@ def _short(column: str) -> str:
 
 
 def _draw_partial(table: pd.DataFrame, exposures: Sequence[str], outcome: str,
-                  controls: Sequence[str], note: str) -> Figure:
+                  controls: Sequence[str], note: str, what: str | None = None) -> Figure:
     n = len(exposures)
     cols = min(n, 2)
     rows = math.ceil(n / cols)
@@ -71,7 +71,8 @@ def _draw_partial(table: pd.DataFrame, exposures: Sequence[str], outcome: str,
         ax.set_visible(False)
     ctrl = ", ".join("log GDP per capita" if c == "gdp_per_capita" else label(c)
                      for c in controls)
-    fig.suptitle(f"Added-variable plots given {ctrl}")
+    of = f" of log prevalence ({what})," if what else ""
+    fig.suptitle(f"Added-variable plots{of} given {ctrl}")
     return fig
 
 
@@ -118,7 +119,9 @@ def partial_regression_plots(
     if not exposures:
         raise SchemaError("partial_regression_plots: no exposure columns given",
                           hint="Pass at least one exposure column of the analysis table.")
-    fig = _draw_partial(table, list(exposures), outcome, list(controls), source_note(meta))
+    what = (meta or {}).get("outcome_label") if outcome == OUTCOME else None
+    fig = _draw_partial(table, list(exposures), outcome, list(controls), source_note(meta),
+                        what)
     return save(fig, out_dir, stem, "Added-variable plots",
                 "Log prevalence and each exposure after removing what |latitude| and "
                 "log GDP per capita explain; the slope is the adjusted coefficient. "

@@ -146,7 +146,7 @@ def place_labels(fig: Figure, ax: Any, texts: list[Any], xs: Any, ys: Any) -> No
 
 
 def _draw_scatter(table: pd.DataFrame, exposure: str, outcome: str, n_labels: int,
-                  note: str) -> Figure:
+                  note: str, what: str | None = None) -> Figure:
     import statsmodels.api as sm
 
     frame = _fit_frame(table, exposure, outcome)
@@ -172,7 +172,7 @@ def _draw_scatter(table: pd.DataFrame, exposure: str, outcome: str, n_labels: in
     log_ticks(ax.yaxis, float(y.min()) / 1.3, float(y.max()) * 1.3)
     ax.set_ylim(float(y.min()) / 1.3, float(y.max()) * 1.3)
     ax.set_xlabel(label(exposure))
-    ax.set_ylabel(f"{label(outcome)} (log scale)")
+    ax.set_ylabel(f"{label(outcome)} (log scale)" + (f"\n{what}" if what else ""))
     n = n_note(len(frame), run_n(table, outcome), f"regions with {label(exposure)}")
     ax.set_title(f"{label(outcome)} vs {label(exposure)}\n({n}, R² = {fit.rsquared:.2f})"
                  .replace("_", " "), fontsize=11)
@@ -222,7 +222,8 @@ def scatter_with_fit(
     list of Path
         The paths written, one per format in ``formats``.
     """
-    fig = _draw_scatter(table, exposure, outcome, n_labels, source_note(meta))
+    what = (meta or {}).get("outcome_label") if outcome == OUTCOME else None
+    fig = _draw_scatter(table, exposure, outcome, n_labels, source_note(meta), what)
     return save(fig, out_dir, stem or f"scatter_{exposure}",
                 f"{label(outcome)} vs {label(exposure)}",
                 "OLS of log prevalence on the exposure with its 95 % confidence band; "
