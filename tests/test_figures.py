@@ -556,3 +556,24 @@ def test_prevalence_map_on_natural_earth_boundaries(mirror: Path, tmp_path: Path
     paths = figures.prevalence_map(tmp_path, regions, table, meta=META, formats=("png", "svg"))
     assert [p.name for p in paths] == ["prevalence_map.png", "prevalence_map.svg"]
     assert paths[0].stat().st_size > 50_000
+
+
+def test_source_note_names_only_the_figures_datasets() -> None:
+    from geo_ms.report.figures import source_note
+
+    meta = {"sources": [{"id": "ne", "title": "Natural Earth 5.1.1", "kind": "boundaries"},
+                        {"id": "gbd", "title": "GBD 2016 (DDF)", "kind": "prevalence"},
+                        {"id": "cru", "title": "CRU CL 1.0, monthly", "kind": "cloud"},
+                        {"id": "wdi", "title": "Health expenditure", "kind": "covariate"}],
+            "column_sources": {"prevalence_per_100k": ["gbd"], "cloud_cover_pct": ["cru"],
+                               "resid": []}}
+    caveat = "Ecological data: says nothing about individual risk; GBD values are model outputs."
+    tail = ". Licences and citations: see the report. " + caveat
+    assert source_note(meta, columns=["prevalence_per_100k", "cloud_cover_pct"]) == (
+        "Sources: Natural Earth 5.1.1; GBD 2016; CRU CL 1.0" + tail)
+    assert source_note(meta, columns=[]) == "Sources: Natural Earth 5.1.1" + tail
+    # a column without known datasets, or an unknown column: every source of the run
+    full = "Sources: Natural Earth 5.1.1; GBD 2016; CRU CL 1.0; Health expenditure" + tail
+    assert source_note(meta, columns=["resid"]) == full
+    assert source_note(meta, columns=["cloud_cover_pct", "other"]) == full
+    assert source_note(meta) == full

@@ -213,3 +213,27 @@ def test_outcome_label_says_which_ms_table_the_run_maps(sample, source, expected
 
     ctx = SimpleNamespace(sample=sample, cfg={"prevalence": {"source": source}})
     assert outcome_label(ctx) == expected
+
+
+def test_column_sources_name_each_columns_datasets():
+    from types import SimpleNamespace
+
+    from geo_ms.pipeline.stages import column_sources
+
+    used = {"ne_admin0_10m": {"kind": "boundaries"}, "gbd2016_ms": {"kind": "prevalence"},
+            "cru_cl1_cloud": {"kind": "cloud"}, "gpw_pop_2020_30min": {"kind": "population"},
+            "sunshine_cities": {"kind": "points"}}
+    ctx = SimpleNamespace(sample=False, used=used,
+                          cfg={"prevalence": {"source": "gbd2016"}, "exposures": {}})
+    got = column_sources(ctx, ["prevalence_per_100k", "cloud_cover_pct", "cloud_cover_pct_popw",
+                               "gdp_per_capita", "sunshine_hours_cities", "resid"])
+    assert got == {
+        "prevalence_per_100k": ["gbd2016_ms"],
+        "cloud_cover_pct": ["cru_cl1_cloud"],
+        "cloud_cover_pct_popw": ["cru_cl1_cloud", "gpw_pop_2020_30min"],
+        "gdp_per_capita": ["ne_admin0_10m"],
+        "sunshine_hours_cities": ["sunshine_cities"],
+        "resid": [],  # a model output: a figure showing it names every source
+    }
+    ctx.cfg["prevalence"]["source"] = "csv"  # the user's own MS table: not a catalog dataset
+    assert column_sources(ctx, ["prevalence_per_100k"]) == {"prevalence_per_100k": []}

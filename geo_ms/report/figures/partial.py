@@ -120,8 +120,8 @@ def partial_regression_plots(
         raise SchemaError("partial_regression_plots: no exposure columns given",
                           hint="Pass at least one exposure column of the analysis table.")
     what = (meta or {}).get("outcome_label") if outcome == OUTCOME else None
-    fig = _draw_partial(table, list(exposures), outcome, list(controls), source_note(meta),
-                        what)
+    note = source_note(meta, columns=[outcome, *exposures, *controls])
+    fig = _draw_partial(table, list(exposures), outcome, list(controls), note, what)
     return save(fig, out_dir, stem, "Added-variable plots",
                 "Log prevalence and each exposure after removing what |latitude| and "
                 "log GDP per capita explain; the slope is the adjusted coefficient. "

@@ -223,7 +223,8 @@ def scatter_with_fit(
         The paths written, one per format in ``formats``.
     """
     what = (meta or {}).get("outcome_label") if outcome == OUTCOME else None
-    fig = _draw_scatter(table, exposure, outcome, n_labels, source_note(meta), what)
+    note = source_note(meta, columns=[outcome, exposure])
+    fig = _draw_scatter(table, exposure, outcome, n_labels, note, what)
     return save(fig, out_dir, stem or f"scatter_{exposure}",
                 f"{label(outcome)} vs {label(exposure)}",
                 "OLS of log prevalence on the exposure with its 95 % confidence band; "
