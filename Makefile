@@ -28,7 +28,7 @@ analysis: $(STAMP) ## Run the whole analysis: data → exposures → models → 
 test: $(STAMP) ## Run the test suite (mirror tests skip unless GEO_MS_DATA_MIRROR is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Benchmarks vs exactextract at its best (needs GEO_MS_DATA_MIRROR; ~12 min on a quiet 2-core machine; inputs cached in benchmarks/.cache)
+bench: $(STAMP) ## Benchmarks vs exactextract at its best (needs GEO_MS_DATA_MIRROR; ~10 min on a quiet 2-core machine; inputs cached in benchmarks/.cache)
 	$(BIN)/python -m benchmarks.run
 
 notebooks: $(STAMP) ## Execute the notebooks in notebooks/ in place
