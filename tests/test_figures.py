@@ -203,6 +203,14 @@ def test_scatter_and_partial_plots_name_the_ms_table() -> None:
     matplotlib.pyplot.close(fig)
 
 
+def test_residual_map_title_names_the_ms_table() -> None:
+    fig = maps._draw_residual_map(_regions(), _table(), "resid", NOTE, "OLS: y ~ x",
+                                  "Atlas of MS 2020, crude prevalence")
+    assert fig._suptitle.get_text() == ("Residuals in log units of OLS: y ~ x\n(Atlas of MS "
+                                        "2020, crude prevalence; n = 7)")
+    matplotlib.pyplot.close(fig)
+
+
 def test_prevalence_map_counts_regions_absent_from_table_as_missing() -> None:
     table = _table().iloc[:5]  # FFF, GGG, HHH not in the table at all
     fig = maps._draw_prevalence_map(_regions(), table, "prevalence_per_100k", NOTE)

@@ -411,7 +411,7 @@ def exposure_choropleth(
 
 
 def _draw_residual_map(regions: Any, table: pd.DataFrame, column: str, note: str,
-                       model: str = RESIDUAL_MODEL) -> Figure:
+                       model: str = RESIDUAL_MODEL, what: str | None = None) -> Figure:
     gdf = _joined(regions, table, [column])
     values = pd.to_numeric(gdf[column], errors="coerce")
     ok = values.notna()
@@ -426,7 +426,7 @@ def _draw_residual_map(regions: Any, table: pd.DataFrame, column: str, note: str
     return _choropleth(
         gdf, column, ok, norm, "RdBu_r", note,
         "Residual, log units (red: more MS than the model predicts; +0.69 = twice)",
-        f"Residuals in log units of {model}\n({n})")
+        f"Residuals in log units of {model}\n({f'{what}; ' if what else ''}{n})")
 
 
 def residual_map(
@@ -460,7 +460,8 @@ def residual_map(
     """
     cloud = (meta or {}).get("primary_cloud")
     shown = [OUTCOME, cloud, "abs_latitude", "gdp_per_capita"] if cloud else None
-    fig = _draw_residual_map(regions, table, column, source_note(meta, columns=shown), model)
+    fig = _draw_residual_map(regions, table, column, source_note(meta, columns=shown), model,
+                             (meta or {}).get("outcome_label"))
     return save(fig, out_dir, stem, f"Residuals in log units of {model}",
                 "Residuals in log units (observed minus predicted log prevalence); the "
                 "colour scale is symmetric about 0. Equal Earth projection.", crs=MAP_CRS,
