@@ -97,3 +97,13 @@ def test_shape_mismatch_is_a_grid_error():
     w = sp.csr_matrix(np.eye(3))
     with pytest.raises(GridError, match=r"band sums: values \(1, 4\) against weights \(3, 3\)"):
         band_sums(w, w, np.ones((1, 4)))
+
+
+def test_read_only_and_big_endian_values():
+    # memory-mapped rasters are read-only; some netCDF files store big-endian floats
+    w = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0]]))
+    ro = np.array([[1.0, 3.0, np.nan]], dtype=np.float32)
+    ro.setflags(write=False)
+    np.testing.assert_array_equal(band_sums(w, w, ro)[0].ravel(), [4.0, 6.0])
+    be = np.array([[1.0, 3.0, 5.0]], dtype=">f8")
+    np.testing.assert_array_equal(band_sums(w, w, be)[0].ravel(), [4.0, 16.0])
