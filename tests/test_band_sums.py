@@ -107,3 +107,24 @@ def test_read_only_and_big_endian_values():
     np.testing.assert_array_equal(band_sums(w, w, ro)[0].ravel(), [4.0, 6.0])
     be = np.array([[1.0, 3.0, 5.0]], dtype=">f8")
     np.testing.assert_array_equal(band_sums(w, w, be)[0].ravel(), [4.0, 16.0])
+
+
+def test_compiles_without_a_writable_cache(monkeypatch):
+    """Where numba finds no cache directory it can write, the loop is compiled uncached."""
+    import numba
+
+    from geo_ms.exposures import kernels
+
+    real = numba.njit
+
+    def njit(**options):
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'x'")
+        return real(**options)
+
+    monkeypatch.setattr(numba, "njit", njit)
+
+    def twice(x):
+        return 2 * x
+
+    assert kernels._jit(twice)(21) == 42
