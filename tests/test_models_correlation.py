@@ -182,3 +182,17 @@ def test_constant_resamples_are_ignored():
     lo, hi = bootstrap_ci(x, y, n_boot=500, seed=3)["pearson"]
     r_all = stats.pearsonr(x, y).statistic
     assert r_all - 1e-12 <= lo <= hi <= 1 + 1e-12
+
+
+def test_bootstrap_threads_give_the_same_intervals(monkeypatch):
+    """Threads take disjoint ranges of resamples; each resample is computed alone."""
+    from geo_ms.models import correlation
+
+    rng = np.random.default_rng(4)
+    x = np.round(rng.normal(size=300), 1)
+    y = x + rng.normal(size=300)
+    monkeypatch.setattr(correlation, "_N_THREADS", 1)
+    one = bootstrap_ci(x, y, n_boot=401, seed=9)
+    monkeypatch.setattr(correlation, "_N_THREADS", 3)
+    monkeypatch.setattr(correlation, "_THREAD_MIN_CELLS", 0)
+    assert bootstrap_ci(x, y, n_boot=401, seed=9) == one

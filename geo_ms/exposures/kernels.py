@@ -19,23 +19,14 @@ on separate bands or regions at once) and cached on disk after its first compila
 
 from __future__ import annotations
 
-from typing import Any
-
-import numba
 import numpy as np
+
+from geo_ms._jit import jit
 
 __all__ = ["csr_band_sums"]
 
 
-def _jit(fn: Any) -> Any:
-    """``numba.njit`` with the on-disk cache, or without it where no cache dir is writable."""
-    try:
-        return numba.njit(nogil=True, cache=True, boundscheck=False)(fn)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(nogil=True, cache=False, boundscheck=False)(fn)
-
-
-@_jit
+@jit
 def csr_band_sums(
     indptr: np.ndarray,
     cols: np.ndarray,

@@ -8,7 +8,9 @@ with replacement, a fixed seed) and a p-value (the exact t-test for Pearson,
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -76,6 +78,10 @@ _COUNTS_CACHE: dict[tuple[int, int, int], np.ndarray] = {}
 _COUNTS_CACHE_BYTES = 512 * 2**20
 #: Resample x region cells handled at once (a few cache-sized temporaries).
 _CHUNK_CELLS = 1 << 18
+#: Threads of the bootstrap loop, and the resamples x regions below which one runs it.
+_N_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                 else os.cpu_count() or 1)
+_THREAD_MIN_CELLS = 1 << 22
 
 
 def resample_index(n: int, n_boot: int, seed: int) -> np.ndarray:
@@ -121,30 +127,14 @@ def resample_counts(n: int, n_boot: int, seed: int) -> np.ndarray:
     return counts
 
 
-class _Order:
-    """Sort order and tie groups of one variable (for ranks within resamples)."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        self.order = np.argsort(values, kind="stable")
-        v = values[self.order]
-        new = np.empty(v.size, dtype=bool)
-        new[0] = True
-        np.not_equal(v[1:], v[:-1], out=new[1:])
-        self.ties = not bool(new.all())
-        self.starts = np.flatnonzero(new)
-        self.group = np.cumsum(new) - 1  # tie group of each sorted position
-
-    def group_counts(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Counts in sorted order, and per tie group (same array without ties)."""
-        c = counts[:, self.order]
-        g = np.add.reduceat(c, self.starts, axis=1, dtype=np.int32) if self.ties else c
-        return c, g
-
-    def centred_ranks(self, g: np.ndarray, n: int) -> np.ndarray:
-        """Average rank minus (n + 1)/2 of each sorted position within each resample."""
-        cum = np.cumsum(g, axis=1, dtype=np.int32)
-        dev = cum - (g - 1) / 2.0 - (n + 1) / 2.0
-        return dev[:, self.group] if self.ties else dev
+def _tie_starts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stable sort order of *values*, and the sorted positions where a tie group starts."""
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    new = np.empty(v.size, dtype=bool)
+    new[0] = True
+    np.not_equal(v[1:], v[:-1], out=new[1:])
+    return order, np.flatnonzero(new)
 
 
 def bootstrap_ci(
@@ -162,13 +152,14 @@ def bootstrap_ci(
     the same resamples serve both coefficients. Resamples with a constant
     variable are ignored.
 
-    Vectorised from the count of each region in each resample
-    (:func:`resample_counts`, shared by every call with the same n): Pearson's r
-    from count-weighted sums of the centred values (one matrix product), Spearman's
-    rho from the average ranks, which follow from cumulative counts in sorted order
-    (ties: per tie group). Equal to r and rho computed on each resampled array (the
-    resampling sequence is the same; the sums differ only by rounding, ~1e-15).
-    Memory: the count matrix (n_boot x n bytes) plus blocks of ``_CHUNK_CELLS``.
+    Computed from the count of each region in each resample (:func:`resample_counts`,
+    shared by every call with the same n) by one compiled loop
+    (:func:`geo_ms.models.kernels.resample_correlations`): Pearson's r from
+    count-weighted sums of the centred values, Spearman's rho from the average ranks,
+    which follow from cumulative counts in sorted order (ties: per tie group). Equal
+    to r and rho computed on each resampled array (the resampling sequence is the
+    same; the sums differ only by rounding, ~1e-15). Memory: the count matrix
+    (n_boot x n bytes) and two arrays of n.
 
     Returns
     -------
@@ -187,38 +178,22 @@ def bootstrap_ci(
     n = x.size
     if n < 3 or n_boot < 1:
         return {"pearson": (math.nan, math.nan), "spearman": (math.nan, math.nan)}
+    from geo_ms.models.kernels import resample_correlations  # numba: loaded when needed
+
     counts = resample_counts(n, n_boot, seed)
-    xc = x - x.mean()
-    yc = y - y.mean()
-    sums_of = np.column_stack([xc, yc, xc * xc, yc * yc, xc * yc])
-    ox, oy = _Order(x), _Order(y)
-    # position, in y's sorted order, of each region of x's sorted order
-    inv_y = np.empty(n, dtype=np.intp)
-    inv_y[oy.order] = np.arange(n)
-    y_at_x = inv_y[ox.order]
     r = np.empty(n_boot)
     rho = np.empty(n_boot)
-    step = max(1, _CHUNK_CELLS // n)
-    for a in range(0, n_boot, step):
-        c = counts[a:a + step]
-        sx, sy, sxx, syy, sxy = (c.astype(float) @ sums_of).T
-        vx = sxx - sx * sx / n
-        vy = syy - sy * sy / n
-        cx, gx = ox.group_counts(c)
-        cy, gy = oy.group_counts(c)
-        constant = (gx.max(axis=1) == n) | (gy.max(axis=1) == n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r[a:a + step] = (sxy - sx * sy / n) / np.sqrt(vx * vy)
-        dx = ox.centred_ranks(gx, n)
-        dy = oy.centred_ranks(gy, n)
-        wdx = cx * dx
-        rxy = np.einsum("ij,ij->i", wdx, dy[:, y_at_x])
-        rxx = np.einsum("ij,ij->i", wdx, dx)
-        ryy = np.einsum("ij,ij->i", cy * dy, dy)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rho[a:a + step] = rxy / np.sqrt(rxx * ryy)
-        r[a:a + step][constant] = np.nan
-        rho[a:a + step][constant] = np.nan
+    args = (counts, x - x.mean(), y - y.mean(), *_tie_starts(x), *_tie_starts(y), r, rho)
+    threads = min(_N_THREADS, n_boot) if n * n_boot >= _THREAD_MIN_CELLS else 1
+    if threads > 1:  # the loop releases the GIL; resamples are independent
+        from concurrent.futures import ThreadPoolExecutor
+
+        cuts = np.linspace(0, n_boot, threads + 1).astype(int).tolist()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda ab: resample_correlations(*args, *ab),
+                          itertools.pairwise(cuts)))
+    else:
+        resample_correlations(*args)
     a = (1.0 - level) / 2.0 * 100.0
     out = {}
     for name, vals in (("pearson", r), ("spearman", rho)):
