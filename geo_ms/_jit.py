@@ -22,12 +22,13 @@ __all__ = ["jit"]
 
 
 def jit(fn: Callable[..., Any]) -> Any:
-    """Compile *fn* with ``numba.njit(nogil=True, cache=True, boundscheck=False)``.
+    """Compile *fn* with ``numba.njit(nogil=True, cache=True, boundscheck=False,
+    error_model="numpy")`` (a float division by zero gives inf/NaN, as in NumPy).
 
     Without a writable cache directory numba refuses ``cache=True`` ("cannot cache
     function ...: no locator available"); the function is then compiled uncached.
     """
     try:
-        return numba.njit(nogil=True, cache=True, boundscheck=False)(fn)
+        return numba.njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")(fn)
     except RuntimeError:
-        return numba.njit(nogil=True, cache=False, boundscheck=False)(fn)
+        return numba.njit(nogil=True, cache=False, boundscheck=False, error_model="numpy")(fn)

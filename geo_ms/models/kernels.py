@@ -53,6 +53,26 @@ def _centred_ranks(c: np.ndarray, total: int, order: np.ndarray, starts: np.ndar
 
 
 @jit
+def _weighted_r(c: np.ndarray, m: int, a: np.ndarray,
+                b: np.ndarray) -> float:  # pragma: no cover - compiled (numba)
+    """Pearson's r of *a* and *b* with region *i* counted ``c[i]`` times (*m* in all)."""
+    sa = 0.0
+    sb = 0.0
+    saa = 0.0
+    sbb = 0.0
+    sab = 0.0
+    for i in range(a.size):
+        w = c[i]
+        if w:
+            sa += w * a[i]
+            sb += w * b[i]
+            saa += w * a[i] * a[i]
+            sbb += w * b[i] * b[i]
+            sab += w * a[i] * b[i]
+    return (sab - sa * sb / m) / np.sqrt((saa - sa * sa / m) * (sbb - sb * sb / m))
+
+
+@jit
 def resample_correlations(
     counts: np.ndarray,
     xc: np.ndarray,
@@ -91,35 +111,14 @@ def resample_correlations(
     dy = np.empty(n)
     for b in range(b0, b1):
         c = counts[b]
-        sx = 0.0
-        sy = 0.0
-        sxx = 0.0
-        syy = 0.0
-        sxy = 0.0
         m = 0
         for i in range(n):
-            w = c[i]
-            if w:
-                m += w
-                sx += w * xc[i]
-                sy += w * yc[i]
-                sxx += w * xc[i] * xc[i]
-                syy += w * yc[i] * yc[i]
-                sxy += w * xc[i] * yc[i]
+            m += c[i]
         const_x = _centred_ranks(c, m, x_order, x_starts, dx)
         const_y = _centred_ranks(c, m, y_order, y_starts, dy)
         if const_x or const_y:
             r[b] = np.nan
             rho[b] = np.nan
-            continue
-        rxy = 0.0
-        rxx = 0.0
-        ryy = 0.0
-        for i in range(n):
-            w = c[i]
-            if w:
-                rxy += w * dx[i] * dy[i]
-                rxx += w * dx[i] * dx[i]
-                ryy += w * dy[i] * dy[i]
-        r[b] = (sxy - sx * sy / m) / np.sqrt((sxx - sx * sx / m) * (syy - sy * sy / m))
-        rho[b] = rxy / np.sqrt(rxx * ryy)
+        else:
+            r[b] = _weighted_r(c, m, xc, yc)
+            rho[b] = _weighted_r(c, m, dx, dy)  # Pearson's r of the ranks
