@@ -201,17 +201,18 @@ def test_mirror_outcome_table(mirror: Path, workdir: Path) -> None:
     assert "KOS" in set(no_ratio["region_id"])
 
 
-@pytest.mark.parametrize(("sample", "source", "expected"), [
-    (False, "gbd2016", "GBD 2016 prevalence, age-standardised"),
-    (False, "csv", "prevalence table (csv)"),
-    (True, "gbd2016", "built-in sample prevalence"),
+@pytest.mark.parametrize(("sample", "source", "file", "expected"), [
+    (False, "gbd2016", "", "GBD 2016 prevalence, age-standardised"),
+    (False, "user", "data/raw/ms_by_state.csv", "your table ms_by_state.csv"),
+    (False, "gbd_results", "IHME-GBD_2021.csv", "GBD Results-tool table IHME-GBD_2021.csv"),
+    (True, "gbd2016", "", "built-in sample prevalence"),
 ])
-def test_outcome_label_says_which_ms_table_the_run_maps(sample, source, expected):
+def test_outcome_label_says_which_ms_table_the_run_maps(sample, source, file, expected):
     from types import SimpleNamespace
 
     from geo_ms.pipeline.stages import outcome_label
 
-    ctx = SimpleNamespace(sample=sample, cfg={"prevalence": {"source": source}})
+    ctx = SimpleNamespace(sample=sample, cfg={"prevalence": {"source": source, "file": file}})
     assert outcome_label(ctx) == expected
 
 
@@ -235,5 +236,5 @@ def test_column_sources_name_each_columns_datasets():
         "sunshine_hours_cities": ["sunshine_cities"],
         "resid": [],  # a model output: a figure showing it names every source
     }
-    ctx.cfg["prevalence"]["source"] = "csv"  # the user's own MS table: not a catalog dataset
+    ctx.cfg["prevalence"].update(source="user", file="t.csv")  # not a catalog dataset
     assert column_sources(ctx, ["prevalence_per_100k"]) == {"prevalence_per_100k": []}

@@ -405,8 +405,12 @@ def outcome_label(ctx: RunContext) -> str:
 
     if ctx.sample:
         return "built-in sample prevalence"
-    if ctx.cfg["prevalence"]["source"] != "gbd2016":  # the run's own MS table
-        return f"prevalence table ({ctx.cfg['prevalence']['source']})"
+    pcfg = ctx.cfg["prevalence"]
+    name = Path(str(pcfg.get("file") or "")).name
+    if pcfg["source"] == "gbd_results":
+        return f"GBD Results-tool table {name}".strip()
+    if pcfg["source"] != "gbd2016":  # the run's own MS table
+        return f"your table {name}" if name else f"{pcfg['source']} prevalence table"
     return OUTCOMES["gbd2016_prev"].label
 
 

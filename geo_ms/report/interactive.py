@@ -165,7 +165,7 @@ def _legend_html(scales: dict[str, dict[str, Any]], names: dict[str, str]) -> st
         "box-shadow:0 1px 4px rgba(0,0,0,.3)}.gm-legend-item{margin:3px 0}"
         ".gm-legend-bar{height:9px;border:1px solid #999}.gm-legend-ends{display:flex;"
         "justify-content:space-between}.gm-nodata{display:inline-block;width:12px;"
-        "height:9px;border:1px solid #999}.gm-legend-title{font-weight:600}</style>"
+        "height:9px;border:1px solid #999}.gm-legend-title{font-weight:600;overflow-wrap:anywhere}</style>"
     )
     return style + '<div class="gm-legend" id="geo-ms-legend">' + "".join(blocks) + "</div>"
 
@@ -249,13 +249,14 @@ def _script_element(js: str) -> Any:
     return el
 
 
-def _switch_html(columns: list[str], names: dict[str, str]) -> str:
-    """Radio buttons that restyle the one region layer per value column."""
+def _switch_html(columns: list[str]) -> str:
+    """Radio buttons that restyle the one region layer per value column (short labels:
+    the legend says more, and a wide switch would cover the map)."""
     from html import escape
 
     items = "".join(
         f'<label><input type="radio" name="gm-layer" value="{escape(c)}"'
-        f'{" checked" if i == 0 else ""}> {escape(names[c])}</label>'
+        f'{" checked" if i == 0 else ""}> {escape(_label(c))}</label>'
         for i, c in enumerate(columns))
     style = ("<style>.gm-layers{position:fixed;right:10px;top:10px;z-index:1000;"
              "background:rgba(255,255,255,.94);padding:6px 9px;border-radius:4px;"
@@ -452,10 +453,12 @@ def _binned_note(info: dict[str, Any]) -> str:
     text = (f"{info['regions']:,} regions are shown as {info['bins']:,} square bins of "
             f"{info['size_deg']:g}° (area-weighted means of the regions whose interior point "
             "falls in each bin); every region's values are in analysis_table.csv.")
-    return ('<div id="geo-ms-binned" style="position:fixed;left:50%;top:10px;'
-            "transform:translateX(-50%);z-index:1000;background:rgba(255,255,255,.94);"
+    # top left, beside the zoom buttons: the layer switch takes the top right
+    return ('<div id="geo-ms-binned" style="position:fixed;left:56px;top:10px;'
+            "z-index:1000;background:rgba(255,255,255,.94);"
             "padding:4px 9px;border-radius:4px;font:12px/1.4 system-ui,sans-serif;"
-            f'max-width:60vw;box-shadow:0 1px 4px rgba(0,0,0,.3)">{escape(text)}</div>')
+            "max-width:max(240px,calc(100vw - 400px));box-shadow:0 1px 4px rgba(0,0,0,.3)"
+            f'">{escape(text)}</div>')
 
 
 def _note_html(note: str) -> str:
@@ -531,8 +534,8 @@ def interactive_map(
         :func:`geo_ms.report.figures.source_note`): a box in the bottom-right corner
         shows the caveat and opens on the sources.
     labels
-        Legend and switch labels by column, in place of the built-in ones (e.g. which
-        MS table ``prevalence_per_100k`` holds).
+        Legend and tooltip labels by column, in place of the built-in ones (e.g. which
+        MS table ``prevalence_per_100k`` holds); the layer switch keeps the short ones.
 
     Returns
     -------
@@ -618,7 +621,7 @@ def interactive_map(
     html_root.add_child(Element(_note_html(note)), name="geo_ms_note")
     if "binned" in gdf.attrs:
         html_root.add_child(Element(_binned_note(gdf.attrs["binned"])), name="geo_ms_binned")
-    html_root.add_child(Element(_switch_html(columns, names)), name="geo_ms_layers")
+    html_root.add_child(Element(_switch_html(columns)), name="geo_ms_layers")
     colour_json = _safe_json(colours)
     html_root.add_child(
         Element(f'<script type="application/json" id="geo-ms-colours">{colour_json}</script>'),
