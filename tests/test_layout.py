@@ -1,7 +1,7 @@
 """The package layout: four stage wings, imports only running down.
 
 ingest → exposures → models → report → pipeline, with ``config`` and the CLI on top
-and ``errors``/``_io``/``_jit`` as the ground floor. A module may import from its own stage or
+and ``errors``/``_io``/``_jit``/``_parallel`` as the ground floor. A module may import from its own stage or
 an earlier one, never a later one (module-level or inside a function).
 """
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "geo_ms"
 
 #: Rank of each top-level part of the package; imports must not go to a higher rank.
 RANK = {
-    "__init__": 0, "errors": 0, "_io": 0, "_jit": 0,
+    "__init__": 0, "errors": 0, "_io": 0, "_jit": 0, "_parallel": 0,
     "ingest": 1,
     "exposures": 2,
     "models": 3,

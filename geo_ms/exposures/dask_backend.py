@@ -30,6 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 import xarray as xr
 
+from geo_ms._parallel import cores
 from geo_ms.errors import ConfigError, GridError
 from geo_ms.exposures.weights import (
     CoverageWeights,
@@ -107,11 +108,11 @@ def get_client(
                 hint="start workers ('dask worker " + address + "'), or leave the scheduler "
                 "option empty to use a local cluster") from exc
         return client
-    cores = os.cpu_count() or 1
+    n_cores = cores()
     if n_workers is None:
-        n_workers = cores if processes else 1
+        n_workers = n_cores if processes else 1
     if threads_per_worker is None:
-        threads_per_worker = 1 if processes else cores
+        threads_per_worker = 1 if processes else n_cores
     return Client(
         processes=processes,
         n_workers=n_workers,

@@ -53,6 +53,7 @@ import shapely
 import xarray as xr
 
 from geo_ms._io import atomic_path
+from geo_ms._parallel import cores, run_threads
 from geo_ms.errors import CRSError, GridError, SchemaError
 
 __all__ = [
@@ -84,7 +85,7 @@ EARTH_RADIUS_M = 6378137.0
 _MEMO: OrderedDict[str, CoverageWeights] = OrderedDict()
 _MEMO_SIZE = 16
 _FORMAT_VERSION = 2  # 2: with the regions' extent share
-_N_THREADS = min(4, os.cpu_count() or 1)  # the compiled band sums release the GIL
+_N_THREADS = min(4, cores())  # the compiled band sums release the GIL
 _THREAD_MIN_CELLS = 1 << 20  # non-zeros x bands below which one thread sums
 #: Bands summed in one pass over the weights: on the country case (48 bands at 0.1°,
 #: 2.2 M non-zeros) 1, 2, 4 and 8 bands a pass took 10.3, 6.7, 5.0 and 4.1 ms a band.
@@ -753,11 +754,7 @@ def build_workers(n_regions: int, workers: int | None = None) -> int:
     """
     if workers is not None and workers > 0:
         return int(workers)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, n_regions // PARALLEL_MIN_REGIONS))
+    return max(1, min(cores(), n_regions // PARALLEL_MIN_REGIONS))
 
 
 def region_chunks(regions: Any, grid: GridSpec, n_chunks: int) -> list[slice]:
@@ -1052,17 +1049,8 @@ def band_sums(
     edges = np.unique(np.concatenate([[0], cuts, [n]])).tolist()
     tasks = [(r0, r1, *b) for r0, r1 in itertools.pairwise(edges) for b in blocks]
 
-    def run(task: tuple[int, int, int, int]) -> None:
-        csr_band_sums(w.indptr, w.indices, wd, ad, vals, *task, *out)
-
-    if threads > 1 and len(tasks) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(min(threads, len(tasks))) as pool:
-            list(pool.map(run, tasks))
-    else:
-        for task in tasks:
-            run(task)
+    run_threads(lambda task: csr_band_sums(w.indptr, w.indices, wd, ad, vals, *task, *out),
+                tasks, threads)
     return out
 
 

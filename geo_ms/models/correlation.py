@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from geo_ms._parallel import cores, run_threads
 from geo_ms.models._table import (
     log_outcome_name,
     make_row,
@@ -79,8 +79,7 @@ _COUNTS_CACHE_BYTES = 512 * 2**20
 #: Resample x region cells handled at once (a few cache-sized temporaries).
 _CHUNK_CELLS = 1 << 18
 #: Threads of the bootstrap loop, and the resamples x regions below which one runs it.
-_N_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                 else os.cpu_count() or 1)
+_N_THREADS = min(4, cores())
 _THREAD_MIN_CELLS = 1 << 22
 
 
@@ -185,15 +184,9 @@ def bootstrap_ci(
     rho = np.empty(n_boot)
     args = (counts, x - x.mean(), y - y.mean(), *_tie_starts(x), *_tie_starts(y), r, rho)
     threads = min(_N_THREADS, n_boot) if n * n_boot >= _THREAD_MIN_CELLS else 1
-    if threads > 1:  # the loop releases the GIL; resamples are independent
-        from concurrent.futures import ThreadPoolExecutor
-
-        cuts = np.linspace(0, n_boot, threads + 1).astype(int).tolist()
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda ab: resample_correlations(*args, *ab),
-                          itertools.pairwise(cuts)))
-    else:
-        resample_correlations(*args)
+    # resamples are independent: each thread takes a range of them
+    cuts = np.linspace(0, n_boot, threads + 1).astype(int).tolist()
+    run_threads(lambda ab: resample_correlations(*args, *ab), itertools.pairwise(cuts), threads)
     a = (1.0 - level) / 2.0 * 100.0
     out = {}
     for name, vals in (("pearson", r), ("spearman", rho)):

@@ -19,29 +19,17 @@ when its result is asked for.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
+from geo_ms._parallel import cores
 from geo_ms.errors import GeoMSError
 
 __all__ = ["Background", "cores"]
 
 #: The call of the :class:`Background` being started, inherited by its forked worker.
 _CALL: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
-
-
-def cores() -> int:
-    """The cores this process may run on.
-
-    >>> cores() >= 1
-    True
-    """
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
 
 
 def _outcome(func: Callable[..., Any], args: tuple[Any, ...],

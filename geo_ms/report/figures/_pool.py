@@ -19,12 +19,12 @@ again in the caller with its message and hint.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from geo_ms._parallel import cores
 from geo_ms.errors import GeoMSError
 
 __all__ = ["FigureJob", "available_workers", "render"]
@@ -52,11 +52,8 @@ def available_workers(limit: int = 0) -> int:
     >>> available_workers(0) >= 1
     True
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, limit) if limit > 0 else cores)
+    n = cores()
+    return max(1, min(n, limit) if limit > 0 else n)
 
 
 def _outcome(job: FigureJob) -> tuple[str, Any]:
